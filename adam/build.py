@@ -1,0 +1,166 @@
+"""Build the ADaM datasets of a spec from SDTM data frames (and from a folder of SDTM XPT files).
+
+Steps run in spec order; each is one call of a function of ``adam.derive`` on the dataset being
+built. Any error is re-raised with the spec file, the dataset, the step index and the step name.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from specs.errors import CdiscError, DataError, Problem, SpecError
+
+from .derive import STEPS
+from .spec import DATASET_ARGS, AdamSpec, load_adam_spec
+
+
+def _named(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    df = df.copy()
+    df.attrs = {"name": name}
+    return df
+
+
+def _get(env: dict, name: str, where: str) -> pd.DataFrame:
+    if name not in env:
+        raise DataError([Problem(where, f"dataset {name!r} not found (SDTM datasets given: "
+                                        f"{', '.join(sorted(k for k in env if not k.startswith('_'))) or 'none'})")])
+    return _named(env[name], name)
+
+
+def _source(env: dict, name: str, ds: dict, where: str) -> pd.DataFrame:
+    names = [ds["source"]] if isinstance(ds["source"], str) else list(ds["source"])
+    frames = [_get(env, n, f"{where}.source") for n in names]
+    df = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    return _named(df.reset_index(drop=True), name)
+
+
+def _run_step(df: pd.DataFrame, env: dict, name: str, i: int, step: dict, file: str) -> pd.DataFrame:
+    where = f"datasets.{name}.steps[{i}] {step['step']}"
+    args = dict(step.get("args") or {})
+    for a in DATASET_ARGS:
+        if isinstance(args.get(a), str):
+            args[a] = _get(env, args[a], f"{file}: {where}.args.{a}")
+    try:
+        out = STEPS[step["step"]](df, **args)
+    except CdiscError as exc:
+        problems = getattr(exc, "problems", None) or [Problem("", str(exc))]
+        cls = type(exc) if hasattr(exc, "problems") else DataError
+        raise cls([Problem(f"{file}: {where}", f"{p.where}: {p.message}" if p.where else p.message)
+                   for p in problems]) from None
+    except (KeyError, ValueError, TypeError) as exc:  # a bug or an input we did not foresee: locate it
+        raise DataError([Problem(f"{file}: {where}", f"{type(exc).__name__}: {exc}")]) from exc
+    return _named(out.reset_index(drop=True), name)
+
+
+def _finalize(df: pd.DataFrame, name: str, ds: dict, file: str) -> pd.DataFrame:
+    """Keep the declared variables in spec order with their types; check keys and lengths."""
+    problems, columns = [], {}
+    for j, var in enumerate(ds["variables"]):
+        v, where = var["name"], f"{file}: datasets.{name}.variables[{j}]"
+        if v not in df.columns:
+            problems.append(Problem(where, f"variable {v!r} of {name} was not derived by any step"))
+            continue
+        col = df[v]
+        if var["type"] == "Num":
+            num = pd.to_numeric(col, errors="coerce")
+            bad = col.notna() & num.isna() & col.astype("string").str.strip().ne("").fillna(False)
+            if bad.any():
+                problems.append(Problem(where, f"{name}.{v} is Num but holds text, e.g. {col[bad].head(3).tolist()}"))
+            columns[v] = num.astype("float64")
+        else:
+            text = col.astype("string")
+            if pd.api.types.is_numeric_dtype(col):  # 1.0 -> "1"
+                text = col.map(lambda x: None if pd.isna(x) else (str(int(x)) if float(x).is_integer() else str(x)),
+                               na_action="ignore").astype("string")
+            text = text.str.strip().replace("", pd.NA)
+            length = var.get("length", "auto")
+            if length != "auto":
+                too_long = text.str.encode("utf-8").str.len().gt(length).fillna(False)
+                if too_long.any():
+                    problems.append(Problem(where, f"{name}.{v} has values longer than {length}: "
+                                                   f"{text[too_long].head(3).tolist()}"))
+            columns[v] = text
+    if problems:
+        raise DataError(problems)
+    out = pd.DataFrame(columns, index=df.index)
+    keys = ds.get("keys", [])
+    if keys:
+        out = out.sort_values(keys, kind="stable", na_position="first").reset_index(drop=True)
+        dup = out.duplicated(keys, keep=False)
+        if dup.any():
+            ex = out.loc[dup, keys].head(2).to_dict("records")
+            raise DataError([Problem(f"{file}: datasets.{name}.keys",
+                                     f"{keys} do not identify one record of {name}: {int(dup.sum())} "
+                                     f"records share a key, e.g. {ex}")])
+    out.attrs = {"name": name, "label": ds.get("label", "")}
+    return out
+
+
+def build_adam(sdtm: dict[str, pd.DataFrame], spec: AdamSpec | str | Path | None = None) -> dict[str, pd.DataFrame]:
+    """Build every output dataset of ``spec`` (default: the shipped spec) from SDTM data frames
+    keyed by domain name (upper case). Returns ``{name: DataFrame}`` in spec order."""
+    if not isinstance(spec, AdamSpec):
+        spec = load_adam_spec(spec)
+    env = {k.upper(): v for k, v in sdtm.items()}
+    built = {}
+    for name, ds in spec.datasets.items():
+        df = _source(env, name, ds, f"{spec.file}: datasets.{name}")
+        for i, step in enumerate(ds.get("steps", [])):
+            df = _run_step(df, env, name, i, step, spec.file)
+        env[name] = df
+        if ds.get("output", True):
+            built[name] = _finalize(df, name, ds, spec.file)
+            env[name] = df  # later datasets see the working columns too (e.g. ADSL dates)
+    return built
+
+
+def read_sdtm_folder(sdtm_dir: str | Path) -> dict[str, pd.DataFrame]:
+    """Read every ``*.xpt`` of a folder (any tool's): {DOMAIN: DataFrame}; cp1252 when not UTF-8."""
+    import pyreadstat
+
+    folder = Path(sdtm_dir)
+    files = sorted(folder.glob("*.xpt")) + sorted(folder.glob("*.XPT"))
+    if not files:
+        raise DataError([Problem(str(folder), "no .xpt files found")])
+    out = {}
+    for f in files:
+        try:
+            df, _ = pyreadstat.read_xport(str(f))
+        except UnicodeDecodeError:
+            df, _ = pyreadstat.read_xport(str(f), encoding="cp1252")
+        except Exception as exc:
+            raise DataError([Problem(str(f), f"cannot read as SAS XPORT: {exc}")]) from None
+        for c in df.columns:  # blank text is missing in XPT
+            if df[c].dtype == object or pd.api.types.is_string_dtype(df[c]):
+                df[c] = df[c].astype("string").replace("", pd.NA)
+        out[f.stem.upper()] = df
+    return out
+
+
+def build_adam_from_folder(sdtm_dir: str | Path, spec_path: str | Path | None = None) -> dict[str, pd.DataFrame]:
+    """Build ADaM from a folder of SDTMIG XPT files with the spec at ``spec_path`` (default: shipped)."""
+    spec = load_adam_spec(spec_path)
+    return build_adam(read_sdtm_folder(sdtm_dir), spec)
+
+
+def write_adam_xpt(datasets: dict[str, pd.DataFrame], out_dir: str | Path, spec: AdamSpec | str | Path | None = None,
+                   created=None) -> list[Path]:
+    """Write each dataset as ``<name lower>.xpt`` (XPT v5 via define.xpt, labels/lengths/DATE9.
+    from the spec) into ``out_dir``. The CLI calls this after build_adam."""
+    from datetime import datetime
+
+    from define.xpt import write_xpt  # lazy: define is written beside us
+
+    if not isinstance(spec, AdamSpec):
+        spec = load_adam_spec(spec)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, df in datasets.items():
+        path = out_dir / f"{name.lower()}.xpt"
+        write_xpt(df, path, dataset_name=name, dataset_label=spec.datasets[name].get("label", ""),
+                  variables=spec.xpt_variables(name), created=created or datetime(2000, 1, 1))
+        paths.append(path)
+    return paths

@@ -1,0 +1,154 @@
+"""Analysis dates from ISO 8601 text, with stated imputation of partial dates, and study days.
+
+ADaM dates are numbers: days since 1960-01-01 (SAS dates), displayed with DATE9.
+
+Imputation (admiral's ``highest_imputation`` / ``date_imputation``):
+- ``highest_imputation``: ``"n"`` never impute (a partial date gives a null date), ``"D"`` impute a
+  missing day only, ``"M"`` impute a missing month and day. A missing year is never imputed.
+- ``date_imputation``: ``"first"`` (alias ``"lowest"``): month 01, day 01; ``"last"`` (alias
+  ``"highest"``): month 12, last day of the month; ``"mid"``: June 30 when the month is missing,
+  the 15th when only the day is missing.
+- The flag (``*DTF``, ADaM CT C81223) is ``"M"`` when the month was imputed, ``"D"`` when only the
+  day was, null otherwise.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from specs.errors import DataError
+
+from .checks import assert_data_frame, assert_one_of, assert_vars, name_of
+
+SAS_EPOCH = pd.Timestamp("1960-01-01")
+_ISO = r"^\s*(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2}))?)?(?:[T ].*)?\s*$"
+_ALIASES = {"lowest": "first", "highest": "last"}
+
+
+def sas_date(dates) -> pd.Series:
+    """Calendar dates (datetime64 Series) -> SAS day numbers (float, NaN when missing)."""
+    dates = pd.to_datetime(pd.Series(dates))
+    return ((dates - SAS_EPOCH).dt.days).astype("float64")
+
+
+def sas_date_to_datetime(days) -> pd.Series:
+    """SAS day numbers -> datetime64 (for display and tests)."""
+    days = pd.to_numeric(pd.Series(days), errors="coerce")
+    return SAS_EPOCH + pd.to_timedelta(days, unit="D")
+
+
+def _ymd(year: pd.Series, month: pd.Series, day: pd.Series) -> pd.Series:
+    """datetime64 from numeric parts; NaT where a part is missing or the date does not exist."""
+    ok = year.notna() & month.notna() & day.notna()
+    text = pd.Series(pd.NA, index=year.index, dtype="string")
+    text[ok] = (year[ok].astype("int64").astype("string").str.zfill(4) + "-"
+                + month[ok].astype("int64").astype("string").str.zfill(2) + "-"
+                + day[ok].astype("int64").astype("string").str.zfill(2))
+    return pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+
+
+def impute_dtc_dt(dtc: pd.Series, highest_imputation: str = "n",
+                  date_imputation: str = "first") -> pd.DataFrame:
+    """Parse ISO 8601 dates (the time part is ignored) and impute partial ones.
+
+    Returns a frame with ``date`` (SAS day number) and ``flag`` (D/M/null), aligned to ``dtc``.
+    Text that is not an ISO 8601 date, or a date that does not exist, raises DataError.
+    """
+    assert_one_of(highest_imputation, ("n", "D", "M"), "highest_imputation")
+    date_imputation = _ALIASES.get(date_imputation, date_imputation)
+    assert_one_of(date_imputation, ("first", "mid", "last"), "date_imputation")
+    text = dtc.astype("string")
+    blank = text.isna() | text.str.strip().eq("")
+    parts = text.str.extract(_ISO)
+    unparsed = ~blank & parts["y"].isna()
+    year = pd.to_numeric(parts["y"], errors="coerce")
+    month = pd.to_numeric(parts["m"], errors="coerce")
+    day = pd.to_numeric(parts["d"], errors="coerce")
+    no_month = year.notna() & month.isna()
+    no_day = month.notna() & day.isna()
+
+    if date_imputation == "first":
+        month_fill, day_fill_no_month = 1, 1
+    elif date_imputation == "last":
+        month_fill, day_fill_no_month = 12, None
+    else:
+        month_fill, day_fill_no_month = 6, 30
+    allow_month = highest_imputation == "M"
+    allow_day = highest_imputation in ("D", "M")
+    m = month.where(~no_month, month_fill if allow_month else np.nan)
+    last_day = _ymd(year, m, pd.Series(1.0, index=dtc.index)).dt.days_in_month.astype("float64")
+    if date_imputation == "first":
+        day_fill = pd.Series(1.0, index=dtc.index)
+    elif date_imputation == "last":
+        day_fill = last_day
+    else:
+        day_fill = pd.Series(15.0, index=dtc.index).where(~no_month, day_fill_no_month)
+    d = day.where(~(no_day | no_month), day_fill if allow_day else np.nan)
+    if not allow_month:
+        d = d.where(~no_month, np.nan)
+
+    ok = year.notna() & m.notna() & d.notna()
+    dates = _ymd(year, m, d)
+    invalid = unparsed | (ok & dates.isna())
+    if invalid.any():
+        bad = dtc[invalid].head(5).tolist()
+        raise DataError([f"{name_of(dtc.to_frame(), 'dates')}: {int(invalid.sum())} value(s) of "
+                         f"{dtc.name or 'the date variable'} are not ISO 8601 dates, e.g. {bad}"])
+    flag = pd.Series(pd.NA, index=dtc.index, dtype="string")
+    flag[no_day & ok] = "D"
+    flag[no_month & ok] = "M"
+    return pd.DataFrame({"date": sas_date(dates).to_numpy(), "flag": flag.to_numpy()}, index=dtc.index)
+
+
+def derive_vars_dt(dataset: pd.DataFrame, new_vars_prefix: str, dtc: str, highest_imputation: str = "n",
+                   date_imputation: str = "first", flag_imputation: str = "auto") -> pd.DataFrame:
+    """Add ``<prefix>DT`` (SAS date) from the ISO 8601 variable ``dtc``, and ``<prefix>DTF``.
+
+    ``flag_imputation``: ``"auto"`` adds the flag when imputation is allowed, ``"date"`` always,
+    ``"none"`` never.
+    """
+    assert_vars(new_vars_prefix, "new_vars_prefix")
+    assert_data_frame(dataset, "dtc", required_vars=[dtc])
+    assert_one_of(flag_imputation, ("auto", "date", "none"), "flag_imputation")
+    source = dataset[dtc].rename(dtc)
+    source.attrs = {"name": name_of(dataset)}
+    try:
+        imputed = impute_dtc_dt(source, highest_imputation, date_imputation)
+    except DataError as exc:
+        raise DataError([f"{name_of(dataset)}: variable {dtc!r}: " + p.message.split(": ", 1)[-1]
+                         for p in exc.problems]) from None
+    out = dataset.copy()
+    out[f"{new_vars_prefix}DT"] = imputed["date"]
+    if flag_imputation == "date" or (flag_imputation == "auto" and highest_imputation != "n"):
+        out[f"{new_vars_prefix}DTF"] = imputed["flag"]
+    return out
+
+
+def compute_dy(date, reference_date) -> pd.Series:
+    """Study day with no day 0: date - reference + 1 on or after the reference, date - reference before."""
+    diff = pd.to_numeric(pd.Series(date), errors="coerce").to_numpy() - \
+        pd.to_numeric(pd.Series(reference_date), errors="coerce").to_numpy()
+    return pd.Series(np.where(diff >= 0, diff + 1, diff), index=pd.Series(date).index)
+
+
+def derive_vars_dy(dataset: pd.DataFrame, reference_date: str, source_vars) -> pd.DataFrame:
+    """Add study days: ``ADT`` -> ``ADY`` (names ending DT become DY), or {new name: date variable}."""
+    mapping = dict(source_vars) if isinstance(source_vars, dict) else \
+        {(v[:-2] + "DY" if v.endswith("DT") else v + "DY"): v for v in assert_vars(source_vars, "source_vars")}
+    assert_data_frame(dataset, "reference_date", required_vars=[reference_date])
+    assert_data_frame(dataset, "source_vars", required_vars=list(mapping.values()))
+    out = dataset.copy()
+    for new, src in mapping.items():
+        out[new] = compute_dy(dataset[src], dataset[reference_date]).to_numpy()
+    return out
+
+
+def derive_var_duration(dataset: pd.DataFrame, new_var: str, start_date: str, end_date: str,
+                        add_one: bool = True) -> pd.DataFrame:
+    """``new_var`` = end - start (+ 1 when ``add_one``: both days count), in days; null if either is."""
+    assert_data_frame(dataset, "start_date", required_vars=[start_date])
+    assert_data_frame(dataset, "end_date", required_vars=[end_date])
+    out = dataset.copy()
+    dur = pd.to_numeric(dataset[end_date], errors="coerce") - pd.to_numeric(dataset[start_date], errors="coerce")
+    out[new_var] = dur + (1 if add_one else 0)
+    return out

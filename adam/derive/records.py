@@ -1,0 +1,72 @@
+"""Record selection and plain assignments used between derivations."""
+from __future__ import annotations
+
+import pandas as pd
+
+from specs.errors import SpecError
+
+from .checks import assert_data_frame, assert_vars, resolve_where
+
+
+def filter_records(dataset: pd.DataFrame, where) -> pd.DataFrame:
+    """Keep the records meeting ``where``."""
+    assert_data_frame(dataset)
+    return dataset[resolve_where(dataset, where)].copy()
+
+
+def derive_vars_copy(dataset: pd.DataFrame, new_vars: dict, where=None) -> pd.DataFrame:
+    """Copy variables under new names: ``{new: source}``; with ``where`` only on those records
+    (other records keep the new variable's current value, or null)."""
+    if not isinstance(new_vars, dict) or not new_vars:
+        raise SpecError(["argument 'new_vars' must map new names to source variables"])
+    assert_data_frame(dataset, "new_vars", required_vars=list(new_vars.values()))
+    mask = resolve_where(dataset, where)
+    out = dataset.copy()
+    for new, src in new_vars.items():
+        assert_vars(new, "new_vars")
+        values = dataset[src]
+        if mask.all():
+            out[new] = values
+        else:
+            base = out[new] if new in out.columns else pd.Series(pd.NA, index=out.index, dtype=values.dtype)
+            out[new] = values.where(mask, base)
+    return out
+
+
+def derive_vars_assigned(dataset: pd.DataFrame, set_values_to: dict, where=None) -> pd.DataFrame:
+    """Set variables to constants (``{var: value}``), on the records meeting ``where``."""
+    if not isinstance(set_values_to, dict) or not set_values_to:
+        raise SpecError(["argument 'set_values_to' must map variables to values"])
+    mask = resolve_where(dataset, where)
+    out = dataset.copy()
+    for var, value in set_values_to.items():
+        assert_vars(var, "set_values_to")
+        const = pd.Series([value] * len(out), index=out.index,
+                          dtype="string" if isinstance(value, str) else None)
+        base = out[var] if var in out.columns else pd.Series(pd.NA, index=out.index, dtype=const.dtype)
+        out[var] = const.where(mask, base)
+    return out
+
+
+def derive_vars_cat(dataset: pd.DataFrame, definition: list[dict]) -> pd.DataFrame:
+    """Categorise: ``definition`` is a list of ``{where, values: {var: value}}``; the first
+    condition a record meets gives its values, records meeting none get nulls."""
+    if not isinstance(definition, list) or not definition:
+        raise SpecError(["argument 'definition' must be a non-empty list of {where, values}"])
+    out = dataset.copy()
+    taken = pd.Series(False, index=dataset.index)
+    new_vars = list(dict.fromkeys(v for d in definition for v in d.get("values", {})))
+    for var in new_vars:
+        kinds = {isinstance(d.get("values", {}).get(var), str) for d in definition if var in d.get("values", {})}
+        out[var] = pd.Series(pd.NA, index=out.index, dtype="string" if kinds == {True} else "Float64")
+    for i, d in enumerate(definition):
+        if "where" not in d or "values" not in d:
+            raise SpecError([f"argument 'definition'[{i}]: needs 'where' and 'values'"])
+        hit = resolve_where(dataset, d["where"], f"definition[{i}].where") & ~taken
+        for var, value in d["values"].items():
+            out.loc[hit, var] = value
+        taken |= hit
+    for var in new_vars:
+        if out[var].dtype == "Float64":
+            out[var] = out[var].astype("float64")
+    return out

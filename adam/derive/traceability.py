@@ -1,0 +1,35 @@
+"""Traceability to SDTM (SRCDOM, SRCVAR, SRCSEQ) and record numbering (ASEQ)."""
+from __future__ import annotations
+
+import pandas as pd
+
+from .checks import assert_data_frame, assert_vars, resolve_where
+
+
+def derive_vars_traceability(dataset: pd.DataFrame, srcdom: str, srcvar: str, seq_var: str | None = None,
+                             where=None) -> pd.DataFrame:
+    """SRCDOM/SRCVAR constants and SRCSEQ from ``seq_var`` (e.g. LB, LBSTRESN, LBSEQ) on the records
+    meeting ``where``; a record derived from several rows keeps SRCSEQ null (see the method text)."""
+    if seq_var:
+        assert_data_frame(dataset, "seq_var", required_vars=[seq_var])
+    mask = resolve_where(dataset, where)
+    out = dataset.copy()
+    for var, value in (("SRCDOM", srcdom), ("SRCVAR", srcvar)):
+        current = out[var] if var in out.columns else pd.Series(pd.NA, index=out.index, dtype="string")
+        out[var] = pd.Series(value, index=out.index, dtype="string").where(mask, current)
+    current = out["SRCSEQ"] if "SRCSEQ" in out.columns else pd.Series(float("nan"), index=out.index)
+    seq = pd.to_numeric(dataset[seq_var], errors="coerce") if seq_var else pd.Series(float("nan"), index=out.index)
+    out["SRCSEQ"] = seq.where(mask, pd.to_numeric(current, errors="coerce")).astype("float64")
+    return out
+
+
+def derive_var_obs_number(dataset: pd.DataFrame, by_vars=("USUBJID",), order=(), new_var: str = "ASEQ") -> pd.DataFrame:
+    """Number the records 1, 2, ... within ``by_vars`` by ``order`` (ASEQ)."""
+    by_vars, order = assert_vars(by_vars, "by_vars"), assert_vars(order, "order")
+    assert_data_frame(dataset, "by_vars", required_vars=by_vars)
+    assert_data_frame(dataset, "order", required_vars=order)
+    ordered = dataset.sort_values(by_vars + order, kind="stable", na_position="last")
+    out = ordered.copy()
+    out[new_var] = (ordered.groupby(by_vars, dropna=False, sort=False).cumcount() + 1).astype("float64") \
+        if by_vars else pd.Series(range(1, len(ordered) + 1), index=ordered.index, dtype="float64")
+    return out.reset_index(drop=True)

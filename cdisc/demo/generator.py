@@ -1,0 +1,375 @@
+"""Deterministic raw export of the demo study NCT05153070 (EDC CSVs + ODM, vendor transfers).
+
+The layout is the contract in cdisc/demo/RAW_FORMAT.md. Same seed and subject count give
+byte-identical files: one numpy Generator, no clock, stable ordering. Columns are built per table
+with numpy/pandas; the only Python loops run over adverse events and ciclosporin gaps.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cdisc.demo import adverse_events as aes
+from cdisc.demo.formatting import ddmmyyyy, decimals, hhmm, integers
+from cdisc.demo.odm_export import write_odm
+from cdisc.demo.vendor import central_lab, flow_cytometry, randomization_list
+
+STUDYID = "NCT05153070"
+SITE = "01"
+FIRST_CONSENT = np.datetime64("2022-10-03")
+# folder OID, folder name, planned study day, vendor visit label, date jitter (+- days)
+VISITS = [("SCR", "Screening", -14, "SCREENING", 0), ("D1", "Day 1", 1, "DAY 1", 0),
+          ("D63", "Day 63", 63, "DAY 63", 0), ("D67", "Day 67", 67, "DAY 67", 0),
+          ("M3", "Month 3", 88, "MONTH 3", 3), ("M6", "Month 6", 179, "MONTH 6", 3),
+          ("M9", "Month 9", 270, "MONTH 9", 3), ("M12", "Month 12", 361, "MONTH 12", 3),
+          ("M18", "Month 18", 536, "MONTH 18", 3), ("M24", "Month 24", 719, "MONTH 24", 3)]
+FOLDER_ORDER = [v[0] for v in VISITS] + ["LOG", "EOS"]
+FORM_ITEMS = {
+    "dm": ["BRTHDAT", "SEX", "ETHNIC", "RACE"],
+    "ic": ["ICDAT", "ICVERS"],
+    "rand": ["RANDDAT", "RANDNO"],
+    "sv": ["VISDAT", "VISTIM"],
+    "vs": ["VSDAT", "VSTIM", "VSPOS", "WEIGHT", "HEIGHT", "SYSBP", "DIABP", "PULSE", "TEMP"],
+    "ex_csa": ["EXSTDAT", "EXENDAT", "EXDOSE", "EXDOSU", "EXROUTE"],
+    "ex_il2": ["EXDAT", "EXTIM", "EXKITNO", "EXYN", "EXREASND"],
+    "ae": aes.AE_ITEMS,
+    "insulin": ["CMDAT", "INSDOSE"],
+    "ds": ["DSSTDAT", "DSDECOD", "DSTERM"],
+}
+IL2_DAYS = np.r_[63:68, 74:362:7]          # 5 daily then weekly injections, D63..D361
+MISSED_INJECTION_REASONS = ("Oubli du patient", "Patient absent", "Flacon endommagé")
+
+
+def edc_table(form: str, subject, folder, record_position, items: dict) -> pd.DataFrame:
+    n = len(subject)
+    table = pd.DataFrame({"Subject": np.asarray(subject, dtype=object),
+                          "SiteNumber": SITE, "Folder": np.asarray(folder, dtype=object),
+                          "Form": form.upper(),
+                          "RecordPosition": np.asarray(record_position).astype(int).astype(str)},
+                         index=range(n))
+    for column in FORM_ITEMS[form]:
+        value = items.get(column, "")
+        table[column] = (value.to_numpy(dtype=object) if isinstance(value, pd.Series)
+                         else np.asarray(value, dtype=object) if not isinstance(value, str) else value)
+    table = table.astype(object)
+    rank = table["Folder"].map({f: i for i, f in enumerate(FOLDER_ORDER)}).to_numpy()
+    order = np.lexsort((table["RecordPosition"].astype(int).to_numpy(), rank,
+                        table["Subject"].to_numpy(dtype=str)))
+    return table.iloc[order].reset_index(drop=True)
+
+
+def position_within(keys: np.ndarray) -> np.ndarray:
+    """1..n within runs of equal consecutive keys (rows already sorted by key)."""
+    keys = np.asarray(keys)
+    starts = np.r_[True, keys[1:] != keys[:-1]]
+    run_start = np.maximum.accumulate(np.where(starts, np.arange(len(keys)), 0))
+    return np.arange(len(keys)) - run_start + 1
+
+
+# ---------------------------------------------------------------- subjects and visits
+def make_subjects(rng, subjects: int) -> pd.DataFrame:
+    n_sf = max(1, subjects // 12)
+    n = subjects + n_sf
+    width = max(3, len(str(n)))
+    consent = FIRST_CONSENT + np.sort(rng.integers(0, 365, n)).astype("timedelta64[D]")
+    screen_fail = np.zeros(n, dtype=bool)
+    screen_fail[rng.choice(n, n_sf, replace=False)] = True
+    d1 = consent + rng.integers(7, 29, n).astype("timedelta64[D]")
+    age_days = rng.integers(int(16 * 365.25) + 1, int(36 * 365.25) - 2, n)
+    male = rng.random(n) < .55
+    height = np.where(male, rng.normal(177, 7, n), rng.normal(164, 6.5, n))
+    bmi = np.clip(rng.normal(22, 2.5, n), 17.5, 30)
+    s = pd.DataFrame({
+        "subject": [f"{SITE}-{i:0{width}d}" for i in range(1, n + 1)],
+        "screen_fail": screen_fail, "consent": consent, "d1": d1,
+        "birth": consent - age_days.astype("timedelta64[D]"), "male": male,
+        "ethnic": np.array(["Not Hispanic or Latino", "Hispanic or Latino", "Not reported"])[
+            rng.choice(3, n, p=[.85, .03, .12])],
+        "race": np.array(["White", "Black or African American", "Asian", "Other", "Not reported"])[
+            rng.choice(5, n, p=[.75, .10, .04, .04, .07])],
+        "height": np.round(height), "weight0": bmi * (np.round(height) / 100) ** 2,
+        "f0": np.clip(rng.lognormal(np.log(.3), .3, n), .12, .6),
+        "k": rng.lognormal(np.log(.03), .5, n),
+        "hba1c0": np.clip(rng.normal(8.0, .6, n), 6.8, 9.6),
+        "ins0": np.clip(rng.normal(.45, .07, n), .28, .62),
+        "treg0": np.clip(rng.normal(6.5, .8, n), 4.5, 8.5),
+        "gluf0": rng.normal(6.8, 1.0, n), "crea0": np.where(male, rng.normal(80, 9, n), rng.normal(64, 8, n)),
+        "alt0": rng.normal(20, 5, n), "ast0": rng.normal(22, 4, n),
+    })
+    # randomization numbers in order of Day 1, ties by subject number
+    randomized = np.flatnonzero(~screen_fail)
+    by_d1 = randomized[np.lexsort((randomized, d1[randomized]))]
+    s["rand_seq"] = -1
+    s.loc[by_d1, "rand_seq"] = np.arange(len(by_d1))
+    return s
+
+
+def assign_arms(rng, s: pd.DataFrame, rand_list: pd.DataFrame) -> pd.DataFrame:
+    s = s.copy()
+    seq = s["rand_seq"].to_numpy()
+    ok = seq >= 0
+    s["randno"] = ""
+    s.loc[ok, "randno"] = rand_list["RANDNO"].to_numpy()[seq[ok]]
+    s["treated"] = False
+    s.loc[ok, "treated"] = rand_list["TRTCODE"].to_numpy()[seq[ok]] == "A"
+    # planted cases among randomized subjects: withdrawal, SAE, ongoing AE, missed MMTT sample,
+    # re-sent lab record, rapid C-peptide loss (placebo); all different subjects
+    rand_idx = np.flatnonzero(ok)
+    placebo = rand_idx[~s["treated"].to_numpy()[rand_idx]]
+    rapid = rng.choice(placebo)
+    others = rng.permutation(rand_idx[rand_idx != rapid])
+    s["withdrawn"] = False
+    s.loc[others[0], "withdrawn"] = True
+    s.attrs.update(rapid=int(rapid), sae=int(others[1]), ongoing=int(others[2]),
+                   missed=int(others[3 % len(others)]), resent=int(others[4 % len(others)]))
+    s.loc[rapid, "k"] = np.log(s.loc[rapid, "f0"] / .012) / ((719 - 63) / 30.44)
+    s.loc[s["treated"], "k"] *= .75
+    return s
+
+
+def make_visits(rng, s: pd.DataFrame) -> pd.DataFrame:
+    n, nv = len(s), len(VISITS)
+    subj = np.repeat(np.arange(n), nv)
+    v = np.tile(np.arange(nv), n)
+    keep = np.where(s["screen_fail"].to_numpy()[subj], v == 0,
+                    np.where(s["withdrawn"].to_numpy()[subj], v <= 6, True))
+    planned = np.array([x[2] for x in VISITS])[v]
+    jitter = np.array([x[4] for x in VISITS])[v]
+    day = planned + np.rint(rng.uniform(-1, 1, len(v)) * jitter).astype(int)
+    d1 = s["d1"].to_numpy()[subj]
+    date = np.where(v == 0, s["consent"].to_numpy()[subj], d1 + (day - 1).astype("timedelta64[D]"))
+    day = np.where(v == 0, (s["consent"].to_numpy()[subj] - d1).astype(int), day)
+    minutes = 465 + 5 * rng.integers(0, 16, len(v))
+    visits = pd.DataFrame({"i": subj, "v": v, "day": day, "date": date, "minutes": minutes})[keep]
+    visits["folder"] = np.array([x[0] for x in VISITS])[visits["v"]]
+    visits["vendor"] = np.array([x[3] for x in VISITS])[visits["v"]]
+    visits["subject"] = s["subject"].to_numpy()[visits["i"]]
+    return visits.reset_index(drop=True)
+
+
+def last_days(s: pd.DataFrame, visits: pd.DataFrame, rng) -> pd.DataFrame:
+    """Study day and date of end of study (DS) per subject."""
+    s = s.copy()
+    last = visits.groupby("i")["day"].max()
+    s["last_day"] = last.reindex(s.index).to_numpy()
+    s.loc[s["withdrawn"], "last_day"] += rng.integers(10, 60)
+    s["eos_date"] = s["d1"].to_numpy() + (s["last_day"].to_numpy() - 1).astype("timedelta64[D]")
+    sf = s["screen_fail"].to_numpy()
+    s.loc[sf, "eos_date"] = s.loc[sf, "consent"].to_numpy() + np.timedelta64(7, "D")
+    return s
+
+
+# ---------------------------------------------------------------- EDC forms
+def make_edc(rng, s: pd.DataFrame, visits: pd.DataFrame) -> dict:
+    rz = s[~s["screen_fail"]]
+    t = {}
+    t["dm"] = edc_table("dm", s["subject"], "SCR", 1, {
+        "BRTHDAT": ddmmyyyy(s["birth"]), "SEX": np.where(s["male"], "Male", "Female"),
+        "ETHNIC": s["ethnic"], "RACE": s["race"]})
+    t["ic"] = edc_table("ic", s["subject"], "SCR", 1, {"ICDAT": ddmmyyyy(s["consent"]), "ICVERS": "2.0"})
+    t["rand"] = edc_table("rand", rz["subject"], "D1", 1, {"RANDDAT": ddmmyyyy(rz["d1"]),
+                                                            "RANDNO": rz["randno"]})
+    t["sv"] = edc_table("sv", visits["subject"], visits["folder"], 1, {
+        "VISDAT": ddmmyyyy(visits["date"]), "VISTIM": hhmm(visits["minutes"])})
+    t["vs"] = _vitals(rng, s, visits)
+    t["ex_csa"] = _ciclosporin(rng, rz)
+    t["ex_il2"] = _il2(rng, s, visits)
+    t["ae"] = _adverse_events(rng, s)
+    t["insulin"] = _insulin(rng, s, visits)
+    reason = np.select([s["screen_fail"], s["withdrawn"]], ["Screen failure", "Withdrawal by subject"],
+                       "Completed")
+    term = np.select([s["screen_fail"], s["withdrawn"]],
+                     ["Non éligible : peptide C à jeun < 0,1 nmol/L", "Retrait du consentement"],
+                     "Fin d'étude")
+    t["ds"] = edc_table("ds", s["subject"], "EOS", 1, {"DSSTDAT": ddmmyyyy(s["eos_date"]),
+                                                      "DSDECOD": reason, "DSTERM": term})
+    return t
+
+
+def _vitals(rng, s, visits):
+    n = len(visits)
+    i, v = visits["i"].to_numpy(), visits["v"].to_numpy()
+    months = np.maximum(visits["day"].to_numpy(), 0) / 30.44
+    weight = s["weight0"].to_numpy()[i] * (1 + .004 * months) + rng.normal(0, .6, n)
+    on_csa = (v == 2)                       # D63: end of ciclosporin, blood pressure a bit up
+    temp = np.round(rng.normal(36.7, .25, n), 1)
+    temp_text = np.where(rng.random(n) > .03, decimals(temp, 1), "")
+    return edc_table("vs", visits["subject"], visits["folder"], 1, {
+        "VSDAT": ddmmyyyy(visits["date"]), "VSTIM": hhmm(visits["minutes"] + 5 + rng.integers(0, 10, n)),
+        "VSPOS": "Sitting", "WEIGHT": decimals(weight, 1),
+        "HEIGHT": np.where(v == 0, integers(s["height"].to_numpy()[i]), ""),
+        "SYSBP": integers(rng.normal(118, 9, n) + 6 * on_csa), "DIABP": integers(rng.normal(72, 7, n) + 4 * on_csa),
+        "PULSE": integers(rng.normal(72, 9, n)), "TEMP": temp_text})
+
+
+def _ciclosporin(rng, rz):
+    """Constant-dosing intervals D1-D62; each missed day splits an interval."""
+    n_missed = rng.choice(3, len(rz), p=[.6, .3, .1])
+    gap_draws = rng.integers(2, 62, (len(rz), 2))
+    rows = []
+    for k, (subject, d1) in enumerate(zip(rz["subject"], rz["d1"].to_numpy())):
+        missed = sorted(set(gap_draws[k, :n_missed[k]].tolist()))
+        start = 1
+        for m in missed + [63]:
+            if m > start:
+                rows.append((subject, d1 + np.timedelta64(start - 1, "D"), d1 + np.timedelta64(m - 2, "D")))
+            start = m + 1
+    frame = pd.DataFrame(rows, columns=["subject", "start", "end"])
+    return edc_table("ex_csa", frame["subject"], "LOG", position_within(frame["subject"].to_numpy()), {
+        "EXSTDAT": ddmmyyyy(frame["start"]), "EXENDAT": ddmmyyyy(frame["end"]), "EXDOSE": "7",
+        "EXDOSU": "mg/kg/day", "EXROUTE": "Oral"})
+
+
+def _il2(rng, s, visits):
+    rz = s[~s["screen_fail"]]
+    i = np.repeat(rz.index.to_numpy(), len(IL2_DAYS))
+    day = np.tile(IL2_DAYS, len(rz))
+    m12 = visits[visits["folder"] == "M12"].set_index("i")["day"]
+    day = np.where(day == 361, m12.reindex(i).fillna(361).to_numpy(dtype=int), day)
+    keep = day < s["last_day"].to_numpy()[i] + np.where(s["withdrawn"].to_numpy()[i], 0, 1)
+    i, day = i[keep], day[keep]
+    n = len(i)
+    date = s["d1"].to_numpy()[i] + (day - 1).astype("timedelta64[D]")
+    at_visit = visits.set_index(["i", "day"])["minutes"]
+    visit_minutes = at_visit.reindex(pd.MultiIndex.from_arrays([i, day])).to_numpy()
+    minutes = np.where(np.isnan(visit_minutes), 450 + 5 * rng.integers(0, 30, n),
+                       np.nan_to_num(visit_minutes) + 45 + 5 * rng.integers(0, 8, n))
+    missed = (day > 67) & (rng.random(n) < .02)
+    kit_width = max(5, len(str(2 * n)))
+    kits = 10 ** (kit_width - 1) + rng.permutation(n)
+    return edc_table("ex_il2", s["subject"].to_numpy()[i], "LOG", position_within(i), {
+        "EXDAT": ddmmyyyy(date), "EXTIM": np.where(missed, "", hhmm(minutes)),
+        "EXKITNO": "K" + kits.astype(str).astype(object),
+        "EXYN": np.where(missed, "No", "Yes"),
+        "EXREASND": np.where(missed, np.array(MISSED_INJECTION_REASONS)[rng.integers(0, 3, n)], "")})
+
+
+def _adverse_events(rng, s):
+    rz = s[~s["screen_fail"]]
+    idx = rz.index.to_numpy()
+    last_inj = np.where(rz["withdrawn"], rz["last_day"] - 1, 361)
+    position = {int(x): k for k, x in enumerate(idx)}
+    events = aes.draw_events(rng, idx, rz["treated"].to_numpy(), rz["last_day"].to_numpy(), last_inj,
+                             {"sae": position[s.attrs["sae"]], "ongoing": position[s.attrs["ongoing"]]})
+    ev = pd.DataFrame(events)
+    ev["i"] = idx[ev["i"].to_numpy()]
+    ev["term_rank"] = ev["term"].map({k: r for r, k in enumerate(aes.TERM_KEYS)})
+    ev = ev.sort_values(["i", "start", "term_rank"], kind="stable").reset_index(drop=True)
+    d1 = s["d1"].to_numpy()[ev["i"]]
+    start = d1 + (ev["start"].to_numpy() - 1).astype("timedelta64[D]")
+    end = d1 + (np.minimum(ev["end"], 5000).to_numpy() - 1).astype("timedelta64[D]")
+    start_text = pd.Series(ddmmyyyy(start))
+    end_text = np.where(ev["ongoing"], "", ddmmyyyy(end))
+    # planted partial start dates: unknown day (June 2023 if possible), then unknown day and month
+    free = ~ev["serious"] & ~ev["ongoing"]
+    for pattern, preferred in (("UN/{m}/{y}", "/06/2023"), ("UN/UN/{y}", "/2023")):
+        pick = np.flatnonzero(free & start_text.str.endswith(preferred))
+        pick = pick if len(pick) else np.flatnonzero(free)
+        if len(pick):
+            j = pick[0]
+            start_text.iloc[j] = pattern.format(m=start_text.iloc[j][3:5], y=start_text.iloc[j][6:])
+            free.iloc[j] = False
+    serious = ev["serious"].to_numpy()
+    items = {"AETERM": ev["AETERM"], "AESTDAT": start_text, "AEENDAT": end_text,
+             "AEONGO": np.where(ev["ongoing"], "Yes", "No"), "AESEV": ev["AESEV"],
+             "AESER": np.where(serious, "Yes", "No"), "AESHOSP": np.where(serious, "Yes", ""),
+             "AEREL_CSA": ev["AEREL_CSA"], "AEREL_IL2": ev["AEREL_IL2"], "AEACN_IL2": ev["AEACN_IL2"],
+             "AEOUT": ev["AEOUT"], **aes.coding_columns(ev["term"])}
+    return edc_table("ae", s["subject"].to_numpy()[ev["i"]], "LOG", position_within(ev["i"].to_numpy()), items)
+
+
+def insulin_per_kg(s, i, v):
+    """U/kg/day: falls on ciclosporin, rises after; a little less rise on ILT-101."""
+    curve = np.array([1.0, 1.0, .7, .7, .75, .8, .9, .95, 1.05, 1.15])
+    treated = s["treated"].to_numpy()[i] & (v >= 5)
+    return s["ins0"].to_numpy()[i] * curve[v] * np.where(treated, .92, 1.0)
+
+
+def _insulin(rng, s, visits):
+    vis = visits[visits["v"] > 0]
+    i = np.repeat(vis["i"].to_numpy(), 3)
+    v = np.repeat(vis["v"].to_numpy(), 3)
+    back = np.tile([3, 2, 1], len(vis))
+    date = np.repeat(vis["date"].to_numpy(), 3) - back.astype("timedelta64[D]")
+    months = np.maximum(np.repeat(vis["day"].to_numpy(), 3), 0) / 30.44
+    weight = s["weight0"].to_numpy()[i] * (1 + .004 * months)
+    units = insulin_per_kg(s, i, v) * weight * rng.lognormal(0, .06, len(i))
+    return edc_table("insulin", s["subject"].to_numpy()[i], np.repeat(vis["folder"].to_numpy(), 3),
+                     np.tile([1, 2, 3], len(vis)), {"CMDAT": ddmmyyyy(date), "INSDOSE": integers(units)})
+
+
+# ---------------------------------------------------------------- orchestration
+def generate(out_dir, seed: int = 20221, subjects: int = 24) -> dict:
+    """Write the raw export under `out_dir` (edc/, vendor/); return summary counts."""
+    if subjects < 6:
+        raise ValueError(f"subjects must be at least 6 (planted cases need distinct subjects), got {subjects}")
+    rng = np.random.default_rng(seed)
+    out = Path(out_dir)
+    (out / "edc").mkdir(parents=True, exist_ok=True)
+    (out / "vendor").mkdir(parents=True, exist_ok=True)
+    rand_list = randomization_list(rng, subjects)
+    s = assign_arms(rng, make_subjects(rng, subjects), rand_list)
+    visits = make_visits(rng, s)
+    s = last_days(s, visits, rng)
+    edc = make_edc(rng, s, visits)
+    lab = central_lab(rng, s, visits, STUDYID)
+    flow = flow_cytometry(rng, s, visits)
+
+    counts = {"randomized": int((~s["screen_fail"]).sum()), "screen_failures": int(s["screen_fail"].sum()),
+              "withdrawn": int(s["withdrawn"].sum())}
+    for name, table in edc.items():
+        _write_csv(table, out / "edc" / f"{name}.csv")
+        counts[f"edc/{name}.csv"] = len(table)
+    for name, table in (("central_lab", lab), ("flow_cytometry", flow), ("randomization", rand_list)):
+        _write_csv(table, out / "vendor" / f"{name}.csv")
+        counts[f"vendor/{name}.csv"] = len(table)
+    folders = [(oid, name, [f.upper() for f in FORM_ITEMS if oid in _form_folders(f)])
+               for oid, name in [(v[0], v[1]) for v in VISITS] + [("LOG", "Logs"), ("EOS", "End of Study")]]
+    last_date = max(s["eos_date"].max(), visits["date"].max())
+    counts["edc/odm_export.xml"] = write_odm(
+        out / "edc" / "odm_export.xml", STUDYID,
+        {name.upper(): (r, table) for r, (name, table) in enumerate(edc.items())}, folders,
+        {f: r for r, f in enumerate(FOLDER_ORDER)}, f"{str(last_date)[:10]}T18:00:00", SITE)
+    return counts
+
+
+def _form_folders(form: str) -> set:
+    visits = {v[0] for v in VISITS}
+    return {"dm": {"SCR"}, "ic": {"SCR"}, "rand": {"D1"}, "sv": visits, "vs": visits,
+            "ex_csa": {"LOG"}, "ex_il2": {"LOG"}, "ae": {"LOG"}, "insulin": visits - {"SCR"},
+            "ds": {"EOS"}}[form]
+
+
+def _write_csv(table: pd.DataFrame, path: Path) -> None:
+    """Text-only CSV, minimal quoting, LF line ends (the csv module is much faster than to_csv)."""
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(table.columns)
+        writer.writerows(zip(*(table[c].to_numpy(dtype=object) for c in table.columns)))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="cdisc generate",
+                                     description="Write the demo study's deterministic raw export.")
+    parser.add_argument("--out", required=True, help="output folder (edc/ and vendor/ are created)")
+    parser.add_argument("--seed", type=int, default=20221)
+    parser.add_argument("--subjects", type=int, default=24, help="number of randomized subjects")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    counts = generate(args.out, seed=args.seed, subjects=args.subjects)
+    print(f"wrote {os.fspath(args.out)} in {time.perf_counter() - started:.1f} s: "
+          f"{counts['randomized']} randomized, {counts['screen_failures']} screen failures")
+    return 0
+
+
+__all__ = ["generate", "main", "FORM_ITEMS", "VISITS", "STUDYID"]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,203 @@
+"""One conversion run: read the raw export, build SDTM (then ADaM), write everything atomically.
+
+I/O lives here and in the readers/writers; ``sdtm`` and ``adam`` only see data frames.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+
+from specs.errors import CdiscError, Problem, RawDataError, SpecError
+from specs.loader import StudySpec, display_path, load_study_spec
+from specs.semantics import check_raw_columns
+
+
+def builtin_raw_dir() -> Path:
+    return Path(str(resources.files("cdisc") / "demo" / "raw"))
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class Progress:
+    """Progress lines on stderr; quiet when not on a terminal unless asked."""
+
+    def __init__(self, enabled: bool | None = None, stream=None):
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty() if enabled is None else enabled
+        self.started = time.perf_counter()
+
+    def step(self, message: str) -> None:
+        if self.enabled:
+            elapsed = time.perf_counter() - self.started
+            print(f"[{elapsed:6.1f}s] {message}", file=self.stream, flush=True)
+
+
+@dataclass
+class RawExport:
+    tables: dict[str, pd.DataFrame]
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+def read_raw(spec: StudySpec, raw_dir: Path, edc: str = "csv", progress: Progress | None = None) -> RawExport:
+    """Read every source of the spec (EDC forms from CSV or from the ODM export), each record located."""
+    from sdtm.prepare import locate
+    from sdtm.readers import read_odm, read_source
+
+    progress = progress or Progress(False)
+    problems: list[Problem] = []
+    tables, files = {}, {}
+    odm_cache: dict[Path, dict[str, pd.DataFrame]] = {}
+    for name, source in spec.sources.items():
+        use_odm = edc == "odm" and "odm" in source
+        path = raw_dir / (source["odm"]["path"] if use_odm else source["path"])
+        label = display_path(path) if not str(path).startswith(str(builtin_raw_dir())) else \
+            str(path.relative_to(builtin_raw_dir()))
+        try:
+            if use_odm:
+                if path not in odm_cache:
+                    progress.step(f"reading {label}")
+                    odm_cache[path] = read_odm(path)
+                forms = odm_cache[path]
+                form = source["odm"]["form"]
+                if form not in forms:
+                    problems.append(Problem(label, f"no form '{form}' in the ODM export (forms: "
+                                                   f"{', '.join(sorted(forms))})"))
+                    continue
+                frame = forms[form]
+                label = f"{label}#{form}"
+            else:
+                progress.step(f"reading {label}")
+                frame = read_source(path, encoding=source.get("encoding"))
+        except CdiscError as exc:
+            problems.extend(getattr(exc, "problems", [Problem(label, str(exc))]))
+            continue
+        missing_keys = [k for k in source["keys"] if k not in frame.columns]
+        if missing_keys:
+            problems.append(Problem(label, f"key column(s) {', '.join(missing_keys)} missing (columns: "
+                                           f"{', '.join(frame.columns)})"))
+            continue
+        tables[name] = locate(frame, label, source["keys"])
+        files[name] = path
+    if problems:
+        raise RawDataError(problems)
+    return RawExport(tables, files)
+
+
+@contextmanager
+def atomic_folder(target: Path):
+    """Yield a temporary folder beside target; on success it replaces target, on failure it vanishes."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.parent / f".{target.name}.partial-{os.getpid()}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir()
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    previous = target.parent / f".{target.name}.previous-{os.getpid()}"
+    if target.exists():
+        target.rename(previous)
+    staging.rename(target)
+    if previous.exists():
+        shutil.rmtree(previous, ignore_errors=True)
+
+
+def xpt_variables(dspec):
+    from define.xpt import XptVariable
+
+    return [XptVariable(v.name, v.label, v.type, v.length, getattr(v, "display_format", None))
+            for v in dspec.parent_variables]
+
+
+def write_datasets(datasets: dict[str, pd.DataFrame], specs: dict, folder: Path, created: datetime
+                   ) -> list[str]:
+    """Each dataset as <name>.xpt (SAS XPORT v5); returns the writer's transliteration notes."""
+    from define.xpt import write_xpt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    notes = []
+    for name, data in datasets.items():
+        dspec = specs[name]
+        notes += write_xpt(data, folder / f"{name.lower()}.xpt", dataset_name=name, dataset_label=dspec.label,
+                           variables=xpt_variables(dspec), created=created)
+    return notes
+
+
+@dataclass
+class RunResult:
+    sdtm: object
+    out_dir: Path
+    notes: list[str]
+
+
+def build_sdtm_from_raw(spec_dir=None, raw_dir=None, edc="csv", progress: Progress | None = None):
+    from sdtm.engine import build_sdtm
+    from specs.ct import load_ct
+
+    progress = progress or Progress(False)
+    spec = load_study_spec(spec_dir)
+    ct = load_ct()
+    raw_dir = Path(raw_dir) if raw_dir else builtin_raw_dir()
+    if not raw_dir.is_dir():
+        raise RawDataError([Problem(display_path(raw_dir), "raw export folder not found")])
+    raw = read_raw(spec, raw_dir, edc, progress)
+    problems = check_raw_columns(spec, {name: list(t.columns) for name, t in raw.tables.items()})
+    if problems:
+        raise SpecError(problems)
+    progress.step("mapping SDTM domains")
+    result = build_sdtm(spec, raw.tables, ct)
+    return spec, raw, result
+
+
+def run(spec_dir=None, raw_dir=None, out_dir="out", edc="csv", created: datetime | None = None,
+        progress: Progress | None = None, stream=None) -> RunResult:
+    stream = stream or sys.stdout
+    progress = progress or Progress()
+    spec, raw, result = build_sdtm_from_raw(spec_dir, raw_dir, edc, progress)
+    created = created or datetime(2000, 1, 1)
+    out_dir = Path(out_dir)
+    with atomic_folder(out_dir / "sdtm") as staging:
+        progress.step(f"writing {len(result.datasets)} SDTM datasets")
+        notes = write_datasets(result.datasets, result.specs, staging, created)
+    print_run_report(result, notes, out_dir / "sdtm", stream)
+    return RunResult(result, out_dir, notes)
+
+
+def print_run_report(result, notes: list[str], folder: Path, stream) -> None:
+    print(f"SDTM written to {display_path(folder)}", file=stream)
+    print(f"{'domain':<9}{'source':<24}{'raw in':>8}{'out':>8}{'not mapped':>12}", file=stream)
+    for report in result.reports:
+        print(f"{report.domain:<9}{report.source[:23]:<24}{report.records_in:>8}{report.records_out:>8}"
+              f"{len(report.not_mapped):>12}", file=stream)
+    built = [n for n in result.datasets if n not in {r.domain for r in result.reports}]
+    print(f"built from the design or other domains: {', '.join(built)}", file=stream)
+    reasons: dict[tuple[str, str], list] = {}
+    for report in result.reports:
+        for issue in report.not_mapped:
+            reasons.setdefault((report.domain, issue.reason.split(" (kept:")[0]), []).append(issue)
+    if reasons:
+        print("records not mapped:", file=stream)
+        for (domain, reason), issues in reasons.items():
+            example = issues[0]
+            print(f"  {domain}: {len(issues)} x {reason} (e.g. {example.source} {example.key})", file=stream)
+    for note in result.notes + notes:
+        print(f"note: {note}", file=stream)

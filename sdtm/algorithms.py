@@ -1,0 +1,238 @@
+"""Map-kind algorithms: one SDTM variable from the raw record, on whole columns.
+
+The names are sdtm.oak's and the spec's (``specs.vocabulary``). Each takes the raw frame (text, ''
+for missing, plus ``__file``/``__row``/``__key`` locating every record), the spec's arguments and a
+``MapContext``; it returns the column and reports bad values to the context instead of raising, so that
+one run lists every problem.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from sdtm.dates import iso_datetime
+from specs.errors import Problem
+
+TEMPLATE_FIELD = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
+
+
+@dataclass
+class MapContext:
+    """What map-kind algorithms need besides the raw record."""
+
+    studyid: str
+    domain: str
+    variable: str
+    codelist: str | None
+    ct: object
+    visits: list[dict]
+    arms: list[dict]
+    problems: list[Problem] = field(default_factory=list)
+    term_problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def report(self, raw: pd.DataFrame, mask: pd.Series, column: str, message: str,
+               sink: list[Problem] | None = None, limit: int = 20) -> None:
+        """One Problem per bad record: file, row, record key, column, value."""
+        bad = raw.loc[mask.fillna(False).astype(bool)]
+        target = self.problems if sink is None else sink
+        for file, row, key, value in zip(bad["__file"].head(limit), bad["__row"].head(limit),
+                                         bad["__key"].head(limit), bad[column].head(limit)):
+            target.append(Problem(f"{file} row {row} ({key})",
+                                  f"{self.domain}.{self.variable} from column {column}: '{value}' {message}"))
+        if len(bad) > limit:
+            target.append(Problem(f"{bad['__file'].iloc[0]}", f"... and {len(bad) - limit} more records with "
+                                                              f"column {column} {message}"))
+
+
+def _text(raw: pd.DataFrame, column: str) -> pd.Series:
+    return raw[column].fillna("").astype(str).astype(object)
+
+
+def _recode(values: pd.Series, terms: dict | None) -> pd.Series:
+    if not terms:
+        return values
+    lookup = {str(k): ("" if v is None else str(v)) for k, v in terms.items()}
+    return values.map(lambda v: lookup.get(v, v)).astype(object)
+
+
+def _check_terms(values: pd.Series, raw: pd.DataFrame, source: str | None, codelist_name: str | None,
+                 ctx: MapContext) -> pd.Series:
+    """Map values to submission values of the codelist (exact, then synonym/decode, case-insensitive).
+
+    Values with no term: an error for a non-extensible codelist; kept (upper-cased) with a note for an
+    extensible one, as sponsor-defined terms.
+    """
+    if not codelist_name or ctx.ct is None:
+        return values
+    codelist = ctx.ct.codelist(codelist_name)
+    known = set(codelist.values())
+    distinct = [v for v in values.unique() if v != "" and v not in known]
+    resolved = {v: codelist.lookup_synonym(v) for v in distinct}
+    out = values.map(lambda v: resolved.get(v) or v).astype(object)
+    unknown = {v for v, r in resolved.items() if r is None}
+    if unknown:
+        mask = values.isin(unknown)
+        if codelist.extensible:
+            ctx.notes.append(f"{ctx.domain}.{ctx.variable}: sponsor-defined value(s) "
+                             f"{', '.join(repr(v) for v in sorted(unknown))} added to extensible codelist "
+                             f"{codelist_name}")
+        elif source is not None:
+            ctx.report(raw, mask, source, f"is not a term of the non-extensible codelist {codelist_name} "
+                                          f"({codelist.code})", sink=ctx.term_problems)
+        else:
+            for value in sorted(unknown):
+                ctx.term_problems.append(Problem(f"{ctx.domain}.{ctx.variable}",
+                                                 f"'{value}' is not a term of the non-extensible codelist "
+                                                 f"{codelist_name} ({codelist.code})"))
+    return out
+
+
+def assign_no_ct(raw, args, ctx):
+    return _recode(_text(raw, args["source"]), args.get("terms")).replace("", args.get("default", ""))
+
+
+def assign_ct(raw, args, ctx):
+    values = _recode(_text(raw, args["source"]), args.get("terms"))
+    return _check_terms(values, raw, args["source"], args.get("codelist") or ctx.codelist, ctx)
+
+
+def hardcode_no_ct(raw, args, ctx):
+    value = args["value"]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return pd.Series(float(value), index=raw.index)
+    return pd.Series("" if value is None else str(value), index=raw.index, dtype=object)
+
+
+def hardcode_ct(raw, args, ctx):
+    values = hardcode_no_ct(raw, args, ctx)
+    if values.dtype == object:
+        values = _check_terms(values, raw, None, args.get("codelist") or ctx.codelist, ctx)
+    return values
+
+
+def assign_numeric(raw, args, ctx):
+    text = _text(raw, args["source"]).str.strip()
+    numbers = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
+    ctx.report(raw, (text != "") & numbers.isna(), args["source"], "is not a number")
+    return numbers.astype(float)
+
+
+def assign_datetime(raw, args, ctx):
+    fmt = args.get("format", "DD/MM/YYYY")
+    times = _text(raw, args["time"]) if args.get("time") else None
+    iso, bad_date, bad_time = iso_datetime(_text(raw, args["date"]), times, fmt)
+    ctx.report(raw, bad_date, args["date"], f"is not a date in {fmt}")
+    if args.get("time"):
+        ctx.report(raw, bad_time, args["time"], "is not a time in HH:MM")
+    return iso
+
+
+def assign_template(raw, args, ctx):
+    template = args["template"]
+    fields = TEMPLATE_FIELD.findall(template)
+    if not fields:
+        return pd.Series(template, index=raw.index, dtype=object)
+    parts = re.split(TEMPLATE_FIELD, template)
+    result = pd.Series("", index=raw.index, dtype=object)
+    empty = pd.Series(False, index=raw.index)
+    for i, part in enumerate(parts):
+        if i % 2:  # a field name
+            value = _text(raw, part)
+            empty |= value == ""
+            result = result + value
+        else:
+            result = result + part
+    return result.where(~empty, "")
+
+
+def assign_duration(raw, args, ctx):
+    """Minutes -> ISO 8601 duration: 15 -> 'PT15M', -10 -> '-PT10M', 90 -> 'PT1H30M'."""
+    minutes = assign_numeric(raw, {"source": args["minutes"]}, ctx)
+    magnitude = minutes.abs()
+    hours = (magnitude // 60).astype("Int64")
+    rest = (magnitude % 60).astype("Int64")
+    sign = np.where(minutes < 0, "-", "")
+    hour_text = hours.astype(str).where(hours > 0, "").map(lambda h: f"{h}H" if h else "")
+    minute_text = rest.astype(str).map(lambda m: f"{m}M")
+    minute_text = minute_text.where((rest > 0) | (hours == 0), "")
+    text = pd.Series(sign, index=raw.index, dtype=object) + "PT" + hour_text + minute_text
+    return text.where(minutes.notna(), "").astype(object)
+
+
+def condition_add(raw, args, ctx):
+    """The first case whose condition holds gives the value; 'otherwise' (or empty) for the rest."""
+    from specs.conditions import parse_condition
+
+    remaining = pd.Series(True, index=raw.index)
+    result = None
+    for case in args["cases"]:
+        hit = parse_condition(case["when"]).evaluate(raw).fillna(False).astype(bool) & remaining
+        values = run_map(raw, case["then"], ctx)
+        result = values.where(hit) if result is None else result.where(~hit, values)
+        remaining &= ~hit
+    if "otherwise" in args:
+        values = run_map(raw, args["otherwise"], ctx)
+        result = result.where(~remaining, values)
+    if result.dtype == object or result.isna().all():
+        result = result.where(result.notna(), "").astype(object)
+    return result
+
+
+def derive_usubjid(raw, args, ctx):
+    subject = _text(raw, args["source"])
+    return (ctx.studyid + "-" + subject).where(subject != "", "").astype(object)
+
+
+def _schedule_lookup(raw, args, ctx, field_name: str):
+    match = args.get("match", "folder")
+    table = {v["match"][match]: v[field_name] for v in ctx.visits if match in v.get("match", {})}
+    values = _text(raw, args["source"])
+    unknown = (values != "") & ~values.isin(list(table))
+    ctx.report(raw, unknown, args["source"], f"is not a visit of the schedule (design.visits match.{match}: "
+                                             f"{', '.join(map(str, table))})")
+    return values.map(table)
+
+
+def derive_visitnum(raw, args, ctx):
+    return _schedule_lookup(raw, args, ctx, "visitnum").astype(float)
+
+
+def derive_visit(raw, args, ctx):
+    return _schedule_lookup(raw, args, ctx, "visit").fillna("").astype(object)
+
+
+def derive_visitdy(raw, args, ctx):
+    return _schedule_lookup(raw, args, ctx, "visitdy").astype(float)
+
+
+def _arm_lookup(raw, args, ctx, field_name: str):
+    table = {a["randomization_code"]: a[field_name] for a in ctx.arms if "randomization_code" in a}
+    values = _text(raw, args["source"])
+    unknown = (values != "") & ~values.isin(list(table))
+    ctx.report(raw, unknown, args["source"], f"is not a randomization code of design.arms "
+                                             f"({', '.join(table)})")
+    return values.map(table).fillna("").astype(object)
+
+
+def derive_armcd(raw, args, ctx):
+    return _arm_lookup(raw, args, ctx, "armcd")
+
+
+def derive_arm(raw, args, ctx):
+    return _arm_lookup(raw, args, ctx, "arm")
+
+
+MAP_ALGORITHMS = {
+    f.__name__: f
+    for f in [assign_no_ct, assign_ct, hardcode_no_ct, hardcode_ct, assign_numeric, assign_datetime,
+              assign_template, assign_duration, condition_add, derive_usubjid, derive_visitnum, derive_visit,
+              derive_visitdy, derive_armcd, derive_arm]
+}
+
+
+def run_map(raw: pd.DataFrame, mapping: dict, ctx: MapContext) -> pd.Series:
+    return MAP_ALGORITHMS[mapping["algorithm"]](raw, mapping, ctx)

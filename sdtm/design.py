@@ -1,0 +1,140 @@
+"""Trial design domains (TS, TA, TE, TV, TI) from the spec's design, SE from the subjects' exposure,
+and DM's actual-arm variables from SE."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sdtm.dates import date_part
+from specs.conditions import parse_condition
+
+
+def derive_ta(studyid: str, design: dict) -> pd.DataFrame:
+    elements = {e["etcd"]: e for e in design.get("elements", [])}
+    rows = []
+    for arm in design.get("arms", []):
+        for order, etcd in enumerate(arm["elements"], start=1):
+            rows.append({"STUDYID": studyid, "DOMAIN": "TA", "ARMCD": arm["armcd"], "ARM": arm["arm"],
+                         "TAETORD": float(order), "ETCD": etcd, "ELEMENT": elements[etcd]["element"],
+                         "TABRANCH": arm.get("branch", {}).get(etcd, ""),
+                         "TATRANS": arm.get("transition", {}).get(etcd, ""), "EPOCH": elements[etcd]["epoch"]})
+    return pd.DataFrame(rows)
+
+
+def derive_te(studyid: str, design: dict) -> pd.DataFrame:
+    return pd.DataFrame([{"STUDYID": studyid, "DOMAIN": "TE", "ETCD": e["etcd"], "ELEMENT": e["element"],
+                          "TESTRL": e["testrl"], "TEENRL": e.get("teenrl", ""), "TEDUR": e.get("tedur", "")}
+                         for e in design.get("elements", [])])
+
+
+def derive_tv(studyid: str, design: dict) -> pd.DataFrame:
+    return pd.DataFrame([{"STUDYID": studyid, "DOMAIN": "TV", "VISITNUM": float(v["visitnum"]),
+                          "VISIT": v["visit"], "VISITDY": float(v["visitdy"]), "ARMCD": v.get("armcd", ""),
+                          "TVSTRL": v["tvstrl"], "TVENRL": v.get("tvenrl", "")}
+                         for v in design.get("visits", [])])
+
+
+def derive_ti(studyid: str, design: dict) -> pd.DataFrame:
+    return pd.DataFrame([{"STUDYID": studyid, "DOMAIN": "TI", "IETESTCD": c["ietestcd"], "IETEST": c["ietest"],
+                          "IECAT": c["iecat"], "TIVERS": c.get("tivers", "")} for c in design.get("ti", [])])
+
+
+def derive_ts(studyid: str, design: dict, ct) -> pd.DataFrame:
+    """TS rows; TSPARM is the name paired with TSPARMCD in CT; TSSEQ numbers repeats of a parameter."""
+    names = {}
+    if ct is not None and ct.has("TSPARMCD") and ct.has("TSPARM"):
+        by_code = {t.code: v for v, t in ct.codelist("TSPARM").terms.items()}
+        names = {v: by_code.get(t.code, "") for v, t in ct.codelist("TSPARMCD").terms.items()}
+    rows, counts = [], {}
+    for item in design.get("ts", []):
+        code = item["parmcd"]
+        counts[code] = counts.get(code, 0) + 1
+        value = item.get("val", "")
+        rows.append({"STUDYID": studyid, "DOMAIN": "TS", "TSSEQ": float(counts[code]), "TSPARMCD": code,
+                     "TSPARM": names.get(code, ""), "TSVAL": "" if value is None else str(value),
+                     "TSVALNF": item.get("valnf", ""), "TSVALCD": item.get("valcd", ""),
+                     "TSVCDREF": item.get("vcdref", ""), "TSVCDVER": item.get("vcdver", "")})
+    return pd.DataFrame(rows)
+
+
+def _shift(dtc: pd.Series, days: int) -> pd.Series:
+    if not days:
+        return dtc
+    shifted = (date_part(dtc) + pd.Timedelta(days=days)).dt.strftime("%Y-%m-%d")
+    return shifted.fillna("").astype(object)
+
+
+def derive_se(studyid: str, design: dict, dm: pd.DataFrame, domains: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per subject per element reached: each element starts at the date its rule gives; it ends
+    where the next reached element starts; the last ends at DM.RFPENDTC. TAETORD and EPOCH come from the
+    subject's arm in TA (ARMCD, or the first arm holding the element when the subject has no arm)."""
+    rows = []
+    for order, element in enumerate(design.get("elements", [])):
+        rule = element["start"]
+        source = dm if rule["domain"] == "DM" else domains[rule["domain"]]
+        if "where" in rule:
+            source = source[parse_condition(rule["where"]).evaluate(source).fillna(False).astype(bool)]
+        dates = source[["USUBJID", rule["variable"]]].rename(columns={rule["variable"]: "DTC"})
+        dates = dates[dates["DTC"].fillna("").astype(str) != ""]
+        picked = dates.groupby("USUBJID")["DTC"].min() if rule["pick"] == "first" else \
+            dates.groupby("USUBJID")["DTC"].max()
+        start = _shift(picked.str[:10], rule.get("offset_days", 0))
+        rows.append(pd.DataFrame({"USUBJID": start.index, "SESTDTC": start.values, "ETCD": element["etcd"],
+                                  "ELEMENT": element["element"], "EPOCH": element["epoch"],
+                                  "__DESIGN_ORDER": order}))
+    se = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
+        columns=["USUBJID", "SESTDTC", "ETCD", "ELEMENT", "EPOCH", "__DESIGN_ORDER"])
+    end_of_participation = pd.Series(dm["RFPENDTC"].values, index=dm["USUBJID"].values)
+    # a start after the end of participation never happened (e.g. follow-up of a subject who left)
+    se = se[se["SESTDTC"] <= se["USUBJID"].map(end_of_participation).fillna("9999").str[:10]]
+    se = se.sort_values(["USUBJID", "SESTDTC", "__DESIGN_ORDER"], kind="mergesort").reset_index(drop=True)
+    next_start = se.groupby("USUBJID")["SESTDTC"].shift(-1)
+    se["SEENDTC"] = next_start.fillna(se["USUBJID"].map(end_of_participation).str[:10]).fillna("").astype(object)
+    armcd = se["USUBJID"].map(pd.Series(dm["ARMCD"].values, index=dm["USUBJID"].values)).fillna("")
+    ta_order = {(a["armcd"], etcd): float(i) for a in design.get("arms", []) for i, etcd in
+                enumerate(a["elements"], start=1)}
+    any_arm_order = {}
+    for (arm, etcd), i in ta_order.items():
+        any_arm_order.setdefault(etcd, i)
+    se["TAETORD"] = [ta_order.get((a, e), any_arm_order.get(e, np.nan)) for a, e in zip(armcd, se["ETCD"])]
+    se["STUDYID"], se["DOMAIN"] = studyid, "SE"
+    se["SESEQ"] = (se.groupby("USUBJID").cumcount() + 1).astype(float)
+    se["SEUPDES"] = ""
+    return se.drop(columns="__DESIGN_ORDER")
+
+
+def actual_arm(dm: pd.DataFrame, se: pd.DataFrame, design: dict) -> pd.DataFrame:
+    """ACTARMCD/ACTARM from the elements each subject went through, and ARMNRS/ACTARMUD.
+
+    A subject whose element sequence equals an arm's (or a leading part of it, for one who left early
+    after treatment started) gets that arm; never randomized: SCREEN FAILURE; randomized without exposure:
+    ASSIGNED, NOT TREATED; a sequence matching no arm: UNPLANNED TREATMENT, described in ACTARMUD.
+    """
+    arms = design.get("arms", [])
+    treated_elements = {e["etcd"] for e in design.get("elements", [])
+                        if e["start"]["domain"] != "DM"}
+    sequences = se.sort_values(["USUBJID", "SESEQ"]).groupby("USUBJID")["ETCD"].agg(list)
+    result = pd.DataFrame(index=dm.index)
+    actarmcd, actarm, armnrs, actarmud = [], [], [], []
+    for usubjid, armcd in zip(dm["USUBJID"], dm["ARMCD"].fillna("")):
+        sequence = sequences.get(usubjid, [])
+        treated = any(e in treated_elements for e in sequence)
+        match = None
+        for arm in arms:
+            full = arm["elements"]
+            if treated and sequence == full[:len(sequence)] and len(sequence) >= 2:
+                if match is None or arm["armcd"] == armcd:
+                    match = arm
+        if not armcd:
+            actarmcd.append(""), actarm.append(""), actarmud.append("")
+            armnrs.append("SCREEN FAILURE" if not treated else "UNPLANNED TREATMENT")
+        elif not treated:
+            actarmcd.append(""), actarm.append(""), actarmud.append(""), armnrs.append("ASSIGNED, NOT TREATED")
+        elif match is None:
+            actarmcd.append(""), actarm.append(""), armnrs.append("UNPLANNED TREATMENT")
+            actarmud.append(" -> ".join(sequence))
+        else:
+            actarmcd.append(match["armcd"]), actarm.append(match["arm"]), armnrs.append(""), actarmud.append("")
+    result["ACTARMCD"], result["ACTARM"] = actarmcd, actarm
+    result["ARMNRS"], result["ACTARMUD"] = armnrs, actarmud
+    return result.astype(object)

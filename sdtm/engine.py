@@ -1,0 +1,174 @@
+"""Build every SDTM domain of a study from its raw tables and its spec.
+
+Order of work: trial-design domains from the design; each mapped domain's records shaped (merge,
+filter, de-duplicate, melt) and its map-kind variables computed from the raw record; then the
+derive-kind variables stage by stage across domains (results in the standard unit, DM's reference
+dates, SE, the actual arm, study days and epochs, sequence numbers); SUPP-- from the variables the
+spec routes there; finally types, variable order and the spec's sort order.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from sdtm import design as trial_design
+from sdtm.algorithms import MapContext, run_map
+from sdtm.derivations import DERIVE_ALGORITHMS, DeriveContext
+from sdtm.prepare import from_sources, prepare_records
+from sdtm.supp import build_supp, supp_domain_spec
+from specs.errors import ControlledTermError, DataError, Problem, RawDataError, RecordIssue
+from specs.model import DomainSpec, domain_spec
+from specs.vocabulary import ALGORITHMS, BUILD_STAGE, DERIVE, MAP
+
+
+def _derive_actual(column: str):
+    def derive(data, args, ctx):
+        return trial_design.actual_arm(data, ctx.other("SE"), ctx.design)[column]
+    return derive
+
+
+DERIVATIONS = {
+    **DERIVE_ALGORITHMS,
+    "derive_actarmcd": _derive_actual("ACTARMCD"),
+    "derive_actarm": _derive_actual("ACTARM"),
+    "derive_armnrs": _derive_actual("ARMNRS"),
+    "derive_actarmud": _derive_actual("ACTARMUD"),
+}
+_missing = {n for n, a in ALGORITHMS.items() if a.kind == DERIVE} - set(DERIVATIONS)
+assert not _missing, f"sdtm does not implement {_missing}"
+
+
+@dataclass
+class DomainReport:
+    domain: str
+    source: str | None
+    records_in: int
+    records_out: int
+    not_mapped: list[RecordIssue] = field(default_factory=list)
+
+
+@dataclass
+class SdtmResult:
+    datasets: dict[str, pd.DataFrame]
+    specs: dict[str, DomainSpec]
+    reports: list[DomainReport]
+    notes: list[str]
+
+
+def _empty_column(variable, index) -> pd.Series:
+    if variable.type == "Num":
+        return pd.Series(np.nan, index=index, dtype=float)
+    return pd.Series("", index=index, dtype=object)
+
+
+def _as_type(values: pd.Series, variable) -> pd.Series:
+    if variable.type == "Num":
+        return pd.to_numeric(values, errors="coerce").astype(float)
+    text = values.astype(object).where(values.notna(), "")
+    numeric = pd.api.types.is_numeric_dtype(values)
+    if numeric:  # a numeric result for a Char variable: whole numbers without '.0'
+        text = values.map(lambda v: "" if pd.isna(v) else (f"{int(v)}" if float(v).is_integer() else f"{v}"))
+    return text.astype(str).astype(object)
+
+
+def build_design_domain(name: str, build: str, studyid: str, design: dict, ct) -> pd.DataFrame:
+    if build == "derive_ts":
+        return trial_design.derive_ts(studyid, design, ct)
+    return getattr(trial_design, build)(studyid, design)
+
+
+def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, source_files: dict[str, str] | None = None
+               ) -> SdtmResult:
+    """Raw tables (located, see sdtm.prepare.locate) -> SDTM datasets, or one error listing every problem."""
+    problems: list[Problem] = []
+    term_problems: list[Problem] = []
+    notes: list[str] = []
+    specs = {name: domain_spec(name, raw) for name, raw in spec.domains.items()}
+    datasets: dict[str, pd.DataFrame] = {}
+    reports: dict[str, DomainReport] = {}
+    visits, arms = spec.design.get("visits", []), spec.design.get("arms", [])
+
+    for name, dspec in specs.items():
+        build = dspec.raw.get("build")
+        if build and build not in BUILD_STAGE:
+            datasets[name] = build_design_domain(name, build, spec.studyid, spec.design, ct)
+
+    for name, dspec in specs.items():
+        if "from" not in dspec.raw:
+            continue
+        issues: list[RecordIssue] = []
+        records = prepare_records(name, dspec.raw, tables, problems, issues)
+        data = pd.DataFrame(index=records.index)
+        for variable in dspec.variables:
+            mapping = variable.map
+            if mapping and ALGORITHMS[mapping["algorithm"]].kind == MAP:
+                ctx = MapContext(spec.studyid, name, variable.name, variable.codelist, ct, visits, arms)
+                values = run_map(records, mapping, ctx)
+                problems += ctx.problems
+                term_problems += ctx.term_problems
+                notes += ctx.notes
+                converted = _as_type(values, variable)
+                if variable.type == "Num":
+                    bad = values.notna() & (values.astype(str) != "") & converted.isna()
+                    for row in records[bad].head(5).itertuples():
+                        problems.append(Problem(f"{row.__file} row {row.__row} ({row.__key})",
+                                                f"{name}.{variable.name} is Num but the mapping gives "
+                                                f"'{values[row.Index]}'"))
+                data[variable.name] = converted
+            else:
+                data[variable.name] = _empty_column(variable, records.index)
+        data["__file"], data["__row"], data["__key"] = records["__file"], records["__row"], records["__key"]
+        datasets[name] = data
+        sources = from_sources(dspec.raw)
+        reports[name] = DomainReport(name, ", ".join(sources), sum(len(tables[s]) for s in sources), len(data),
+                                     issues)
+
+    if problems or term_problems:
+        raise RawDataError(problems + term_problems) if problems else ControlledTermError(term_problems)
+
+    tasks = []
+    for d_order, (name, dspec) in enumerate(specs.items()):
+        build = dspec.raw.get("build")
+        if build in BUILD_STAGE:
+            tasks.append((BUILD_STAGE[build], d_order, 0, name, None))
+        for variable in dspec.variables:
+            if variable.map and ALGORITHMS[variable.map["algorithm"]].kind == DERIVE:
+                tasks.append((ALGORITHMS[variable.map["algorithm"]].stage, d_order, variable.order, name, variable))
+    for _stage, _d, _v, name, variable in sorted(tasks, key=lambda t: t[:3]):
+        if variable is None:
+            datasets[name] = trial_design.derive_se(spec.studyid, spec.design, datasets["DM"], datasets)
+            continue
+        ctx = DeriveContext(name, variable.name, datasets, specs[name].raw, ct, spec.design)
+        values = DERIVATIONS[variable.map["algorithm"]](datasets[name], variable.map, ctx)
+        datasets[name][variable.name] = _as_type(values, variable)
+        problems += ctx.problems
+    if problems:
+        raise DataError(problems)
+
+    for name in list(specs):
+        dspec = specs[name]
+        if dspec.supp_variables and name in datasets:
+            supp_name = f"SUPP{name}"
+            datasets[supp_name] = build_supp(datasets[name], dspec, spec.studyid)
+            specs[supp_name] = supp_domain_spec(dspec)
+
+    for name, dspec in specs.items():
+        datasets[name] = finalize(datasets[name], dspec)
+        if name in reports:
+            reports[name].records_out = len(datasets[name])
+    ordered_reports = [reports[n] for n in specs if n in reports]
+    return SdtmResult(datasets, specs, ordered_reports, notes)
+
+
+def finalize(data: pd.DataFrame, dspec: DomainSpec) -> pd.DataFrame:
+    """Spec variable order and types, the spec's sort order, SUPP-routed and internal columns dropped."""
+    variables = dspec.parent_variables
+    out = pd.DataFrame(index=data.index)
+    for variable in variables:
+        column = data[variable.name] if variable.name in data else _empty_column(variable, data.index)
+        out[variable.name] = _as_type(column, variable)
+    if dspec.sort:
+        out = out.sort_values(dspec.sort, kind="mergesort", na_position="first")
+    return out.reset_index(drop=True)

@@ -1,0 +1,118 @@
+"""Shape a domain's raw records before mapping: merge other sources, filter, drop re-sent duplicates,
+turn wide forms into one record per test. Every record left out is listed with its reason."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from specs.conditions import parse_condition
+from specs.errors import Problem, RecordIssue
+
+LOCATION = ["__file", "__row", "__key"]
+
+
+def locate(frame: pd.DataFrame, file_label: str, keys: list[str]) -> pd.DataFrame:
+    """Add __file, __row (1-based data row) and __key ('Subject=01-003, Folder=SCR') to a raw table."""
+    located = frame.copy()
+    located["__file"] = file_label
+    located["__row"] = np.arange(1, len(frame) + 1)
+    present = [k for k in keys if k in frame.columns]
+    if present:
+        key = pd.Series("", index=frame.index, dtype=object)
+        for i, column in enumerate(present):
+            key = key + ("" if i == 0 else ", ") + column + "=" + frame[column].astype(str)
+        located["__key"] = key.astype(object)
+    else:
+        located["__key"] = "row " + located["__row"].astype(str)
+    return located
+
+
+def issues_for(frame: pd.DataFrame, domain: str, reason: str) -> list[RecordIssue]:
+    return [RecordIssue(source=f, key=f"row {r} ({k})", reason=reason, domain=domain)
+            for f, r, k in zip(frame["__file"], frame["__row"], frame["__key"])]
+
+
+def merge_sources(base: pd.DataFrame, merges: list[dict], tables: dict[str, pd.DataFrame], domain: str,
+                  problems: list[Problem], issues: list[RecordIssue]) -> pd.DataFrame:
+    for merge in merges:
+        right = tables[merge["source"]]
+        left_on = merge.get("left_on", merge.get("by"))
+        right_on = merge.get("right_on", merge.get("by"))
+        duplicated = right[right.duplicated(right_on, keep=False) & (right[right_on] != "").all(axis=1)]
+        for f, r, k in zip(duplicated["__file"], duplicated["__row"], duplicated["__key"]):
+            problems.append(Problem(f"{f} row {r} ({k})", f"{domain}: more than one record of "
+                                                          f"{merge['source']} with the same "
+                                                          f"{', '.join(right_on)}; merge needs one"))
+        extra = merge.get("columns") or [c for c in right.columns if c not in base.columns and
+                                         not c.startswith("__")]
+        extra = [c for c in extra if c not in right_on]
+        picked = right[right_on + extra].drop_duplicates(right_on).rename(columns=dict(zip(right_on, left_on)))
+        merged = base.merge(picked, on=left_on, how="left")
+        merged.index = base.index
+        seen = base[left_on].drop_duplicates().rename(columns=dict(zip(left_on, right_on)))
+        flagged = right.merge(seen, on=right_on, how="left", indicator="__merge")
+        unmatched = right[(flagged["__merge"] == "left_only").to_numpy()]
+        issues += issues_for(unmatched, domain, f"no {domain} record matches on {', '.join(right_on)}")
+        base = merged
+    return base
+
+
+def filter_records(frame: pd.DataFrame, where: dict, domain: str, issues: list[RecordIssue]) -> pd.DataFrame:
+    keep = parse_condition(where["condition"]).evaluate(frame).fillna(False).astype(bool)
+    issues += issues_for(frame[~keep], domain, where["reason"])
+    return frame[keep]
+
+
+def drop_duplicates(frame: pd.DataFrame, dedupe: dict, domain: str, issues: list[RecordIssue]) -> pd.DataFrame:
+    """Keep one record per `by`: the first or last in `order` (a stable sort; the order is the spec's)."""
+    ordered = frame.sort_values(dedupe["order"], kind="mergesort")
+    dropped_mask = ordered.duplicated(dedupe["by"], keep=dedupe["keep"])
+    dropped = ordered[dropped_mask]
+    kept = ordered[~dropped_mask]
+    kept_key = kept.set_index(dedupe["by"])["__key"] if len(kept) else pd.Series(dtype=object)
+    for f, r, k, by in zip(dropped["__file"], dropped["__row"], dropped["__key"],
+                           dropped[dedupe["by"]].itertuples(index=False, name=None)):
+        issues.append(RecordIssue(source=f, key=f"row {r} ({k})", domain=domain,
+                                  reason=f"{dedupe['reason']} (kept: {kept_key.get(by if len(by) > 1 else by[0], '')})"))
+    return frame.loc[frame.index.isin(kept.index)]
+
+
+def melt_tests(frame: pd.DataFrame, melt: dict, domain: str, issues: list[RecordIssue]) -> pd.DataFrame:
+    """One record per non-empty test column: the column's test code in `name`, its value in `value`."""
+    columns = melt["columns"]
+    long_parts = []
+    for column, code in columns.items():
+        part = frame[frame[column].fillna("").astype(str) != ""].copy()
+        part[melt["name"]] = code
+        part[melt["value"]] = part[column]
+        part["__melt_order"] = list(columns).index(column)
+        long_parts.append(part)
+    long = pd.concat(long_parts) if long_parts else frame.iloc[0:0]
+    empty = frame[~frame.index.isin(long.index)]
+    issues += issues_for(empty, domain, melt.get("empty_reason", "no value in any test column"))
+    long = long.sort_index(kind="mergesort")
+    long["__key"] = long["__key"] + ", " + melt["name"] + "=" + long[melt["name"]]
+    long = long.sort_values(["__row", "__melt_order"], kind="mergesort").drop(columns="__melt_order")
+    return long.reset_index(drop=True)
+
+
+def from_sources(spec: dict) -> list[str]:
+    return [spec["from"]] if isinstance(spec["from"], str) else list(spec["from"])
+
+
+def prepare_records(domain: str, spec: dict, tables: dict[str, pd.DataFrame], problems: list[Problem],
+                    issues: list[RecordIssue]) -> pd.DataFrame:
+    """Stack the domain's sources (RAWSOURCE names each record's source), then merge, filter, de-duplicate
+    and melt as the spec says."""
+    parts = [tables[source].assign(RAWSOURCE=source) for source in from_sources(spec)]
+    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+    frame = frame.fillna("")
+    if spec.get("merge"):
+        frame = merge_sources(frame, spec["merge"], tables, domain, problems, issues)
+    if spec.get("where"):
+        frame = filter_records(frame, spec["where"], domain, issues)
+    if spec.get("dedupe"):
+        frame = drop_duplicates(frame, spec["dedupe"], domain, issues)
+    if spec.get("melt"):
+        frame = melt_tests(frame, spec["melt"], domain, issues)
+    return frame.reset_index(drop=True)

@@ -1,0 +1,277 @@
+"""Raw export readers: CSV, SAS7BDAT, XPT and CDISC ODM 1.3.2, each giving a table of text.
+
+Every reader returns a DataFrame whose values are all text: missing = "" (empty string), surrounding
+whitespace stripped, numbers from SAS files written without a spurious ".0" (12.0 -> "12"), SAS dates
+as ISO 8601 ("2023-06-01", "2023-06-01T08:30:00", "08:30:00"). The mapping layer then parses the text
+itself, so every source looks the same to it. Problems are RawDataError naming the file.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from lxml import etree
+
+from specs.errors import RawDataError
+
+log = logging.getLogger(__name__)
+
+EDC_COLUMNS = ["Subject", "SiteNumber", "Folder", "Form", "RecordPosition"]
+FORMATS = {".csv": "csv", ".sas7bdat": "sas7bdat", ".xpt": "xpt", ".xml": "odm"}
+
+
+# --- values to text ---------------------------------------------------------------------------------
+
+def number_text(value: float) -> str:
+    """12.0 -> '12', 0.5 -> '0.5', 1e-05 -> '0.00001', NaN -> ''."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    value = float(value)
+    if value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    return np.format_float_positional(value, trim="-")
+
+
+def _value_text(value) -> str:
+    if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace").strip()
+    if isinstance(value, (dt.datetime, pd.Timestamp)):
+        return value.isoformat(timespec="seconds") if value.microsecond == 0 else value.isoformat()
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, (bool, np.bool_)):
+        return str(value)
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return number_text(float(value))
+    return str(value).strip()
+
+
+def _column_text(column: pd.Series) -> pd.Series:
+    """One column as stripped text; each distinct value is converted once."""
+    if pd.api.types.is_string_dtype(column.dtype) and column.dtype != object:
+        return column.fillna("").str.strip().astype(object)
+    codes, uniques = pd.factorize(column)  # missing values (None, NaN, NaT) get code -1
+    texts = np.array([_value_text(v) for v in uniques] + [""], dtype=object)
+    return pd.Series(texts[codes], index=column.index, dtype=object)
+
+
+def frame_to_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every column as text (missing = '', stripped), column names stripped."""
+    out = pd.DataFrame({str(name).strip(): _column_text(frame[name]) for name in frame.columns},
+                       index=pd.RangeIndex(len(frame)))
+    return out.astype(str) if len(out.columns) else out
+
+
+# --- CSV --------------------------------------------------------------------------------------------
+
+def read_csv_source(path, encoding: str = "utf-8") -> pd.DataFrame:
+    """A CSV export as text. A byte the encoding cannot decode -> RawDataError with its offset."""
+    path = Path(path)
+    if not path.is_file():
+        raise RawDataError([f"{path}: file not found"])
+    raw = path.read_bytes()
+    codec = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+    try:
+        text = raw.decode(codec)
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise RawDataError([f"{path}: byte 0x{raw[exc.start]:02X} at offset {exc.start} (line {line}) "
+                            f"is not valid {encoding}; try encoding='cp1252'"]) from None
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise RawDataError([f"{path}: not a readable CSV file ({str(exc).strip()})"]) from None
+    return frame_to_text(frame)
+
+
+# --- SAS files --------------------------------------------------------------------------------------
+
+def _is_utf8(encoding: str | None) -> bool:
+    return encoding is not None and encoding.lower().replace("_", "-") in ("utf-8", "utf8")
+
+
+def _read_with_fallback(reader, path: Path, encodings: list, kind: str) -> pd.DataFrame:
+    """Try each encoding in turn; None means pyreadstat's default (see the callers)."""
+    import pyreadstat
+
+    if not path.is_file():
+        raise RawDataError([f"{path}: file not found"])
+    problems = []
+    for enc in encodings:
+        try:
+            frame, meta = reader(str(path), encoding=enc)
+        except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError, UnicodeDecodeError) as exc:
+            problems.append(f"{enc or 'utf-8'}: {exc}")
+            continue
+        used = enc or getattr(meta, "file_encoding", None) or "utf-8"
+        if enc != encodings[0]:
+            log.warning("%s: text is not %s, read as %s", path, encodings[0] or "utf-8", used)
+        text = frame_to_text(frame)
+        text.attrs["encoding"] = used
+        return text
+    raise RawDataError([f"{path}: not a readable {kind} file ({'; '.join(problems)})"])
+
+
+def read_sas7bdat_source(path, encoding: str | None = None) -> pd.DataFrame:
+    """A SAS7BDAT file as text, in the encoding its header declares (else cp1252, else ``encoding``).
+
+    The encoding used is in ``.attrs['encoding']``.
+    """
+    import pyreadstat
+
+    encodings = [encoding] if encoding else [None, "cp1252"]
+    return _read_with_fallback(pyreadstat.read_sas7bdat, Path(path), encodings, "SAS7BDAT")
+
+
+def read_xpt_source(path, encoding: str | None = None) -> pd.DataFrame:
+    """An XPORT file as text: UTF-8, else cp1252 (common in the wild); the one used is in ``.attrs['encoding']``.
+
+    XPORT records no encoding. UTF-8 is checked by Python's strict decoder (pyreadstat's encoding=None):
+    readstat's own UTF-8 conversion silently cuts a value at a cp1252 byte before trailing blanks.
+    """
+    import pyreadstat
+
+    encodings = [None if _is_utf8(encoding) else encoding] if encoding else [None, "cp1252"]
+    return _read_with_fallback(pyreadstat.read_xport, Path(path), encodings, "XPORT")
+
+
+# --- ODM 1.3.2 --------------------------------------------------------------------------------------
+
+def _local(tag) -> str:
+    return etree.QName(tag).localname if isinstance(tag, str) else ""
+
+
+def read_odm(path) -> dict[str, pd.DataFrame]:
+    """CDISC ODM 1.3.2 ClinicalData -> one text table per form OID, the same table as the form's CSV.
+
+    Columns: Subject, SiteNumber, Folder, Form, RecordPosition, then the form's items in
+    MetaDataVersion order (ItemGroupDef ItemRefs by OrderNumber; the column is the ItemDef Name).
+    A missing ItemGroupRepeatKey is RecordPosition 1; an absent ItemData is "". Streams with
+    iterparse (entities not resolved, no network, no DTD), so large exports fit in memory.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise RawDataError([f"{path}: file not found"])
+    item_names: dict[str, str] = {}          # ItemOID -> Name
+    group_refs: dict[str, list] = {}         # ItemGroupOID -> [(order, document position, ItemOID)]
+    form_groups: dict[str, list[str]] = {}   # FormOID -> ItemGroupOIDs
+    rows: dict[str, list[dict]] = {}         # FormOID -> records
+    subject = site = folder = form = None
+
+    # Only these elements raise events (ItemData is read from its finished ItemGroupData), which
+    # keeps the Python work per record, not per item.
+    watched = [f"{{*}}{tag}" for tag in ("SubjectData", "SiteRef", "StudyEventData", "FormData",
+                                         "ItemGroupData", "ItemDef", "ItemGroupDef", "FormDef")]
+    context = etree.iterparse(str(path), events=("start", "end"), tag=watched, resolve_entities=False,
+                              no_network=True, huge_tree=True, load_dtd=False, remove_comments=True)
+    try:
+        for event, element in context:
+            name = _local(element.tag)
+            attrib = element.attrib
+            if event == "start":
+                if name == "SubjectData":
+                    subject, site = attrib.get("SubjectKey", ""), ""
+                elif name == "SiteRef":
+                    site = attrib.get("LocationOID", "")
+                elif name == "StudyEventData":
+                    folder = attrib.get("StudyEventOID", "")
+                elif name == "FormData":
+                    form = attrib.get("FormOID", "")
+                continue
+            if name == "ItemGroupData":
+                record = {"Subject": subject, "SiteNumber": site, "Folder": folder, "Form": form,
+                          "RecordPosition": attrib.get("ItemGroupRepeatKey", "1")}
+                for item in element:
+                    if _local(item.tag) == "ItemData":
+                        value = item.get("Value")
+                        record[item.get("ItemOID", "")] = item.text or "" if value is None else value
+                rows.setdefault(form, []).append(record)
+                element.clear()
+            elif name == "ItemDef":
+                item_names[attrib.get("OID", "")] = attrib.get("Name", "")
+            elif name == "ItemGroupDef":
+                refs = [(int(ref.get("OrderNumber", "0") or 0), i, ref.get("ItemOID", ""))
+                        for i, ref in enumerate(child for child in element if _local(child.tag) == "ItemRef")]
+                group_refs[attrib.get("OID", "")] = refs
+            elif name == "FormDef":
+                form_groups[attrib.get("OID", "")] = [
+                    child.get("ItemGroupOID", "") for child in element if _local(child.tag) == "ItemGroupRef"]
+            elif name == "SubjectData":
+                element.clear()
+                # drop the finished siblings too, so memory stays flat over thousands of subjects
+                while element.getprevious() is not None:
+                    del element.getparent()[0]
+    except etree.XMLSyntaxError as exc:
+        line = exc.lineno if exc.lineno is not None else "?"
+        raise RawDataError([f"{path}: line {line}: malformed XML ({exc.msg})"]) from None
+    return _odm_tables(path, item_names, group_refs, form_groups, rows)
+
+
+def _odm_tables(path: Path, item_names: dict, group_refs: dict, form_groups: dict, rows: dict) -> dict[str, pd.DataFrame]:
+    def columns_of(form_oid: str) -> list[tuple[str, str]]:
+        """(ItemOID, column name) of a form's items, in metadata order."""
+        groups = form_groups.get(form_oid) or [form_oid]
+        refs = []
+        for group in groups:
+            refs.extend(oid for _, _, oid in sorted(group_refs.get(group, [])))
+        if not refs:  # no ItemGroupDef: ItemDefs named <FORM>.<COLUMN>, in document order
+            refs = [oid for oid in item_names if oid.startswith(form_oid + ".")]
+        out = []
+        for oid in refs:
+            column = item_names.get(oid) or oid.split(".", 1)[-1]
+            if column not in EDC_COLUMNS and column not in (c for _, c in out):
+                out.append((oid, column))
+        return out
+
+    tables = {}
+    for form_oid in list(form_groups) + [f for f in rows if f not in form_groups]:
+        items = columns_of(form_oid)
+        known = {oid for oid, _ in items}
+        records = rows.get(form_oid, [])
+        unknown = sorted({key for rec in records for key in rec if key not in known and key not in EDC_COLUMNS})
+        if unknown:
+            raise RawDataError([f"{path}: form {form_oid}: ItemData {', '.join(unknown)} not declared "
+                                f"in the form's ItemGroupDef"])
+        data = {column: [rec.get(column, "") for rec in records] for column in EDC_COLUMNS}
+        for oid, column in items:
+            data[column] = [rec.get(oid, "") for rec in records]
+        tables[form_oid] = frame_to_text(pd.DataFrame(data, dtype=object))
+    return tables
+
+
+# --- dispatch ---------------------------------------------------------------------------------------
+
+def read_source(path, fmt: str | None = None, encoding: str | None = None, form: str | None = None) -> pd.DataFrame:
+    """Read one raw source as text, choosing the reader from ``fmt`` or the file extension.
+
+    ``fmt`` is csv, sas7bdat, xpt or odm (.xml); for ODM, ``form`` names the form OID to return.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise RawDataError([f"{path}: file not found"])
+    kind = (fmt or FORMATS.get(path.suffix.lower(), "")).lower()
+    if kind == "xml":
+        kind = "odm"
+    if kind == "csv":
+        return read_csv_source(path, encoding or "utf-8")
+    if kind == "sas7bdat":
+        return read_sas7bdat_source(path, encoding)
+    if kind in ("xpt", "xport"):
+        return read_xpt_source(path, encoding)
+    if kind == "odm":
+        tables = read_odm(path)
+        if form is None or form not in tables:
+            what = "name the form to read" if form is None else f"form '{form}' is not in it"
+            raise RawDataError([f"{path}: {what} (forms: {', '.join(tables) or 'none'})"])
+        return tables[form]
+    raise RawDataError([f"{path}: unknown raw format '{fmt or path.suffix}' (csv, sas7bdat, xpt or odm .xml)"])

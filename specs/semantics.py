@@ -1,0 +1,281 @@
+"""Spec checks a JSON Schema cannot make: names that must exist, algorithms and their arguments,
+conditions that must parse, codelists that must be in the study CT, types that must agree.
+
+Every check appends a Problem with the file and path; nothing raises until all are collected.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from specs.errors import Problem
+from specs.model import domain_variables
+from specs.vocabulary import ALGORITHMS, DERIVE, MAP
+
+NUMERIC_ALGORITHMS = {
+    "assign_numeric", "derive_visitnum", "derive_visitdy", "derive_study_day", "derive_seq",
+    "derive_stresn", "derive_age", "derive_stnr",
+}
+# derive-kind arguments that name variables of the same domain
+VARIABLE_ARGS = ("testcd", "orres", "orresu", "stresc", "stresn", "lo", "hi", "ornr", "dtc", "result",
+                 "birth", "ref")
+TEMPLATE_FIELD = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
+
+
+def _parse_condition(text: str):
+    from specs.conditions import parse_condition
+
+    return parse_condition(text)
+
+
+def _ct():
+    try:
+        from specs.ct import load_ct
+
+        return load_ct()
+    except Exception:  # CT subset missing: reported by the run itself
+        return None
+
+
+def map_type(mapping: dict) -> str | None:
+    """The type an algorithm produces: 'Num', 'Char' or None when it depends on its cases."""
+    algorithm = mapping.get("algorithm")
+    if algorithm in NUMERIC_ALGORITHMS:
+        return "Num"
+    if algorithm in ("hardcode_no_ct", "hardcode_ct"):
+        return "Num" if isinstance(mapping.get("value"), (int, float)) else "Char"
+    if algorithm == "condition_add":
+        return None
+    return "Char"
+
+
+def check_mapping(mapping: dict, where: str, kind_allowed: set[str], ct, problems: list[Problem]) -> None:
+    algorithm = mapping.get("algorithm")
+    spec = ALGORITHMS.get(algorithm)
+    if spec is None:
+        known = ", ".join(sorted(ALGORITHMS))
+        problems.append(Problem(f"{where}.algorithm", f"unknown algorithm '{algorithm}' (known: {known})"))
+        return
+    if spec.kind not in kind_allowed:
+        problems.append(Problem(f"{where}.algorithm", f"'{algorithm}' maps raw records and needs a domain with "
+                                                      f"'from'"))
+    args = set(mapping) - {"algorithm"}
+    for missing in [a for a in spec.required if a not in args]:
+        problems.append(Problem(where, f"'{algorithm}' needs the argument '{missing}'"))
+    for unknown in sorted(args - set(spec.required) - set(spec.optional)):
+        allowed = ", ".join(spec.required + spec.optional) or "none"
+        problems.append(Problem(f"{where}.{unknown}", f"'{algorithm}' takes no argument '{unknown}' "
+                                                      f"(it takes: {allowed})"))
+    codelist = mapping.get("codelist")
+    if codelist and ct is not None and not ct.has(codelist):
+        problems.append(Problem(f"{where}.codelist", f"codelist '{codelist}' is not in the study CT"))
+    if algorithm == "condition_add":
+        for index, case in enumerate(mapping.get("cases") or []):
+            case_where = f"{where}.cases[{index}]"
+            if not isinstance(case, dict) or "when" not in case or "then" not in case:
+                problems.append(Problem(case_where, "a case needs 'when' (a condition) and 'then' (a mapping)"))
+                continue
+            try:
+                _parse_condition(case["when"])
+            except ValueError as exc:
+                problems.append(Problem(f"{case_where}.when", str(exc)))
+            check_mapping(case["then"], f"{case_where}.then", {MAP}, ct, problems)
+        if "otherwise" in mapping:
+            check_mapping(mapping["otherwise"], f"{where}.otherwise", {MAP}, ct, problems)
+
+
+def _from(domain: dict) -> list[str]:
+    value = domain.get("from")
+    return [] if value is None else ([value] if isinstance(value, str) else list(value))
+
+
+def check_domain(spec, name: str, domain: dict, ct, problems: list[Problem]) -> None:
+    base = spec.where("sdtm", "domains", name)
+    for source in _from(domain):
+        if source not in spec.sources:
+            problems.append(Problem(f"{base}.from", f"'{source}' is not a source of study.yaml "
+                                                    f"(sources: {', '.join(sorted(spec.sources))})"))
+    for index, merge in enumerate(domain.get("merge", [])):
+        if merge["source"] not in spec.sources:
+            problems.append(Problem(f"{base}.merge[{index}].source", f"'{merge['source']}' is not a source of "
+                                                                     f"study.yaml"))
+        if "by" not in merge and not ("left_on" in merge and "right_on" in merge):
+            problems.append(Problem(f"{base}.merge[{index}]", "needs 'by' or both 'left_on' and 'right_on'"))
+    if "where" in domain:
+        try:
+            _parse_condition(domain["where"]["condition"])
+        except ValueError as exc:
+            problems.append(Problem(f"{base}.where.condition", str(exc)))
+
+    names = [v["name"] for v in domain["variables"]]
+    seen = set()
+    for index, variable in enumerate(domain["variables"]):
+        where = f"{base}.variables[{index}]"
+        if variable["name"] in seen:
+            problems.append(Problem(f"{where}.name", f"'{variable['name']}' is declared twice"))
+        seen.add(variable["name"])
+        if variable.get("codelist") and ct is not None and not ct.has(variable["codelist"]) and \
+                variable["codelist"] not in spec.study.get("dictionaries", {}):
+            problems.append(Problem(f"{where}.codelist", f"codelist '{variable['codelist']}' is not in the "
+                                                         f"study CT"))
+        mapping = variable.get("map")
+        if mapping is None:
+            continue
+        kinds = {MAP, DERIVE} if "from" in domain else {DERIVE}
+        check_mapping(mapping, f"{where}.map", kinds, ct, problems)
+        produced = map_type(mapping)
+        declared = variable.get("type")
+        if declared and produced and declared != produced and mapping.get("algorithm") in ALGORITHMS:
+            problems.append(Problem(f"{where}.type", f"{variable['name']} is declared {declared} but "
+                                                     f"'{mapping['algorithm']}' gives {produced}"))
+        for arg in VARIABLE_ARGS:
+            target = mapping.get(arg)
+            if isinstance(target, str) and ALGORITHMS.get(mapping.get("algorithm"), None) and \
+                    ALGORITHMS[mapping["algorithm"]].kind == DERIVE and target not in names:
+                problems.append(Problem(f"{where}.map.{arg}", f"'{target}' is not a variable of {name}"))
+        for arg in ("by", "order"):
+            for target in mapping.get(arg) or []:
+                if ALGORITHMS.get(mapping.get("algorithm")) and target not in names:
+                    problems.append(Problem(f"{where}.map.{arg}", f"'{target}' is not a variable of {name}"))
+        if mapping.get("algorithm") == "derive_rf_date":
+            for i, source in enumerate(mapping.get("sources") or []):
+                if not isinstance(source, dict) or not {"domain", "variable"} <= set(source):
+                    problems.append(Problem(f"{where}.map.sources[{i}]", "needs 'domain' and 'variable'"))
+                    continue
+                other = spec.domains.get(source["domain"])
+                if other is None:
+                    problems.append(Problem(f"{where}.map.sources[{i}].domain",
+                                            f"'{source['domain']}' is not a domain of the spec"))
+                elif source["variable"] not in [v["name"] for v in other["variables"]]:
+                    problems.append(Problem(f"{where}.map.sources[{i}].variable",
+                                            f"'{source['variable']}' is not a variable of {source['domain']}"))
+                if "where" in source:
+                    try:
+                        _parse_condition(source["where"])
+                    except ValueError as exc:
+                        problems.append(Problem(f"{where}.map.sources[{i}].where", str(exc)))
+    for key_name in ("keys", "sort"):
+        for target in domain.get(key_name, []):
+            if target not in names:
+                problems.append(Problem(f"{base}.{key_name}", f"'{target}' is not a variable of {name}"))
+    for variable in domain_variables(name, domain):
+        if not variable.label:
+            index = names.index(variable.name)
+            problems.append(Problem(f"{base}.variables[{index}]", f"{variable.name} is not an SDTMIG 3.4 "
+                                                                  f"variable of {name}: give its label and type"))
+
+
+def check_design(spec, ct, problems: list[Problem]) -> None:
+    design = spec.design
+    etcds = [e["etcd"] for e in design.get("elements", [])]
+    for index, arm in enumerate(design.get("arms", [])):
+        for element in arm["elements"]:
+            if element not in etcds:
+                problems.append(Problem(spec.where("study", "design", "arms", index, "elements"),
+                                        f"'{element}' is not an element of design.elements"))
+    for index, element in enumerate(design.get("elements", [])):
+        start = element["start"]
+        if start["domain"] not in spec.domains:
+            problems.append(Problem(spec.where("study", "design", "elements", index, "start", "domain"),
+                                    f"'{start['domain']}' is not a domain of sdtm.yaml"))
+        if "where" in start:
+            try:
+                _parse_condition(start["where"])
+            except ValueError as exc:
+                problems.append(Problem(spec.where("study", "design", "elements", index, "start", "where"),
+                                        str(exc)))
+    visitnums = [v["visitnum"] for v in design.get("visits", [])]
+    if len(visitnums) != len(set(visitnums)):
+        problems.append(Problem(spec.where("study", "design", "visits"), "VISITNUM values must be unique"))
+
+
+def check_spec(spec) -> list[Problem]:
+    problems: list[Problem] = []
+    ct = _ct()
+    for name, domain in spec.domains.items():
+        check_domain(spec, name, domain, ct, problems)
+    check_design(spec, ct, problems)
+    return problems
+
+
+def raw_columns_used(domain: dict) -> list[tuple[tuple, str]]:
+    """(path within the domain, raw column) for every raw column the domain's mapping reads."""
+    used: list[tuple[tuple, str]] = []
+
+    def visit_mapping(mapping: dict, path: tuple) -> None:
+        algorithm = mapping.get("algorithm")
+        if ALGORITHMS.get(algorithm) is None or ALGORITHMS[algorithm].kind != MAP:
+            return
+        for arg in ("source", "date", "time", "minutes"):
+            if isinstance(mapping.get(arg), str):
+                used.append((path + (arg,), mapping[arg]))
+        if algorithm == "assign_template":
+            for field_name in TEMPLATE_FIELD.findall(mapping.get("template", "")):
+                used.append((path + ("template",), field_name))
+        if algorithm == "condition_add":
+            for index, case in enumerate(mapping.get("cases") or []):
+                try:
+                    for column in sorted(_parse_condition(case["when"]).columns):
+                        used.append((path + ("cases", index, "when"), column))
+                except (ValueError, KeyError, TypeError):
+                    pass
+                if isinstance(case, dict) and isinstance(case.get("then"), dict):
+                    visit_mapping(case["then"], path + ("cases", index, "then"))
+            if isinstance(mapping.get("otherwise"), dict):
+                visit_mapping(mapping["otherwise"], path + ("otherwise",))
+
+    for index, variable in enumerate(domain["variables"]):
+        if variable.get("map"):
+            visit_mapping(variable["map"], ("variables", index, "map"))
+    if "where" in domain:
+        try:
+            for column in sorted(_parse_condition(domain["where"]["condition"]).columns):
+                used.append((("where", "condition"), column))
+        except ValueError:
+            pass
+    for arg in ("by", "order"):
+        for column in (domain.get("dedupe") or {}).get(arg, []):
+            used.append((("dedupe", arg), column))
+    for column in (domain.get("melt") or {}).get("columns", {}):
+        used.append((("melt", "columns"), column))
+    return used
+
+
+def check_raw_columns(spec, headers: dict[str, list[str]]) -> list[Problem]:
+    """Every raw column a domain reads must exist in its source (or a merged source)."""
+    problems: list[Problem] = []
+    for name, domain in spec.domains.items():
+        sources = [s for s in _from(domain) if s in headers]
+        if not sources:
+            continue
+        file_name = " or ".join(Path(spec.sources[s]["path"]).name for s in sources)
+        source_columns = set().union(*(headers[s] for s in sources)) | {"RAWSOURCE"}
+        available = set(source_columns)
+        for index, merge in enumerate(domain.get("merge", [])):
+            right = headers.get(merge["source"], [])
+            right_name = Path(spec.sources[merge["source"]]["path"]).name
+            for column in merge.get("right_on", merge.get("by", [])):
+                if column not in right:
+                    problems.append(Problem(spec.where("sdtm", "domains", name, "merge", index),
+                                            f"'{column}' is not a column of {right_name}"))
+            for column in merge.get("left_on", merge.get("by", [])):
+                if column not in available:
+                    problems.append(Problem(spec.where("sdtm", "domains", name, "merge", index),
+                                            f"'{column}' is not a column of {file_name} or an earlier merge"))
+            for column in merge.get("columns", []):
+                if column not in right:
+                    problems.append(Problem(spec.where("sdtm", "domains", name, "merge", index, "columns"),
+                                            f"'{column}' is not a column of {right_name}"))
+            available |= set(merge.get("columns") or right)
+        melt = domain.get("melt")
+        if melt:
+            available |= {melt["name"], melt["value"]}
+        for path, column in raw_columns_used(domain):
+            if path[0] == "melt":
+                if column not in source_columns:
+                    problems.append(Problem(spec.where("sdtm", "domains", name, *path),
+                                            f"'{column}' is not a column of {file_name}"))
+            elif column not in available:
+                problems.append(Problem(spec.where("sdtm", "domains", name, *path),
+                                        f"'{column}' is not a column of {file_name}"))
+    return problems

@@ -1,0 +1,64 @@
+import pandas as pd
+
+from sdtm.derivations import (age_in_years, convert_result, derive_seq, epoch_of, last_observation_before,
+                              numeric_result, reference_range_indicator)
+
+UNITS = {"CPEPTIDE": {"unit": "nmol/L", "decimals": 3, "factors": {"ug/L": 0.331}}}
+
+
+def test_c_peptide_in_ng_per_ml_is_converted_to_nmol_per_l():
+    # 1.51 ng/mL x 0.331 = 0.49981 -> 0.500 nmol/L; a value already in nmol/L is kept as reported
+    stresc, stresu = convert_result(pd.Series(["1.51", "0.45", "<0.02", ""]),
+                                    pd.Series(["ug/L", "nmol/L", "nmol/L", ""]),
+                                    pd.Series(["CPEPTIDE"] * 4), UNITS)
+    assert list(stresc) == ["0.500", "0.450", "<0.020", ""]
+    assert list(stresu) == ["nmol/L", "nmol/L", "nmol/L", ""]
+
+
+def test_below_quantification_keeps_its_text_and_has_no_number():
+    stresc, _ = convert_result(pd.Series(["<0.02"]), pd.Series(["nmol/L"]), pd.Series(["GLUC"]), {})
+    assert list(stresc) == ["<0.02"]
+    assert numeric_result(stresc).isna().all()
+    assert list(numeric_result(pd.Series(["0.450", "12", "-1.5"]))) == [0.45, 12.0, -1.5]
+
+
+def test_reference_range_indicator():
+    stresn = pd.Series([3.0, 5.0, 9.0, None, 5.0])
+    low = pd.Series([4.0, 4.0, 4.0, 4.0, None])
+    high = pd.Series([7.0, 7.0, 7.0, 7.0, None])
+    assert list(reference_range_indicator(stresn, low, high)) == ["LOW", "NORMAL", "HIGH", "", ""]
+
+
+def test_seq_follows_the_stated_order_within_subject():
+    data = pd.DataFrame({"USUBJID": ["B", "A", "A", "B"], "LBDTC": ["2023-02", "2023-03", "2023-01", "2023-01"]})
+    assert list(derive_seq(data, ["USUBJID"], ["LBDTC"])) == [2, 2, 1, 1]
+
+
+def test_age_in_completed_years():
+    ages = age_in_years(pd.Series(["2000-06-15", "2000-06-15", "2000"]),
+                        pd.Series(["2023-06-14", "2023-06-15", "2023-06-15"]))
+    assert list(ages[:2]) == [22, 23]
+    assert pd.isna(ages[2])
+
+
+def test_epoch_from_subject_elements():
+    # Elements: screening from 2023-01-01, ciclosporin from 2023-01-10, follow-up from 2023-03-14 to 2023-06-30.
+    se = pd.DataFrame({"USUBJID": ["S1"] * 3, "TAETORD": [1.0, 2.0, 3.0],
+                       "SESTDTC": ["2023-01-01", "2023-01-10", "2023-03-14"],
+                       "SEENDTC": ["2023-01-10", "2023-03-14", "2023-06-30"],
+                       "EPOCH": ["SCREENING", "OPEN LABEL TREATMENT", "FOLLOW-UP"]})
+    data = pd.DataFrame({"USUBJID": ["S1"] * 6,
+                         "LBDTC": ["2023-01-09", "2023-01-10T08:00", "2023-03-13", "2023-06-30", "2023-07-01", "2023-02"]})
+    assert list(epoch_of(data, "LBDTC", se)) == ["SCREENING", "OPEN LABEL TREATMENT", "OPEN LABEL TREATMENT",
+                                                  "FOLLOW-UP", "", ""]
+
+
+def test_last_observation_before_first_dose():
+    data = pd.DataFrame({"USUBJID": ["S1"] * 4 + ["S2"],
+                         "LBTESTCD": ["HBA1C", "HBA1C", "HBA1C", "GLUC", "HBA1C"],
+                         "LBDTC": ["2023-01-01", "2023-01-10T08:00", "2023-02-01", "2023-01-02", "2023-01-05"],
+                         "LBSTRESC": ["8.1", "", "7.5", "5.2", "7.9"]})
+    reference = pd.Series({"S1": "2023-01-10", "S2": ""})
+    # S1 HBA1C on the first-dose day has no result, so the screening value is the last one before dosing.
+    assert list(last_observation_before(data, ["LBTESTCD"], "LBDTC", "LBSTRESC", reference)) == \
+        ["Y", "", "", "Y", ""]

@@ -1,0 +1,139 @@
+"""The spec condition grammar: parsing, canonical text, vectorized evaluation, pinned errors."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from specs.conditions import ConditionError, parse_condition
+from specs.errors import CdiscError
+
+
+@pytest.fixture
+def ae():
+    # row 0: serious and hospitalised; 1: serious, blank hospitalisation; 2: not serious; 3: AESER missing
+    return pd.DataFrame(
+        {
+            "AESER": ["Y", "Y", "N", None],
+            "AESHOSP": ["Y", "", None, "Y"],
+            "AGE": ["34", "unknown", None, "70"],
+            "DOSE": [1.0, np.nan, 3.0, 0.5],
+        },
+        index=[10, 11, 12, 13],
+    )
+
+
+def test_serious_and_hospitalised_on_four_rows(ae):
+    condition = parse_condition("AESER == 'Y' and AESHOSP is not empty")
+    result = condition.evaluate(ae)
+    assert result.tolist() == [True, False, False, False]
+    assert result.index.tolist() == [10, 11, 12, 13]
+    assert result.dtype == bool
+    assert condition.columns == {"AESER", "AESHOSP"}
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("AESER != 'Y'", [False, False, True, True]),  # missing is not 'Y'
+        ('AESER == "N"', [False, False, True, False]),
+        ("AESHOSP is empty", [False, True, True, False]),  # "" and None are empty
+        ("AESER in ('N', 'U')", [False, False, True, False]),
+        ("AESER not in ('Y')", [False, False, True, True]),
+        ("not AESER == 'Y'", [False, False, True, True]),
+        ("AESER == 'Y' or AESHOSP == 'Y'", [True, True, False, True]),
+        ("not (AESER == 'Y' or AESHOSP is empty)", [False, False, False, True]),
+        # numbers coerce the column: "unknown" and None are never < or >=, always !=
+        ("AGE >= 40", [False, False, False, True]),
+        ("AGE < 40", [True, False, False, False]),
+        ("AGE <= 34", [True, False, False, False]),
+        ("AGE > 34", [False, False, False, True]),
+        ("AGE != 34", [False, True, True, True]),
+        ("AGE == 34.0", [True, False, False, False]),
+        ("DOSE in (1, 3)", [True, False, True, False]),
+        ("DOSE not in (1, 3)", [False, True, False, True]),
+        ("DOSE < 1", [False, False, False, True]),
+        ("DOSE is empty", [False, True, False, False]),
+        # a quoted literal compares text (ISO dates order as text)
+        ("AGE > '4'", [False, True, False, True]),
+    ],
+)
+def test_operators(ae, text, expected):
+    assert parse_condition(text).evaluate(ae).tolist() == expected
+
+
+def test_and_binds_tighter_than_or():
+    df = pd.DataFrame({"A": ["x", "x", "o"], "B": ["y", "o", "o"], "C": ["o", "o", "z"]})
+    assert parse_condition("A == 'x' and B == 'y' or C == 'z'").evaluate(df).tolist() == [True, False, True]
+    assert parse_condition("A == 'x' and (B == 'y' or C == 'z')").evaluate(df).tolist() == [True, False, False]
+
+
+def test_blank_text_is_empty_and_matches_nothing():
+    df = pd.DataFrame({"X": ["  ", "a"]})
+    assert parse_condition("X is empty").evaluate(df).tolist() == [True, False]
+    assert parse_condition("X == '  '").evaluate(df).tolist() == [False, False]
+
+
+def test_keywords_are_case_insensitive_and_canonical_text_is_lowercase():
+    condition = parse_condition("AESER=='Y'  AND NOT(AESHOSP IS EMPTY OR AGE IN (1,2,))")
+    assert str(condition) == "AESER == 'Y' and not (AESHOSP is empty or AGE in (1, 2))"
+
+
+@pytest.mark.parametrize(
+    "text, canonical",
+    [
+        ('A == "it\'s"', 'A == "it\'s"'),
+        ("A == 'x' or B == 'y' or C is not empty", "A == 'x' or B == 'y' or C is not empty"),
+        ("(A == 'x' or B == 'y') and C == 1.5", "(A == 'x' or B == 'y') and C == 1.5"),
+        ("((A == 'x'))", "A == 'x'"),
+        ("A > -2", "A > -2"),
+        ("not not A is empty", "not not A is empty"),
+    ],
+)
+def test_canonical_text_round_trips(text, canonical):
+    condition = parse_condition(text)
+    assert str(condition) == canonical
+    assert parse_condition(str(condition)) == condition
+
+
+def test_empty_frame_gives_empty_series():
+    df = pd.DataFrame({"A": pd.Series([], dtype="string")})
+    result = parse_condition("A == 'x' or A is empty").evaluate(df)
+    assert result.tolist() == [] and result.dtype == bool
+
+
+def test_unknown_column_is_named():
+    df = pd.DataFrame({"AESER": ["Y"]})
+    with pytest.raises(ConditionError) as caught:
+        parse_condition("AESER == 'Y' and AESHOSP is not empty").evaluate(df)
+    assert str(caught.value) == (
+        "column 'AESHOSP' not in the data, in condition: AESER == 'Y' and AESHOSP is not empty"
+    )
+    assert not isinstance(caught.value, KeyError)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("AESER = 'Y'", "unexpected '=' at position 6 in: AESER = 'Y' (use == to compare)"),
+        ("AESER == 'Y' xx", "unexpected 'xx' at position 13 in: AESER == 'Y' xx (expected 'and', 'or' or the end)"),
+        ("AESER == 'Y", "unterminated string starting at position 9 in: AESER == 'Y"),
+        ("AESER ==", "unexpected end of condition at position 8 in: AESER == (expected a quoted text or a number)"),
+        ("(A == 1", "unexpected end of condition at position 7 in: (A == 1 (expected ')')"),
+        ("A in 1", "unexpected '1' at position 5 in: A in 1 (expected '(')"),
+        ("A is not", "unexpected end of condition at position 8 in: A is not (expected 'empty')"),
+        ("A == B", "unexpected 'B' at position 5 in: A == B (expected a quoted text or a number)"),
+        ("1 == A", "unexpected '1' at position 0 in: 1 == A (expected a column name)"),
+        ("A == 1 @", "unexpected '@' at position 7 in: A == 1 @"),
+        ("   ", "empty condition: '   '"),
+    ],
+)
+def test_syntax_errors_are_pinned(text, message):
+    with pytest.raises(ConditionError) as caught:
+        parse_condition(text)
+    assert str(caught.value) == message
+    assert isinstance(caught.value, ValueError) and isinstance(caught.value, CdiscError)
+
+
+def test_never_evaluates_python():
+    # text that eval() would run is just a syntax error here
+    with pytest.raises(ConditionError, match="unexpected '\\(' at position 10"):
+        parse_condition("__import__('os').system('true')")

@@ -1,0 +1,93 @@
+"""``cdisc validate PATH [--define FILE] [--out DIR] [--ct FILE]``.
+
+Writes validation.json and validation.html into --out (default: PATH/validation when PATH is a folder,
+else a 'validation' folder beside the file; the loader skips that folder), prints a one-screen summary
+and returns 0 when there is no Error-level finding, 1 when there is, 2 when the input cannot be read.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from specs.errors import CdiscError
+
+from validate.package import Package, load_package
+from validate.registry import run_rules
+from validate.report import terminal_summary, write_html, write_json
+from validate.terminology import load_terminology
+
+
+def validate(path: str | Path, define: str | Path | None = None, ct: str | Path | None = None
+             ) -> tuple[Package, pd.DataFrame]:
+    """Load the package at ``path`` and run every rule; raises CdiscError on unreadable input."""
+    package = load_package(path, define)
+    terminology = load_terminology(ct)
+    if terminology is None:
+        package.notes.append("no controlled terminology found: CT2001/CT2002 checked define.xml codelists only")
+    findings = run_rules(package, terminology)
+    findings.attrs["ct"] = terminology.source if terminology is not None else ""
+    return package, findings
+
+
+def default_out(path: Path) -> Path:
+    return path / "validation" if path.is_dir() else path.parent / "validation"
+
+
+def write_reports(findings: pd.DataFrame, out: Path, info: dict) -> None:
+    """Write both reports into ``out`` atomically (temporary folder, then rename)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".validation-", dir=out.parent))
+    try:
+        write_json(findings, staging / "validation.json", info)
+        write_html(findings, staging / "validation.html", info)
+        out.mkdir(exist_ok=True)
+        for name in ("validation.json", "validation.html"):
+            os.replace(staging / name, out / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cdisc validate", description="Check an SDTM/ADaM package for conformance.")
+    parser.add_argument("path", help="folder of .xpt / Dataset-JSON files (searched recursively), or one file")
+    parser.add_argument("--define", help="define.xml (default: any define.xml under PATH)")
+    parser.add_argument("--out", help="report folder (default: PATH/validation)")
+    parser.add_argument("--ct", help="NCI EVS controlled terminology file (.txt or .csv)")
+    args = parser.parse_args(argv)
+    path = Path(args.path)
+    started = time.perf_counter()
+    try:
+        package, findings = validate(path, args.define, args.ct)
+    except CdiscError as exc:
+        print(f"cdisc validate: {exc}", file=sys.stderr)
+        return 2
+    elapsed = time.perf_counter() - started
+    info = {"path": str(path), "datasets": ", ".join(sorted(package.datasets)),
+            "records": int(sum(len(d) for d in package.datasets.values())),
+            "define": str(package.define.path) if package.define is not None else "none",
+            "controlled terminology": findings.attrs.get("ct") or "none", "seconds": round(elapsed, 2)}
+    if package.notes:
+        info["notes"] = "; ".join(package.notes)
+    out = Path(args.out) if args.out else default_out(path)
+    try:
+        write_reports(findings, out, info)
+    except OSError as exc:
+        print(f"cdisc validate: cannot write the report to {out}: {exc}", file=sys.stderr)
+        return 2
+    print(terminal_summary(findings))
+    for note in package.notes:
+        print(f"  note: {note}")
+    print(f"{len(package.datasets)} datasets, {info['records']} records in {elapsed:.1f} s; "
+          f"report: {out / 'validation.html'}")
+    return 1 if (findings["severity"] == "Error").any() else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

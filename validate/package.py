@@ -1,0 +1,298 @@
+"""Load what was written: a folder of XPT and/or Dataset-JSON files, plus define.xml if there is one.
+
+The loader knows nothing of how the files were made. Character values that are empty or blank become
+missing (SAS has no other null for text), numbers stay numbers, and each dataset keeps the attributes
+it was written with (label, type, length, format, order) so the rules can check them.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyreadstat
+
+from specs.errors import DataError, Problem
+
+from validate.define_xml import DefineMeta, read_define
+from validate.standards import SDTM_DOMAINS
+
+DATASET_SUFFIXES = (".xpt", ".json", ".ndjson")
+SKIPPED_FOLDERS = {"validation"}  # our own report folder may sit inside the package
+SAS_EPOCH = pd.Timestamp("1960-01-01")
+NUMERIC_JSON_TYPES = {"integer", "float", "double", "decimal"}
+
+
+@dataclass
+class VariableMeta:
+    name: str
+    label: str
+    type: str  # "Char" or "Num"
+    length: int | None
+    format: str
+    order: int
+
+
+@dataclass
+class DatasetMeta:
+    name: str
+    label: str
+    path: Path
+    variables: dict[str, VariableMeta] = field(default_factory=dict)
+    encoding: str = "utf-8"
+
+
+@dataclass
+class Package:
+    root: Path
+    datasets: dict[str, pd.DataFrame] = field(default_factory=dict)
+    meta: dict[str, DatasetMeta] = field(default_factory=dict)
+    define: DefineMeta | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def standard(self, name: str) -> str:
+        """'ADaM' or 'SDTM' for dataset ``name``."""
+        if self.define is not None and name in self.define.groups:
+            if self.define.groups[name].purpose == "Analysis":
+                return "ADaM"
+            if self.define.groups[name].purpose == "Tabulation":
+                return "SDTM"
+        return "ADaM" if name.startswith("AD") and name not in SDTM_DOMAINS else "SDTM"
+
+    def sdtm(self) -> dict[str, pd.DataFrame]:
+        return {n: d for n, d in self.datasets.items() if self.standard(n) == "SDTM"}
+
+    def adam(self) -> dict[str, pd.DataFrame]:
+        return {n: d for n, d in self.datasets.items() if self.standard(n) == "ADaM"}
+
+    def domain(self, name: str) -> str:
+        """The SDTM domain whose variables ``name`` holds: 'LB' for LB and split LBCH, 'SUPPQUAL' for SUPPAE."""
+        if name.startswith("SUPP") or name.startswith("SQ"):
+            return "SUPPQUAL"
+        if name in SDTM_DOMAINS:
+            return name
+        if len(name) == 4 and name[:2] in SDTM_DOMAINS:
+            return name[:2]
+        return name
+
+    def prefix(self, name: str) -> str:
+        """The two-letter prefix of --variables ('LB' for LB, LBCH)."""
+        return name[:2]
+
+    def key_variables(self, name: str) -> list[str]:
+        """Variables that identify a record in readable form (define.xml keys first)."""
+        df = self.datasets[name]
+        cols = set(df.columns)
+        if self.define is not None and name in self.define.groups and self.define.groups[name].keys:
+            return [k for k in self.define.groups[name].keys if k in cols]
+        if name in ("DM", "ADSL"):
+            candidates = ["USUBJID"]
+        elif self.domain(name) == "SUPPQUAL":
+            candidates = ["RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM"]
+        elif name == "TS":
+            candidates = ["TSPARMCD", "TSSEQ"]
+        elif name == "TA":
+            candidates = ["ARMCD", "TAETORD"]
+        elif name == "TE":
+            candidates = ["ETCD"]
+        elif name == "TV":
+            candidates = ["VISITNUM", "ARMCD"]
+        elif name == "TI":
+            candidates = ["IETESTCD"]
+        elif name == "SV":
+            candidates = ["USUBJID", "VISITNUM"]
+        elif f"{self.prefix(name)}SEQ" in cols:
+            candidates = ["USUBJID", f"{self.prefix(name)}SEQ"]
+        elif "ASEQ" in cols:
+            candidates = ["USUBJID", "ASEQ"]
+        else:
+            candidates = ["USUBJID", "PARAMCD", "BASETYPE", "AVISIT", "ATPT", "VISITNUM"]
+        return [c for c in candidates if c in cols]
+
+    def record_keys(self, name: str, rows: np.ndarray) -> pd.Series:
+        """Readable keys ('USUBJID=01-003, LBSEQ=12') of the records at 0-based positions ``rows``."""
+        df = self.datasets[name]
+        keys = self.key_variables(name)
+        rows = np.asarray(rows, dtype=np.int64)
+        if not keys or len(rows) == 0:
+            return pd.Series([""] * len(rows), dtype="object")
+        out = None
+        for i, var in enumerate(keys):
+            piece = f"{', ' if i else ''}{var}=" + as_text(df[var].iloc[rows]).reset_index(drop=True)
+            out = piece if out is None else out + piece
+        return out.astype("object")
+
+
+def as_text(series: pd.Series) -> pd.Series:
+    """Values as display text: whole numbers without '.0', missing as ''."""
+    if pd.api.types.is_numeric_dtype(series):
+        values = series.to_numpy(dtype="float64", na_value=np.nan)
+        whole = np.isfinite(values) & (np.floor(values) == values) & (np.abs(values) < 1e15)
+        text = np.where(whole, np.char.mod("%d", np.where(whole, values, 0).astype(np.int64)),
+                        np.char.mod("%.10g", np.nan_to_num(values)))
+        text = np.where(np.isnan(values), "", text)
+        return pd.Series(text, index=series.index, dtype="object")
+    return series.astype("object").where(series.notna(), "").astype(str)
+
+
+def is_null(series: pd.Series) -> pd.Series:
+    return series.isna()
+
+
+def _blank_to_na(df: pd.DataFrame, char_columns: list[str]) -> pd.DataFrame:
+    """Blank text is SAS's missing value; make it NA so every rule tests nulls one way."""
+    for col in char_columns:
+        s = df[col].astype("str") if df[col].dtype == object else df[col]
+        codes, uniques = pd.factorize(s)
+        blank = np.array([isinstance(u, str) and u.strip() == "" for u in uniques], dtype=bool)
+        if blank.any():
+            mask = np.zeros(len(s), dtype=bool)
+            valid = codes >= 0
+            mask[valid] = blank[codes[valid]]
+            s = s.mask(mask)
+        df[col] = s
+    return df
+
+
+def read_xpt(path: Path) -> tuple[pd.DataFrame, DatasetMeta]:
+    encoding = "utf-8"
+    try:
+        try:
+            df, meta = pyreadstat.read_xport(str(path))
+        except (UnicodeDecodeError, pyreadstat.ReadstatError) as exc:
+            if "encoding" not in str(exc).lower() and not isinstance(exc, UnicodeDecodeError):
+                raise
+            encoding = "cp1252"  # real-world XPT files are often Windows-1252
+            df, meta = pyreadstat.read_xport(str(path), encoding="cp1252")
+    except Exception as exc:  # pyreadstat raises several unrelated types for a damaged file
+        raise DataError([Problem(str(path), f"not a readable SAS XPORT file ({type(exc).__name__}: {exc})")]) from None
+    name = (meta.table_name or path.stem).upper()
+    dmeta = DatasetMeta(name=name, label=meta.file_label or "", path=path, encoding=encoding)
+    formats = meta.original_variable_types or {}
+    widths = meta.variable_storage_width or {}
+    types = meta.readstat_variable_types or {}
+    for order, col in enumerate(df.columns, start=1):
+        kind = "Char" if types.get(col) == "string" else "Num"
+        dmeta.variables[col] = VariableMeta(col, meta.column_names_to_labels.get(col) or "", kind,
+                                            widths.get(col), formats.get(col) or "", order)
+    df = _blank_to_na(df, [c for c, v in dmeta.variables.items() if v.type == "Char"])
+    return df, dmeta
+
+
+def _json_column(values: list, column: dict) -> tuple[pd.Series, str]:
+    data_type = column.get("dataType", "string")
+    target = column.get("targetDataType")
+    if data_type in NUMERIC_JSON_TYPES or target in ("integer", "decimal") and data_type not in ("date", "datetime", "time"):
+        return pd.to_numeric(pd.Series(values, dtype="object"), errors="coerce").astype("float64"), "Num"
+    if target == "integer" and data_type in ("date", "datetime", "time"):
+        stamps = pd.to_datetime(pd.Series(values, dtype="object"), errors="coerce")
+        if data_type == "date":
+            return ((stamps - SAS_EPOCH).dt.days).astype("float64"), "Num"
+        return ((stamps - SAS_EPOCH).dt.total_seconds()).astype("float64"), "Num"
+    return pd.Series(values, dtype="str"), "Char"
+
+
+def read_dataset_json(path: Path) -> tuple[pd.DataFrame, DatasetMeta]:
+    try:
+        if path.suffix.lower() == ".ndjson":
+            with path.open(encoding="utf-8") as fh:
+                lines = [line for line in fh if line.strip()]
+            header = json.loads(lines[0]) if lines else {}
+            rows = [json.loads(line) for line in lines[1:]]
+        else:
+            with path.open(encoding="utf-8") as fh:
+                header = json.load(fh)
+            rows = header.get("rows", []) if isinstance(header, dict) else []
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError([Problem(str(path), f"not readable Dataset-JSON: {exc}")]) from None
+    if not isinstance(header, dict) or not isinstance(header.get("columns"), list) or "name" not in header:
+        raise DataError([Problem(str(path), "not Dataset-JSON 1.1: the top-level object needs 'name' and 'columns'")])
+    columns = header["columns"]
+    names = [c.get("name") for c in columns]
+    bad = [i + 1 for i, r in enumerate(rows) if not isinstance(r, list) or len(r) != len(names)]
+    if bad:
+        raise DataError([Problem(str(path), f"row {bad[0]} does not have {len(names)} values ({len(bad)} such rows)")])
+    matrix = list(zip(*rows)) if rows else [[] for _ in names]
+    dmeta = DatasetMeta(name=str(header["name"]).upper(), label=header.get("label") or "", path=path)
+    data = {}
+    for order, (column, values) in enumerate(zip(columns, matrix), start=1):
+        series, kind = _json_column(list(values), column)
+        data[column["name"]] = series
+        dmeta.variables[column["name"]] = VariableMeta(column["name"], column.get("label") or "", kind,
+                                                       column.get("length"), column.get("displayFormat") or "", order)
+    df = pd.DataFrame(data, columns=names)
+    df = _blank_to_na(df, [c for c, v in dmeta.variables.items() if v.type == "Char"])
+    return df, dmeta
+
+
+NAME_PATTERN = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
+
+
+def is_known_dataset(name: str, define: DefineMeta | None) -> bool:
+    """A name the standards know (DM, LBCH, SUPPAE, ADSL, RELREC...), a custom X/Y/Z domain, or one define.xml declares."""
+    if define is not None and name in define.groups:
+        return True
+    if not NAME_PATTERN.match(name):
+        return False
+    return (name in SDTM_DOMAINS or (len(name) == 4 and name[:2] in SDTM_DOMAINS)
+            or (name.startswith("SUPP") and 6 <= len(name) <= 8) or name.startswith("AD")
+            or (len(name) == 2 and name[0] in "XYZ") or (name.startswith("AP") and name[2:] in SDTM_DOMAINS))
+
+
+def _find_files(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path]
+    found = []
+    for file in sorted(path.rglob("*")):
+        if any(part in SKIPPED_FOLDERS for part in file.relative_to(path).parts[:-1]):
+            continue
+        if file.is_file() and file.suffix.lower() in DATASET_SUFFIXES:
+            found.append(file)
+    return found
+
+
+def load_package(path: str | Path, define: str | Path | None = None) -> Package:
+    """Read every dataset under ``path`` (recursively) and the define.xml (given, or found under ``path``)."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError([Problem(str(path), "no such file or folder")])
+    root = path if path.is_dir() else path.parent
+    package = Package(root=root)
+    define_files = [Path(define)] if define else (sorted(p for p in root.rglob("define.xml")
+                                                         if not any(part in SKIPPED_FOLDERS for part in p.relative_to(root).parts[:-1]))
+                                                  if path.is_dir() else [])
+    for file in define_files:
+        if not file.exists():
+            raise DataError([Problem(str(file), "define.xml not found")])
+        meta = read_define(file)
+        package.define = meta if package.define is None else package.define.merge(meta)
+    files = _find_files(path)
+    if not files:
+        raise DataError([Problem(str(path), "no .xpt, .json or .ndjson dataset files found")])
+    sources: dict[str, Path] = {}
+    problems = []
+    for file in files:
+        df, meta = read_xpt(file) if file.suffix.lower() == ".xpt" else read_dataset_json(file)
+        name = meta.name
+        if not is_known_dataset(name, package.define):
+            problems.append(Problem(str(file), f"unknown dataset {name!r}: not an SDTM domain, SUPP--, ADaM "
+                                               "dataset or custom X/Y/Z domain, and not declared in define.xml"))
+            continue
+        if name in sources:
+            previous = sources[name]
+            if previous.suffix.lower() == file.suffix.lower():
+                problems.append(Problem(str(file), f"dataset {name} is also in {previous}"))
+                continue
+            if file.suffix.lower() != ".xpt":  # same dataset in XPT and Dataset-JSON: check the XPT
+                package.notes.append(f"{name}: {file.name} ignored, {previous.name} validated")
+                continue
+            package.notes.append(f"{name}: {previous.name} ignored, {file.name} validated")
+        sources[name] = file
+        package.datasets[name] = df
+        package.meta[name] = meta
+    if problems:
+        raise DataError(problems, title="unreadable datasets")
+    return package

@@ -1,0 +1,184 @@
+"""Across datasets: subjects known to DM, visits, epochs and arms from trial design, SUPP-- parents, RF* vs EX."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from validate.package import as_text
+from validate.registry import Context, concat, fail, rule
+from validate.rules.common import text_in
+
+
+def _subject_datasets(context: Context):
+    for name, df in context.package.sdtm().items():
+        if name != "DM" and "USUBJID" in df.columns:
+            yield name, df
+
+
+@rule(id="SD0064", severity="Error", standard="SDTMIG 3.4", fda_id="SD0064",
+      message="USUBJID {value} is not in DM")
+def subject_in_dm(context: Context) -> pd.DataFrame:
+    """Every USUBJID of an SDTM dataset has a DM record."""
+    dm = context.package.datasets.get("DM")
+    if dm is None or "USUBJID" not in dm.columns:
+        return None
+    known = dm["USUBJID"].dropna().unique()
+    return concat([fail(context.package, n, df["USUBJID"].notna().to_numpy() & ~text_in(df["USUBJID"], known), "USUBJID")
+                   for n, df in _subject_datasets(context)])
+
+
+def _visit_pairs(context: Context) -> pd.DataFrame:
+    frames = []
+    for name, df in context.package.sdtm().items():
+        if {"VISITNUM", "VISIT"} <= set(df.columns):
+            pairs = df[["VISITNUM", "VISIT"]].dropna().drop_duplicates()
+            frames.append(pairs.assign(dataset=name))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["VISITNUM", "VISIT", "dataset"])
+
+
+@rule(id="CV0301", severity="Error", standard="SDTMIG 3.4",
+      message="VISITNUM {visitnum} / VISIT '{value}' is not one-to-one across the study")
+def visit_one_to_one(context: Context) -> pd.DataFrame:
+    """VISITNUM and VISIT map one-to-one in every dataset and in TV/SV."""
+    pairs = _visit_pairs(context)[["VISITNUM", "VISIT"]].drop_duplicates()
+    if pairs.empty:
+        return None
+    bad_num = pairs.loc[pairs.duplicated("VISITNUM", keep=False), "VISITNUM"].unique()
+    bad_visit = pairs.loc[pairs.duplicated("VISIT", keep=False), "VISIT"].unique()
+    frames = []
+    for name, df in context.package.sdtm().items():
+        if {"VISITNUM", "VISIT"} <= set(df.columns):
+            bad = df["VISITNUM"].isin(bad_num).to_numpy() | text_in(df["VISIT"], bad_visit)
+            frames.append(fail(context.package, name, bad, "VISIT", visitnum=df["VISITNUM"]))
+    return concat(frames)
+
+
+@rule(id="SD0065", severity="Error", standard="SDTMIG 3.4", fda_id="SD0065",
+      message="VISITNUM {value} is not a visit of the subject in SV (or of the study in TV)")
+def visit_known(context: Context) -> pd.DataFrame:
+    """Each subject's VISITNUM is in SV for that subject, or in TV when the package has no SV."""
+    sv, tv = context.package.datasets.get("SV"), context.package.datasets.get("TV")
+    frames = []
+    for name, df in _subject_datasets(context):
+        if name in ("SV", "TV") or "VISITNUM" not in df.columns:
+            continue
+        present = df["VISITNUM"].notna().to_numpy()
+        if sv is not None and {"USUBJID", "VISITNUM"} <= set(sv.columns):
+            known = pd.MultiIndex.from_frame(sv[["USUBJID", "VISITNUM"]].astype({"USUBJID": object}))
+            here = pd.MultiIndex.from_frame(df[["USUBJID", "VISITNUM"]].astype({"USUBJID": object}))
+            bad = present & ~here.isin(known)
+        elif tv is not None and "VISITNUM" in tv.columns:
+            bad = present & ~df["VISITNUM"].isin(tv["VISITNUM"].dropna().unique()).to_numpy()
+        else:
+            continue
+        frames.append(fail(context.package, name, bad, "VISITNUM"))
+    return concat(frames)
+
+
+@rule(id="CV0302", severity="Error", standard="SDTMIG 3.4",
+      message="EPOCH '{value}' is not an epoch of TA")
+def epoch_in_ta(context: Context) -> pd.DataFrame:
+    """EPOCH values are epochs of the trial arms (TA)."""
+    ta = context.package.datasets.get("TA")
+    if ta is None or "EPOCH" not in ta.columns:
+        return None
+    epochs = ta["EPOCH"].dropna().unique()
+    return concat([fail(context.package, n, df["EPOCH"].notna().to_numpy() & ~text_in(df["EPOCH"], epochs), "EPOCH")
+                   for n, df in context.package.sdtm().items() if n != "TA" and "EPOCH" in df.columns])
+
+
+@rule(id="CV0303", severity="Error", standard="SDTMIG 3.4",
+      message="{variable} '{value}' is not an arm of TA")
+def arm_in_ta(context: Context) -> pd.DataFrame:
+    """DM ARMCD/ACTARMCD are TA arm codes (or null), and ARM/ACTARM match their code in TA."""
+    dm, ta = context.package.datasets.get("DM"), context.package.datasets.get("TA")
+    if dm is None or ta is None or "ARMCD" not in ta.columns:
+        return None
+    frames = []
+    arms = ta[[c for c in ("ARMCD", "ARM") if c in ta.columns]].dropna().drop_duplicates("ARMCD")
+    for code, label in (("ARMCD", "ARM"), ("ACTARMCD", "ACTARM")):
+        if code not in dm.columns:
+            continue
+        frames.append(fail(context.package, "DM", dm[code].notna().to_numpy() & ~text_in(dm[code], arms["ARMCD"]), code))
+        if label in dm.columns and "ARM" in arms.columns:
+            expected = dm[code].map(dict(zip(arms["ARMCD"], arms["ARM"])))
+            bad = expected.notna() & dm[label].notna() & (dm[label].astype(object) != expected.astype(object))
+            frames.append(fail(context.package, "DM", bad.to_numpy(dtype=bool), label))
+    return concat(frames)
+
+
+@rule(id="CV0304", severity="Error", standard="SDTMIG 3.4",
+      message="{variable} is null but ARMNRS gives no reason")
+def armnrs_when_null_arm(context: Context) -> pd.DataFrame:
+    """ARMCD/ACTARMCD are null only with ARMNRS, and ARMNRS is null when both are populated."""
+    dm = context.package.datasets.get("DM")
+    if dm is None or not {"ARMCD", "ACTARMCD"} & set(dm.columns):
+        return None
+    reason = dm["ARMNRS"].notna() if "ARMNRS" in dm.columns else pd.Series(False, index=dm.index)
+    frames = [fail(context.package, "DM", dm[c].isna() & ~reason, c) for c in ("ARMCD", "ACTARMCD") if c in dm.columns]
+    if "ARMNRS" in dm.columns and {"ARMCD", "ACTARMCD"} <= set(dm.columns):
+        both = dm["ARMCD"].notna() & dm["ACTARMCD"].notna() & reason
+        frames.append(fail(context.package, "DM", both, "ARMNRS",
+                           message="ARMNRS = '" + dm["ARMNRS"].astype(object).fillna("") + "' although ARMCD and ACTARMCD are populated"))
+    return concat(frames)
+
+
+@rule(id="CV0305", severity="Error", standard="SDTMIG 3.4",
+      message="{dataset} record points to {rdomain} {idvar} = {value}, which is not there")
+def supp_parent_exists(context: Context) -> pd.DataFrame:
+    """Each SUPP-- record points to an existing parent record (RDOMAIN, USUBJID, IDVAR, IDVARVAL)."""
+    package = context.package
+    frames = []
+    for name, supp in package.sdtm().items():
+        if package.domain(name) != "SUPPQUAL" or not {"RDOMAIN", "USUBJID"} <= set(supp.columns):
+            continue
+        idvar = supp["IDVAR"] if "IDVAR" in supp.columns else pd.Series(pd.NA, index=supp.index, dtype=object)
+        idvarval = supp["IDVARVAL"] if "IDVARVAL" in supp.columns else pd.Series(pd.NA, index=supp.index, dtype=object)
+        bad = np.zeros(len(supp), dtype=bool)
+        groups = supp.assign(_idvar=idvar.astype(object).fillna("")).groupby(["RDOMAIN", "_idvar"], sort=False).indices
+        for (rdomain, var), rows in groups.items():
+            parent = package.datasets.get(rdomain)
+            if parent is None or "USUBJID" not in parent.columns or (var and var not in parent.columns):
+                bad[rows] = True
+                continue
+            subjects = supp["USUBJID"].iloc[rows].astype(object)
+            if not var:
+                bad[rows] = ~subjects.isin(parent["USUBJID"].dropna().unique()).to_numpy()
+                continue
+            known = pd.MultiIndex.from_arrays([parent["USUBJID"].astype(object), as_text(parent[var])])
+            here = pd.MultiIndex.from_arrays([subjects, idvarval.iloc[rows].astype(object).fillna("").str.strip()])
+            bad[rows] = ~here.isin(known)
+        frames.append(fail(package, name, bad, "IDVARVAL", rdomain=supp["RDOMAIN"], idvar=idvar))
+    return concat(frames)
+
+
+def _ex_bounds(context: Context) -> tuple[pd.Series, pd.Series] | None:
+    ex = context.package.datasets.get("EX")
+    if ex is None or not {"USUBJID", "EXSTDTC"} <= set(ex.columns):
+        return None
+    start = ex["EXSTDTC"].astype(object)
+    end = ex["EXENDTC"].astype(object).fillna(start) if "EXENDTC" in ex.columns else start
+    first = pd.Series(start.to_numpy(), index=ex["USUBJID"].astype(object)).dropna()
+    last = pd.Series(end.to_numpy(), index=ex["USUBJID"].astype(object)).dropna()
+    # ISO 8601 sorts as text at equal precision; compare on the date part
+    return first.str[:10].groupby(level=0).min(), last.str[:10].groupby(level=0).max()
+
+
+@rule(id="CV0306", severity="Error", standard="SDTMIG 3.4",
+      message="{variable} = '{value}' but EX gives {expected}")
+def rf_dates_match_ex(context: Context) -> pd.DataFrame:
+    """DM.RFXSTDTC is the first EXSTDTC and DM.RFXENDTC the last EXENDTC (date part) of the subject."""
+    dm = context.package.datasets.get("DM")
+    bounds = _ex_bounds(context)
+    if dm is None or bounds is None or "USUBJID" not in dm.columns:
+        return None
+    frames = []
+    subjects = dm["USUBJID"].astype(object)
+    for variable, bound in zip(("RFXSTDTC", "RFXENDTC"), bounds):
+        if variable not in dm.columns:
+            continue
+        expected = subjects.map(bound)
+        actual = dm[variable].astype(object).str[:10]
+        bad = expected.notna() & (actual.isna() | (actual != expected))
+        frames.append(fail(context.package, "DM", bad.to_numpy(dtype=bool), variable, expected=expected))
+    return concat(frames)

@@ -1,0 +1,108 @@
+"""Helpers the rules share: per-unique-value evaluation, ISO 8601 parsing, study-day reference dates."""
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from validate.registry import Context
+
+_M = r"(?:0[1-9]|1[0-2]|-)"
+_D = r"(?:0[1-9]|[12]\d|3[01]|-)"
+_H = r"(?:[01]\d|2[0-3]|-)"
+_MI = r"(?:[0-5]\d|-)"
+_S = r"(?:[0-5]\d(?:\.\d+)?)"
+_TZ = r"(?:Z|[+-](?:[01]\d|2[0-3])(?::?[0-5]\d)?)?"
+DATETIME = rf"(?:\d{{4}}|-)(?:-{_M}(?:-{_D}(?:T{_H}(?::{_MI}(?::{_S})?)?{_TZ})?)?)?"
+DURATION = r"-?P(?=\d|T\d)(?:\d+(?:\.\d+)?Y)?(?:\d+(?:\.\d+)?M)?(?:\d+(?:\.\d+)?W)?(?:\d+(?:\.\d+)?D)?" \
+           r"(?:T(?=\d)(?:\d+(?:\.\d+)?H)?(?:\d+(?:\.\d+)?M)?(?:\d+(?:\.\d+)?S)?)?"
+ISO_DTC = re.compile(rf"^(?:{DATETIME}|{DATETIME}/{DATETIME}|{DATETIME}/{DURATION}|{DURATION}/{DATETIME})$")
+ISO_DURATION = re.compile(rf"^{DURATION}$")
+COMPLETE_PREFIX = re.compile(r"^\d{4}(?:-\d{2}(?:-\d{2}(?:T\d{2}(?::\d{2}(?::\d{2}(?:\.\d+)?)?)?)?)?)?$")
+
+
+def per_unique(series: pd.Series, func: Callable[[pd.Series], np.ndarray], fill=np.nan) -> np.ndarray:
+    """Evaluate ``func`` once per distinct non-null value and spread the result back over the rows."""
+    codes, uniques = pd.factorize(series)
+    result = np.asarray(func(pd.Series(uniques, dtype=object)))
+    if result.dtype == bool:
+        out = np.zeros(len(series), dtype=bool)
+    else:
+        out = np.full(len(series), fill, dtype=result.dtype if result.dtype != object else object)
+    valid = codes >= 0
+    if len(result):
+        out[valid] = result[codes[valid]]
+    return out
+
+
+def iso_valid(values: pd.Series) -> np.ndarray:
+    """True for SDTM ISO 8601 date/times (partial, missing middle parts, intervals) that exist on the calendar."""
+    text = values.astype(str)
+    syntax = (text.str.fullmatch(ISO_DTC.pattern) & text.str.contains(r"\d", regex=True)
+              & ~text.str.endswith("-")).fillna(False).to_numpy(dtype=bool)
+    dates = text.str.extract(r"^(\d{4}-\d{2}-\d{2})(?:T|$)", expand=False)
+    parsed = pd.to_datetime(dates, format="%Y-%m-%d", errors="coerce")
+    calendar_ok = dates.isna().to_numpy() | parsed.notna().to_numpy()
+    return syntax & calendar_ok
+
+
+def date_days(series: pd.Series) -> np.ndarray:
+    """Days since 1960-01-01 of values whose date part is complete (YYYY-MM-DD), NaN otherwise."""
+    def convert(values: pd.Series) -> np.ndarray:
+        dates = values.astype(str).str.extract(r"^(\d{4}-\d{2}-\d{2})(?:T|$)", expand=False)
+        parsed = pd.to_datetime(dates, format="%Y-%m-%d", errors="coerce")
+        return ((parsed - pd.Timestamp("1960-01-01")).dt.days).to_numpy(dtype="float64", na_value=np.nan)
+
+    return per_unique(series, convert).astype("float64")
+
+
+def study_day(days: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """SDTMIG/ADaMIG study day: on or after the reference date day 1, the day before -1; no day 0."""
+    diff = days - reference
+    return np.where(diff >= 0, diff + 1, diff)
+
+
+def reference_days(context: Context, variable: str = "RFSTDTC") -> pd.Series:
+    """DM.<variable> as days since 1960 per USUBJID (first record when DM repeats a subject)."""
+    key = ("reference_days", variable)
+    if key not in context.cache:
+        dm = context.package.datasets.get("DM")
+        if dm is None or variable not in dm.columns or "USUBJID" not in dm.columns:
+            context.cache[key] = pd.Series(dtype="float64")
+        else:
+            days = pd.Series(date_days(dm[variable]), index=dm["USUBJID"].astype(object))
+            context.cache[key] = days[~days.index.duplicated()]
+    return context.cache[key]
+
+
+def lookup(series: pd.Series, mapping: pd.Series) -> np.ndarray:
+    """mapping[value] for every value of ``series`` (NaN when absent), evaluated per distinct value."""
+    return per_unique(series, lambda u: u.map(mapping).to_numpy(dtype="float64", na_value=np.nan)).astype("float64")
+
+
+def numeric(series: pd.Series) -> np.ndarray:
+    """Text converted to numbers where it is a plain number (' 5', '<0.01' and '' give NaN)."""
+    if pd.api.types.is_numeric_dtype(series):
+        return series.to_numpy(dtype="float64", na_value=np.nan)
+
+    def convert(values: pd.Series) -> np.ndarray:
+        ok = values.astype(str).str.fullmatch(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?").fillna(False).to_numpy(dtype=bool)
+        out = np.full(len(values), np.nan)
+        if ok.any():
+            out[ok] = values[ok].astype(float).to_numpy()
+        return out
+
+    return per_unique(series, convert).astype("float64")
+
+
+def char_columns(context: Context, name: str) -> list[str]:
+    meta = context.package.meta[name]
+    return [c for c, v in meta.variables.items() if v.type == "Char"]
+
+
+def text_in(series: pd.Series, allowed) -> np.ndarray:
+    """Boolean per row: value is non-null and in ``allowed`` (membership tested per distinct value)."""
+    allowed = list(allowed)
+    return per_unique(series, lambda u: u.isin(allowed).to_numpy(dtype=bool))

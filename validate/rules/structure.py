@@ -1,0 +1,250 @@
+"""Structure: required/expected variables, types, XPT v5 limits, variable order, unique keys."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from validate.registry import Context, concat, dataset_finding, fail, rule
+from validate.rules.common import char_columns, per_unique
+from validate.standards import adam_structure, adamig_variables, sdtmig_variables
+
+XPT_NAME = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
+NON_ASCII = r"[^\x00-\x7F]"
+TRIAL_DESIGN_KEYS = {"TS": ["TSPARMCD", "TSSEQ"], "TA": ["ARMCD", "TAETORD"], "TE": ["ETCD"],
+                     "TV": ["VISITNUM", "ARMCD"], "TI": ["IETESTCD"], "SV": ["USUBJID", "VISITNUM"]}
+
+
+def _ig(context: Context, name: str) -> pd.DataFrame:
+    """Standard variable metadata for dataset ``name`` (SDTMIG domain or ADaMIG structure)."""
+    package = context.package
+    if package.standard(name) == "SDTM":
+        return sdtmig_variables(package.domain(name))
+    structure = adam_structure(name, package.datasets[name].columns)
+    ig = adamig_variables(structure) if structure else adamig_variables("")
+    ig = ig.assign(name=ig["name"].str.replace("xx", "01", regex=False))  # TRTxxP: at least TRT01P
+    return ig[ig["name"].str.fullmatch(r"[A-Z0-9]+")]  # skip the other templates (AGEGRy...)
+
+
+def _missing(context: Context, standard: str, core: str) -> pd.DataFrame:
+    frames = []
+    for name, df in context.package.datasets.items():
+        if context.package.standard(name) != standard:
+            continue
+        ig = _ig(context, name)
+        for variable in ig.loc[ig["core"] == core, "name"]:
+            if variable not in df.columns:
+                frames.append(dataset_finding(name, variable))
+    return concat(frames)
+
+
+def _null_required(context: Context, standard: str) -> pd.DataFrame:
+    frames = []
+    for name, df in context.package.datasets.items():
+        if context.package.standard(name) != standard:
+            continue
+        ig = _ig(context, name)
+        for variable in ig.loc[ig["core"] == "Req", "name"]:
+            if variable in df.columns:
+                frames.append(fail(context.package, name, df[variable].isna(), variable))
+    return concat(frames)
+
+
+def _type_mismatch(context: Context, standard: str) -> pd.DataFrame:
+    frames = []
+    for name in context.package.datasets:
+        if context.package.standard(name) != standard:
+            continue
+        ig = _ig(context, name)
+        expected = dict(zip(ig["name"], ig["type"]))
+        for variable, meta in context.package.meta[name].variables.items():
+            want = expected.get(variable)
+            if want in ("Char", "Num") and meta.type != want:
+                frames.append(dataset_finding(name, variable, meta.type, expected=want))
+    return concat(frames)
+
+
+@rule(id="SD0056", severity="Error", standard="SDTMIG 3.4", fda_id="SD0056",
+      message="{dataset}: required variable {variable} is missing")
+def sdtm_required_missing(context: Context) -> pd.DataFrame:
+    """SDTMIG Req variables must be present."""
+    return _missing(context, "SDTM", "Req")
+
+
+@rule(id="SD0057", severity="Warning", standard="SDTMIG 3.4", fda_id="SD0057",
+      message="{dataset}: expected variable {variable} is missing")
+def sdtm_expected_missing(context: Context) -> pd.DataFrame:
+    """SDTMIG Exp variables should be present, even if all null."""
+    return _missing(context, "SDTM", "Exp")
+
+
+@rule(id="SD0002", severity="Error", standard="SDTMIG 3.4", fda_id="SD0002",
+      message="{variable} is required and must not be null")
+def sdtm_required_null(context: Context) -> pd.DataFrame:
+    """SDTMIG Req variables are never null."""
+    return _null_required(context, "SDTM")
+
+
+@rule(id="SD0055", severity="Error", standard="SDTMIG 3.4", fda_id="SD0055",
+      message="{dataset}.{variable} is {value} but SDTMIG 3.4 defines it as {expected}")
+def sdtm_type(context: Context) -> pd.DataFrame:
+    """Variable types (Char/Num) follow SDTMIG."""
+    return _type_mismatch(context, "SDTM")
+
+
+@rule(id="CV0401", severity="Error", standard="ADaMIG 1.3", scope="ADaM",
+      message="{dataset}: required variable {variable} is missing")
+def adam_required_missing(context: Context) -> pd.DataFrame:
+    """ADaMIG Req variables (ADSL, BDS) must be present."""
+    return _missing(context, "ADaM", "Req")
+
+
+@rule(id="CV0402", severity="Error", standard="ADaMIG 1.3", scope="ADaM",
+      message="{variable} is required and must not be null")
+def adam_required_null(context: Context) -> pd.DataFrame:
+    """ADaMIG Req variables are never null."""
+    return _null_required(context, "ADaM")
+
+
+@rule(id="CV0403", severity="Error", standard="ADaMIG 1.3", scope="ADaM",
+      message="{dataset}.{variable} is {value} but ADaMIG 1.3 defines it as {expected}")
+def adam_type(context: Context) -> pd.DataFrame:
+    """Variable types (Char/Num) follow ADaMIG."""
+    return _type_mismatch(context, "ADaM")
+
+
+@rule(id="CV0101", severity="Error", standard="FDA TCG / SAS XPORT v5", scope="any",
+      message="name {value} is not 1-8 uppercase letters or digits starting with a letter")
+def xpt_names(context: Context) -> pd.DataFrame:
+    """Dataset and variable names fit XPT v5: <= 8 characters, A-Z and 0-9, starting with a letter."""
+    frames = []
+    for name, meta in context.package.meta.items():
+        if not XPT_NAME.match(name):
+            frames.append(dataset_finding(name, "", name))
+        frames += [dataset_finding(name, v, v) for v in meta.variables if not XPT_NAME.match(v)]
+    return concat(frames)
+
+
+@rule(id="CV0102", severity="Error", standard="FDA TCG / SAS XPORT v5", scope="any",
+      message="label of {dataset} {variable} is longer than 40 characters or not ASCII: '{value}'")
+def xpt_labels(context: Context) -> pd.DataFrame:
+    """Dataset and variable labels are ASCII and at most 40 characters."""
+    frames = []
+    for name, meta in context.package.meta.items():
+        labels = {"": meta.label, **{v: m.label for v, m in meta.variables.items()}}
+        for variable, label in labels.items():
+            if len(label) > 40 or not label.isascii():
+                frames.append(dataset_finding(name, variable, label))
+    return concat(frames)
+
+
+@rule(id="CV0103", severity="Error", standard="FDA TCG / SAS XPORT v5", scope="any",
+      message="{variable} value is {length} bytes long; XPT v5 allows 200")
+def xpt_value_length(context: Context) -> pd.DataFrame:
+    """Character values are at most 200 bytes."""
+    frames = []
+    for name, df in context.package.datasets.items():
+        for variable in char_columns(context, name):
+            lengths = per_unique(df[variable], lambda u: u.astype(str).str.encode("utf-8").str.len().to_numpy(dtype="float64"))
+            if np.nanmax(lengths, initial=0) > 200:
+                frames.append(fail(context.package, name, lengths > 200, variable, length=pd.Series(lengths)))
+    return concat(frames)
+
+
+@rule(id="CV0104", severity="Warning", standard="FDA TCG", scope="any",
+      message="{variable} has non-ASCII characters: '{value}'")
+def non_ascii_values(context: Context) -> pd.DataFrame:
+    """Character values are printable ASCII (transliterate accents)."""
+    frames = []
+    for name, df in context.package.datasets.items():
+        for variable in char_columns(context, name):
+            bad = per_unique(df[variable], lambda u: u.astype(str).str.contains(NON_ASCII, regex=True).to_numpy(dtype=bool))
+            frames.append(fail(context.package, name, bad, variable))
+    return concat(frames)
+
+
+@rule(id="CV0105", severity="Error", standard="FDA TCG", scope="any",
+      message="file {value} holds dataset {dataset}; the file name must be the dataset name in lowercase")
+def file_name_matches(context: Context) -> pd.DataFrame:
+    """One dataset per file, named after it (dm.xpt holds DM)."""
+    return concat([dataset_finding(n, "", m.path.name) for n, m in context.package.meta.items()
+                   if m.path.stem != n.lower()])
+
+
+@rule(id="CV0106", severity="Warning", standard="FDA TCG", scope="any",
+      message="{variable} has length {value} but its longest value is {longest}")
+def char_length_fits(context: Context) -> pd.DataFrame:
+    """Character lengths equal the longest value (not a default of 200)."""
+    frames = []
+    for name, df in context.package.datasets.items():
+        for variable in char_columns(context, name):
+            declared = context.package.meta[name].variables[variable].length
+            if not declared:
+                continue
+            lengths = per_unique(df[variable], lambda u: u.astype(str).str.encode("utf-8").str.len().to_numpy(dtype="float64"))
+            longest = int(np.nanmax(lengths, initial=0))
+            if declared > max(longest, 1):
+                frames.append(dataset_finding(name, variable, str(declared), longest=str(longest)))
+    return concat(frames)
+
+
+@rule(id="CV0107", severity="Warning", standard="SDTMIG 3.4",
+      message="{variable} comes after {after}, against the SDTMIG 3.4 variable order")
+def sdtm_variable_order(context: Context) -> pd.DataFrame:
+    """Standard variables appear in SDTMIG order."""
+    frames = []
+    for name, df in context.package.sdtm().items():
+        ig = _ig(context, name)
+        rank = dict(zip(ig["name"], ig["order"]))
+        seen_name, seen_rank = None, -np.inf
+        for variable in df.columns:
+            if variable not in rank:
+                continue
+            if rank[variable] < seen_rank:
+                frames.append(dataset_finding(name, variable, "", after=seen_name))
+            else:
+                seen_name, seen_rank = variable, rank[variable]
+    return concat(frames)
+
+
+@rule(id="SD0083", severity="Error", standard="SDTMIG 3.4", fda_id="SD0083",
+      message="USUBJID {value} is on more than one DM record")
+def dm_unique_subject(context: Context) -> pd.DataFrame:
+    """DM has one record per subject."""
+    dm = context.package.datasets.get("DM")
+    if dm is None or "USUBJID" not in dm.columns:
+        return None
+    return fail(context.package, "DM", dm["USUBJID"].notna() & dm.duplicated("USUBJID", keep=False), "USUBJID")
+
+
+@rule(id="SD1117", severity="Warning", standard="SDTMIG 3.4", fda_id="SD1117",
+      message="record duplicates another record in every variable but {variable}")
+def duplicate_records(context: Context) -> pd.DataFrame:
+    """No two records are identical apart from their --SEQ."""
+    frames = []
+    for name, df in context.package.sdtm().items():
+        seq = f"{context.package.prefix(name)}SEQ"
+        columns = [c for c in df.columns if c != seq]
+        if len(df) < 2 or not columns:
+            continue
+        frames.append(fail(context.package, name, df.duplicated(columns, keep=False), seq if seq in df else "",
+                           values=df[seq] if seq in df else None))
+    return concat(frames)
+
+
+@rule(id="CV0108", severity="Error", standard="SDTMIG 3.4 / Define-XML 2.1", scope="any",
+      message="key {keys} is not unique: {key}")
+def keys_unique(context: Context) -> pd.DataFrame:
+    """The dataset keys (define.xml KeySequence, or the trial-design keys) identify one record."""
+    frames = []
+    package = context.package
+    for name, df in package.datasets.items():
+        if package.define is not None and name in package.define.groups and package.define.groups[name].keys:
+            keys = package.define.groups[name].keys
+        else:
+            keys = TRIAL_DESIGN_KEYS.get(name, [])
+        if not keys or not set(keys) <= set(df.columns) or name in ("DM", "ADSL"):
+            continue  # DM duplicates are SD0083; a missing key variable is reported elsewhere
+        frames.append(fail(package, name, df.duplicated(keys, keep=False), keys[-1], keys=", ".join(keys)))
+    return concat(frames)

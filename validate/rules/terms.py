@@ -1,0 +1,101 @@
+"""Controlled terms: values belong to their codelist (define.xml first, else the IG codelist in CT)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from validate.registry import Context, concat, fail, rule
+from validate.rules.common import char_columns, numeric, text_in
+from validate.standards import adam_structure, adamig_variables, sdtmig_variables
+
+# Results whose codelist applies only to non-numeric values (a number is not a term of LBSTRESC).
+RESULT_SUFFIXES = ("ORRES", "STRESC")
+
+
+@dataclass
+class Allowed:
+    values: frozenset
+    extensible: bool
+    codelist: str  # readable name with C-code
+
+
+def _from_define(context: Context, name: str, variable: str) -> Allowed | None:
+    define = context.package.define
+    cl = define.codelist(name, variable) if define is not None else None
+    if cl is None or cl.external:
+        return None
+    ct_list = context.ct.get(cl.code) if context.ct is not None and cl.code else None
+    if ct_list is not None:
+        extensible = ct_list.extensible
+    else:  # sponsor list, or a CDISC list the CT source does not carry
+        extensible = cl.extensible_hint if cl.extensible_hint is not None else cl.code is None
+    label = f"{cl.name} ({cl.code})" if cl.code else cl.name
+    return Allowed(frozenset(cl.terms), extensible, label)
+
+
+def _ig_codelists(context: Context, name: str) -> dict[str, tuple]:
+    package = context.package
+    if package.standard(name) == "SDTM":
+        ig = sdtmig_variables(package.domain(name))
+    else:
+        structure = adam_structure(name, package.datasets[name].columns)
+        ig = adamig_variables(structure) if structure else adamig_variables("")
+    return {n: c for n, c in zip(ig["name"], ig["codelists"]) if c}
+
+
+def _from_ct(context: Context, codes: tuple) -> Allowed | None:
+    if context.ct is None:
+        return None
+    lists = [context.ct.get(code) for code in codes]
+    lists = [cl for cl in lists if cl is not None]
+    if not lists:
+        return None
+    values = frozenset().union(*(cl.values for cl in lists))
+    label = " / ".join(f"{cl.short} ({cl.code})" for cl in lists)
+    return Allowed(values, any(cl.extensible for cl in lists), label)
+
+
+def _term_findings(context: Context) -> pd.DataFrame:
+    """Every value outside its codelist, with whether that codelist is extensible (computed once)."""
+    if "terms" in context.cache:
+        return context.cache["terms"]
+    frames = []
+    package = context.package
+    for name, df in package.datasets.items():
+        ig_lists = _ig_codelists(context, name)
+        for variable in char_columns(context, name):
+            allowed = _from_define(context, name, variable)  # define.xml first, else the IG codelist
+            if allowed is None and variable in ig_lists:
+                allowed = _from_ct(context, ig_lists[variable])
+            if allowed is None or not allowed.values:
+                continue
+            column = df[variable]
+            bad = column.notna().to_numpy() & ~text_in(column, allowed.values)
+            if variable.endswith(RESULT_SUFFIXES):
+                bad &= np.isnan(numeric(column))
+            found = fail(package, name, bad, variable, codelist=allowed.codelist)
+            found["extensible"] = allowed.extensible
+            frames.append(found)
+    table = concat(frames)
+    if "extensible" not in table.columns:
+        table["extensible"] = pd.Series(dtype=bool)
+    context.cache["terms"] = table
+    return table
+
+
+@rule(id="CT2001", severity="Error", standard="CDISC CT", fda_id="CT2001", scope="any",
+      message="{variable} = '{value}' is not in non-extensible codelist {codelist}")
+def term_in_closed_codelist(context: Context) -> pd.DataFrame:
+    """Values of variables with a non-extensible codelist are terms of that codelist."""
+    table = _term_findings(context)
+    return table[~table["extensible"].astype(bool)].drop(columns="extensible")
+
+
+@rule(id="CT2002", severity="Warning", standard="CDISC CT", fda_id="CT2002", scope="any",
+      message="{variable} = '{value}' is not in extensible codelist {codelist}")
+def term_in_open_codelist(context: Context) -> pd.DataFrame:
+    """Values of variables with an extensible (or sponsor) codelist are terms of it, or declared extensions."""
+    table = _term_findings(context)
+    return table[table["extensible"].astype(bool)].drop(columns="extensible")
