@@ -199,5 +199,12 @@ def print_run_report(result, notes: list[str], folder: Path, stream) -> None:
         for (domain, reason), issues in reasons.items():
             example = issues[0]
             print(f"  {domain}: {len(issues)} x {reason} (e.g. {example.source} {example.key})", file=stream)
-    for note in result.notes + notes:
+    for note in result.notes:
         print(f"note: {note}", file=stream)
+    by_variable: dict[str, list[str]] = {}
+    for note in notes:
+        by_variable.setdefault(note.split(" row ")[0], []).append(note)
+    for variable, items in by_variable.items():
+        example = items[0].split(": ", 1)[-1]
+        print(f"note: {variable}: {len(items)} value(s) transliterated to ASCII for XPT v5 (e.g. {example})",
+              file=stream)

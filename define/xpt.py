@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from define.transliterate import transliterate_series, to_ascii
-from specs.errors import DataError, RawDataError
+from specs.errors import DataError, Problem, RawDataError
 
 log = logging.getLogger(__name__)
 
@@ -260,7 +260,7 @@ def write_xpt(dataset: pd.DataFrame, path, *, dataset_name: str, dataset_label: 
     warnings: list[str] = []
     problems = _check_metadata(dataset, dataset_name, dataset_label, variables, warnings)
     if problems:
-        raise DataError(problems, title=f"problems writing {path.name}")
+        raise DataError([Problem(str(path), p) for p in problems])
     if path.name != f"{dataset_name.lower()}.xpt":
         warnings.append(f"{dataset_name}: file name '{path.name}' is not '{dataset_name.lower()}.xpt'")
 
@@ -277,7 +277,7 @@ def write_xpt(dataset: pd.DataFrame, path, *, dataset_name: str, dataset_label: 
             length = 8
         lengths.append(length)
     if problems:
-        raise DataError(problems, title=f"problems writing {path.name}")
+        raise DataError([Problem(str(path), p) for p in problems])
 
     positions = np.concatenate([[0], np.cumsum(lengths)]).astype(int)
     record_length = int(positions[-1])

@@ -30,9 +30,9 @@ def convert_result(orres: pd.Series, orresu: pd.Series, testcd: pd.Series, stand
                    ) -> tuple[pd.Series, pd.Series]:
     """(STRESC, STRESU): the result in the test's standard unit, as text.
 
-    A plain number is multiplied by the factor stated for its original unit and rounded to the stated
-    decimals; '<x'/'>x' keeps the qualifier and converts x; other text is copied. Tests without a
-    standard unit keep their original unit and value.
+    A result in another unit is multiplied by the factor stated for that unit and rounded to the stated
+    decimals ('<x'/'>x' keeps its qualifier and converts x); a result already in the standard unit, and
+    any other text, is copied as reported. Tests without a standard unit keep their unit and value.
     """
     unit = testcd.map(lambda t: standard_units.get(t, {}).get("unit")).fillna(orresu).astype(object)
     factor = pd.Series(
@@ -46,19 +46,21 @@ def convert_result(orres: pd.Series, orresu: pd.Series, testcd: pd.Series, stand
 
     def fmt(values: pd.Series) -> pd.Series:
         out = []
-        for value, places, original, scale in zip(values, decimals, text, factor):
+        for value, places in zip(values, decimals):
             if pd.isna(value):
                 out.append("")
-            elif scale == 1.0 and pd.isna(places):
-                out.append(original.lstrip("<>=").strip() if original[:1] in "<>" else original)
+            elif pd.notna(places):
+                out.append(f"{round(float(value), int(places)):.{int(places)}f}")
             else:
-                rounded = round(float(value), int(places)) if pd.notna(places) else float(value)
-                out.append(f"{rounded:.{int(places)}f}" if pd.notna(places) else f"{rounded:g}")
+                out.append(f"{float(value):.10g}")
         return pd.Series(out, index=values.index, dtype=object)
 
-    converted = fmt(number * factor)
+    converted = factor != 1.0
+    as_number = fmt(number * factor)
     qualified = parts[0].fillna("") + fmt(limit * factor)
-    stresc = converted.where(number.notna(), qualified.where(limit.notna(), text)).astype(object)
+    stresc = as_number.where(number.notna(), qualified.where(limit.notna(), text))
+    # a result already in its standard unit is copied as reported (precision and qualifier kept)
+    stresc = stresc.where(converted, text).astype(object)
     return stresc, unit.where(text != "", "").astype(object)
 
 
@@ -207,7 +209,7 @@ def _derive_rf_date(data, args, ctx):
             other = other[parse_condition(source["where"]).evaluate(other).fillna(False).astype(bool)]
         frames.append(pd.DataFrame({"USUBJID": other["USUBJID"].values, "DTC": other[source["variable"]].values}))
     picked = pick_date(frames, args["pick"])
-    return data["USUBJID"].map(picked).fillna("").astype(object)
+    return data["USUBJID"].map(picked.astype(object)).astype(object).fillna("")
 
 
 def _derive_age(data, args, ctx):

@@ -99,7 +99,8 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, source_files: dict[str
         if "from" not in dspec.raw:
             continue
         issues: list[RecordIssue] = []
-        records = prepare_records(name, dspec.raw, tables, problems, issues)
+        lookups = {n for n, source in spec.sources.items() if source.get("role") == "lookup"}
+        records = prepare_records(name, dspec.raw, tables, problems, issues, lookups)
         data = pd.DataFrame(index=records.index)
         for variable in dspec.variables:
             mapping = variable.map

@@ -33,7 +33,10 @@ def issues_for(frame: pd.DataFrame, domain: str, reason: str) -> list[RecordIssu
 
 
 def merge_sources(base: pd.DataFrame, merges: list[dict], tables: dict[str, pd.DataFrame], domain: str,
-                  problems: list[Problem], issues: list[RecordIssue]) -> pd.DataFrame:
+                  problems: list[Problem], issues: list[RecordIssue], lookups: set[str] = frozenset()
+                  ) -> pd.DataFrame:
+    """Left-join each merged source on its keys; a merged record that matches nothing is listed (unless
+    the source is a lookup table, whose unused entries are not records of the study)."""
     for merge in merges:
         right = tables[merge["source"]]
         left_on = merge.get("left_on", merge.get("by"))
@@ -52,7 +55,8 @@ def merge_sources(base: pd.DataFrame, merges: list[dict], tables: dict[str, pd.D
         seen = base[left_on].drop_duplicates().rename(columns=dict(zip(left_on, right_on)))
         flagged = right.merge(seen, on=right_on, how="left", indicator="__merge")
         unmatched = right[(flagged["__merge"] == "left_only").to_numpy()]
-        issues += issues_for(unmatched, domain, f"no {domain} record matches on {', '.join(right_on)}")
+        if merge["source"] not in lookups:
+            issues += issues_for(unmatched, domain, f"no {domain} record matches on {', '.join(right_on)}")
         base = merged
     return base
 
@@ -101,14 +105,14 @@ def from_sources(spec: dict) -> list[str]:
 
 
 def prepare_records(domain: str, spec: dict, tables: dict[str, pd.DataFrame], problems: list[Problem],
-                    issues: list[RecordIssue]) -> pd.DataFrame:
+                    issues: list[RecordIssue], lookups: set[str] = frozenset()) -> pd.DataFrame:
     """Stack the domain's sources (RAWSOURCE names each record's source), then merge, filter, de-duplicate
     and melt as the spec says."""
     parts = [tables[source].assign(RAWSOURCE=source) for source in from_sources(spec)]
     frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
     frame = frame.fillna("")
     if spec.get("merge"):
-        frame = merge_sources(frame, spec["merge"], tables, domain, problems, issues)
+        frame = merge_sources(frame, spec["merge"], tables, domain, problems, issues, lookups)
     if spec.get("where"):
         frame = filter_records(frame, spec["where"], domain, issues)
     if spec.get("dedupe"):

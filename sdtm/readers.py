@@ -148,7 +148,8 @@ def read_xpt_source(path, encoding: str | None = None) -> pd.DataFrame:
 # --- ODM 1.3.2 --------------------------------------------------------------------------------------
 
 def _local(tag) -> str:
-    return etree.QName(tag).localname if isinstance(tag, str) else ""
+    """'{namespace}Name' -> 'Name' (comments and processing instructions have no str tag)."""
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
 
 
 def read_odm(path) -> dict[str, pd.DataFrame]:
@@ -191,10 +192,9 @@ def read_odm(path) -> dict[str, pd.DataFrame]:
             if name == "ItemGroupData":
                 record = {"Subject": subject, "SiteNumber": site, "Folder": folder, "Form": form,
                           "RecordPosition": attrib.get("ItemGroupRepeatKey", "1")}
-                for item in element:
-                    if _local(item.tag) == "ItemData":
-                        value = item.get("Value")
-                        record[item.get("ItemOID", "")] = item.text or "" if value is None else value
+                for item in element.iterchildren("{*}ItemData"):
+                    value = item.get("Value")
+                    record[item.get("ItemOID", "")] = (item.text or "") if value is None else value
                 rows.setdefault(form, []).append(record)
                 element.clear()
             elif name == "ItemDef":

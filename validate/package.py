@@ -87,7 +87,8 @@ class Package:
         df = self.datasets[name]
         cols = set(df.columns)
         if self.define is not None and name in self.define.groups and self.define.groups[name].keys:
-            return [k for k in self.define.groups[name].keys if k in cols]
+            keys = [k for k in self.define.groups[name].keys if k in cols]
+            return [k for k in keys if k != "STUDYID"] or keys  # one study per package: STUDYID is noise
         if name in ("DM", "ADSL"):
             candidates = ["USUBJID"]
         elif self.domain(name) == "SUPPQUAL":

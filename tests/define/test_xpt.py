@@ -168,10 +168,11 @@ def test_over_long_value_is_an_error_naming_row_and_value(tmp_path):
     variables = [AE_VARS[0], XptVariable("AETERM", "Reported Term", "Char", 5), *AE_VARS[2:]]
     with pytest.raises(DataError) as caught:
         write_xpt(AE, tmp_path / "ae.xpt", dataset_name="AE", dataset_label="Adverse Events", variables=variables)
+    path = tmp_path / "ae.xpt"
     assert str(caught.value) == (
-        "2 problems writing ae.xpt:\n"
-        "  AE.AETERM row 1: value 'Headache' is 8 characters, longer than the length 5\n"
-        "  AE.AETERM row 3: value 'Cephalees' is 9 characters, longer than the length 5")
+        "2 data errors:\n"
+        f"  {path}: AE.AETERM row 1: value 'Headache' is 8 characters, longer than the length 5\n"
+        f"  {path}: AE.AETERM row 3: value 'Cephalees' is 9 characters, longer than the length 5")
     assert not (tmp_path / "ae.xpt").exists()
     assert list(tmp_path.iterdir()) == []  # no half-written file
 
@@ -236,3 +237,21 @@ def test_many_rows_are_vectorized(tmp_path):
     assert len(data) == n
     np.testing.assert_array_equal(data["N3"].to_numpy(), frame["N3"].to_numpy())
     assert data["C2"].tolist() == frame["C2"].tolist()
+
+
+def test_read_xpt_falls_back_to_cp1252(tmp_path):
+    write_ae(tmp_path)
+    path = tmp_path / "ae.xpt"
+    path.write_bytes(path.read_bytes().replace(b"Cephalees", b"C\xe9phal\xe9es"))  # a cp1252 SAS session
+    data, meta = read_xpt(path)
+    assert data["AETERM"].tolist() == ["Headache", "", "Céphalées"]
+    assert data.attrs["encoding"] == "cp1252"
+    assert meta.variables[1].length == 20
+
+
+def test_label_transliteration_is_warned(tmp_path):
+    warnings = write_xpt(pd.DataFrame({"A": ["x"]}), tmp_path / "t.xpt", dataset_name="T",
+                         dataset_label="Événements", variables=[XptVariable("A", "Durée", "Char")])
+    assert warnings == ["T dataset label: 'Événements' -> 'Evenements'", "T.A label: 'Durée' -> 'Duree'"]
+    _, meta = pyreadstat.read_xport(str(tmp_path / "t.xpt"))
+    assert (meta.file_label, meta.column_labels) == ("Evenements", ["Duree"])

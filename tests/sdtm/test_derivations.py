@@ -11,8 +11,13 @@ def test_c_peptide_in_ng_per_ml_is_converted_to_nmol_per_l():
     stresc, stresu = convert_result(pd.Series(["1.51", "0.45", "<0.02", ""]),
                                     pd.Series(["ug/L", "nmol/L", "nmol/L", ""]),
                                     pd.Series(["CPEPTIDE"] * 4), UNITS)
-    assert list(stresc) == ["0.500", "0.450", "<0.020", ""]
+    assert list(stresc) == ["0.500", "0.45", "<0.02", ""]
     assert list(stresu) == ["nmol/L", "nmol/L", "nmol/L", ""]
+
+
+def test_a_qualified_result_in_another_unit_converts_its_limit():
+    stresc, _ = convert_result(pd.Series(["<0.06"]), pd.Series(["ug/L"]), pd.Series(["CPEPTIDE"]), UNITS)
+    assert list(stresc) == ["<0.020"]  # 0.06 x 0.331 = 0.01986
 
 
 def test_below_quantification_keeps_its_text_and_has_no_number():

@@ -7,7 +7,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import sdtm.readers as readers
 from define.xpt import XptVariable, write_xpt
 from sdtm.readers import (frame_to_text, number_text, read_csv_source, read_odm, read_source,
                           read_sas7bdat_source, read_xpt_source)
@@ -148,19 +147,36 @@ def test_malformed_odm_names_file_and_line(tmp_path):
     assert f"{path}: line {line}: malformed XML" in str(caught.value)
 
 
-def test_odm_external_entities_are_not_resolved(tmp_path):
+@pytest.mark.parametrize("where", ["text", "attribute"])
+def test_odm_external_entities_are_not_resolved(tmp_path, where):
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET")
     text = odm_text().replace('<?xml version="1.0" encoding="UTF-8"?>',
                               f'<?xml version="1.0"?>\n<!DOCTYPE ODM [<!ENTITY x SYSTEM "file://{secret}">]>')
-    text = text.replace('<SiteRef LocationOID="01"/>', '<SiteRef LocationOID="01"/>&x;', 1)
+    if where == "text":
+        text = text.replace('<SiteRef LocationOID="01"/>', '<SiteRef LocationOID="01"/>&x;', 1)
+    else:
+        text = text.replace('ItemOID="VS.VSTIM" Value="09:15"', 'ItemOID="VS.VSTIM" Value="&x;"')
     path = tmp_path / "odm.xml"
     path.write_text(text, encoding="utf-8")
     try:
         tables = read_odm(path)
-    except RawDataError:
-        return  # refusing the file is fine too
+    except RawDataError as refused:  # refusing the file is fine too
+        assert "TOP-SECRET" not in str(refused)
+        return
     assert "TOP-SECRET" not in tables["VS"].to_csv()
+
+
+def test_odm_entity_expansion_bomb_is_refused(tmp_path):
+    entities = ['<!ENTITY a "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa">']
+    for name, previous in zip("bcdefg", "abcdef"):
+        entities.append(f'<!ENTITY {name} "{f"&{previous};" * 20}">')
+    path = tmp_path / "odm.xml"
+    path.write_text('<?xml version="1.0"?>\n<!DOCTYPE ODM [' + "\n".join(entities) + ']>\n'
+                    '<ODM xmlns="http://www.cdisc.org/ns/odm/v1.3"><ClinicalData>'
+                    '<SubjectData SubjectKey="&g;">&g;</SubjectData></ClinicalData></ODM>\n')
+    with pytest.raises(RawDataError, match=r"odm.xml: line \d+: malformed XML"):
+        read_odm(path)
 
 
 def test_read_source_dispatch_errors(export):

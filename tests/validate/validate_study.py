@@ -46,8 +46,8 @@ def clean_frames() -> dict[str, pd.DataFrame]:
     ex = _frame({
         "STUDYID": ["XYZ-01"] * 2, "DOMAIN": ["EX"] * 2, "USUBJID": [S1, S2], "EXSEQ": [1, 1],
         "EXTRT": ["DRUG A", "PLACEBO"], "EXDOSE": [10, 0], "EXDOSU": ["mg", "mg"], "EXDOSFRM": ["TABLET", "TABLET"],
-        "EXSTDTC": ["2024-01-10", "2024-01-15"], "EXENDTC": ["2024-01-12", "2024-01-17"],
-        "EPOCH": ["TREATMENT"] * 2, "EXSTDY": [1, 1], "EXENDY": [3, 3],
+        "EPOCH": ["TREATMENT"] * 2, "EXSTDTC": ["2024-01-10", "2024-01-15"],
+        "EXENDTC": ["2024-01-12", "2024-01-17"], "EXSTDY": [1, 1], "EXENDY": [3, 3],
     }, numeric=("EXSEQ", "EXDOSE", "EXSTDY", "EXENDY"))
     lb = _frame({
         "STUDYID": ["XYZ-01"] * 5, "DOMAIN": ["LB"] * 5, "USUBJID": [S1, S1, S1, S2, S2], "LBSEQ": [1, 2, 3, 1, 2],

@@ -27,30 +27,42 @@ def subject_in_dm(context: Context) -> pd.DataFrame:
                    for n, df in _subject_datasets(context)])
 
 
-def _visit_pairs(context: Context) -> pd.DataFrame:
-    frames = []
-    for name, df in context.package.sdtm().items():
-        if {"VISITNUM", "VISIT"} <= set(df.columns):
-            pairs = df[["VISITNUM", "VISIT"]].dropna().drop_duplicates()
-            frames.append(pairs.assign(dataset=name))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["VISITNUM", "VISIT", "dataset"])
+def _usual(pairs: pd.DataFrame, by: str, other: str, tv: pd.DataFrame | None) -> pd.Series:
+    """The accepted ``other`` for each ``by``: TV's when TV has it, else the most frequent across datasets."""
+    counts = pairs.groupby([by, other], sort=False)["n"].sum().reset_index()
+    if tv is not None and {by, other} <= set(tv.columns):
+        planned = tv[[by, other]].dropna().drop_duplicates(by).assign(n=np.inf)
+        counts = pd.concat([planned, counts], ignore_index=True)
+    best = counts.sort_values("n", ascending=False, kind="stable").drop_duplicates(by)
+    return pd.Series(best[other].to_numpy(), index=best[by].to_numpy())
 
 
 @rule(id="CV0301", severity="Error", standard="SDTMIG 3.4",
-      message="VISITNUM {visitnum} / VISIT '{value}' is not one-to-one across the study")
+      message="VISIT '{value}' with VISITNUM {visitnum}: elsewhere VISITNUM {visitnum} is '{usual_visit}' "
+              "and '{value}' is VISITNUM {usual_visitnum}")
 def visit_one_to_one(context: Context) -> pd.DataFrame:
-    """VISITNUM and VISIT map one-to-one in every dataset and in TV/SV."""
-    pairs = _visit_pairs(context)[["VISITNUM", "VISIT"]].drop_duplicates()
-    if pairs.empty:
-        return None
-    bad_num = pairs.loc[pairs.duplicated("VISITNUM", keep=False), "VISITNUM"].unique()
-    bad_visit = pairs.loc[pairs.duplicated("VISIT", keep=False), "VISIT"].unique()
+    """VISITNUM and VISIT map one-to-one across datasets (TV, else the most frequent pairing, is the reference)."""
     frames = []
     for name, df in context.package.sdtm().items():
         if {"VISITNUM", "VISIT"} <= set(df.columns):
-            bad = df["VISITNUM"].isin(bad_num).to_numpy() | text_in(df["VISIT"], bad_visit)
-            frames.append(fail(context.package, name, bad, "VISIT", visitnum=df["VISITNUM"]))
-    return concat(frames)
+            frames.append(df.groupby(["VISITNUM", "VISIT"], sort=False).size().rename("n").reset_index())
+    if not frames:
+        return None
+    pairs = pd.concat(frames, ignore_index=True).astype({"VISIT": object})
+    tv = context.package.datasets.get("TV")
+    visit_of = _usual(pairs, "VISITNUM", "VISIT", tv)
+    visitnum_of = _usual(pairs, "VISIT", "VISITNUM", tv)
+    out = []
+    for name, df in context.package.sdtm().items():
+        if not {"VISITNUM", "VISIT"} <= set(df.columns):
+            continue
+        usual_visit = df["VISITNUM"].map(visit_of)
+        usual_num = df["VISIT"].astype(object).map(visitnum_of)
+        both = df["VISITNUM"].notna() & df["VISIT"].notna()
+        bad = both & ((usual_visit.astype(object) != df["VISIT"].astype(object)) | (usual_num != df["VISITNUM"]))
+        out.append(fail(context.package, name, bad.to_numpy(dtype=bool), "VISIT", visitnum=df["VISITNUM"],
+                        usual_visit=usual_visit.astype(object), usual_visitnum=usual_num))
+    return concat(out)
 
 
 @rule(id="SD0065", severity="Error", standard="SDTMIG 3.4", fda_id="SD0065",

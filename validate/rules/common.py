@@ -11,7 +11,7 @@ from validate.registry import Context
 
 _M = r"(?:0[1-9]|1[0-2]|-)"
 _D = r"(?:0[1-9]|[12]\d|3[01]|-)"
-_H = r"(?:[01]\d|2[0-3]|-)"
+_H = r"(?:[01]\d|2[0-3]|--?)"  # SDTMIG writes an unknown hour before known minutes as '-' ('T-:15')
 _MI = r"(?:[0-5]\d|-)"
 _S = r"(?:[0-5]\d(?:\.\d+)?)"
 _TZ = r"(?:Z|[+-](?:[01]\d|2[0-3])(?::?[0-5]\d)?)?"
