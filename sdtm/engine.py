@@ -55,6 +55,7 @@ class SdtmResult:
     specs: dict[str, DomainSpec]
     reports: list[DomainReport]
     notes: list[str]
+    cut_log: pd.DataFrame | None = None
 
 
 def _empty_column(variable, index) -> pd.Series:
@@ -79,9 +80,12 @@ def build_design_domain(name: str, build: str, studyid: str, design: dict, ct) -
     return getattr(trial_design, build)(studyid, design)
 
 
-def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, source_files: dict[str, str] | None = None
-               ) -> SdtmResult:
-    """Raw tables (located, see sdtm.prepare.locate) -> SDTM datasets, or one error listing every problem."""
+def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResult:
+    """Raw tables (located, see sdtm.prepare.locate) -> SDTM datasets, or one error listing every problem.
+
+    With a data cut (sdtm.cut.DataCut), the cut applies to the mapped records before any derivation, so
+    that DM's reference dates, SE, epochs, study days and sequence numbers are derived from what remains.
+    """
     problems: list[Problem] = []
     term_problems: list[Problem] = []
     notes: list[str] = []
@@ -129,6 +133,12 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, source_files: dict[str
     if problems or term_problems:
         raise RawDataError(problems + term_problems) if problems else ControlledTermError(term_problems)
 
+    cut_log = None
+    if cut is not None:
+        from sdtm.cut import apply_cut
+
+        datasets, cut_log = apply_cut(datasets, spec.domains, spec.study_cut, cut)
+
     tasks = []
     for d_order, (name, dspec) in enumerate(specs.items()):
         build = dspec.raw.get("build")
@@ -160,7 +170,7 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, source_files: dict[str
         if name in reports:
             reports[name].records_out = len(datasets[name])
     ordered_reports = [reports[n] for n in specs if n in reports]
-    return SdtmResult(datasets, specs, ordered_reports, notes)
+    return SdtmResult(datasets, specs, ordered_reports, notes, cut_log)
 
 
 def finalize(data: pd.DataFrame, dspec: DomainSpec) -> pd.DataFrame:

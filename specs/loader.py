@@ -86,6 +86,7 @@ class StudySpec:
     design: dict
     domains: dict
     files: dict[str, Path] = field(default_factory=dict)
+    study_cut: dict = field(default_factory=dict)
 
     @property
     def studyid(self) -> str:
@@ -125,6 +126,7 @@ def load_study_spec(folder: str | Path | None = None) -> StudySpec:
         design=study_doc.get("design", {}),
         domains=sdtm_doc["domains"],
         files={"study": study_path, "sdtm": sdtm_path},
+        study_cut=study_doc.get("cut", {}),
     )
     from specs.semantics import check_spec  # the checks that need more than a schema
 

@@ -144,14 +144,16 @@ def _evaluate_formula(wide: pd.DataFrame, formula: dict, parameters: list[str]) 
 
 def derive_param_computed(dataset: pd.DataFrame, dataset_add=None, by_vars=("USUBJID",), parameters=(),
                           set_values_to: dict | None = None, formula: dict | None = None, where=None,
-                          keep_from: str | None = None, keep_vars=(), analysis_var: str = "AVAL") -> pd.DataFrame:
+                          keep_from: str | None = None, keep_vars=(), analysis_var: str = "AVAL",
+                          digits: int | None = None) -> pd.DataFrame:
     """Add a parameter computed from ``parameters`` of the same ``by_vars`` group (e.g. the same
     subject and visit). ``formula`` is ``{type: linear, terms: {PARAMCD: coef}, constant}`` or
     ``{type: ratio, numerator, denominator, scale}`` (operands are PARAMCDs or numbers).
 
     A record is added for each group holding a record of every parameter (the value is null if
     one of them is null). ``dataset_add`` holds source records that are not kept in the output.
-    ``keep_vars`` (e.g. ADT) are copied from the ``keep_from`` parameter's record.
+    ``keep_vars`` (e.g. ADT) are copied from the ``keep_from`` parameter's record. ``digits`` rounds
+    the result (so that 6.8 + 4 x 0.4 is exactly 8.4 when a criterion compares it with 9).
     """
     by_vars, parameters = assert_vars(by_vars, "by_vars"), assert_vars(parameters, "parameters")
     keep_vars = assert_vars(keep_vars, "keep_vars")
@@ -181,6 +183,8 @@ def derive_param_computed(dataset: pd.DataFrame, dataset_add=None, by_vars=("USU
         return dataset
     new = pd.DataFrame(index=wide.index)
     new[analysis_var] = _evaluate_formula(wide, formula or {}, parameters)
+    if digits is not None:
+        new[analysis_var] = new[analysis_var].round(digits)
     new = new.reset_index()
     for var, value in set_values_to.items():
         new[var] = value

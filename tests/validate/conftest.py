@@ -1,7 +1,8 @@
-"""Make the repository importable when the package is not installed (pytest from a checkout)."""
+"""Make the repository and this folder's helper module (validate_study) importable in any import mode."""
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+HERE = Path(__file__).resolve().parent
+for folder in (HERE.parents[1], HERE):
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))

@@ -1,0 +1,155 @@
+"""Time the validator on a large package.
+
+    python benchmarks/bench_validate.py --synthetic 10000          # in-memory SDTM, 10,000 subjects
+    python benchmarks/bench_validate.py --synthetic 10000 --write /tmp/big   # ... also via XPT files
+    python benchmarks/bench_validate.py --xpt out/sdtm               # any folder of XPT/Dataset-JSON
+
+The synthetic study has DM, EX, AE, VS and LB (150 lab records per subject, 1.5 million for 10,000
+subjects), built with numpy, clean apart from what random data does. Once the demo generator is wired
+into the CLI, ``cdisc generate --subjects 10000`` followed by ``cdisc run`` produces the folder for --xpt.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from validate.package import DatasetMeta, Package, VariableMeta, load_package  # noqa: E402
+from validate.registry import run_rules  # noqa: E402
+from validate.terminology import load_terminology  # noqa: E402
+
+TESTS = [("GLUC", "Glucose", "mmol/L", 5.5, 1.0), ("CREAT", "Creatinine", "umol/L", 80, 15),
+         ("ALT", "Alanine Aminotransferase", "U/L", 25, 8), ("AST", "Aspartate Aminotransferase", "U/L", 24, 7),
+         ("K", "Potassium", "mmol/L", 4.2, 0.4), ("HBA1C", "Hemoglobin A1C", "%", 7.0, 0.8)]
+VISITS = [(1, "SCREENING", -7), (2, "DAY 1", 0), (3, "WEEK 2", 14), (4, "WEEK 4", 28), (5, "WEEK 8", 56)]
+
+
+def _iso(days: np.ndarray) -> np.ndarray:
+    return np.datetime_as_string(np.datetime64("2024-01-01") + days.astype("timedelta64[D]"), unit="D")
+
+
+def synthetic(subjects: int, seed: int = 1) -> dict[str, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    ids = np.char.add("STUDY-", np.char.zfill(np.arange(1, subjects + 1).astype(str), 5))
+    start = rng.integers(0, 365, subjects)
+    arm = rng.integers(0, 2, subjects)
+    dm = pd.DataFrame({
+        "STUDYID": "STUDY", "DOMAIN": "DM", "USUBJID": ids, "SUBJID": np.char.zfill(np.arange(1, subjects + 1).astype(str), 5),
+        "RFSTDTC": _iso(start), "RFENDTC": _iso(start + 90), "RFXSTDTC": _iso(start), "RFXENDTC": _iso(start + 56),
+        "SITEID": "01", "AGE": rng.integers(18, 70, subjects).astype(float), "AGEU": "YEARS",
+        "SEX": np.where(rng.random(subjects) < 0.5, "F", "M"), "RACE": "WHITE",
+        "ARMCD": np.where(arm == 0, "A", "B"), "ARM": np.where(arm == 0, "Drug A", "Placebo"),
+        "ACTARMCD": np.where(arm == 0, "A", "B"), "ACTARM": np.where(arm == 0, "Drug A", "Placebo"), "COUNTRY": "FRA",
+    })
+    ex = pd.DataFrame({"STUDYID": "STUDY", "DOMAIN": "EX", "USUBJID": ids, "EXSEQ": 1.0,
+                       "EXTRT": np.where(arm == 0, "DRUG A", "PLACEBO"), "EXDOSE": np.where(arm == 0, 10.0, 0.0),
+                       "EXDOSU": "mg", "EXDOSFRM": "TABLET", "EXSTDTC": _iso(start), "EXENDTC": _iso(start + 56),
+                       "EXSTDY": 1.0, "EXENDY": 57.0})
+    n_ae = subjects * 3
+    ae_subj = np.repeat(np.arange(subjects), 3)
+    ae_start = start[ae_subj] + rng.integers(0, 50, n_ae)
+    ae = pd.DataFrame({"STUDYID": "STUDY", "DOMAIN": "AE", "USUBJID": ids[ae_subj], "AESEQ": np.tile([1.0, 2.0, 3.0], subjects),
+                       "AETERM": rng.choice(["Headache", "Nausea", "Fatigue", "Rash"], n_ae),
+                       "AESER": "N", "AESTDTC": _iso(ae_start), "AEENDTC": _iso(ae_start + rng.integers(0, 10, n_ae)),
+                       "AESTDY": (ae_start - start[ae_subj] + 1).astype(float)})
+    ae["AEDECOD"] = ae["AETERM"]
+    per_subject = 150  # 5 visits x 6 tests x 5 time points
+    lb_subj = np.repeat(np.arange(subjects), per_subject)
+    k = np.tile(np.arange(per_subject), subjects)
+    visit_idx, test_idx, tpt = k // 30, (k // 5) % 6, k % 5
+    visit_day = np.array([v[2] for v in VISITS])[visit_idx]
+    mean, sd = np.array([t[3] for t in TESTS]), np.array([t[4] for t in TESTS])
+    value = np.round(rng.normal(mean[test_idx], sd[test_idx]), 1)
+    days = start[lb_subj] + visit_day
+    text = np.char.mod("%.1f", value)
+    lb = pd.DataFrame({
+        "STUDYID": "STUDY", "DOMAIN": "LB", "USUBJID": ids[lb_subj], "LBSEQ": (k + 1).astype(float),
+        "LBTESTCD": np.array([t[0] for t in TESTS])[test_idx], "LBTEST": np.array([t[1] for t in TESTS])[test_idx],
+        "LBCAT": "CHEMISTRY", "LBORRES": text, "LBORRESU": np.array([t[2] for t in TESTS])[test_idx],
+        "LBSTRESC": text, "LBSTRESN": value, "LBSTRESU": np.array([t[2] for t in TESTS])[test_idx],
+        "LBNRIND": "NORMAL", "VISITNUM": np.array([v[0] for v in VISITS], dtype=float)[visit_idx],
+        "VISIT": np.array([v[1] for v in VISITS])[visit_idx],
+        "LBDTC": np.char.add(np.char.add(_iso(days), "T0"), (8 + tpt).astype(str)) ,
+        "LBDY": np.where(visit_day >= 0, visit_day + 1, visit_day).astype(float),
+        "LBTPTNUM": tpt.astype(float),
+    })
+    lb["LBDTC"] = lb["LBDTC"].str.replace(r"T0(\d\d)$", r"T\1", regex=True) + ":00"
+    vs_subj = np.repeat(np.arange(subjects), 10)
+    vk = np.tile(np.arange(10), subjects)
+    vs_value = np.round(rng.normal(120, 10, len(vk)), 0)
+    vs_day = np.array([v[2] for v in VISITS])[vk // 2]
+    vs = pd.DataFrame({"STUDYID": "STUDY", "DOMAIN": "VS", "USUBJID": ids[vs_subj], "VSSEQ": (vk + 1).astype(float),
+                       "VSTESTCD": np.where(vk % 2 == 0, "SYSBP", "DIABP"),
+                       "VSTEST": np.where(vk % 2 == 0, "Systolic Blood Pressure", "Diastolic Blood Pressure"),
+                       "VSORRES": np.char.mod("%.0f", vs_value), "VSORRESU": "mmHg",
+                       "VSSTRESC": np.char.mod("%.0f", vs_value), "VSSTRESN": vs_value, "VSSTRESU": "mmHg",
+                       "VISITNUM": np.array([v[0] for v in VISITS], dtype=float)[vk // 2],
+                       "VISIT": np.array([v[1] for v in VISITS])[vk // 2], "VSDTC": _iso(start[vs_subj] + vs_day),
+                       "VSDY": np.where(vs_day >= 0, vs_day + 1, vs_day).astype(float)})
+    frames = {"DM": dm, "EX": ex, "AE": ae, "VS": vs, "LB": lb}
+    for name, df in frames.items():
+        for col in df.columns:
+            if df[col].dtype == object or pd.api.types.is_string_dtype(df[col]):
+                frames[name][col] = df[col].astype("str")
+    return frames
+
+
+def in_memory_package(frames: dict[str, pd.DataFrame]) -> Package:
+    package = Package(root=Path("."))
+    for name, df in frames.items():
+        meta = DatasetMeta(name, name, Path(f"{name.lower()}.xpt"))
+        for order, col in enumerate(df.columns, start=1):
+            char = not pd.api.types.is_numeric_dtype(df[col])
+            length = int(df[col].str.len().max()) if char else 8
+            meta.variables[col] = VariableMeta(col, col.title()[:40], "Char" if char else "Num", length, "", order)
+        package.datasets[name], package.meta[name] = df, meta
+    return package
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--xpt", help="folder of XPT / Dataset-JSON files to validate")
+    parser.add_argument("--synthetic", type=int, help="number of subjects of a synthetic SDTM package")
+    parser.add_argument("--write", help="with --synthetic: write XPT files here and time loading too")
+    args = parser.parse_args(argv)
+    ct = load_terminology()
+    if args.xpt:
+        t0 = time.perf_counter()
+        package = load_package(args.xpt)
+        t1 = time.perf_counter()
+    else:
+        t0 = time.perf_counter()
+        frames = synthetic(args.synthetic or 10000)
+        print(f"built {sum(map(len, frames.values())):,} records in {time.perf_counter() - t0:.1f} s "
+              f"({', '.join(f'{n} {len(d):,}' for n, d in frames.items())})")
+        if args.write:
+            import pyreadstat
+
+            folder = Path(args.write)
+            folder.mkdir(parents=True, exist_ok=True)
+            for name, df in frames.items():
+                pyreadstat.write_xport(df, str(folder / f"{name.lower()}.xpt"), file_format_version=5, table_name=name)
+            t0 = time.perf_counter()
+            package = load_package(folder)
+            t1 = time.perf_counter()
+        else:
+            package = in_memory_package(frames)
+            t0 = t1 = time.perf_counter()
+    findings = run_rules(package, ct)
+    t2 = time.perf_counter()
+    records = sum(len(d) for d in package.datasets.values())
+    print(f"{records:,} records: load {t1 - t0:.1f} s, rules {t2 - t1:.1f} s, {len(findings):,} findings")
+    slow = sorted(findings.attrs.get("timings", {}).items(), key=lambda kv: -kv[1])[:8]
+    print("slowest rules: " + ", ".join(f"{r} {s:.2f}s" for r, s in slow))
+    print(findings.groupby(["rule", "dataset"]).size().to_string() if len(findings) else "no findings")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""The shipped spec on the tiny SDTM of conftest.py: hand-worked values, and clear errors."""
+import copy
+import math
+
+import pandas as pd
+import pytest
+import yaml
+
+from adam.build import build_adam
+from adam.spec import AdamSpec, check_adam_spec, default_spec_path, load_adam_spec
+from specs.errors import DataError, SpecError
+
+
+def _rows(df, **where):
+    mask = pd.Series(True, index=df.index)
+    for k, v in where.items():
+        mask &= df[k].eq(v).fillna(False) if v is not None else df[k].isna()
+    return df[mask]
+
+
+def test_adsl_one_row_per_randomized_subject(adam_built):
+    adsl = adam_built["ADSL"]
+    assert adsl.USUBJID.tolist() == ["S001", "S002"]  # S003 (screen failure) left out
+    s1, s2 = adsl.iloc[0], adsl.iloc[1]
+    assert (s1.TRT01P, s2.TRT01P) == ("CICLOSPORIN + ILT-101", "CICLOSPORIN + PLACEBO")
+    assert s1.TRTSDT == 23020.0  # 2023-01-10 = 23020 days after 1960-01-01
+    assert s1.CSDAYS == 60 and s1.CSCMP == 96.8 and s1.ILNINJ == 47 and s1.ILCMP == 100.0
+    assert s2.ILNINJ == 5 and s2.ILCMP == 10.6
+    assert (s1.PPROTFL, s2.PPROTFL) == ("Y", "N") and set(adsl.ITTFL) == {"Y"} and set(adsl.SAFFL) == {"Y"}
+    assert s1.WEIGHTBL == 70.0 and s1.HEIGHTBL == 175.0 and s1.BMIBL == 22.9 and s1.HBA1CBL == 7.2
+    assert (s1.EOSSTT, s2.EOSSTT, s2.DCSREAS) == ("COMPLETED", "DISCONTINUED", "WITHDRAWAL BY SUBJECT")
+    assert pd.isna(s1.DCSREAS) and s1.AGEGR1 == "<18"
+
+
+def test_adlb_auc_rows_and_traceability(adam_built, sdtm):
+    adlb = adam_built["ADLB"]
+    auc = _rows(adlb, USUBJID="S001", PARAMCD="CPAUC", AVISIT="MONTH 6").iloc[0]
+    mean = _rows(adlb, USUBJID="S001", PARAMCD="CPAUCM", AVISIT="MONTH 6").iloc[0]
+    assert auc.AVAL == pytest.approx(70.5) and mean.AVAL == pytest.approx(0.5875)
+    # baseline MMTT (D1): 15*(0.30+0.50)/2 + 15*(0.50+0.70)/2 + 30*(0.70+0.80)/2 + 30*(0.80+0.70)/2
+    #                     + 30*(0.70+0.60)/2 = 6 + 9 + 22.5 + 22.5 + 19.5 = 79.5
+    assert auc.BASE == pytest.approx(79.5) and auc.CHG == pytest.approx(-9.0)
+    # S002 D1: the 0-min result "<0.02" counts as 0.01: 3.075 + 7.5 + 19.5 + 20.25 + 18 = 68.325
+    assert _rows(adlb, USUBJID="S002", PARAMCD="CPAUC", AVISIT="DAY 1").AVAL.item() == pytest.approx(68.325)
+    # S002 M6: the 30-min sample was not done: AUC missing (rule a)
+    assert math.isnan(_rows(adlb, USUBJID="S002", PARAMCD="CPAUC", AVISIT="MONTH 6").AVAL.item())
+    # every AUC row traces back to its LB records
+    lb = sdtm["LB"]
+    for row in adlb[adlb.PARAMCD.isin(["CPAUC", "CPAUCM"])].itertuples():
+        seqs = [float(s) for s in row.SRCSEQL.split()]
+        src = lb[lb.USUBJID.eq(row.USUBJID) & lb.LBSEQ.isin(seqs)]
+        assert len(src) == len(seqs) and set(src.LBTESTCD) == {"CPEPTIDE"}
+        assert set(src.LBTPTNUM) <= {0, 15, 30, 60, 90, 120} and row.SRCDOM == "LB"
+    # single-record rows point to their LB/CP row
+    hb = _rows(adlb, USUBJID="S001", PARAMCD="HBA1C", ADY=96.0).iloc[0]
+    assert lb.loc[lb.USUBJID.eq("S001") & lb.LBSEQ.eq(hb.SRCSEQ), "LBSTRESN"].item() == hb.AVAL
+
+
+def test_adlb_treg_d67_vs_d63(adam_built):
+    adlb = adam_built["ADLB"]
+    d67 = _rows(adlb, USUBJID="S001", PARAMCD="TLHRTLH", AVISIT="DAY 67", BASETYPE="POST-CICLOSPORIN D63").iloc[0]
+    assert (d67.BASE, d67.CHG, d67.PCHG) == (4.0, 2.0, 50.0)
+    pre = _rows(adlb, USUBJID="S001", PARAMCD="TLHRTLH", AVISIT="DAY 67", BASETYPE="PRE-TREATMENT").iloc[0]
+    assert (pre.BASE, pre.CHG) == (5.0, 1.0)
+    tregs = _rows(adlb, PARAMCD="TLHRTLH")
+    assert tregs.BASETYPE.notna().all()
+    # CHG/PCHG empty on baseline and pre-baseline records
+    early = tregs[(tregs.BASETYPE == "POST-CICLOSPORIN D63") & (tregs.AVISITN <= 63)]
+    assert len(early) == 4 and early[["CHG", "PCHG"]].isna().all().all()
+    assert adlb.loc[adlb.ABLFL.eq("Y").fillna(False), ["CHG", "PCHG"]].isna().all().all()
+    assert _rows(adlb, USUBJID="S001", PARAMCD="HBA1C", AVISIT="SCREENING").CHG.isna().all()
+
+
+def test_adlb_two_records_in_one_window(adam_built):
+    m3 = _rows(adam_built["ADLB"], USUBJID="S001", PARAMCD="HBA1C", AVISIT="MONTH 3")
+    assert m3.ADY.tolist() == [80.0, 96.0]
+    assert m3.ANL01FL.tolist()[1] == "Y" and pd.isna(m3.ANL01FL.iloc[0])  # equal distance: the later
+
+
+def test_adlb_ranges_and_no_screen_failures(adam_built):
+    adlb = adam_built["ADLB"]
+    alt = _rows(adlb, USUBJID="S001", PARAMCD="ALT")
+    assert alt.ANRIND.tolist() == ["HIGH", "NORMAL"] and alt.BNRIND.tolist() == ["HIGH", "HIGH"]
+    assert set(adlb.USUBJID) == {"S001", "S002"} and adlb.PARAMCD.str.len().max() <= 8
+
+
+def test_adeff_idaa1c(adam_built):
+    adeff = adam_built["ADEFF"]
+    ins = _rows(adeff, USUBJID="S001", PARAMCD="INSDOSE", AVISIT="MONTH 3").iloc[0]
+    assert ins.AVAL == pytest.approx(0.40)  # mean 28.8 U/day / 72 kg at M3
+    ida = _rows(adeff, USUBJID="S001", PARAMCD="IDAA1C", AVISIT="MONTH 3").iloc[0]
+    assert ida.AVAL == 8.4 and ida.CRIT1FL == "Y" and ida.CRIT1 == "IDAA1c <= 9 (partial remission)"
+    assert ida.BASE == pytest.approx(9.2) and ida.CHG == pytest.approx(-0.8)  # 7.2 + 4 x 35/70
+    assert _rows(adeff, USUBJID="S002", PARAMCD="IDAA1C", AVISIT="MONTH 3").CRIT1FL.item() == "N"  # 7.4 + 2.0
+
+
+def test_dates_numeric(adam_built):
+    for name, df in adam_built.items():
+        for col in [c for c in df.columns if c.endswith("DT")]:
+            assert df[col].dtype == "float64", (name, col)
+
+
+def test_missing_sdtm_variable_named(sdtm):
+    sdtm["LB"] = sdtm["LB"].drop(columns="LBSTNRLO")
+    with pytest.raises(DataError) as err:
+        build_adam(sdtm)
+    msg = str(err.value)
+    assert "datasets.LBA.steps[1] derive_vars_copy" in msg and "LB: variable 'LBSTNRLO'" in msg
+
+
+def test_missing_sdtm_dataset_named(sdtm):
+    del sdtm["CP"]
+    with pytest.raises(DataError, match=r"datasets.CPA.source: dataset 'CP' not found"):
+        build_adam(sdtm)
+
+
+def _spec_data():
+    with open(default_spec_path(), encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def test_wrong_spec_reports_every_error_with_path(tmp_path):
+    data = _spec_data()
+    steps = data["datasets"]["ADLB"]["steps"]
+    steps[3]["args"]["by_varz"] = ["PARAMX"]
+    steps[4]["step"] = "derive_var_windows"
+    steps[6]["args"]["where"] = "AVAL = 1"
+    data["datasets"]["ADSL"]["variables"][0]["type"] = "Text"
+    path = tmp_path / "adam.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    with pytest.raises(SpecError) as err:
+        load_adam_spec(path)
+    msg = str(err.value)
+    assert "datasets.ADSL.variables[0].type: 'Text' is not one of ['Char', 'Num']" in msg
+    data["datasets"]["ADSL"]["variables"][0]["type"] = "Char"
+    problems = check_adam_spec(data)
+    assert any(p.startswith("datasets.ADLB.steps[3].args.by_varz: unknown argument of derive_vars_dy") for p in problems)
+    assert any(p.startswith("datasets.ADLB.steps[4].step: unknown step 'derive_var_windows' in dataset ADLB")
+               for p in problems)
+    assert any(p.startswith("datasets.ADLB.steps[6].args.where:") and "==" in p for p in problems)
+
+
+def test_spec_missing_argument_and_forward_reference():
+    data = _spec_data()
+    del data["datasets"]["ADLB"]["steps"][3]["args"]["reference_date"]
+    data["datasets"]["ADSL"]["steps"][5]["args"]["dataset_add"] = "ADLB"
+    problems = check_adam_spec(data)
+    assert "datasets.ADLB.steps[3].args: derive_vars_dy in dataset ADLB needs argument 'reference_date'" in problems
+    assert any("datasets.ADSL.steps[5].args.dataset_add: 'ADLB' is built later" in p for p in problems)
+
+
+def test_step_variable_error_names_step(sdtm):
+    data = _spec_data()
+    data["datasets"]["ADLB"]["steps"][11]["args"]["by_vars"] = ["USUBJID", "PARAMX"]
+    with pytest.raises(DataError, match=r"datasets.ADLB.steps\[11\] derive_var_base: .*ADLB: variable 'PARAMX'"):
+        build_adam(sdtm, AdamSpec("adam.yaml", data))
+
+
+def test_xpt_variables_from_spec():
+    pytest.importorskip("define.xpt")
+    spec = load_adam_spec()
+    xv = {v.name: v for v in spec.xpt_variables("ADSL")}
+    assert xv["TRTSDT"].format == "DATE9." and xv["TRTSDT"].type == "Num"
+    assert xv["ITTFL"].length == 1 and xv["USUBJID"].length is None
