@@ -33,10 +33,11 @@ def _source(env: dict, name: str, ds: dict, where: str) -> pd.DataFrame:
     names = [ds["source"]] if isinstance(ds["source"], str) else list(ds["source"])
     frames = [_get(env, n, f"{where}.source") for n in names]
     df = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    return _named(df.reset_index(drop=True), name)
+    return _named(df.reset_index(drop=True), f"{name} (from {', '.join(names)})")
 
 
 def _run_step(df: pd.DataFrame, env: dict, name: str, i: int, step: dict, file: str) -> pd.DataFrame:
+    label = df.attrs.get("name", name)
     where = f"datasets.{name}.steps[{i}] {step['step']}"
     args = dict(step.get("args") or {})
     for a in DATASET_ARGS:
@@ -51,7 +52,7 @@ def _run_step(df: pd.DataFrame, env: dict, name: str, i: int, step: dict, file: 
                    for p in problems]) from None
     except (KeyError, ValueError, TypeError) as exc:  # a bug or an input we did not foresee: locate it
         raise DataError([Problem(f"{file}: {where}", f"{type(exc).__name__}: {exc}")]) from exc
-    return _named(out.reset_index(drop=True), name)
+    return _named(out.reset_index(drop=True), label)
 
 
 def _finalize(df: pd.DataFrame, name: str, ds: dict, file: str) -> pd.DataFrame:

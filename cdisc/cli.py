@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--edc", choices=["csv", "odm"], default="csv", help="read EDC forms from CSV or ODM XML")
     run.add_argument("--format", default="xpt", help="dataset formats, comma separated: xpt,json")
     run.add_argument("--cut", help="data cut: a date YYYY-MM-DD or a CSV file of USUBJID,DCUTDTC")
-    run.add_argument("--sdtm-only", action="store_true", help="stop after SDTM")
+    run.add_argument("--sdtm-only", action="store_true", help="stop after SDTM (no ADaM, define.xml or validation)")
     run.add_argument("--progress", action="store_true", help="show progress even when not on a terminal")
 
     generate = commands.add_parser("generate", help="write the demo study's raw export")
@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             from cdisc.pipeline import Progress, run
-            run(args.spec, args.raw, args.out, args.edc, progress=Progress(True if args.progress else None))
+            run(args.spec, args.raw, args.out, args.edc, progress=Progress(True if args.progress else None),
+                sdtm_only=args.sdtm_only)
             return 0
         if args.command == "generate":
             from cdisc.demo.generator import main as generate_main

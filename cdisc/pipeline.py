@@ -142,25 +142,19 @@ def write_datasets(datasets: dict[str, pd.DataFrame], specs: dict, folder: Path,
     return notes
 
 
-@dataclass
-class RunResult:
-    sdtm: object
-    out_dir: Path
-    notes: list[str]
-
-
 def build_sdtm_from_raw(spec_dir=None, raw_dir=None, edc="csv", progress: Progress | None = None):
     from sdtm.engine import build_sdtm
     from specs.ct import load_ct
 
     progress = progress or Progress(False)
-    spec = load_study_spec(spec_dir)
+    problems: list[Problem] = []
+    spec = load_study_spec(spec_dir, collect=problems)
     ct = load_ct()
     raw_dir = Path(raw_dir) if raw_dir else builtin_raw_dir()
     if not raw_dir.is_dir():
         raise RawDataError([Problem(display_path(raw_dir), "raw export folder not found")])
     raw = read_raw(spec, raw_dir, edc, progress)
-    problems = check_raw_columns(spec, {name: list(t.columns) for name, t in raw.tables.items()})
+    problems += check_raw_columns(spec, {name: list(t.columns) for name, t in raw.tables.items()})
     if problems:
         raise SpecError(problems)
     progress.step("mapping SDTM domains")
@@ -168,18 +162,72 @@ def build_sdtm_from_raw(spec_dir=None, raw_dir=None, edc="csv", progress: Progre
     return spec, raw, result
 
 
+@dataclass
+class RunResult:
+    sdtm: object
+    adam: dict | None
+    out_dir: Path
+    notes: list[str]
+
+
+def adam_spec_path(spec_dir) -> Path:
+    from specs.loader import builtin_spec_dir
+
+    return Path(spec_dir or builtin_spec_dir()) / "adam.yaml"
+
+
+def build_adam_datasets(sdtm_dir: Path, spec_path: Path, progress: Progress, cut=None):
+    """ADaM from the SDTM files as written (what a reviewer receives), not from memory."""
+    from adam.build import build_adam, read_sdtm_folder
+    from adam.spec import load_adam_spec
+
+    spec = load_adam_spec(spec_path)
+    progress.step("building ADaM datasets")
+    sdtm = read_sdtm_folder(sdtm_dir)
+    if cut is not None:
+        from cdisc.cutting import add_cut_to_sdtm
+        sdtm = add_cut_to_sdtm(sdtm, cut)
+    return spec, build_adam(sdtm, spec)
+
+
+def publish(staging: Path, out_dir: Path) -> None:
+    """Move each top-level entry of a finished staging folder into out_dir, replacing its namesake."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for entry in sorted(staging.iterdir()):
+        target = out_dir / entry.name
+        previous = out_dir / f".{entry.name}.previous-{os.getpid()}"
+        if target.exists():
+            target.rename(previous)
+        entry.rename(target)
+        if previous.exists():
+            shutil.rmtree(previous) if previous.is_dir() else previous.unlink()
+
+
 def run(spec_dir=None, raw_dir=None, out_dir="out", edc="csv", created: datetime | None = None,
-        progress: Progress | None = None, stream=None) -> RunResult:
+        progress: Progress | None = None, stream=None, sdtm_only: bool = False) -> RunResult:
+    """The whole conversion into a staging folder; published into out_dir only when every step passed."""
     stream = stream or sys.stdout
     progress = progress or Progress()
     spec, raw, result = build_sdtm_from_raw(spec_dir, raw_dir, edc, progress)
     created = created or datetime(2000, 1, 1)
     out_dir = Path(out_dir)
-    with atomic_folder(out_dir / "sdtm") as staging:
+    adam = None
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_folder(out_dir.parent / f".{out_dir.name}.staging") as staging:
         progress.step(f"writing {len(result.datasets)} SDTM datasets")
-        notes = write_datasets(result.datasets, result.specs, staging, created)
+        notes = write_datasets(result.datasets, result.specs, staging / "sdtm", created)
+        if not sdtm_only:
+            from adam.build import write_adam_xpt
+
+            adam_spec, adam = build_adam_datasets(staging / "sdtm", adam_spec_path(spec_dir), progress)
+            progress.step(f"writing {len(adam)} ADaM datasets")
+            write_adam_xpt(adam, staging / "adam", adam_spec, created=created)
+        publish(staging, out_dir)
     print_run_report(result, notes, out_dir / "sdtm", stream)
-    return RunResult(result, out_dir, notes)
+    if adam is not None:
+        print(f"ADaM written to {display_path(out_dir / 'adam')}: " +
+              ", ".join(f"{name} ({len(frame)} records)" for name, frame in adam.items()), file=stream)
+    return RunResult(result, adam, out_dir, notes)
 
 
 def print_run_report(result, notes: list[str], folder: Path, stream) -> None:

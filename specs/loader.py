@@ -104,8 +104,12 @@ class StudySpec:
         return sha.hexdigest()
 
 
-def load_study_spec(folder: str | Path | None = None) -> StudySpec:
-    """Read and check ``study.yaml`` and ``sdtm.yaml``; raise one SpecError listing every problem."""
+def load_study_spec(folder: str | Path | None = None, collect: list[Problem] | None = None) -> StudySpec:
+    """Read and check ``study.yaml`` and ``sdtm.yaml``; raise one SpecError listing every problem.
+
+    Schema errors always raise (the structure is unusable). With ``collect``, the semantic problems are
+    appended to it instead, so that the caller can add the checks against the raw files and report all.
+    """
     folder = Path(folder) if folder else builtin_spec_dir()
     problems: list[Problem] = []
     if not folder.is_dir():
@@ -131,6 +135,8 @@ def load_study_spec(folder: str | Path | None = None) -> StudySpec:
     from specs.semantics import check_spec  # the checks that need more than a schema
 
     problems = check_spec(spec)
-    if problems:
+    if collect is not None:
+        collect.extend(problems)
+    elif problems:
         raise SpecError(problems)
     return spec

@@ -92,6 +92,7 @@ def derive_var_base(dataset: pd.DataFrame, by_vars, source_var: str = "AVAL", ne
     from .merged import derive_vars_merged
 
     by_vars = assert_vars(by_vars, "by_vars")
+    assert_data_frame(dataset, "by_vars", required_vars=by_vars)
     assert_data_frame(dataset, "source_var", required_vars=[source_var])
     if isinstance(filter, str) and filter.replace('"', "'") == "ABLFL == 'Y'":
         assert_data_frame(dataset, "filter", required_vars=["ABLFL"])

@@ -105,7 +105,7 @@ def test_missing_sdtm_variable_named(sdtm):
     with pytest.raises(DataError) as err:
         build_adam(sdtm)
     msg = str(err.value)
-    assert "datasets.LBA.steps[1] derive_vars_copy" in msg and "LB: variable 'LBSTNRLO'" in msg
+    assert "datasets.LBA.steps[1] derive_vars_copy" in msg and "LBA (from LB): variable 'LBSTNRLO'" in msg
 
 
 def test_missing_sdtm_dataset_named(sdtm):
@@ -152,7 +152,7 @@ def test_spec_missing_argument_and_forward_reference():
 def test_step_variable_error_names_step(sdtm):
     data = _spec_data()
     data["datasets"]["ADLB"]["steps"][11]["args"]["by_vars"] = ["USUBJID", "PARAMX"]
-    with pytest.raises(DataError, match=r"datasets.ADLB.steps\[11\] derive_var_base: .*ADLB: variable 'PARAMX'"):
+    with pytest.raises(DataError, match=r"datasets.ADLB.steps\[11\] derive_var_base: ADLB \(from LBA, CPA\): variable 'PARAMX'"):
         build_adam(sdtm, AdamSpec("adam.yaml", data))
 
 
@@ -162,3 +162,15 @@ def test_xpt_variables_from_spec():
     xv = {v.name: v for v in spec.xpt_variables("ADSL")}
     assert xv["TRTSDT"].format == "DATE9." and xv["TRTSDT"].type == "Num"
     assert xv["ITTFL"].length == 1 and xv["USUBJID"].length is None
+
+
+def test_write_xpt_round_trip(adam_built, tmp_path):
+    pytest.importorskip("define.xpt")
+    pyreadstat = pytest.importorskip("pyreadstat")
+    from adam.build import write_adam_xpt
+
+    paths = write_adam_xpt(adam_built, tmp_path)
+    assert [p.name for p in paths] == ["adsl.xpt", "adlb.xpt", "adeff.xpt"]
+    df, meta = pyreadstat.read_xport(str(tmp_path / "adsl.xpt"))
+    assert meta.table_name == "ADSL" and meta.original_variable_types["TRTSDT"].startswith("DATE9")
+    assert len(df) == 2 and list(df.columns) == [v["name"] for v in load_adam_spec().variables("ADSL")]

@@ -27,6 +27,15 @@ def _ig(context: Context, name: str) -> pd.DataFrame:
     return ig[ig["name"].str.fullmatch(r"[A-Z0-9]+")]  # skip the other templates (AGEGRy...)
 
 
+def _byte_lengths(context: Context, name: str, variable: str) -> np.ndarray:
+    """UTF-8 byte length of each value (NaN when null), computed once per column for CV0103 and CV0106."""
+    key = ("byte_lengths", name, variable)
+    if key not in context.cache:
+        context.cache[key] = per_unique(context.package.datasets[name][variable],
+                                        lambda u: u.astype(str).str.encode("utf-8").str.len().to_numpy(dtype="float64"))
+    return context.cache[key]
+
+
 def _missing(context: Context, standard: str, core: str) -> pd.DataFrame:
     frames = []
     for name, df in context.package.datasets.items():
@@ -146,7 +155,7 @@ def xpt_value_length(context: Context) -> pd.DataFrame:
     frames = []
     for name, df in context.package.datasets.items():
         for variable in char_columns(context, name):
-            lengths = per_unique(df[variable], lambda u: u.astype(str).str.encode("utf-8").str.len().to_numpy(dtype="float64"))
+            lengths = _byte_lengths(context, name, variable)
             if np.nanmax(lengths, initial=0) > 200:
                 frames.append(fail(context.package, name, lengths > 200, variable, length=pd.Series(lengths)))
     return concat(frames)
@@ -182,7 +191,7 @@ def char_length_fits(context: Context) -> pd.DataFrame:
             declared = context.package.meta[name].variables[variable].length
             if not declared:
                 continue
-            lengths = per_unique(df[variable], lambda u: u.astype(str).str.encode("utf-8").str.len().to_numpy(dtype="float64"))
+            lengths = _byte_lengths(context, name, variable)
             longest = int(np.nanmax(lengths, initial=0))
             if declared > max(longest, 1):
                 frames.append(dataset_finding(name, variable, str(declared), longest=str(longest)))

@@ -1,0 +1,5 @@
+import sys
+
+from cdisc.cli import main
+
+sys.exit(main())
