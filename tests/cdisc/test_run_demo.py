@@ -1,0 +1,79 @@
+"""End to end: the `cdisc` command on the built-in demo study, as a user runs it."""
+import subprocess
+import sys
+
+import pandas as pd
+import pyreadstat
+import pytest
+
+SDTM = ["ae", "cm", "cp", "dm", "ds", "ex", "lb", "se", "suppae", "sv", "ta", "te", "ti", "ts", "tv", "vs"]
+ADAM = ["adeff", "adlb", "adsl"]
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "out"
+    done = subprocess.run([sys.executable, "-m", "cdisc", "run", "--out", str(out)], capture_output=True,
+                          text=True, timeout=600)
+    return out, done
+
+
+def test_cdisc_run_writes_every_dataset_and_reports_per_domain(demo_run):
+    out, done = demo_run
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.stem for p in (out / "sdtm").glob("*.xpt")) == SDTM
+    assert sorted(p.stem for p in (out / "adam").glob("*.xpt")) == ADAM
+    report = done.stdout
+    assert "domain   source                    raw in     out  not mapped" in report
+    assert "EX: 21 x injection not administered (EXYN = No)" in report
+    assert "LB: 1 x re-sent in a later transfer" in report
+
+
+def test_xpt_files_are_version_5_with_spec_attributes(demo_run):
+    out, _ = demo_run
+    with open(out / "sdtm" / "dm.xpt", "rb") as handle:
+        assert handle.read(80).startswith(b"HEADER RECORD*******LIBRARY HEADER RECORD!!!!!!!")
+    dm, meta = pyreadstat.read_xport(str(out / "sdtm" / "dm.xpt"))
+    assert meta.table_name == "DM" and meta.file_label == "Demographics"
+    assert list(dm.columns[:4]) == ["STUDYID", "DOMAIN", "USUBJID", "SUBJID"]
+    assert meta.column_names_to_labels["RFSTDTC"] == "Subject Reference Start Date/Time"
+    assert meta.variable_storage_width["USUBJID"] == len("NCT05153070-01-001")
+    ae, _ = pyreadstat.read_xport(str(out / "sdtm" / "ae.xpt"))
+    assert "Maux de tete" in set(ae["AETERM"])  # transliterated for XPT v5, reported on the terminal
+
+
+def test_adsl_has_one_row_per_randomized_subject(demo_run):
+    out, _ = demo_run
+    adsl, meta = pyreadstat.read_xport(str(out / "adam" / "adsl.xpt"))
+    dm, _ = pyreadstat.read_xport(str(out / "sdtm" / "dm.xpt"))
+    randomized = dm[dm["ARMCD"] != ""]
+    assert sorted(adsl["USUBJID"]) == sorted(randomized["USUBJID"]) and adsl["USUBJID"].is_unique
+    assert meta.original_variable_types["TRTSDT"] == "DATE9"
+
+
+def test_primary_endpoint_tregs_day_67_against_day_63(demo_run):
+    # flow_cytometry.csv, 01-003: DAY 63 4.68 %, DAY 67 8.39 % -> CHG 3.71, PCHG 3.71 / 4.68 = 79.27 %
+    out, _ = demo_run
+    adlb, _ = pyreadstat.read_xport(str(out / "adam" / "adlb.xpt"))
+    row = adlb[(adlb["USUBJID"] == "NCT05153070-01-003") & (adlb["PARAMCD"] == "TLHRTLH")
+               & (adlb["BASETYPE"] == "POST-CICLOSPORIN D63") & (adlb["AVISIT"] == "DAY 67")]
+    assert len(row) == 1
+    assert row["BASE"].iloc[0] == pytest.approx(4.68) and row["AVAL"].iloc[0] == pytest.approx(8.39)
+    assert row["CHG"].iloc[0] == pytest.approx(3.71) and row["PCHG"].iloc[0] == pytest.approx(79.2735, abs=1e-3)
+
+
+def test_rerun_gives_byte_identical_files(demo_run, tmp_path):
+    out, _ = demo_run
+    again = tmp_path / "again"
+    subprocess.run([sys.executable, "-m", "cdisc", "run", "--out", str(again)], check=True, capture_output=True)
+    for folder in ("sdtm", "adam"):
+        for path in (out / folder).glob("*.xpt"):
+            assert path.read_bytes() == (again / folder / path.name).read_bytes(), path.name
+
+
+def test_odm_export_gives_the_same_sdtm_as_the_csv_export(demo_sdtm):
+    from cdisc.pipeline import build_sdtm_from_raw
+
+    from_odm = build_sdtm_from_raw(edc="odm")[2].datasets
+    for name, frame in demo_sdtm[2].datasets.items():
+        pd.testing.assert_frame_equal(frame, from_odm[name], obj=name)
