@@ -105,6 +105,8 @@ def build_adam(sdtm: dict[str, pd.DataFrame], spec: AdamSpec | str | Path | None
     if not isinstance(spec, AdamSpec):
         spec = load_adam_spec(spec)
     env = {k.upper(): v for k, v in sdtm.items()}
+    # DCUT: the data cut of the run, one record per subject (USUBJID, DCUTDTC, DCUTDESC); none = no cut
+    env.setdefault("DCUT", pd.DataFrame({c: pd.Series(dtype=object) for c in ("USUBJID", "DCUTDTC", "DCUTDESC")}))
     built = {}
     for name, ds in spec.datasets.items():
         df = _source(env, name, ds, f"{spec.file}: datasets.{name}")

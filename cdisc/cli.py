@@ -16,7 +16,23 @@ def _date(text: str) -> datetime:
     try:
         return datetime.strptime(text, "%Y-%m-%d")
     except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a date YYYY-MM-DD")
+        from specs.errors import ProblemList
+        raise ProblemList([f"--cut: '{text}' is neither a date YYYY-MM-DD nor a cut file"], "argument errors")
+
+
+def parse_cut(value: str, description: str = ""):
+    """--cut: a date YYYY-MM-DD, or a CSV file of USUBJID,DCUTDTC[,DCUTDESC]."""
+    from pathlib import Path
+
+    from sdtm.cut import DataCut, read_cut_file
+
+    if Path(value).is_file():
+        cut = read_cut_file(value)
+        if description and not cut.description:
+            cut.description = description
+        return cut
+    _date(value)
+    return DataCut(date=value, description=description)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--format", default="xpt", help="dataset formats, comma separated: xpt,json")
     run.add_argument("--cut", help="data cut: a date YYYY-MM-DD or a CSV file of USUBJID,DCUTDTC")
     run.add_argument("--sdtm-only", action="store_true", help="stop after SDTM (no ADaM, define.xml or validation)")
+    run.add_argument("--cut-description", default="", help="DCUTDESC for a cut, e.g. 'DSMB 2'")
+    run.add_argument("--no-validate", action="store_true", help="skip the conformance check at the end")
     run.add_argument("--progress", action="store_true", help="show progress even when not on a terminal")
 
     generate = commands.add_parser("generate", help="write the demo study's raw export")
@@ -49,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--define", help="define.xml (default: PATH/define.xml if present)")
     validate.add_argument("--out", help="report folder")
 
+    validate.add_argument("--ct", help="NCI EVS controlled terminology file (.txt or .csv)")
+
+    commands.add_parser("diff", help="compare two data cuts: cdisc diff OLD NEW [--out DIR] [--subject USUBJID]")
+
     ct = commands.add_parser("ct", help="controlled terminology: extract a study subset")
     ct.add_argument("rest", nargs=argparse.REMAINDER)
     return parser
@@ -62,13 +84,21 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["validate"]:
         from validate.cli import main as validate_main
         return validate_main(argv[1:])
+    if argv[:1] == ["diff"]:
+        from cdisc.diff import main as diff_main
+        try:
+            return diff_main(argv[1:])
+        except CdiscError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return exc.exit_code
     args = build_parser().parse_args(argv)
     try:
         if args.command == "run":
             from cdisc.pipeline import Progress, run
-            run(args.spec, args.raw, args.out, args.edc, progress=Progress(True if args.progress else None),
-                sdtm_only=args.sdtm_only)
-            return 0
+            cut = parse_cut(args.cut, args.cut_description) if args.cut else None
+            result = run(args.spec, args.raw, args.out, args.edc, progress=Progress(True if args.progress else None),
+                         sdtm_only=args.sdtm_only, formats=args.format, cut=cut, validate=not args.no_validate)
+            return 1 if result.validation_errors else 0
         if args.command == "generate":
             from cdisc.demo.generator import main as generate_main
             return generate_main(["--out", args.out, "--seed", str(args.seed), "--subjects", str(args.subjects)]) or 0

@@ -142,7 +142,7 @@ def write_datasets(datasets: dict[str, pd.DataFrame], specs: dict, folder: Path,
     return notes
 
 
-def build_sdtm_from_raw(spec_dir=None, raw_dir=None, edc="csv", progress: Progress | None = None):
+def build_sdtm_from_raw(spec_dir=None, raw_dir=None, edc="csv", progress: Progress | None = None, cut=None):
     from sdtm.engine import build_sdtm
     from specs.ct import load_ct
 
@@ -158,7 +158,7 @@ def build_sdtm_from_raw(spec_dir=None, raw_dir=None, edc="csv", progress: Progre
     if problems:
         raise SpecError(problems)
     progress.step("mapping SDTM domains")
-    result = build_sdtm(spec, raw.tables, ct)
+    result = build_sdtm(spec, raw.tables, ct, cut=cut)
     return spec, raw, result
 
 
@@ -168,12 +168,23 @@ class RunResult:
     adam: dict | None
     out_dir: Path
     notes: list[str]
+    validation_errors: int = 0
 
 
 def adam_spec_path(spec_dir) -> Path:
     from specs.loader import builtin_spec_dir
 
     return Path(spec_dir or builtin_spec_dir()) / "adam.yaml"
+
+
+def dcut_frame(usubjids: pd.Series, cut) -> pd.DataFrame:
+    """The DCUT dataset handed to ADaM: one record per subject with its cut date (empty without a cut)."""
+    if cut is None:
+        return pd.DataFrame({"USUBJID": pd.Series(dtype=object), "DCUTDTC": pd.Series(dtype=object),
+                             "DCUTDESC": pd.Series(dtype=object)})
+    ids = pd.Series(usubjids.dropna().unique(), dtype=object)
+    return pd.DataFrame({"USUBJID": ids, "DCUTDTC": cut.subject_dates(ids).values,
+                         "DCUTDESC": cut.description or f"Data cut of {cut.label()}"})
 
 
 def build_adam_datasets(sdtm_dir: Path, spec_path: Path, progress: Progress, cut=None):
@@ -184,9 +195,7 @@ def build_adam_datasets(sdtm_dir: Path, spec_path: Path, progress: Progress, cut
     spec = load_adam_spec(spec_path)
     progress.step("building ADaM datasets")
     sdtm = read_sdtm_folder(sdtm_dir)
-    if cut is not None:
-        from cdisc.cutting import add_cut_to_sdtm
-        sdtm = add_cut_to_sdtm(sdtm, cut)
+    sdtm["DCUT"] = dcut_frame(sdtm["DM"]["USUBJID"], cut)
     return spec, build_adam(sdtm, spec)
 
 
@@ -203,31 +212,98 @@ def publish(staging: Path, out_dir: Path) -> None:
             shutil.rmtree(previous) if previous.is_dir() else previous.unlink()
 
 
+def tool_version() -> str:
+    try:
+        from importlib.metadata import version
+        return version("cdisc-toolkit")
+    except Exception:  # running from a source tree
+        return "0.1.0"
+
+
+def validate_package(package, folder: Path, progress: Progress, stream) -> int:
+    """Validate what was written (the m5 folders with their define.xml); reports into folder."""
+    from validate.cli import validate, write_reports
+    from validate.report import terminal_summary
+
+    errors = 0
+    for key, data_folder in sorted(package.folders.items()):
+        progress.step(f"validating {key.upper()}")
+        checked, findings = validate(data_folder)
+        write_reports(findings, folder / key, {"path": str(data_folder.relative_to(package.root)),
+                                               "datasets": ", ".join(sorted(checked.datasets))})
+        print(f"validation of {key.upper()}: " + terminal_summary(findings).splitlines()[0], file=stream)
+        errors += int((findings["severity"] == "Error").sum())
+    return errors
+
+
 def run(spec_dir=None, raw_dir=None, out_dir="out", edc="csv", created: datetime | None = None,
-        progress: Progress | None = None, stream=None, sdtm_only: bool = False) -> RunResult:
-    """The whole conversion into a staging folder; published into out_dir only when every step passed."""
+        progress: Progress | None = None, stream=None, sdtm_only: bool = False, formats="xpt",
+        cut=None, validate: bool = True) -> RunResult:
+    """The whole conversion in a staging folder, published only when every step passed.
+
+    Without a cut the outputs replace out/sdtm, out/adam, out/m5 and out/validation; a cut goes to its
+    own folder out/cuts/<date>, with its cut report and manifest. File dates come from the cut (or a fixed
+    date), never from the clock, so that a rerun gives byte-identical files.
+    """
+    from cdisc.diff import write_keys
+    from cdisc.manifest import write_manifest
+
     stream = stream or sys.stdout
     progress = progress or Progress()
-    spec, raw, result = build_sdtm_from_raw(spec_dir, raw_dir, edc, progress)
-    created = created or datetime(2000, 1, 1)
+    spec, raw, result = build_sdtm_from_raw(spec_dir, raw_dir, edc, progress, cut=cut)
+    created = created or (datetime.fromisoformat(cut.date) if cut is not None and cut.date else datetime(2000, 1, 1))
     out_dir = Path(out_dir)
-    adam = None
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_folder(out_dir.parent / f".{out_dir.name}.staging") as staging:
+    target = out_dir / "cuts" / (cut.date or "per-subject") if cut is not None else out_dir
+    adam, validation_errors = None, 0
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_folder(target.parent / f".{target.name}.staging") as staging:
         progress.step(f"writing {len(result.datasets)} SDTM datasets")
         notes = write_datasets(result.datasets, result.specs, staging / "sdtm", created)
+        write_keys(staging / "sdtm", {n: s.keys for n, s in result.specs.items() if s.keys})
+        adam_spec = None
         if not sdtm_only:
             from adam.build import write_adam_xpt
+            from define.package import write_submission
 
-            adam_spec, adam = build_adam_datasets(staging / "sdtm", adam_spec_path(spec_dir), progress)
+            adam_spec, adam = build_adam_datasets(staging / "sdtm", adam_spec_path(spec_dir), progress, cut)
             progress.step(f"writing {len(adam)} ADaM datasets")
             write_adam_xpt(adam, staging / "adam", adam_spec, created=created)
-        publish(staging, out_dir)
-    print_run_report(result, notes, out_dir / "sdtm", stream)
+            write_keys(staging / "adam", {n: d.get("keys", []) for n, d in adam_spec.datasets.items()
+                                          if d.get("keys") and n in adam})
+            progress.step("writing define.xml, define.html and the m5 package")
+            package = write_submission(staging, spec, result, adam_spec=adam_spec, adam_datasets=adam,
+                                       created=created, formats=formats)
+            notes = list(dict.fromkeys(notes + package.notes))  # the package rewrites the same XPTs
+            if validate:
+                validation_errors = validate_package(package, staging / "validation", progress, stream)
+        if cut is not None:
+            from cdisc.cut_report import write_cut_report
+
+            write_cut_report(staging, result.cut_log, cut, {n: len(d) for n, d in result.datasets.items()})
+        write_manifest(staging, inputs=raw.files, spec_hash=spec.digest(), ct_version=spec.study["ct"]["sdtm"],
+                       tool_version=tool_version(), cut=cut, created=created.date().isoformat())
+        if cut is not None:
+            staging.rename(target.parent / f".{target.name}.ready")
+        else:
+            publish(staging, target)
+    if cut is not None:
+        ready = target.parent / f".{target.name}.ready"
+        previous = target.parent / f".{target.name}.previous"
+        if target.exists():
+            target.rename(previous)
+        ready.rename(target)
+        shutil.rmtree(previous, ignore_errors=True)
+    print_run_report(result, notes, target / "sdtm", stream)
     if adam is not None:
-        print(f"ADaM written to {display_path(out_dir / 'adam')}: " +
+        print(f"ADaM written to {display_path(target / 'adam')}: " +
               ", ".join(f"{name} ({len(frame)} records)" for name, frame in adam.items()), file=stream)
-    return RunResult(result, adam, out_dir, notes)
+        print(f"submission package: {display_path(target / 'm5')}", file=stream)
+    if cut is not None:
+        removed = int((result.cut_log["action"] == "removed").sum()) if result.cut_log is not None else 0
+        changed = int((result.cut_log["action"] == "changed").sum()) if result.cut_log is not None else 0
+        print(f"data cut {cut.label()}: {removed} records removed, {changed} values changed; "
+              f"report: {display_path(target / 'cut_report.html')}", file=stream)
+    return RunResult(result, adam, target, notes, validation_errors)
 
 
 def print_run_report(result, notes: list[str], folder: Path, stream) -> None:

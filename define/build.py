@@ -82,19 +82,24 @@ class _Builder:
                     if value not in codelist.terms:
                         self.problems.append(Problem(f"{ds}.{var.name}", f"value '{value}' is not in codelist "
                                                      f"{codelist.short} ({codelist.code}), which is not extensible"))
+            self._check_allowed(ds, var, distinct)
             oid = f"CL.{oid_part(codelist.short)}" + ("" if cl_type == "text" else f".{cl_type}")
             self._collect(oid, ("ct", codelist, cl_type), distinct)
             return oid
+        if var.allowed_values:
+            self._check_allowed(ds, var, distinct)
+            oid = f"CL.{ds}.{oid_part(var.name)}"
+            self._collect(oid, ("sponsor", f"{ds}.{var.name}", cl_type), distinct)
+            return oid
+        return None
+
+    def _check_allowed(self, ds: str, var: VariableInput, distinct: list[str]) -> None:
         if var.allowed_values:
             allowed = [str(v) for v in var.allowed_values]
             for value in distinct:
                 if value not in allowed:
                     self.problems.append(Problem(f"{ds}.{var.name}", f"value '{value}' is not one of the values "
                                                  f"declared in the spec ({', '.join(allowed)})"))
-            oid = f"CL.{ds}.{oid_part(var.name)}"
-            self._collect(oid, ("sponsor", f"{ds}.{var.name}", cl_type), distinct)
-            return oid
-        return None
 
     def _collect(self, oid: str, make: tuple, values: list[str]) -> None:
         entry = self.codelist_values.setdefault(oid, {"make": make, "values": {}})
@@ -162,12 +167,15 @@ class _Builder:
                        self.comment_oid(f"{ds}.{oid_part(name)}", var.comment))
 
     def _check_length(self, where: str, series: pd.Series, declared: int) -> None:
+        """One problem per variable: the first value over the declared length, and how many are."""
         values = pd.Series(pd.unique(text_values(series)), dtype=object)
-        for value in values:
-            length = len(to_ascii(value))
-            if length > declared:
-                self.problems.append(Problem(where, f"value '{value}' is {length} characters, longer than the "
-                                                    f"declared length {declared}"))
+        lengths = [len(to_ascii(v)) for v in values]
+        over = [(v, n) for v, n in zip(values, lengths) if n > declared]
+        if over:
+            value, length = over[0]
+            more = f" ({len(over)} distinct values are too long)" if len(over) > 1 else ""
+            self.problems.append(Problem(where, f"value '{value}' is {length} characters, longer than the "
+                                                f"declared length {declared}{more}"))
 
     def dataset(self, spec: DatasetInput, data: pd.DataFrame) -> ItemGroupDef | None:
         refs = []

@@ -111,7 +111,7 @@ def text_number_attributes(values: pd.Series) -> Attributes | None:
     distinct = pd.Series(pd.unique(values), dtype=str).str.strip()
     if distinct.empty or not distinct.str.fullmatch(NUMBER.pattern).all():
         return None
-    places = distinct.str.split(".", n=1).str[1].fillna("").str.len()
+    places = distinct.str.partition(".")[2].str.len()
     length = int(distinct.str.len().max())
     if int(places.max()) == 0 and not distinct.str.contains(".", regex=False).any():
         return Attributes("integer", length)

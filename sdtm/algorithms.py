@@ -56,7 +56,7 @@ def _recode(values: pd.Series, terms: dict | None) -> pd.Series:
     if not terms:
         return values
     lookup = {str(k): ("" if v is None else str(v)) for k, v in terms.items()}
-    return values.map(lambda v: lookup.get(v, v)).astype(object)
+    return values.map(lookup).fillna(values).astype(object)
 
 
 def _check_terms(values: pd.Series, raw: pd.DataFrame, source: str | None, codelist_name: str | None,
@@ -72,7 +72,8 @@ def _check_terms(values: pd.Series, raw: pd.DataFrame, source: str | None, codel
     known = set(codelist.values())
     distinct = [v for v in values.unique() if v != "" and v not in known]
     resolved = {v: codelist.lookup_synonym(v) for v in distinct}
-    out = values.map(lambda v: resolved.get(v) or v).astype(object)
+    replacements = {v: r for v, r in resolved.items() if r}
+    out = values.map(replacements).fillna(values).astype(object) if replacements else values
     unknown = {v for v, r in resolved.items() if r is None}
     if unknown:
         mask = values.isin(unknown)
@@ -168,17 +169,20 @@ def condition_add(raw, args, ctx):
     from specs.conditions import parse_condition
 
     remaining = pd.Series(True, index=raw.index)
-    result = None
-    for case in args["cases"]:
-        hit = parse_condition(case["when"]).evaluate(raw).fillna(False).astype(bool) & remaining
-        values = run_map(raw, case["then"], ctx)
-        result = values.where(hit) if result is None else result.where(~hit, values)
-        remaining &= ~hit
+    pieces = []
+    branches = [(parse_condition(c["when"]), c["then"]) for c in args["cases"]]
     if "otherwise" in args:
-        values = run_map(raw, args["otherwise"], ctx)
-        result = result.where(~remaining, values)
-    if result.dtype == object or result.isna().all():
-        result = result.where(result.notna(), "").astype(object)
+        branches.append((None, args["otherwise"]))
+    for condition, mapping in branches:
+        hit = remaining if condition is None else \
+            condition.evaluate(raw).fillna(False).astype(bool) & remaining
+        if hit.any():  # each mapping sees only the records it applies to
+            pieces.append(run_map(raw[hit], mapping, ctx))
+        remaining &= ~hit
+    numeric = pieces and all(pd.api.types.is_numeric_dtype(p) for p in pieces)
+    result = pd.Series(np.nan if numeric else "", index=raw.index, dtype=float if numeric else object)
+    for piece in pieces:
+        result.loc[piece.index] = piece.to_numpy() if numeric else piece.astype(object).to_numpy()
     return result
 
 

@@ -153,7 +153,7 @@ def latest_date(dtc: pd.Series) -> pd.Series:
     out = out.mask(is_month, month_end)
     out = out.mask(text.str.fullmatch(r"\d{4}---\d{2}.*"), year + "-12-" + text.str[7:9])
     out = out.mask(text.str.match(r"\d{4}-\d{2}-\d{2}"), text.str[:10])
-    return out.astype(object)
+    return out.fillna("").astype(object)
 
 
 def clearly_after(dtc: pd.Series, cut_dates: pd.Series) -> pd.Series:
@@ -244,7 +244,8 @@ def excluded_subjects(datasets: dict[str, pd.DataFrame], study_cut: dict, cut: D
     reasons = reasons.mask(no_date, "subject has no cut date (not in the cut file)")
     entry = study_cut.get("entry") or []
     if entry:
-        entry_dates = subjects.map(subject_entry_dates(datasets, entry, problems)).fillna("").astype(object)
+        entry_dates = subjects.map(subject_entry_dates(datasets, entry, problems)).astype(object)
+        entry_dates = entry_dates.where(entry_dates.notna(), "")
         late = (entry_dates != "") & ~no_date & (entry_dates > cut_dates)
         reasons = reasons.mask(late, "subject entered after the cut (entry " + entry_dates + ", cut "
                                + cut_dates + ")")
@@ -295,7 +296,7 @@ def cut_events(name: str, data: pd.DataFrame, rule: dict, cut_dates: pd.Series):
         logs.append(_log_rows(name, data, spans, "changed", end, data[end], "", reason))
         data[end] = data[end].mask(spans, "")
         for variable, value in (rule.get("ongoing") or {}).items():
-            new = cut_dates.map(lambda d, v=str(value): v.replace("{cut}", d))  # per distinct cut date
+            new = _fill_cut(str(value), cut_dates)
             logs.append(_log_rows(name, data, spans, "changed", variable, data[variable], new, reason))
             data[variable] = data[variable].astype(object).mask(spans, new)
     return data, pd.concat(logs, ignore_index=True)
@@ -308,10 +309,21 @@ def cut_exposure(name: str, data: pd.DataFrame, rule: dict, cut_dates: pd.Series
                       start + " after the cut (" + cut_dates + ")")]
     data, cut_dates = data[~after].copy(), cut_dates[~after]
     beyond = possibly_after(data[end], cut_dates)
-    logs.append(_log_rows(name, data, beyond, "changed", end, data[end], cut_dates,
-                          end + " after the cut: truncated at the cut (" + cut_dates + ")"))
+    reason = (end + " after the cut: truncated at the cut (" + cut_dates + ")").where(
+        clearly_after(data[end], cut_dates),
+        end + " possibly after the cut (partial date): truncated at the cut (" + cut_dates + ")")
+    logs.append(_log_rows(name, data, beyond, "changed", end, data[end], cut_dates, reason))
     data[end] = data[end].astype(object).mask(beyond, cut_dates)
     return data, pd.concat(logs, ignore_index=True)
+
+
+def _fill_cut(template: str, cut_dates: pd.Series) -> pd.Series:
+    """'{cut}' in a spec value replaced by each record's cut date ('ONGOING' stays as it is)."""
+    parts = template.split("{cut}")
+    out = pd.Series(parts[0], index=cut_dates.index, dtype=object)
+    for part in parts[1:]:
+        out = out + cut_dates + part
+    return out.astype(object)
 
 
 CUT_RULES = {"findings": cut_findings, "events": cut_events, "exposure": cut_exposure}

@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sdtm.unique import on_unique
+
 UNKNOWN = {"UN", "UNK", "UK", "--", "NK"}
 FORMATS = ("DD/MM/YYYY", "YYYY-MM-DD", "DD-MON-YYYY", "YYYYMMDD")
 MONTHS = {m: i for i, m in enumerate(
@@ -65,9 +67,15 @@ def iso_date(dates: pd.Series, fmt: str = "DD/MM/YYYY") -> tuple[pd.Series, pd.S
 def iso_datetime(dates: pd.Series, times: pd.Series | None, fmt: str = "DD/MM/YYYY"
                  ) -> tuple[pd.Series, pd.Series, pd.Series]:
     """(ISO 8601 date/time, invalid date mask, invalid time mask). A time joins only a complete date."""
-    iso, bad_date = iso_date(dates, fmt)
     if times is None:
-        return iso, bad_date, pd.Series(False, index=iso.index)
+        iso, bad_date = on_unique(lambda d: iso_date(d, fmt), dates)
+        return iso, bad_date.astype(bool), pd.Series(False, index=iso.index)
+    iso, bad_date, bad_time = on_unique(lambda d, t: _iso_datetime(d, t, fmt), dates, times)
+    return iso, bad_date.astype(bool), bad_time.astype(bool)
+
+
+def _iso_datetime(dates: pd.Series, times: pd.Series, fmt: str) -> tuple[pd.Series, pd.Series, pd.Series]:
+    iso, bad_date = iso_date(dates, fmt)
     time_text = times.fillna("").astype(str).str.strip()
     has_time = time_text != ""
     match = time_text.str.fullmatch(r"([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?")
@@ -80,9 +88,11 @@ def iso_datetime(dates: pd.Series, times: pd.Series | None, fmt: str = "DD/MM/YY
 
 def date_part(dtc: pd.Series) -> pd.Series:
     """The complete date of an ISO 8601 value as datetime64, NaT when the date is partial or missing."""
-    text = dtc.fillna("").astype(str).str[:10]
-    return pd.to_datetime(text.where(text.str.fullmatch(r"\d{4}-\d{2}-\d{2}")), format="%Y-%m-%d",
-                          errors="coerce")
+    def parse(values: pd.Series) -> pd.Series:
+        text = values.fillna("").astype(str).str[:10]
+        return pd.to_datetime(text.where(text.str.fullmatch(r"\d{4}-\d{2}-\d{2}")), format="%Y-%m-%d",
+                              errors="coerce")
+    return on_unique(parse, dtc).astype("datetime64[ns]")
 
 
 def study_day(dtc: pd.Series, reference: pd.Series) -> pd.Series:

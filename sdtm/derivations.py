@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sdtm.dates import date_part, study_day
+from sdtm.unique import on_unique
 from specs.errors import Problem
 
 QUALIFIED = re.compile(r"^\s*(<=|>=|<|>)\s*([0-9]*\.?[0-9]+)\s*$")
@@ -28,6 +29,14 @@ def derive_seq(dataset: pd.DataFrame, by_vars: list[str], order: list[str]) -> p
 
 def convert_result(orres: pd.Series, orresu: pd.Series, testcd: pd.Series, standard_units: dict
                    ) -> tuple[pd.Series, pd.Series]:
+    """(STRESC, STRESU), computed once per distinct (result, unit, test); see _convert_result."""
+    stresc, stresu = on_unique(lambda r, u, t: _convert_result(r.fillna(""), u.fillna(""), t.fillna(""),
+                                                               standard_units), orres, orresu, testcd)
+    return stresc.astype(object), stresu.astype(object)
+
+
+def _convert_result(orres: pd.Series, orresu: pd.Series, testcd: pd.Series, standard_units: dict
+                    ) -> tuple[pd.Series, pd.Series]:
     """(STRESC, STRESU): the result in the test's standard unit, as text.
 
     A result in another unit is multiplied by the factor stated for that unit and rounded to the stated

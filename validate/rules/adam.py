@@ -17,7 +17,9 @@ def _bds(context: Context):
 
 
 def _baseline_groups(df: pd.DataFrame) -> list[str]:
-    return ["USUBJID", "PARAMCD"] + (["BASETYPE"] if "BASETYPE" in df.columns else [])
+    """Subject, parameter and BASETYPE; and the analysis time point when the parameter has time points
+    (e.g. each MMTT sample time has its own baseline)."""
+    return ["USUBJID", "PARAMCD"] + [c for c in ("BASETYPE", "ATPTN") if c in df.columns]
 
 
 def _num(df: pd.DataFrame, column: str) -> np.ndarray:

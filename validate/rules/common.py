@@ -23,9 +23,18 @@ ISO_DURATION = re.compile(rf"^{DURATION}$")
 COMPLETE_PREFIX = re.compile(r"^\d{4}(?:-\d{2}(?:-\d{2}(?:T\d{2}(?::\d{2}(?::\d{2}(?:\.\d+)?)?)?)?)?)?$")
 
 
-def per_unique(series: pd.Series, func: Callable[[pd.Series], np.ndarray], fill=np.nan) -> np.ndarray:
+def factorized(context: Context, name: str, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """pd.factorize of one column, computed once per validation run (several rules look at each column)."""
+    key = ("factorized", name, column)
+    if key not in context.cache:
+        context.cache[key] = pd.factorize(context.package.datasets[name][column])
+    return context.cache[key]
+
+
+def per_unique(series: pd.Series, func: Callable[[pd.Series], np.ndarray], fill=np.nan,
+               codes_uniques: tuple | None = None) -> np.ndarray:
     """Evaluate ``func`` once per distinct non-null value and spread the result back over the rows."""
-    codes, uniques = pd.factorize(series)
+    codes, uniques = codes_uniques if codes_uniques is not None else pd.factorize(series)
     result = np.asarray(func(pd.Series(uniques, dtype=object)))
     if result.dtype == bool:
         out = np.zeros(len(series), dtype=bool)
@@ -102,7 +111,7 @@ def char_columns(context: Context, name: str) -> list[str]:
     return [c for c, v in meta.variables.items() if v.type == "Char"]
 
 
-def text_in(series: pd.Series, allowed) -> np.ndarray:
+def text_in(series: pd.Series, allowed, codes_uniques: tuple | None = None) -> np.ndarray:
     """Boolean per row: value is non-null and in ``allowed`` (membership tested per distinct value)."""
     allowed = list(allowed)
-    return per_unique(series, lambda u: u.isin(allowed).to_numpy(dtype=bool))
+    return per_unique(series, lambda u: u.isin(allowed).to_numpy(dtype=bool), codes_uniques=codes_uniques)

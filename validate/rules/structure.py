@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from validate.registry import Context, concat, dataset_finding, fail, rule
-from validate.rules.common import char_columns, per_unique
+from validate.rules.common import char_columns, factorized, per_unique
 from validate.standards import adam_structure, adamig_variables, sdtmig_variables
 
 XPT_NAME = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
@@ -32,7 +32,8 @@ def _byte_lengths(context: Context, name: str, variable: str) -> np.ndarray:
     key = ("byte_lengths", name, variable)
     if key not in context.cache:
         context.cache[key] = per_unique(context.package.datasets[name][variable],
-                                        lambda u: u.astype(str).str.encode("utf-8").str.len().to_numpy(dtype="float64"))
+                                        lambda u: u.astype(str).str.encode("utf-8").str.len().to_numpy(dtype="float64"),
+                                        codes_uniques=factorized(context, name, variable))
     return context.cache[key]
 
 
@@ -168,7 +169,8 @@ def non_ascii_values(context: Context) -> pd.DataFrame:
     frames = []
     for name, df in context.package.datasets.items():
         for variable in char_columns(context, name):
-            bad = per_unique(df[variable], lambda u: u.astype(str).str.contains(NON_ASCII, regex=True).to_numpy(dtype=bool))
+            bad = per_unique(df[variable], lambda u: u.astype(str).str.contains(NON_ASCII, regex=True).to_numpy(dtype=bool),
+                             codes_uniques=factorized(context, name, variable))
             frames.append(fail(context.package, name, bad, variable))
     return concat(frames)
 
@@ -237,7 +239,10 @@ def duplicate_records(context: Context) -> pd.DataFrame:
         columns = [c for c in df.columns if c != seq]
         if len(df) < 2 or not columns:
             continue
-        frames.append(fail(context.package, name, df.duplicated(columns, keep=False), seq if seq in df else "",
+        chars = set(char_columns(context, name))
+        # compare the cached integer codes of text columns: same result, no second hashing of strings
+        coded = pd.DataFrame({c: factorized(context, name, c)[0] if c in chars else df[c].to_numpy() for c in columns})
+        frames.append(fail(context.package, name, coded.duplicated(keep=False).to_numpy(), seq if seq in df else "",
                            values=df[seq] if seq in df else None))
     return concat(frames)
 

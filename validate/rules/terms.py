@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from validate.registry import Context, concat, fail, rule
-from validate.rules.common import char_columns, numeric, text_in
+from validate.rules.common import char_columns, factorized, numeric, text_in
 from validate.standards import adam_structure, adamig_variables, sdtmig_variables
 
 # Results whose codelist applies only to non-numeric values (a number is not a term of LBSTRESC).
@@ -72,7 +72,7 @@ def _term_findings(context: Context) -> pd.DataFrame:
             if allowed is None or not allowed.values:
                 continue
             column = df[variable]
-            bad = column.notna().to_numpy() & ~text_in(column, allowed.values)
+            bad = column.notna().to_numpy() & ~text_in(column, allowed.values, factorized(context, name, variable))
             if variable.endswith(RESULT_SUFFIXES):
                 bad &= np.isnan(numeric(column))
             found = fail(package, name, bad, variable, codelist=allowed.codelist)

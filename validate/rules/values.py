@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from validate.registry import Context, concat, fail, rule
-from validate.rules.common import COMPLETE_PREFIX, date_days, iso_valid, numeric, per_unique, reference_days, \
+from validate.rules.common import COMPLETE_PREFIX, date_days, factorized, iso_valid, numeric, per_unique, reference_days, \
     lookup, study_day
 
 ISO_PRECISIONS = (4, 7, 10, 13, 16, 19)
@@ -24,7 +24,7 @@ def iso8601(context: Context) -> pd.DataFrame:
     frames = []
     for name, df in context.package.sdtm().items():
         for variable in _dtc_columns(context, name):
-            valid = per_unique(df[variable], lambda u: iso_valid(u), fill=True)
+            valid = per_unique(df[variable], iso_valid, codes_uniques=factorized(context, name, variable))
             frames.append(fail(context.package, name, df[variable].notna().to_numpy() & ~valid, variable))
     return concat(frames)
 

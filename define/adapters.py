@@ -1,0 +1,173 @@
+"""The SDTM and ADaM specs, translated into the neutral inputs of ``define.build``.
+
+``from_sdtm(spec, result, ct)`` reads the study spec and the SDTM build (``result.specs`` and
+``result.datasets``); ``from_adam(adam_spec, datasets, study, ct)`` reads an ``adam.spec.AdamSpec``
+and the ADaM datasets built from it. Nothing here looks at values: that is ``define.build``'s job.
+"""
+from __future__ import annotations
+
+from define.build import build_define
+from define.model import DatasetInput, DefineModel, OriginDef, StudyInput, ValueLevelRule, VariableInput
+from specs.vocabulary import ALGORITHMS, BUILDS
+
+# Value-level metadata: results described per test code (SDTM) or per parameter (ADaM BDS).
+SDTM_VALUE_LEVELS = {
+    "LB": [("LBORRES", "LBTESTCD", "LBTEST"), ("LBSTRESN", "LBTESTCD", "LBTEST")],
+    "CP": [("CPORRES", "CPTESTCD", "CPTEST"), ("CPSTRESN", "CPTESTCD", "CPTEST")],
+}
+ADAM_VALUE_LEVELS = [("AVAL", "PARAMCD", "PARAM")]
+
+
+# --- method text from the mapping algorithm ----------------------------------------------------------
+
+def _render(key: str, value) -> str:
+    if isinstance(value, dict) and "algorithm" in value:
+        return describe_map(value).rstrip(".")
+    if isinstance(value, dict):
+        return ", ".join(f"{k} -> {v}" for k, v in value.items())
+    if isinstance(value, list):
+        parts = []
+        for item in value:
+            if isinstance(item, dict) and "domain" in item and "variable" in item:
+                parts.append(f"{item['domain']}.{item['variable']}" + (f" where {item['where']}" if item.get("where") else ""))
+            elif isinstance(item, dict) and "when" in item:
+                parts.append(f"when {item['when']}: {_render('then', item.get('then'))}")
+            else:
+                parts.append(str(item))
+        return ", ".join(parts) if key != "cases" else "; ".join(parts)
+    return str(value)
+
+
+class _Args(dict):
+    """Format arguments: optional ones that are absent read as nothing."""
+
+    def __missing__(self, key):
+        return ""
+
+
+def describe_map(mapping: dict | None) -> str | None:
+    """The vocabulary's description of a mapping, filled with its arguments (raw text if it cannot be)."""
+    if not mapping or mapping.get("algorithm") not in ALGORITHMS:
+        return None
+    algorithm = ALGORITHMS[mapping["algorithm"]]
+    args = _Args()
+    for key, value in mapping.items():
+        if key == "algorithm":
+            continue
+        text = _render(key, value)
+        args[key] = {"terms": f" (recoded: {text})", "time": f" and time {text}"}.get(key, text)
+    if mapping["algorithm"] == "condition_add" and "otherwise" in mapping:
+        args["cases"] += f"; otherwise: {_render('otherwise', mapping['otherwise'])}"
+    try:
+        return algorithm.description.format_map(args)
+    except (ValueError, IndexError, AttributeError, KeyError):
+        return algorithm.description
+
+
+# --- SDTM ---------------------------------------------------------------------------------------------
+
+def _sdtm_variable(v) -> VariableInput:
+    origin = v.origin
+    description = origin.predecessor if origin.type == "Predecessor" else None
+    return VariableInput(
+        name=v.name, label=v.label, sas_type=v.type,
+        origin=OriginDef(origin.type, origin.source, origin.pages, description),
+        length=v.length, significant_digits=v.significant_digits, codelist=v.codelist,
+        method=v.method or (describe_map(v.map) if origin.type == "Derived" else None),
+        comment=v.comment, role=v.role, mandatory=v.core == "Req")
+
+
+def sdtm_study(spec) -> StudyInput:
+    study = spec.study
+    return StudyInput(
+        studyid=study["studyid"], name=study.get("name", study["studyid"]),
+        description=" ".join(str(study.get("description", "")).split()) or study["studyid"],
+        protocol=study.get("protocol", study["studyid"]),
+        standard=("SDTMIG", str(study.get("standards", {}).get("sdtmig", "3.4"))),
+        ct_versions={"SDTM": str(study.get("ct", {}).get("sdtm", ""))},
+        dictionaries={k: str(v) for k, v in (study.get("dictionaries") or {}).items()},
+        define_version=str(study.get("standards", {}).get("define", "2.1.0")))
+
+
+def sdtm_inputs(result) -> list[DatasetInput]:
+    inputs = []
+    for name in result.datasets:
+        dspec = result.specs[name]
+        raw = dspec.raw or {}
+        rules = [ValueLevelRule(t, b, label) for t, b, label in SDTM_VALUE_LEVELS.get(name, [])]
+        if "supp_of" in raw:
+            per_value = {qnam: _sdtm_variable(v) for qnam, v in (raw.get("qvals") or {}).items()}
+            rules.append(ValueLevelRule("QVAL", "QNAM", "QLABEL", per_value))
+        inputs.append(DatasetInput(
+            name=name, label=dspec.label, purpose="Tabulation", cls=dspec.cls,
+            structure=dspec.structure or "", keys=list(dspec.keys),
+            variables=[_sdtm_variable(v) for v in dspec.parent_variables],
+            domain=raw.get("supp_of", name), build_method=BUILDS.get(raw.get("build")), value_levels=rules))
+    return inputs
+
+
+def from_sdtm(spec, result, ct=None) -> DefineModel:
+    """The SDTM define model: ``spec`` a ``specs.loader.StudySpec``, ``result`` the SDTM build."""
+    if ct is None:
+        from specs.ct import load_ct
+        ct = load_ct()
+    return build_define(sdtm_study(spec), "Tabulation", sdtm_inputs(result), result.datasets, ct)
+
+
+# --- ADaM ---------------------------------------------------------------------------------------------
+
+# ADaMIG's codelist notations that are not CDISC codelists: "(Y)" = NY restricted to Y.
+ADAMIG_CODELISTS = {"Y": ("NY", ("Y",)), "(Y)": ("NY", ("Y",)), "Y/N": ("NY", ("Y", "N")), "N/Y": ("NY", ("Y", "N"))}
+
+
+def _adam_variable(v: dict, keys: list[str]) -> VariableInput:
+    origin_type = v.get("origin", "Derived")
+    length = v.get("length", "auto")
+    codelist, allowed = v.get("codelist"), tuple(str(x) for x in v.get("values", ()))
+    if codelist in ADAMIG_CODELISTS:
+        codelist, restricted = ADAMIG_CODELISTS[codelist]
+        allowed = allowed or restricted
+    return VariableInput(
+        name=v["name"], label=v.get("label", ""), sas_type=v.get("type", "Char"),
+        origin=OriginDef(origin_type, None, None, v.get("predecessor") if origin_type == "Predecessor" else None),
+        length=None if length == "auto" or v.get("type") == "Num" else int(length),
+        display_format=v.get("format"), codelist=codelist, allowed_values=allowed,
+        method=v.get("method"), comment=v.get("comment"), mandatory=v["name"] in keys)
+
+
+def adam_study(study: dict, adam_spec=None) -> StudyInput:
+    ct = study.get("ct", {})
+    versions = {"ADaM": str(ct.get("adam", ""))}
+    if ct.get("sdtm"):
+        versions["SDTM"] = str(ct["sdtm"])
+    adamig = (getattr(adam_spec, "data", {}) or {}).get("adamig") or study.get("standards", {}).get("adamig", "1.3")
+    base = StudyInput(study["studyid"], study.get("name", study["studyid"]),
+                      " ".join(str(study.get("description", "")).split()) or study["studyid"],
+                      study.get("protocol", study["studyid"]), ("ADaMIG", str(adamig)), versions,
+                      {k: str(v) for k, v in (study.get("dictionaries") or {}).items()},
+                      str(study.get("standards", {}).get("define", "2.1.0")))
+    return base
+
+
+def adam_inputs(adam_spec, datasets: dict) -> list[DatasetInput]:
+    inputs = []
+    for name in datasets:
+        ds = adam_spec.datasets[name]
+        keys = list(ds.get("keys", []))
+        variables = [_adam_variable(v, keys) for v in ds.get("variables", [])]
+        names = {v.name for v in variables}
+        rules = [ValueLevelRule(t, b, label) for t, b, label in ADAM_VALUE_LEVELS if t in names and b in names]
+        inputs.append(DatasetInput(
+            name=name, label=ds.get("label", ""), purpose="Analysis", cls=ds.get("class"),
+            structure=ds.get("structure", ""), keys=keys, variables=variables, comment=ds.get("comment"),
+            value_levels=rules))
+    return inputs
+
+
+def from_adam(adam_spec, datasets: dict, study: dict, ct=None) -> DefineModel:
+    """The ADaM define model: ``adam_spec`` an ``adam.spec.AdamSpec``, ``datasets`` its built outputs,
+    ``study`` the ``study`` block of study.yaml (ids, standards, CT versions, dictionaries)."""
+    if ct is None:
+        from specs.ct import load_ct
+        ct = load_ct()
+    return build_define(adam_study(study, adam_spec), "Analysis", adam_inputs(adam_spec, datasets), datasets, ct)

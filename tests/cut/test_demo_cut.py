@@ -1,0 +1,116 @@
+"""End to end on the demo study: a cut in the middle of follow-up, run twice, and compared with a later cut."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+import pytest
+
+from cdisc.diff import diff_cuts, write_keys
+from cdisc.manifest import verify_manifest, write_manifest
+from cdisc.pipeline import write_datasets
+from sdtm.cut import DataCut
+from sdtm.engine import build_sdtm
+from specs.ct import load_ct
+
+CUT, LATER = "2023-06-30", "2023-12-31"
+SPANNING_AE = ("NCT05153070-01-005", "2023-01-12")  # ends 2023-07-13 in the full data
+RANDOMIZED_AFTER = "NCT05153070-01-017"  # consent 2023-06-18, randomized 2023-07-10
+
+
+@pytest.fixture(scope="module")
+def cuts(demo_sdtm):
+    spec, raw, full = demo_sdtm
+    ct = load_ct()
+    return {date: build_sdtm(spec, raw.tables, ct, cut=DataCut(date=date)) for date in (CUT, LATER)}
+
+
+def dated_columns(data: pd.DataFrame) -> list[str]:
+    return [c for c in data.columns if c.endswith(("DTC", "STDTC", "ENDTC")) and data[c].dtype == object]
+
+
+def test_no_record_is_dated_after_the_cut(demo_sdtm, cuts):
+    checked = 0
+    for name, data in cuts[CUT].datasets.items():
+        if "USUBJID" not in data:
+            continue
+        for column in dated_columns(data):
+            dates = data[column].astype(str).str[:10]
+            complete = dates.str.fullmatch(r"\d{4}-\d{2}-\d{2}")
+            assert (dates[complete] <= CUT).all(), (name, column, dates[complete & (dates > CUT)].tolist()[:3])
+            checked += int(complete.sum())
+    assert checked > 1000
+    full = demo_sdtm[2].datasets
+    assert (full["LB"]["LBDTC"].str[:10] > CUT).any()  # the check above is not vacuous
+
+
+def test_an_adverse_event_spanning_the_cut_is_ongoing(demo_sdtm, cuts):
+    def the_event(data):
+        return data[(data["USUBJID"] == SPANNING_AE[0]) & (data["AESTDTC"] == SPANNING_AE[1])]
+    before = the_event(demo_sdtm[2].datasets["AE"])
+    assert before["AEENDTC"].tolist() == ["2023-07-13"]
+    after = the_event(cuts[CUT].datasets["AE"])
+    assert after[["AEENDTC", "AEENRTPT", "AEENTPT"]].values.tolist() == [["", "ONGOING", CUT]]
+    assert after["AEENDY"].isna().all()
+    log = cuts[CUT].cut_log
+    entry = log[(log["usubjid"] == SPANNING_AE[0]) & (log["variable"] == "AEENDTC")]
+    assert entry[["source", "action", "old", "new"]].values.tolist() == [["edc/ae.csv", "changed", "2023-07-13", ""]]
+
+
+def test_a_subject_randomized_after_the_cut_is_absent_everywhere(demo_sdtm, cuts):
+    assert RANDOMIZED_AFTER in set(demo_sdtm[2].datasets["DM"]["USUBJID"])
+    for name, data in cuts[CUT].datasets.items():
+        if "USUBJID" in data:
+            assert RANDOMIZED_AFTER not in set(data["USUBJID"]), name
+    assert RANDOMIZED_AFTER in set(cuts[LATER].datasets["DM"]["USUBJID"])
+    log = cuts[CUT].cut_log
+    dm_entry = log[(log["domain"] == "DM") & (log["usubjid"] == RANDOMIZED_AFTER)]
+    assert dm_entry["reason"].tolist() == ["subject entered after the cut (entry 2023-07-10, cut 2023-06-30)"]
+
+
+def test_reference_dates_are_derived_from_what_remains(cuts):
+    dm = cuts[CUT].datasets["DM"]
+    complete = dm["RFENDTC"].str.fullmatch(r"\d{4}-\d{2}-\d{2}.*")
+    assert complete.sum() > 10 and (dm.loc[complete, "RFENDTC"].str[:10] <= CUT).all()
+    for name, data in cuts[CUT].datasets.items():
+        seq = [c for c in data.columns if c == f"{name}SEQ"]
+        if seq and "USUBJID" in data:  # --SEQ renumbered from 1 per subject after the cut
+            firsts = data.groupby("USUBJID")[seq[0]].min()
+            assert (firsts == 1).all(), name
+
+
+def write_cut(result, folder, date):
+    folder.mkdir(parents=True)
+    write_datasets(result.datasets, result.specs, folder / "sdtm", datetime.fromisoformat(date))
+    write_keys(folder, {n: s.raw["keys"] for n, s in result.specs.items() if s.raw.get("keys")})
+
+
+def test_the_same_cut_twice_gives_identical_files(demo_sdtm, cuts, tmp_path):
+    spec, raw, _ = demo_sdtm
+    again = build_sdtm(spec, raw.tables, load_ct(), cut=DataCut(date=CUT))
+    manifests = []
+    for folder, result in ((tmp_path / "one", cuts[CUT]), (tmp_path / "two", again)):
+        write_cut(result, folder, CUT)
+        manifests.append(write_manifest(folder, inputs=raw.files, spec_hash=spec.digest(), ct_version="2025-03-28",
+                                        tool_version="test", cut=DataCut(date=CUT), created=CUT).read_bytes())
+        assert verify_manifest(folder, raw.files) == []
+    assert manifests[0] == manifests[1]
+    pd.testing.assert_frame_equal(cuts[CUT].cut_log, again.cut_log)
+
+
+def test_diff_of_two_cuts_lists_the_records_the_later_cut_added(cuts, tmp_path):
+    write_cut(cuts[CUT], tmp_path / "early", CUT)
+    write_cut(cuts[LATER], tmp_path / "late", LATER)
+    subject = "NCT05153070-01-016"
+    result = diff_cuts(tmp_path / "early", tmp_path / "late").for_subject(subject)
+    by_name = {d.name: d for d in result.datasets}
+    late_lb = cuts[LATER].datasets["LB"]
+    expected = late_lb[(late_lb["USUBJID"] == subject) & (late_lb["LBDTC"].str[:10] > CUT)]
+    added = by_name["LB"].added
+    assert len(added) == len(expected) > 0
+    assert sorted(zip(added["LBTESTCD"], added["VISITNUM"], added["LBDTC"])) == \
+        sorted(zip(expected["LBTESTCD"], expected["VISITNUM"], expected["LBDTC"]))
+    assert by_name["LB"].removed.empty and by_name["LB"].changed.empty
+    # exposure truncated at the first cut, complete in the later one
+    ex_changes = by_name["EX"].changed
+    assert ex_changes[ex_changes["variable"] == "EXENDTC"][["old", "new"]].values.tolist() == [[CUT, "2023-08-28"]]
