@@ -100,6 +100,28 @@ def read_raw(spec: StudySpec, raw_dir: Path, edc: str = "csv", progress: Progres
 
 
 @contextmanager
+def staging_folder(target: Path):
+    """A fresh folder beside target to build into; removed with everything in it if the block fails."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.parent / f".{target.name}.partial-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def replace_folder(source: Path, target: Path) -> None:
+    """Put source in target's place; the old target goes only once the new one is there."""
+    previous = target.parent / f".{target.name}.previous-{os.getpid()}"
+    if target.exists():
+        target.rename(previous)
+    source.rename(target)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+@contextmanager
 def atomic_folder(target: Path):
     """Yield a temporary folder beside target; on success it replaces target, on failure it vanishes."""
     target = Path(target)
@@ -256,7 +278,7 @@ def run(spec_dir=None, raw_dir=None, out_dir="out", edc="csv", created: datetime
     target = out_dir / "cuts" / (cut.date or "per-subject") if cut is not None else out_dir
     adam, validation_errors = None, 0
     target.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_folder(target.parent / f".{target.name}.staging") as staging:
+    with staging_folder(target) as staging:
         progress.step(f"writing {len(result.datasets)} SDTM datasets")
         notes = write_datasets(result.datasets, result.specs, staging / "sdtm", created)
         write_keys(staging / "sdtm", {n: s.keys for n, s in result.specs.items() if s.keys})
@@ -283,16 +305,9 @@ def run(spec_dir=None, raw_dir=None, out_dir="out", edc="csv", created: datetime
         write_manifest(staging, inputs=raw.files, spec_hash=spec.digest(), ct_version=spec.study["ct"]["sdtm"],
                        tool_version=tool_version(), cut=cut, created=created.date().isoformat())
         if cut is not None:
-            staging.rename(target.parent / f".{target.name}.ready")
+            replace_folder(staging, target)  # a cut is one folder, replaced whole
         else:
-            publish(staging, target)
-    if cut is not None:
-        ready = target.parent / f".{target.name}.ready"
-        previous = target.parent / f".{target.name}.previous"
-        if target.exists():
-            target.rename(previous)
-        ready.rename(target)
-        shutil.rmtree(previous, ignore_errors=True)
+            publish(staging, target)  # a plain run replaces its own outputs and leaves cuts/ alone
     print_run_report(result, notes, target / "sdtm", stream)
     if adam is not None:
         print(f"ADaM written to {display_path(target / 'adam')}: " +

@@ -22,11 +22,14 @@ import pandas as pd
 from specs.conditions import ConditionError, parse_condition
 from specs.errors import Problem, RawDataError, SpecError
 
+# visit_in (findings, events, exposure): a record collected at a visit must keep that visit in the
+# named domain (usually SV) after the cut; data collected at a visit after the cut is not yet in the
+# database at the cut, even when it is dated before it (e.g. a diary handed in at the next visit).
 RULES = {
     "subjects": {"required": set(), "optional": set()},
-    "findings": {"required": {"date"}, "optional": set()},
-    "events": {"required": {"start"}, "optional": {"end", "ongoing"}},
-    "exposure": {"required": {"start", "end"}, "optional": set()},
+    "findings": {"required": {"date"}, "optional": {"visit_in"}},
+    "events": {"required": {"start"}, "optional": {"end", "ongoing", "visit_in"}},
+    "exposure": {"required": {"start", "end"}, "optional": {"visit_in"}},
 }
 LOG_COLUMNS = ["domain", "source", "row", "key", "usubjid", "action", "variable", "old", "new", "reason"]
 CUT_FILE_COLUMNS = ["USUBJID", "DCUTDTC"]
@@ -354,6 +357,21 @@ def apply_cut(datasets: dict[str, pd.DataFrame], domains: dict, study_cut: dict,
             data, log = CUT_RULES[rule["rule"]](name, data, rule, cut.subject_dates(data["USUBJID"]))
             logs.append(log)
         out[name] = data.copy()
+    for name, data in list(out.items()):
+        visits_of = ((domains.get(name) or {}).get("cut") or {}).get("visit_in")
+        if visits_of and visits_of in out and "VISITNUM" in data:
+            out[name], log = cut_by_visit(name, data, out[visits_of], visits_of)
+            logs.append(log)
     logs = [log for log in logs if not log.empty]
     log = pd.concat(logs, ignore_index=True) if logs else empty_log()
     return out, log[LOG_COLUMNS]
+
+
+def cut_by_visit(name: str, data: pd.DataFrame, visits: pd.DataFrame, visits_of: str):
+    """Records whose (USUBJID, VISITNUM) is no longer in the visits domain go (visit after the cut)."""
+    kept = pd.MultiIndex.from_frame(visits[["USUBJID", "VISITNUM"]].astype(object))
+    here = pd.MultiIndex.from_frame(data[["USUBJID", "VISITNUM"]].astype(object))
+    gone = pd.Series(~here.isin(kept), index=data.index) & data["VISITNUM"].notna()
+    log = _log_rows(name, data, gone, "removed", "VISITNUM", data["VISITNUM"].astype(str), "",
+                    "collected at a visit after the cut (not in " + visits_of + ")")
+    return data[~gone].copy(), log
