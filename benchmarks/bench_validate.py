@@ -3,6 +3,8 @@
     python benchmarks/bench_validate.py --synthetic 10000          # in-memory SDTM, 10,000 subjects
     python benchmarks/bench_validate.py --synthetic 10000 --write /tmp/big   # ... also via XPT files
     python benchmarks/bench_validate.py --xpt out/sdtm               # any folder of XPT/Dataset-JSON
+    python benchmarks/bench_validate.py --demo 10000 --work /tmp/bench  # the demo study at 10,000 subjects:
+                                      # cdisc generate, cdisc run (SDTM+ADaM+define), then time validation
 
 The synthetic study has DM, EX, AE, VS and LB (150 lab records per subject, 1.5 million for 10,000
 subjects), built with numpy, clean apart from what random data does. Once the demo generator is wired
@@ -117,8 +119,24 @@ def main(argv=None) -> int:
     parser.add_argument("--xpt", help="folder of XPT / Dataset-JSON files to validate")
     parser.add_argument("--synthetic", type=int, help="number of subjects of a synthetic SDTM package")
     parser.add_argument("--write", help="with --synthetic: write XPT files here and time loading too")
+    parser.add_argument("--demo", type=int, help="number of randomized subjects of the demo study to generate, "
+                                                 "convert and validate")
+    parser.add_argument("--work", default="bench-work", help="with --demo: the working folder")
     args = parser.parse_args(argv)
     ct = load_terminology()
+    if args.demo:
+        from cdisc.demo.generator import generate
+        from cdisc.pipeline import Progress, run
+
+        work = Path(args.work)
+        t0 = time.perf_counter()
+        generate(work / "raw", subjects=args.demo)
+        t1 = time.perf_counter()
+        print(f"generated {args.demo:,} subjects in {t1 - t0:.1f} s")
+        run(raw_dir=work / "raw", out_dir=work / "out", validate=False, progress=Progress(True))
+        t2 = time.perf_counter()
+        print(f"cdisc run (SDTM, ADaM, define.xml, package) in {t2 - t1:.1f} s")
+        args.xpt = work / "out" / "m5"
     if args.xpt:
         t0 = time.perf_counter()
         package = load_package(args.xpt)

@@ -110,8 +110,9 @@ def pick_date(frames: list[pd.DataFrame], pick: str) -> pd.Series:
     """
     stacked = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["USUBJID", "DTC"])
     stacked = stacked[stacked["DTC"].fillna("").astype(str) != ""]
-    grouped = stacked.groupby("USUBJID")["DTC"]
-    return grouped.min() if pick == "first" else grouped.max()
+    ordered = stacked.sort_values(["USUBJID", "DTC"], kind="mergesort")
+    picked = ordered.drop_duplicates("USUBJID", keep="first" if pick == "first" else "last")
+    return pd.Series(picked["DTC"].to_numpy(), index=picked["USUBJID"].to_numpy(), dtype=object)
 
 
 def epoch_of(dataset: pd.DataFrame, dtc: str, se: pd.DataFrame) -> pd.Series:

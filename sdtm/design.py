@@ -76,8 +76,9 @@ def derive_se(studyid: str, design: dict, dm: pd.DataFrame, domains: dict[str, p
             source = source[parse_condition(rule["where"]).evaluate(source).fillna(False).astype(bool)]
         dates = source[["USUBJID", rule["variable"]]].rename(columns={rule["variable"]: "DTC"})
         dates = dates[dates["DTC"].fillna("").astype(str) != ""]
-        picked = dates.groupby("USUBJID")["DTC"].min() if rule["pick"] == "first" else \
-            dates.groupby("USUBJID")["DTC"].max()
+        ordered = dates.sort_values(["USUBJID", "DTC"], kind="mergesort")
+        picked = ordered.drop_duplicates("USUBJID", keep="first" if rule["pick"] == "first" else "last")
+        picked = pd.Series(picked["DTC"].to_numpy(), index=picked["USUBJID"].to_numpy(), dtype=object)
         start = _shift(picked.str[:10], rule.get("offset_days", 0))
         rows.append(pd.DataFrame({"USUBJID": start.index, "SESTDTC": start.values, "ETCD": element["etcd"],
                                   "ELEMENT": element["element"], "EPOCH": element["epoch"],
@@ -106,35 +107,33 @@ def derive_se(studyid: str, design: dict, dm: pd.DataFrame, domains: dict[str, p
 def actual_arm(dm: pd.DataFrame, se: pd.DataFrame, design: dict) -> pd.DataFrame:
     """ACTARMCD/ACTARM from the elements each subject went through, and ARMNRS/ACTARMUD.
 
-    A subject whose element sequence equals an arm's (or a leading part of it, for one who left early
-    after treatment started) gets that arm; never randomized: SCREEN FAILURE; randomized without exposure:
-    ASSIGNED, NOT TREATED; a sequence matching no arm: UNPLANNED TREATMENT, described in ACTARMUD.
+    A treated subject whose element sequence is an arm's sequence, or its leading part (one who left
+    early), gets that arm (the planned one when several match); never randomized: SCREEN FAILURE;
+    randomized without exposure: ASSIGNED, NOT TREATED; a sequence matching no arm: UNPLANNED TREATMENT,
+    described in ACTARMUD.
     """
     arms = design.get("arms", [])
-    treated_elements = {e["etcd"] for e in design.get("elements", [])
-                        if e["start"]["domain"] != "DM"}
-    sequences = se.sort_values(["USUBJID", "SESEQ"]).groupby("USUBJID")["ETCD"].agg(list)
+    treated_elements = [e["etcd"] for e in design.get("elements", []) if e["start"]["domain"] != "DM"]
+    ordered = se.sort_values(["USUBJID", "SESEQ"], kind="mergesort")
+    sequence = ordered.groupby("USUBJID")["ETCD"].agg(">".join)
+    treated = ordered[ordered["ETCD"].isin(treated_elements)].groupby("USUBJID").size() > 0
+    subject_sequence = dm["USUBJID"].map(sequence).fillna("").astype(str)
+    is_treated = dm["USUBJID"].map(treated).fillna(False).astype(bool)
+    planned = dm["ARMCD"].fillna("").astype(str)
+    matched_cd = pd.Series("", index=dm.index, dtype=object)
+    for arm in arms:  # the first arm in design order that fits, or the planned arm when it fits too
+        elements = arm["elements"]
+        prefixes = {">".join(elements[:k]) for k in range(2, len(elements) + 1)}
+        fits = subject_sequence.isin(prefixes)
+        matched_cd = matched_cd.mask(fits & ((matched_cd == "") | (planned == arm["armcd"])), arm["armcd"])
+    matched_cd = matched_cd.where(is_treated & (planned != ""), "")
+    arm_names = {a["armcd"]: a["arm"] for a in arms}
     result = pd.DataFrame(index=dm.index)
-    actarmcd, actarm, armnrs, actarmud = [], [], [], []
-    for usubjid, armcd in zip(dm["USUBJID"], dm["ARMCD"].fillna("")):
-        sequence = sequences.get(usubjid, [])
-        treated = any(e in treated_elements for e in sequence)
-        match = None
-        for arm in arms:
-            full = arm["elements"]
-            if treated and sequence == full[:len(sequence)] and len(sequence) >= 2:
-                if match is None or arm["armcd"] == armcd:
-                    match = arm
-        if not armcd:
-            actarmcd.append(""), actarm.append(""), actarmud.append("")
-            armnrs.append("SCREEN FAILURE" if not treated else "UNPLANNED TREATMENT")
-        elif not treated:
-            actarmcd.append(""), actarm.append(""), actarmud.append(""), armnrs.append("ASSIGNED, NOT TREATED")
-        elif match is None:
-            actarmcd.append(""), actarm.append(""), armnrs.append("UNPLANNED TREATMENT")
-            actarmud.append(" -> ".join(sequence))
-        else:
-            actarmcd.append(match["armcd"]), actarm.append(match["arm"]), armnrs.append(""), actarmud.append("")
-    result["ACTARMCD"], result["ACTARM"] = actarmcd, actarm
-    result["ARMNRS"], result["ACTARMUD"] = armnrs, actarmud
+    result["ACTARMCD"] = matched_cd
+    result["ACTARM"] = matched_cd.map(arm_names).fillna("")
+    unplanned = is_treated & (matched_cd == "")
+    result["ARMNRS"] = np.select(
+        [(planned == "") & ~is_treated, (planned != "") & ~is_treated, unplanned],
+        ["SCREEN FAILURE", "ASSIGNED, NOT TREATED", "UNPLANNED TREATMENT"], default="")
+    result["ACTARMUD"] = subject_sequence.str.replace(">", " -> ").where(unplanned, "")
     return result.astype(object)

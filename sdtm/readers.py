@@ -59,7 +59,9 @@ def _value_text(value) -> str:
 def _column_text(column: pd.Series) -> pd.Series:
     """One column as stripped text; each distinct value is converted once."""
     if pd.api.types.is_string_dtype(column.dtype) and column.dtype != object:
-        return column.fillna("").str.strip().astype(object)
+        codes, uniques = pd.factorize(column)  # strip each distinct value once
+        texts = np.array([v.strip() for v in uniques] + [""], dtype=object)
+        return pd.Series(texts[codes], index=column.index, dtype=object)
     codes, uniques = pd.factorize(column)  # missing values (None, NaN, NaT) get code -1
     texts = np.array([_value_text(v) for v in uniques] + [""], dtype=object)
     return pd.Series(texts[codes], index=column.index, dtype=object)

@@ -296,18 +296,46 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     sub = parser.add_subparsers(dest="ct_command", required=True)
     ext = sub.add_parser("extract", help="write a JSON subset of codelists from a full NCI EVS package")
     ext.add_argument("--ct", required=True, help="full package (.txt tab-delimited or .csv)")
-    ext.add_argument("--codelist", action="append", required=True,
+    ext.add_argument("--codelist", action="append", default=[],
                      help="codelist submission value or C-code; repeat, or separate with commas")
+    ext.add_argument("--spec", help="a study spec folder: add every codelist its sdtm.yaml names")
     ext.add_argument("--out", required=True, help="JSON file to write")
     ext.add_argument("--package", default=None, help='package name, e.g. "SDTM CT" (default: inferred)')
     ext.add_argument("--date", default=None, help="package date (default: from the file name)")
     return parser
 
 
+def spec_codelists(folder) -> list[str]:
+    """Every CT codelist a study spec names (variables and mappings), in order of first use."""
+    from specs.loader import load_study_spec
+
+    spec = load_study_spec(folder, collect=[])
+    dictionaries = set(spec.study.get("dictionaries", {}))
+    found: list[str] = []
+
+    def visit(node) -> None:
+        if isinstance(node, dict):
+            name = node.get("codelist")
+            if isinstance(name, str) and name not in dictionaries and name not in found:
+                found.append(name)
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(spec.domains)
+    return found
+
+
 def run(args: argparse.Namespace) -> int:
     """Run a parsed ``ct`` command (for a CLI that mounted ``build_parser`` on its own sub-parser)."""
     names = [n.strip() for item in args.codelist for n in item.split(",") if n.strip()]
     try:
+        if getattr(args, "spec", None):
+            names += [n for n in spec_codelists(args.spec) if n not in names]
+        if not names:
+            raise SpecError([Problem("cdisc ct extract", "name codelists with --codelist or --spec")])
         data = extract_ct(args.ct, names, args.out, package=args.package, date=args.date)
     except CdiscError as exc:
         print(exc, file=sys.stderr)
