@@ -52,6 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-validate", action="store_true", help="skip the conformance check at the end")
     run.add_argument("--progress", action="store_true", help="show progress even when not on a terminal")
 
+    package = commands.add_parser("package", help="the m5 submission package again from an earlier run's output")
+    package.add_argument("--out", default="out", help="the folder of the earlier run (default: out)")
+    package.add_argument("--spec", help="study spec folder; default: built-in study")
+    package.add_argument("--format", default="xpt", help="dataset formats, comma separated: xpt,json")
+
     generate = commands.add_parser("generate", help="write the demo study's raw export")
     generate.add_argument("--out", required=True)
     generate.add_argument("--seed", type=int, default=20221)
@@ -99,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
             result = run(args.spec, args.raw, args.out, args.edc, progress=Progress(True if args.progress else None),
                          sdtm_only=args.sdtm_only, formats=args.format, cut=cut, validate=not args.no_validate)
             return 1 if result.validation_errors else 0
+        if args.command == "package":
+            from cdisc.pipeline import package_from_folder
+            package_from_folder(args.out, args.spec, args.format)
+            return 0
         if args.command == "generate":
             from cdisc.demo.generator import main as generate_main
             return generate_main(["--out", args.out, "--seed", str(args.seed), "--subjects", str(args.subjects)]) or 0

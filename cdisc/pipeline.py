@@ -347,3 +347,44 @@ def print_run_report(result, notes: list[str], folder: Path, stream) -> None:
         example = items[0].split(": ", 1)[-1]
         print(f"note: {variable}: {len(items)} value(s) transliterated to ASCII for XPT v5 (e.g. {example})",
               file=stream)
+
+
+def package_from_folder(folder, spec_dir=None, formats="xpt", stream=None) -> Path:
+    """`cdisc package`: the m5 package (XPT, define.xml, stylesheet, define.html, Dataset-JSON) again
+    from the SDTM and ADaM files of an earlier run in folder, with the spec's metadata."""
+    from types import SimpleNamespace
+
+    from adam.spec import load_adam_spec
+    from define.package import write_submission
+    from define.xpt import read_xpt
+    from sdtm.supp import supp_domain_spec
+    from specs.model import domain_spec
+
+    stream = stream or sys.stdout
+    folder = Path(folder)
+    spec = load_study_spec(spec_dir)
+    specs = {name: domain_spec(name, raw) for name, raw in spec.domains.items()}
+    specs.update({f"SUPP{n}": supp_domain_spec(d) for n, d in list(specs.items()) if d.supp_variables})
+    missing = [f"sdtm/{n.lower()}.xpt" for n in specs if not (folder / "sdtm" / f"{n.lower()}.xpt").is_file()]
+    if missing:
+        raise RawDataError([Problem(display_path(folder), f"{', '.join(missing)} not found: run cdisc run first")])
+    datasets = {name: read_xpt(folder / "sdtm" / f"{name.lower()}.xpt")[0] for name in specs}
+    adam_spec, adam = None, None
+    if (folder / "adam").is_dir():
+        adam_spec = load_adam_spec(adam_spec_path(spec_dir))
+        adam = {name: read_xpt(path)[0] for name in adam_spec.datasets
+                if (path := folder / "adam" / f"{name.lower()}.xpt").is_file()}
+    created = datetime(2000, 1, 1)
+    manifest = folder / "manifest.json"
+    if manifest.is_file():
+        import json
+        created = datetime.fromisoformat(json.loads(manifest.read_text("utf-8"))["created"])
+    with staging_folder(folder / "m5") as staging:
+        package = write_submission(staging, spec, SimpleNamespace(datasets=datasets, specs=specs),
+                                   adam_spec=adam_spec, adam_datasets=adam, created=created, formats=formats)
+        publish(staging, folder)
+    print(f"submission package written to {display_path(folder / 'm5')}: "
+          + ", ".join(f"{k.upper()} {len(list(v.glob('*.xpt')))} datasets" for k, v in
+                      sorted((key, folder / p.relative_to(staging)) for key, p in package.folders.items())),
+          file=stream)
+    return folder / "m5"

@@ -165,10 +165,9 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
             datasets[supp_name] = build_supp(datasets[name], dspec, spec.studyid)
             specs[supp_name] = supp_domain_spec(dspec)
 
-    for name, dspec in specs.items():
-        datasets[name] = finalize(datasets[name], dspec)
-        if name in reports:
-            reports[name].records_out = len(datasets[name])
+    datasets = {name: finalize(datasets[name], dspec) for name, dspec in specs.items()}  # the spec's order
+    for name, report in reports.items():
+        report.records_out = len(datasets[name])
     ordered_reports = [reports[n] for n in specs if n in reports]
     return SdtmResult(datasets, specs, ordered_reports, notes, cut_log)
 

@@ -77,3 +77,28 @@ def test_odm_export_gives_the_same_sdtm_as_the_csv_export(demo_sdtm):
     from_odm = build_sdtm_from_raw(edc="odm")[2].datasets
     for name, frame in demo_sdtm[2].datasets.items():
         pd.testing.assert_frame_equal(frame, from_odm[name], obj=name)
+
+
+def test_run_writes_the_m5_package_validation_and_manifest(demo_run):
+    out, done = demo_run
+    study = out / "m5" / "datasets" / "nct05153070"
+    for folder in (study / "tabulations" / "sdtm", study / "analysis" / "adam" / "datasets"):
+        assert {"define.xml", "define2-1.xsl", "define.html"} <= {p.name for p in folder.iterdir()}
+    assert "validation of SDTM: Validation: 0 errors" in done.stdout
+    assert "validation of ADAM: Validation: 0 errors" in done.stdout
+    assert (out / "validation" / "sdtm" / "validation.html").is_file()
+    assert (out / "manifest.json").is_file()
+
+
+def test_cdisc_package_rebuilds_the_same_define_from_the_written_files(demo_run, tmp_path):
+    import shutil
+
+    out, _ = demo_run
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    define = "m5/datasets/nct05153070/tabulations/sdtm/define.xml"
+    done = subprocess.run([sys.executable, "-m", "cdisc", "package", "--out", str(copy), "--format", "xpt,json"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (copy / define).read_bytes() == (out / define).read_bytes()
+    assert (copy / "m5/datasets/nct05153070/tabulations/sdtm/dm.json").is_file()
