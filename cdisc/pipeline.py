@@ -4,7 +4,6 @@ I/O lives here and in the readers/writers; ``sdtm`` and ``adam`` only see data f
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import sys
@@ -24,14 +23,6 @@ from specs.semantics import check_raw_columns
 
 def builtin_raw_dir() -> Path:
     return Path(str(resources.files("cdisc") / "demo" / "raw"))
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class Progress:

@@ -28,7 +28,6 @@ def _candidate_dirs() -> list[Path]:
         dirs.append(Path(specs.__file__).parent / "standards")
     except ImportError:  # pragma: no cover - specs is always importable in this repo
         pass
-    dirs.append(Path("/work/shared/reference/standards"))
     return dirs
 
 

@@ -89,7 +89,6 @@ def _shipped_files() -> list[Path]:
         folders.append(Path(specs.__file__).parent / "ct")
     except ImportError:  # pragma: no cover
         pass
-    folders.append(Path("/work/shared/reference/ct"))
     for folder in folders:
         files = sorted(folder.glob("SDTM_Terminology_*.txt")) + sorted(folder.glob("ADaM_CT_*.csv"))
         if files:

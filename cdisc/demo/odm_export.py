@@ -31,7 +31,7 @@ def _item_groups(form_oid: str, table: pd.DataFrame) -> np.ndarray:
                            if str(u) != "" else "" for u in uniques] + [""], dtype=object)
         body = body + pieces[codes]
     keys = table["RecordPosition"].to_numpy(dtype=object)
-    return (f'<ItemGroupData ItemGroupOID="{form_oid}" ItemGroupRepeatKey="' + keys + '">'
+    return (f'<ItemGroupData ItemGroupOID="IG.{form_oid}" ItemGroupRepeatKey="' + keys + '">'
             + body + "</ItemGroupData>\n")
 
 
@@ -51,9 +51,9 @@ def _metadata(study_oid, forms, folders) -> str:
         out.append("</StudyEventDef>\n")
     for oid, (_, table) in forms.items():
         out.append(f'<FormDef OID="{oid}" Name="{oid}" Repeating="No">'
-                   f'<ItemGroupRef ItemGroupOID="{oid}" Mandatory="Yes"/></FormDef>\n')
+                   f'<ItemGroupRef ItemGroupOID="IG.{oid}" Mandatory="Yes"/></FormDef>\n')
     for oid, (_, table) in forms.items():
-        out.append(f'<ItemGroupDef OID="{oid}" Name="{oid}" Repeating="Yes">\n')
+        out.append(f'<ItemGroupDef OID="IG.{oid}" Name="{oid}" Repeating="Yes">\n')  # OIDs unique per ODM
         out += [f'<ItemRef ItemOID="{oid}.{c}" OrderNumber="{n}" Mandatory="No"/>\n'
                 for n, c in enumerate(table.columns[len(EDC_COLUMNS):], 1)]
         out.append("</ItemGroupDef>\n")

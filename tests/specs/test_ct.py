@@ -8,7 +8,8 @@ from specs import ct as ct_module
 from specs.ct import extract_ct, load_ct
 from specs.errors import SpecError
 
-REFERENCE = Path("/work/shared/reference/ct")
+# the full NCI EVS packages: ../shared/reference/ct beside the repository (as in the workplace and CI)
+REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "ct"
 
 HEADER = [
     "Code", "Codelist Code", "Codelist Extensible (Yes/No)", "Codelist Name", "CDISC Submission Value",
