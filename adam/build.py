@@ -17,7 +17,7 @@ from .spec import DATASET_ARGS, AdamSpec, load_adam_spec
 
 
 def _named(df: pd.DataFrame, name: str) -> pd.DataFrame:
-    df = df.copy()
+    df = df.copy(deep=False)  # copy-on-write: a step that changes it copies what it changes
     df.attrs = {"name": name}
     return df
 

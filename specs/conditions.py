@@ -99,14 +99,23 @@ def _literal(value) -> str:
     return repr(value)
 
 
+def _distinct(series: pd.Series) -> tuple[np.ndarray, list]:
+    """Codes and distinct values (missing -> code -1): text work is done once per distinct value."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    return codes, list(uniques)
+
+
 def _empty(series: pd.Series) -> np.ndarray:
-    text = series.astype("string").str.strip()
-    return (series.isna() | (text == "").fillna(True)).to_numpy(dtype=bool)
+    codes, uniques = _distinct(series)
+    blank = np.array([str(u).strip() == "" for u in uniques] + [True], dtype=bool)
+    return blank[codes]
 
 
 def _as_text(series: pd.Series) -> pd.Series:
-    text = series.astype("string")
-    return text.mask(_empty(series))  # blanks are empty, so they match nothing
+    """The values as text; blanks and missing are NA, so they match nothing."""
+    codes, uniques = _distinct(series)
+    texts = np.array([None if str(u).strip() == "" else str(u) for u in uniques] + [None], dtype=object)
+    return pd.Series(texts[codes], index=series.index, dtype="string")
 
 
 def _as_number(series: pd.Series) -> np.ndarray:

@@ -57,6 +57,13 @@ def impute_dtc_dt(dtc: pd.Series, highest_imputation: str = "n",
     assert_one_of(highest_imputation, ("n", "D", "M"), "highest_imputation")
     date_imputation = _ALIASES.get(date_imputation, date_imputation)
     assert_one_of(date_imputation, ("first", "mid", "last"), "date_imputation")
+    codes, uniques = pd.factorize(dtc, use_na_sentinel=False)
+    if len(uniques) < len(dtc):  # dates repeat: impute each distinct value once, then spread
+        distinct = pd.Series(uniques, name=dtc.name, dtype=object)
+        distinct.attrs = dtc.attrs
+        once = impute_dtc_dt(distinct, highest_imputation, date_imputation)
+        return pd.DataFrame({"date": once["date"].to_numpy()[codes], "flag": once["flag"].to_numpy()[codes]},
+                            index=dtc.index).astype({"flag": "string"})
     text = dtc.astype("string")
     blank = text.isna() | text.str.strip().eq("")
     parts = text.str.extract(_ISO)
