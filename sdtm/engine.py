@@ -117,10 +117,11 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
                 converted = _as_type(values, variable)
                 if variable.type == "Num":
                     bad = values.notna() & (values.astype(str) != "") & converted.isna()
-                    for row in records[bad].head(5).itertuples():
-                        problems.append(Problem(f"{row.__file} row {row.__row} ({row.__key})",
-                                                f"{name}.{variable.name} is Num but the mapping gives "
-                                                f"'{values[row.Index]}'"))
+                    located = records.loc[bad, ["__file", "__row", "__key"]].head(5)
+                    for (file, row, key), value in zip(located.itertuples(index=False, name=None),
+                                                       values[bad].head(5)):
+                        problems.append(Problem(f"{file} row {row} ({key})", f"{name}.{variable.name} is Num "
+                                                                             f"but the mapping gives '{value}'"))
                 data[variable.name] = converted
             else:
                 data[variable.name] = _empty_column(variable, records.index)
