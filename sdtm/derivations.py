@@ -222,6 +222,18 @@ def _derive_rf_date(data, args, ctx):
     return data["USUBJID"].map(picked.astype(object)).astype(object).fillna("")
 
 
+def _derive_exist_flag(data, args, ctx):
+    from specs.conditions import parse_condition
+
+    subjects = set()
+    for source in args["sources"]:
+        other = ctx.other(source["domain"])
+        if "where" in source:
+            other = other[parse_condition(source["where"]).evaluate(other).fillna(False).astype(bool)]
+        subjects |= set(other["USUBJID"])
+    return pd.Series(np.where(data["USUBJID"].isin(subjects), "Y", ""), index=data.index, dtype=object)
+
+
 def _derive_age(data, args, ctx):
     return age_in_years(data[args["birth"]], data[args["ref"]])
 
@@ -256,6 +268,7 @@ DERIVE_ALGORITHMS = {
     "derive_stresn": _derive_stresn,
     "derive_nrind": _derive_nrind,
     "derive_rf_date": _derive_rf_date,
+    "derive_exist_flag": _derive_exist_flag,
     "derive_age": _derive_age,
     "derive_study_day": _derive_study_day,
     "derive_epoch": _derive_epoch,

@@ -137,16 +137,17 @@ def check_domain(spec, name: str, domain: dict, ct, problems: list[Problem]) -> 
             for target in mapping.get(arg) or []:
                 if ALGORITHMS.get(mapping.get("algorithm")) and target not in names:
                     problems.append(Problem(f"{where}.map.{arg}", f"'{target}' is not a variable of {name}"))
-        if mapping.get("algorithm") == "derive_rf_date":
+        if mapping.get("algorithm") in ("derive_rf_date", "derive_exist_flag"):
             for i, source in enumerate(mapping.get("sources") or []):
-                if not isinstance(source, dict) or not {"domain", "variable"} <= set(source):
-                    problems.append(Problem(f"{where}.map.sources[{i}]", "needs 'domain' and 'variable'"))
+                needed = {"domain", "variable"} if mapping["algorithm"] == "derive_rf_date" else {"domain"}
+                if not isinstance(source, dict) or not needed <= set(source):
+                    problems.append(Problem(f"{where}.map.sources[{i}]", f"needs {' and '.join(sorted(needed))}"))
                     continue
                 other = spec.domains.get(source["domain"])
                 if other is None:
                     problems.append(Problem(f"{where}.map.sources[{i}].domain",
                                             f"'{source['domain']}' is not a domain of the spec"))
-                elif source["variable"] not in [v["name"] for v in other["variables"]]:
+                elif "variable" in source and source["variable"] not in [v["name"] for v in other["variables"]]:
                     problems.append(Problem(f"{where}.map.sources[{i}].variable",
                                             f"'{source['variable']}' is not a variable of {source['domain']}"))
                 if "where" in source:

@@ -76,6 +76,8 @@ ALGORITHMS: dict[str, Algorithm] = {
                   "null without a result or a range.", 12),
         Algorithm("derive_rf_date", DERIVE, ("sources", "pick"), (), "Derived",
                   "The {pick} date of: {sources}.", 20),
+        Algorithm("derive_exist_flag", DERIVE, ("sources",), (), "Derived",
+                  "'Y' when the subject has a record in: {sources}; null otherwise.", 20),
         Algorithm("derive_age", DERIVE, ("birth", "ref"), (), "Derived",
                   "Age in completed years from the birth date {birth} to {ref}.", 30),
         Algorithm("derive_actarmcd", DERIVE, (), (), "Derived",

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -57,6 +59,16 @@ def _from_ct(context: Context, codes: tuple) -> Allowed | None:
     return Allowed(values, any(cl.extensible for cl in lists), label)
 
 
+QUALIFIED = re.compile(r"\s*(<=|>=|<|>)\s*[-+]?[0-9]*\.?[0-9]+\s*")
+
+
+def _qualified_number(column: pd.Series) -> np.ndarray:
+    """'<0.02', '>= 100': a number with a comparison, as results below or above a limit are reported."""
+    codes, uniques = pd.factorize(column)
+    hits = np.array([bool(QUALIFIED.fullmatch(str(u))) for u in uniques] + [False], dtype=bool)
+    return hits[codes]
+
+
 def _term_findings(context: Context) -> pd.DataFrame:
     """Every value outside its codelist, with whether that codelist is extensible (computed once)."""
     if "terms" in context.cache:
@@ -73,8 +85,8 @@ def _term_findings(context: Context) -> pd.DataFrame:
                 continue
             column = df[variable]
             bad = column.notna().to_numpy() & ~text_in(column, allowed.values, factorized(context, name, variable))
-            if variable.endswith(RESULT_SUFFIXES):
-                bad &= np.isnan(numeric(column))
+            if variable.endswith(RESULT_SUFFIXES):  # numeric results, plain or '<0.02', are not terms
+                bad &= np.isnan(numeric(column)) & ~_qualified_number(column)
             found = fail(package, name, bad, variable, codelist=allowed.codelist)
             found["extensible"] = allowed.extensible
             frames.append(found)
