@@ -73,8 +73,10 @@ def _finalize(df: pd.DataFrame, name: str, ds: dict, file: str) -> pd.DataFrame:
         else:
             text = col.astype("string")
             if pd.api.types.is_numeric_dtype(col):  # 1.0 -> "1"
-                text = col.map(lambda x: None if pd.isna(x) else (str(int(x)) if float(x).is_integer() else str(x)),
-                               na_action="ignore").astype("string")
+                codes, uniques = pd.factorize(col)  # format each distinct number once
+                texts = np.array([str(int(x)) if float(x).is_integer() else str(x) for x in uniques] + [None],
+                                 dtype=object)
+                text = pd.Series(texts[codes], index=col.index).astype("string")
             text = text.str.strip().replace("", pd.NA)
             length = var.get("length", "auto")
             if length != "auto":

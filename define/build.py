@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
 from define.infer import char_attributes, numeric_attributes, repeating, text_values, value_attributes
@@ -33,7 +34,9 @@ def oid_part(value: str) -> str:
 def number_text(values: pd.Series) -> pd.Series:
     """Numbers as codelist values: 1.0 -> '1', 2.5 -> '2.5'."""
     x = pd.to_numeric(values, errors="coerce").dropna()
-    return x.map(lambda v: str(int(v)) if float(v).is_integer() else repr(float(v))).astype(str)
+    codes, uniques = pd.factorize(x)  # format each distinct number once
+    texts = np.array([str(int(v)) if float(v).is_integer() else repr(float(v)) for v in uniques], dtype=object)
+    return pd.Series(texts[codes] if len(texts) else [], index=x.index, dtype=object).astype(str)
 
 
 class _Builder:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from sdtm.dates import iso_datetime
+from sdtm.unique import on_unique
 from specs.errors import Problem
 
 TEMPLATE_FIELD = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
@@ -153,6 +154,11 @@ def assign_template(raw, args, ctx):
 def assign_duration(raw, args, ctx):
     """Minutes -> ISO 8601 duration: 15 -> 'PT15M', -10 -> '-PT10M', 90 -> 'PT1H30M'."""
     minutes = assign_numeric(raw, {"source": args["minutes"]}, ctx)
+    return on_unique(_duration_text, minutes)
+
+
+def _duration_text(minutes: pd.Series) -> pd.Series:
+    minutes = minutes.astype(float)
     magnitude = minutes.abs()
     hours = (magnitude // 60).astype("Int64")
     rest = (magnitude % 60).astype("Int64")
@@ -160,7 +166,7 @@ def assign_duration(raw, args, ctx):
     hour_text = hours.astype(str).where(hours > 0, "").map(lambda h: f"{h}H" if h else "")
     minute_text = rest.astype(str).map(lambda m: f"{m}M")
     minute_text = minute_text.where((rest > 0) | (hours == 0), "")
-    text = pd.Series(sign, index=raw.index, dtype=object) + "PT" + hour_text + minute_text
+    text = pd.Series(sign, index=minutes.index, dtype=object) + "PT" + hour_text + minute_text
     return text.where(minutes.notna(), "").astype(object)
 
 
