@@ -86,7 +86,14 @@ def sdtm_study(spec) -> StudyInput:
         standard=("SDTMIG", str(study.get("standards", {}).get("sdtmig", "3.4"))),
         ct_versions={"SDTM": str(study.get("ct", {}).get("sdtm", ""))},
         dictionaries={k: str(v) for k, v in (study.get("dictionaries") or {}).items()},
-        define_version=str(study.get("standards", {}).get("define", "2.1.0")))
+        define_version=str(study.get("standards", {}).get("define", "2.1.0")),
+        acrf=annotated_crf(spec))
+
+
+def annotated_crf(spec):
+    """The spec folder's annotated CRF (study.acrf, default acrf.pdf), when the sponsor put one there."""
+    path = spec.folder / spec.study.get("acrf", "acrf.pdf")
+    return path if path.is_file() else None
 
 
 def sdtm_inputs(result) -> list[DatasetInput]:

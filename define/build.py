@@ -275,7 +275,8 @@ def build_define(study: StudyInput, purpose: str, inputs: list[DatasetInput], da
             builder.problems.append(Problem(clause.oid, "selects no record"))
     if builder.problems:
         raise DataError(builder.problems, title=CONFLICTS)
-    documents = [Leaf("LF.acrf", "acrf.pdf", "Annotated CRF")] if builder.pages_used else []
+    # CRF page references need the annotated CRF itself in the package; without one they are left out
+    documents = [Leaf("LF.acrf", "acrf.pdf", "Annotated CRF")] if builder.pages_used and study.acrf else []
     return DefineModel(study, purpose, builder.standards, groups, builder.items, builder.value_lists,
                        list(builder.where_clauses.values()), builder.codelists(), list(builder.methods.values()),
                        list(builder.comments.values()), documents, {s.name: data[s.name] for s in inputs})

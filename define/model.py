@@ -14,6 +14,7 @@ VL.<dataset>.<variable>, WC.<dataset>.<variable>.<value>, MT.<dataset>.<variable
 """
 from __future__ import annotations
 
+from pathlib import Path
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -86,6 +87,7 @@ class StudyInput:
     ct_versions: dict[str, str]  # publishing set -> date: {"SDTM": "2025-03-28", "ADaM": ...}
     dictionaries: dict[str, str] = field(default_factory=dict)  # {"MedDRA": "27.0"}
     define_version: str = "2.1.0"
+    acrf: "Path | None" = None  # the annotated CRF (PDF) shipped beside define.xml; None: no page references
 
 
 # --- the model: one object per Define-XML element ----------------------------------------------------

@@ -133,6 +133,8 @@ def write_standard_folder(model: DefineModel, folder: Path, *, created: datetime
                 problems += [Problem(path.name, e) for e in validate_dataset_json(path)]
     define_path = write_define(model, folder / "define.xml", created)
     files += [define_path, copy_stylesheet(folder)]
+    if any(leaf.id == "LF.acrf" for leaf in model.documents):
+        files.append(Path(shutil.copyfile(model.study.acrf, folder / "acrf.pdf")))
     if validate:
         problems += [Problem(define_path.name, e) for e in validate_define(define_path)]
     if html:

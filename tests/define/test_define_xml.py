@@ -1,6 +1,8 @@
 """define.xml of the demo study: entries compared with values worked out by hand, XSD validity, reruns."""
 from __future__ import annotations
 
+from lxml import etree
+
 from define.build import where_clause_mask
 from define.xml import validate_define, write_define
 
@@ -47,7 +49,9 @@ def test_item_defs_written_out_by_hand(demo, xp):
     assert (sex.get("DataType"), sex.get("Length"), sex.get("SASFieldName")) == ("text", "1", "SEX")
     assert xp(sex, "odm:CodeListRef").get("CodeListOID") == "CL.SEX"
     assert xp(sex, "def:Origin").attrib == {"Type": "Collected", "Source": "Subject"}
-    assert xp(sex, "def:Origin/def:DocumentRef/def:PDFPageRef").attrib == {"PageRefs": "1", "Type": "PhysicalRef"}
+    # the demo study ships no annotated CRF, so its page numbers stay out of define.xml (no broken link)
+    assert xp(sex, "def:Origin/def:DocumentRef", all=True) == []
+    assert xp(demo.tree, "//def:AnnotatedCRF", all=True) == []
     # AESTDTC holds "2023" and "2023-06" beside full dates: partialDate, and no Length (ISO 8601).
     aestdtc = xp(demo.tree, "//odm:ItemDef[@OID='IT.AE.AESTDTC']")
     assert (aestdtc.get("DataType"), aestdtc.get("Length")) == ("partialDate", None)
@@ -93,7 +97,29 @@ def test_suppae_qval_is_described_per_qnam(demo, xp):
     # the longest term is "UNLIKELY RELATED" (16 characters)
     assert (item.get("DataType"), item.get("Length")) == ("text", "16")
     assert xp(item, "odm:Description/odm:TranslatedText").text == "Relationship to Ciclosporin"
-    assert xp(item, "def:Origin/def:DocumentRef/def:PDFPageRef").get("PageRefs") == "7"
+    assert xp(item, "def:Origin").get("Type") == "Collected"
+
+
+def test_crf_pages_are_referenced_when_the_spec_ships_an_annotated_crf(demo, xp, tmp_path):
+    import dataclasses
+    import shutil
+
+    from define.model import from_sdtm
+    from define.package import write_package
+
+    folder = tmp_path / "spec"
+    shutil.copytree(demo.spec.folder, folder)
+    (folder / "acrf.pdf").write_bytes(b"%PDF-1.4\n% annotated CRF of the sponsor\n%%EOF\n")
+    spec = dataclasses.replace(demo.spec, folder=folder)
+    package = write_package(tmp_path / "out", sdtm=from_sdtm(spec, demo.result, demo.ct), created=demo.created)
+    out = package.folders["sdtm"]
+    tree = etree.parse(str(out / "define.xml"))
+    assert (out / "acrf.pdf").read_bytes().startswith(b"%PDF")
+    assert xp(tree, "//def:AnnotatedCRF/def:DocumentRef").get("leafID") == "LF.acrf"
+    sex = xp(tree, "//odm:ItemDef[@OID='IT.DM.SEX']")
+    assert xp(sex, "def:Origin/def:DocumentRef/def:PDFPageRef").attrib == {"PageRefs": "1", "Type": "PhysicalRef"}
+    qval = xp(tree, "//odm:ItemDef[@OID='IT.SUPPAE.QVAL.AERELCSA']")
+    assert xp(qval, "def:Origin/def:DocumentRef/def:PDFPageRef").get("PageRefs") == "7"
 
 
 def test_every_where_clause_selects_at_least_one_record(demo):
