@@ -130,3 +130,21 @@ def test_text_mapped_into_a_numeric_variable_names_the_record(workspace, capsys)
     assert "raw/edc/insulin.csv row 1 (Subject=01-001, Folder=D1, RecordPosition=1): CM.CMDOSE is Num but the " \
            "mapping gives '" in err
     assert_untouched(out)
+
+
+def test_a_vendor_file_delivered_as_sas_xport_gives_the_same_sdtm(workspace, demo_datasets):
+    import pandas as pd
+    import pyreadstat
+
+    from cdisc.pipeline import build_sdtm_from_raw
+
+    spec, raw, out = workspace
+    table = pd.read_csv(raw / "vendor" / "randomization.csv", dtype=str, keep_default_na=False)
+    table["BLOCK"] = table["BLOCK"].astype(float)  # numeric in the SAS file; read back as text '1'
+    pyreadstat.write_xport(table, str(raw / "vendor" / "randomization.xpt"), file_format_version=5,
+                           table_name="RANDO")
+    (raw / "vendor" / "randomization.csv").unlink()
+    edit(spec / "study.yaml", "path: vendor/randomization.csv", "path: vendor/randomization.xpt")
+    datasets = build_sdtm_from_raw(spec, raw)[2].datasets
+    pd.testing.assert_frame_equal(datasets["DM"], demo_datasets["DM"])
+    pd.testing.assert_frame_equal(datasets["EX"], demo_datasets["EX"])
