@@ -102,3 +102,22 @@ def test_cdisc_package_rebuilds_the_same_define_from_the_written_files(demo_run,
     assert done.returncode == 0, done.stderr
     assert (copy / define).read_bytes() == (out / define).read_bytes()
     assert (copy / "m5/datasets/nct05153070/tabulations/sdtm/dm.json").is_file()
+
+
+def test_every_auc_row_traces_back_to_its_lb_records(demo_run):
+    out, _ = demo_run
+    adlb, _ = pyreadstat.read_xport(str(out / "adam" / "adlb.xpt"))
+    lb, _ = pyreadstat.read_xport(str(out / "sdtm" / "lb.xpt"))
+    lb = lb.set_index(["USUBJID", "LBSEQ"])
+    auc = adlb[(adlb["PARAMCD"] == "CPAUC") & adlb["AVAL"].notna()]
+    assert len(auc) > 50
+    for row in auc.itertuples():
+        seqs = [float(s) for s in row.SRCSEQL.split()]
+        sources = lb.loc[[(row.USUBJID, s) for s in seqs]]
+        assert set(sources["LBTESTCD"]) == {"CPEPTIDE"} and len(set(sources["VISITNUM"])) == 1
+        assert list(sources["LBTPTNUM"]) == [0, 15, 30, 60, 90, 120]
+        values = pd.to_numeric(sources["LBSTRESN"]).to_numpy()
+        times = sources["LBTPTNUM"].to_numpy()
+        if not pd.isna(values).any():  # below-LLOQ points count as LLOQ/2 in the AUC
+            trapezoids = ((times[1:] - times[:-1]) * (values[1:] + values[:-1]) / 2).sum()
+            assert row.AVAL == pytest.approx(trapezoids), (row.USUBJID, row.AVISIT)
