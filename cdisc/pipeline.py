@@ -233,20 +233,23 @@ def tool_version() -> str:
         return "0.1.0"
 
 
-def validate_package(package, folder: Path, progress: Progress, stream) -> int:
-    """Validate what was written (the m5 folders with their define.xml); reports into folder."""
+def validate_package(package, folder: Path, progress: Progress) -> tuple[int, list[str]]:
+    """Validate what was written (the m5 folders with their define.xml); reports into folder.
+    Returns the number of error-level findings and the summary lines to show."""
     from validate.cli import validate, write_reports
     from validate.report import terminal_summary
 
-    errors = 0
-    for key, data_folder in sorted(package.folders.items()):
+    errors, lines = 0, []
+    for key, data_folder in sorted(package.folders.items(), key=lambda kv: kv[0] != "sdtm"):
         progress.step(f"validating {key.upper()}")
         checked, findings = validate(data_folder)
         write_reports(findings, folder / key, {"path": str(data_folder.relative_to(package.root)),
                                                "datasets": ", ".join(sorted(checked.datasets))})
-        print(f"validation of {key.upper()}: " + terminal_summary(findings).splitlines()[0], file=stream)
+        summary = terminal_summary(findings).splitlines()
+        lines.append(f"{key.upper()} " + summary[0] + (f" (report: validation/{key}/validation.html)"))
+        lines += summary[1:]
         errors += int((findings["severity"] == "Error").sum())
-    return errors
+    return errors, lines
 
 
 def run(spec_dir=None, raw_dir=None, out_dir="out", edc="csv", created: datetime | None = None,
@@ -267,7 +270,7 @@ def run(spec_dir=None, raw_dir=None, out_dir="out", edc="csv", created: datetime
     created = created or (datetime.fromisoformat(cut.date) if cut is not None and cut.date else datetime(2000, 1, 1))
     out_dir = Path(out_dir)
     target = out_dir / "cuts" / (cut.date or "per-subject") if cut is not None else out_dir
-    adam, validation_errors = None, 0
+    adam, validation_errors, validation_lines = None, 0, []
     target.parent.mkdir(parents=True, exist_ok=True)
     with staging_folder(target) as staging:
         progress.step(f"writing {len(result.datasets)} SDTM datasets")
@@ -288,7 +291,7 @@ def run(spec_dir=None, raw_dir=None, out_dir="out", edc="csv", created: datetime
                                        created=created, formats=formats)
             notes = list(dict.fromkeys(notes + package.notes))  # the package rewrites the same XPTs
             if validate:
-                validation_errors = validate_package(package, staging / "validation", progress, stream)
+                validation_errors, validation_lines = validate_package(package, staging / "validation", progress)
         if cut is not None:
             from cdisc.cut_report import write_cut_report
 
@@ -304,6 +307,8 @@ def run(spec_dir=None, raw_dir=None, out_dir="out", edc="csv", created: datetime
         print(f"ADaM written to {display_path(target / 'adam')}: " +
               ", ".join(f"{name} ({len(frame)} records)" for name, frame in adam.items()), file=stream)
         print(f"submission package: {display_path(target / 'm5')}", file=stream)
+    for line in validation_lines:
+        print(line, file=stream)
     if cut is not None:
         removed = int((result.cut_log["action"] == "removed").sum()) if result.cut_log is not None else 0
         changed = int((result.cut_log["action"] == "changed").sum()) if result.cut_log is not None else 0

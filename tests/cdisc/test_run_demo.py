@@ -84,8 +84,8 @@ def test_run_writes_the_m5_package_validation_and_manifest(demo_run):
     study = out / "m5" / "datasets" / "nct05153070"
     for folder in (study / "tabulations" / "sdtm", study / "analysis" / "adam" / "datasets"):
         assert {"define.xml", "define2-1.xsl", "define.html"} <= {p.name for p in folder.iterdir()}
-    assert "validation of SDTM: Validation: 0 errors" in done.stdout
-    assert "validation of ADAM: Validation: 0 errors" in done.stdout
+    assert "SDTM Validation: 0 errors" in done.stdout
+    assert "ADAM Validation: 0 errors" in done.stdout
     assert (out / "validation" / "sdtm" / "validation.html").is_file()
     assert (out / "manifest.json").is_file()
 
