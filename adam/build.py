@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from specs.errors import CdiscError, DataError, Problem, SpecError
+from specs.errors import CdiscError, DataError, Problem
 
 from .derive import STEPS
 from .spec import DATASET_ARGS, AdamSpec, load_adam_spec

@@ -6,7 +6,6 @@ D1-D62, placebo D63-D67 only (5 of 47), withdrew. S003: screen failure.
 """
 import datetime as dt
 
-import numpy as np
 import pandas as pd
 import pytest
 

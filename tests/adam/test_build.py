@@ -1,5 +1,4 @@
 """The shipped spec on the tiny SDTM of conftest.py: hand-worked values, and clear errors."""
-import copy
 import math
 
 import pandas as pd

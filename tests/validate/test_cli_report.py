@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 
-import pandas as pd
 import pytest
 
 from validate.cli import main, validate
@@ -11,7 +10,6 @@ from validate.package import load_package
 from validate.registry import run_rules
 from validate.report import terminal_summary, to_html
 from validate_study import S1, S2, clean_frames, stub_ct, write_define, write_package
-from specs.errors import CdiscError
 
 
 def test_hand_built_package_reports_exactly_the_planted_defects(tmp_path):

@@ -1,13 +1,12 @@
 """Each rule on the clean hand-typed package with ONE planted defect: exactly that finding."""
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from validate.package import load_package
 from validate.registry import RULES, run_rules
-from validate_study import S1, S2, S3, clean_frames, sasdate, stub_ct, write_define, write_package
+from validate_study import S1, S2, S3, clean_frames, stub_ct, write_define, write_package
 
 
 def run(tmp_path, frames, rule=None, define=False, labels=None):
