@@ -5,7 +5,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from cdisc.pipeline import Progress, atomic_folder
+from cdisc.pipeline import Progress, replace_folder, staging_folder
 from specs.loader import display_path
 
 
@@ -17,8 +17,9 @@ def run_adam(sdtm_dir, spec_path=None, out_dir="out/adam", created: datetime | N
     spec = load_adam_spec(spec_path)
     progress.step(f"reading SDTM from {sdtm_dir}")
     datasets = build_adam(read_sdtm_folder(sdtm_dir), spec)
-    with atomic_folder(Path(out_dir)) as staging:
+    with staging_folder(Path(out_dir)) as staging:
         write_adam_xpt(datasets, staging, spec, created=created or datetime(2000, 1, 1))
+        replace_folder(staging, Path(out_dir))
     print(f"ADaM written to {display_path(Path(out_dir))}: " +
           ", ".join(f"{name} ({len(frame)} records)" for name, frame in datasets.items()), file=sys.stdout)
     return 0

@@ -104,34 +104,15 @@ def staging_folder(target: Path):
 
 
 def replace_folder(source: Path, target: Path) -> None:
-    """Put source in target's place; the old target goes only once the new one is there."""
+    """Put source (a folder or a file) in target's place; the old target goes once the new one is there."""
     previous = target.parent / f".{target.name}.previous-{os.getpid()}"
     if target.exists():
         target.rename(previous)
     source.rename(target)
-    shutil.rmtree(previous, ignore_errors=True)
-
-
-@contextmanager
-def atomic_folder(target: Path):
-    """Yield a temporary folder beside target; on success it replaces target, on failure it vanishes."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.parent / f".{target.name}.partial-{os.getpid()}"
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir()
-    try:
-        yield staging
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    previous = target.parent / f".{target.name}.previous-{os.getpid()}"
-    if target.exists():
-        target.rename(previous)
-    staging.rename(target)
-    if previous.exists():
+    if previous.is_dir():
         shutil.rmtree(previous, ignore_errors=True)
+    else:
+        previous.unlink(missing_ok=True)
 
 
 def xpt_variables(dspec):
@@ -216,13 +197,7 @@ def publish(staging: Path, out_dir: Path) -> None:
     """Move each top-level entry of a finished staging folder into out_dir, replacing its namesake."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for entry in sorted(staging.iterdir()):
-        target = out_dir / entry.name
-        previous = out_dir / f".{entry.name}.previous-{os.getpid()}"
-        if target.exists():
-            target.rename(previous)
-        entry.rename(target)
-        if previous.exists():
-            shutil.rmtree(previous) if previous.is_dir() else previous.unlink()
+        replace_folder(entry, out_dir / entry.name)
 
 
 def tool_version() -> str:

@@ -102,6 +102,15 @@ def age_in_years(birth: pd.Series, reference: pd.Series) -> pd.Series:
     return (years - before_birthday.astype(int)).where(born.notna() & ref.notna()).astype(float)
 
 
+def records_where(frame: pd.DataFrame, where: str | None) -> pd.DataFrame:
+    """The records of frame that meet a spec condition (all of them without one)."""
+    if not where:
+        return frame
+    from specs.conditions import parse_condition
+
+    return frame[parse_condition(where).evaluate(frame).to_numpy(dtype=bool)]
+
+
 def pick_date(frames: list[pd.DataFrame], pick: str) -> pd.Series:
     """Per USUBJID, the first or last ISO date/time among frames of (USUBJID, DTC).
 
@@ -210,27 +219,18 @@ def _derive_nrind(data, args, ctx):
 
 
 def _derive_rf_date(data, args, ctx):
-    from specs.conditions import parse_condition
-
     frames = []
     for source in args["sources"]:
-        other = ctx.other(source["domain"])
-        if "where" in source:
-            other = other[parse_condition(source["where"]).evaluate(other).fillna(False).astype(bool)]
+        other = records_where(ctx.other(source["domain"]), source.get("where"))
         frames.append(pd.DataFrame({"USUBJID": other["USUBJID"].values, "DTC": other[source["variable"]].values}))
     picked = pick_date(frames, args["pick"])
     return data["USUBJID"].map(picked.astype(object)).astype(object).fillna("")
 
 
 def _derive_exist_flag(data, args, ctx):
-    from specs.conditions import parse_condition
-
     subjects = set()
     for source in args["sources"]:
-        other = ctx.other(source["domain"])
-        if "where" in source:
-            other = other[parse_condition(source["where"]).evaluate(other).fillna(False).astype(bool)]
-        subjects |= set(other["USUBJID"])
+        subjects |= set(records_where(ctx.other(source["domain"]), source.get("where"))["USUBJID"])
     return pd.Series(np.where(data["USUBJID"].isin(subjects), "Y", ""), index=data.index, dtype=object)
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from sdtm.dates import date_part
-from specs.conditions import parse_condition
+from sdtm.derivations import pick_date, records_where
 
 
 def derive_ta(studyid: str, design: dict) -> pd.DataFrame:
@@ -71,14 +71,9 @@ def derive_se(studyid: str, design: dict, dm: pd.DataFrame, domains: dict[str, p
     rows = []
     for order, element in enumerate(design.get("elements", [])):
         rule = element["start"]
-        source = dm if rule["domain"] == "DM" else domains[rule["domain"]]
-        if "where" in rule:
-            source = source[parse_condition(rule["where"]).evaluate(source).fillna(False).astype(bool)]
+        source = records_where(dm if rule["domain"] == "DM" else domains[rule["domain"]], rule.get("where"))
         dates = source[["USUBJID", rule["variable"]]].rename(columns={rule["variable"]: "DTC"})
-        dates = dates[dates["DTC"].fillna("").astype(str) != ""]
-        ordered = dates.sort_values(["USUBJID", "DTC"], kind="mergesort")
-        picked = ordered.drop_duplicates("USUBJID", keep="first" if rule["pick"] == "first" else "last")
-        picked = pd.Series(picked["DTC"].to_numpy(), index=picked["USUBJID"].to_numpy(), dtype=object)
+        picked = pick_date([dates], rule["pick"])
         start = _shift(picked.str[:10], rule.get("offset_days", 0))
         rows.append(pd.DataFrame({"USUBJID": start.index, "SESTDTC": start.values, "ETCD": element["etcd"],
                                   "ELEMENT": element["element"], "EPOCH": element["epoch"],
@@ -92,12 +87,13 @@ def derive_se(studyid: str, design: dict, dm: pd.DataFrame, domains: dict[str, p
     next_start = se.groupby("USUBJID")["SESTDTC"].shift(-1)
     se["SEENDTC"] = next_start.fillna(se["USUBJID"].map(end_of_participation).str[:10]).fillna("").astype(object)
     armcd = se["USUBJID"].map(pd.Series(dm["ARMCD"].values, index=dm["USUBJID"].values)).fillna("")
-    ta_order = {(a["armcd"], etcd): float(i) for a in design.get("arms", []) for i, etcd in
-                enumerate(a["elements"], start=1)}
-    any_arm_order = {}
-    for (arm, etcd), i in ta_order.items():
-        any_arm_order.setdefault(etcd, i)
-    se["TAETORD"] = [ta_order.get((a, e), any_arm_order.get(e, np.nan)) for a, e in zip(armcd, se["ETCD"])]
+    ta = pd.DataFrame([{"ARMCD": a["armcd"], "ETCD": etcd, "TAETORD": float(i)}
+                       for a in design.get("arms", []) for i, etcd in enumerate(a["elements"], start=1)],
+                      columns=["ARMCD", "ETCD", "TAETORD"])
+    in_arm = pd.DataFrame({"ARMCD": armcd.to_numpy(), "ETCD": se["ETCD"].to_numpy()}).merge(
+        ta, on=["ARMCD", "ETCD"], how="left")["TAETORD"]
+    any_arm = se["ETCD"].map(ta.drop_duplicates("ETCD").set_index("ETCD")["TAETORD"])
+    se["TAETORD"] = in_arm.fillna(pd.Series(any_arm.to_numpy())).to_numpy()
     se["STUDYID"], se["DOMAIN"] = studyid, "SE"
     se["SESEQ"] = (se.groupby("USUBJID").cumcount() + 1).astype(float)
     se["SEUPDES"] = ""

@@ -18,6 +18,7 @@ from sdtm.algorithms import MapContext, run_map
 from sdtm.derivations import DERIVE_ALGORITHMS, DeriveContext
 from sdtm.prepare import from_sources, prepare_records
 from sdtm.supp import build_supp, supp_domain_spec
+from sdtm.unique import on_unique
 from specs.errors import ControlledTermError, DataError, Problem, RawDataError, RecordIssue
 from specs.model import DomainSpec, domain_spec
 from specs.vocabulary import ALGORITHMS, BUILD_STAGE, DERIVE, MAP
@@ -67,11 +68,10 @@ def _empty_column(variable, index) -> pd.Series:
 def _as_type(values: pd.Series, variable) -> pd.Series:
     if variable.type == "Num":
         return pd.to_numeric(values, errors="coerce").astype(float)
-    text = values.astype(object).where(values.notna(), "")
-    numeric = pd.api.types.is_numeric_dtype(values)
-    if numeric:  # a numeric result for a Char variable: whole numbers without '.0'
-        text = values.map(lambda v: "" if pd.isna(v) else (f"{int(v)}" if float(v).is_integer() else f"{v}"))
-    return text.astype(str).astype(object)
+    if pd.api.types.is_numeric_dtype(values):  # a numeric result for a Char variable: 12.0 -> '12'
+        return on_unique(lambda v: v.map(lambda x: "" if pd.isna(x) else
+                                         (f"{int(x)}" if float(x).is_integer() else f"{x}")), values).astype(object)
+    return values.astype(object).where(values.notna(), "").astype(str).astype(object)
 
 
 def build_design_domain(name: str, build: str, studyid: str, design: dict, ct) -> pd.DataFrame:

@@ -34,7 +34,7 @@ def build_supp(parent: pd.DataFrame, dspec: DomainSpec, studyid: str) -> pd.Data
             "RDOMAIN": dspec.name,
             "USUBJID": parent.loc[keep, "USUBJID"],
             "IDVAR": seq if has_seq else "",
-            "IDVARVAL": parent.loc[keep, seq].map(lambda v: f"{int(v)}") if has_seq else "",
+            "IDVARVAL": parent.loc[keep, seq].astype("Int64").astype(str).astype(object) if has_seq else "",
             "QNAM": variable.name,
             "QLABEL": variable.supp.get("qlabel") or variable.label,
             "QVAL": values[keep],
