@@ -50,7 +50,7 @@ def describe_map(mapping: dict | None) -> str | None:
     if not mapping or mapping.get("algorithm") not in ALGORITHMS:
         return None
     algorithm = ALGORITHMS[mapping["algorithm"]]
-    args = _Args()
+    args = _Args({key: _render(key, value) for key, value in algorithm.defaults.items()})
     for key, value in mapping.items():
         if key == "algorithm":
             continue

@@ -31,6 +31,7 @@ class MapContext:
     ct: object
     visits: list[dict]
     arms: list[dict]
+    timepoints: list[dict] = field(default_factory=list)  # the domain's time point table
     problems: list[Problem] = field(default_factory=list)
     term_problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -219,6 +220,39 @@ def derive_visitdy(raw, args, ctx):
     return _schedule_lookup(raw, args, ctx, "visitdy").astype(float)
 
 
+def timepoint_label(values: pd.Series) -> pd.Series:
+    """Collected time point text as matched against the table: case and runs of spaces ignored."""
+    return values.fillna("").astype(str).str.strip().str.replace(r"\s+", " ", regex=True).str.casefold()
+
+
+def _timepoint_lookup(raw, args, ctx, field_name: str) -> pd.Series:
+    """The time point table's field for the collected label; an unknown label is a located problem."""
+    table = {label: entry.get(field_name) for entry in ctx.timepoints
+             for label in timepoint_label(pd.Series([entry["label"]]))}
+    values = _text(raw, args["source"])
+    labels = on_unique(timepoint_label, values)
+    unknown = (labels != "") & ~labels.isin(list(table))
+    ctx.report(raw, unknown, args["source"], f"is not a time point of the domain's table (timepoints: "
+                                             f"{', '.join(e['label'] for e in ctx.timepoints)})")
+    return labels.map(table)
+
+
+def derive_tpt(raw, args, ctx):
+    return _timepoint_lookup(raw, args, ctx, "tpt").fillna("").astype(object)
+
+
+def derive_tptnum(raw, args, ctx):
+    return pd.to_numeric(_timepoint_lookup(raw, args, ctx, "tptnum"), errors="coerce").astype(float)
+
+
+def derive_eltm(raw, args, ctx):
+    return _timepoint_lookup(raw, args, ctx, "eltm").fillna("").astype(object)
+
+
+def derive_tptref(raw, args, ctx):
+    return _timepoint_lookup(raw, args, ctx, "tptref").fillna("").astype(object)
+
+
 def _arm_lookup(raw, args, ctx, field_name: str):
     table = {a["randomization_code"]: a[field_name] for a in ctx.arms if "randomization_code" in a}
     values = _text(raw, args["source"])
@@ -240,7 +274,7 @@ MAP_ALGORITHMS = {
     f.__name__: f
     for f in [assign_no_ct, assign_ct, hardcode_no_ct, hardcode_ct, assign_numeric, assign_datetime,
               assign_template, assign_duration, condition_add, derive_usubjid, derive_visitnum, derive_visit,
-              derive_visitdy, derive_armcd, derive_arm]
+              derive_visitdy, derive_armcd, derive_arm, derive_tpt, derive_tptnum, derive_eltm, derive_tptref]
 }
 
 

@@ -143,15 +143,53 @@ def epoch_of(dataset: pd.DataFrame, dtc: str, se: pd.DataFrame) -> pd.Series:
     return out
 
 
-def last_observation_before(dataset: pd.DataFrame, by_vars: list[str], dtc: str, result: str,
-                            reference: pd.Series) -> pd.Series:
-    """--LOBXFL: 'Y' on the last record with a result per USUBJID + by_vars dated on or before the
-    reference date (date parts compared; among records of the same date the latest time wins, then the
-    last in record order)."""
-    ref = dataset["USUBJID"].map(reference)
-    when = date_part(dataset[dtc])
-    eligible = (dataset[result].fillna("").astype(str) != "") & when.notna() & (when <= date_part(ref))
-    candidates = dataset.loc[eligible, ["USUBJID", *by_vars, dtc]].copy()
+NO_RESULT = {"", "ND", "NOT DONE"}
+SAME_DAY_RULES = ("listed", "before")
+
+
+def _time_part(dtc: pd.Series) -> pd.Series:
+    """'HH:MM' of an ISO 8601 date/time (seconds ignored), '' when the time is missing or partial."""
+    time = dtc.fillna("").astype(str).str.extract(r"T(\d{2}:\d{2})", expand=False)
+    return time.fillna("").astype(object)
+
+
+def baseline_flag(dataset: pd.DataFrame, by_vars: list[str], dtc: str, result: str, reference: pd.Series, *,
+                  stat: str | None = None, visits=(), tpt: str | None = None, timepoints=(),
+                  same_day: str = "listed") -> pd.Series:
+    """--BLFL / --LOBXFL, as sdtm.oak's derive_blfl: 'Y' on the last record with a result per USUBJID and
+    by_vars that comes before the subject's reference date/time (``reference``: USUBJID -> ISO 8601).
+
+    A record has a result when ``result`` is not empty, 'ND' or 'NOT DONE' and ``stat`` is not NOT DONE.
+    It comes before the reference when its date is earlier, or on the same date when both times are known
+    and its time is earlier (hours and minutes). On the same date with a time missing or equal, the order is
+    unknown: the record counts when its VISIT is one of ``visits`` and/or its ``tpt`` one of ``timepoints``
+    (both when both are given), or with ``same_day='before'`` always. Partial dates never count. The last is
+    the latest ``dtc``; of records tied there, the last in record order (sdtm.oak flags all of them).
+    """
+    if same_day not in SAME_DAY_RULES:
+        raise ValueError(f"same_day must be one of {', '.join(SAME_DAY_RULES)}, not '{same_day}'")
+    values = dataset[result].fillna("").astype(str).str.strip()
+    has_result = ~values.isin(NO_RESULT)
+    if stat:
+        has_result &= dataset[stat].fillna("").astype(str) != "NOT DONE"
+    ref = dataset["USUBJID"].map(reference).fillna("").astype(object)
+    day, ref_day = date_part(dataset[dtc]), date_part(ref)
+    time, ref_time = on_unique(_time_part, dataset[dtc]), on_unique(_time_part, ref)
+    same = day.notna() & (day == ref_day)
+    known_order = (time != "") & (ref_time != "") & (time != ref_time)
+    if same_day == "before":
+        listed = pd.Series(True, index=dataset.index)
+    else:
+        in_visits = dataset["VISIT"].isin(list(visits)) if visits else None
+        in_tpts = dataset[tpt].isin(list(timepoints)) if timepoints else None
+        if in_visits is not None and in_tpts is not None:
+            listed = in_visits & in_tpts
+        else:
+            listed = in_visits if in_visits is not None else in_tpts
+        if listed is None:
+            listed = pd.Series(False, index=dataset.index)
+    before = (day < ref_day) | (same & known_order & (time < ref_time)) | (same & ~known_order & listed)
+    candidates = dataset.loc[has_result & before.fillna(False), ["USUBJID", *by_vars, dtc]].copy()
     candidates["__ORDER"] = np.arange(len(candidates))
     candidates = candidates.sort_values([dtc, "__ORDER"], kind="mergesort")
     keep = candidates.groupby(["USUBJID", *by_vars], dropna=False).tail(1).index
@@ -251,9 +289,13 @@ def _derive_epoch(data, args, ctx):
     return epoch_of(data, args["dtc"], ctx.other("SE"))
 
 
-def _derive_lobxfl(data, args, ctx):
-    return last_observation_before(data, list(args["by"]), args["dtc"], args["result"],
-                                   _reference(ctx, "RFXSTDTC"))
+def _baseline(default_reference: str):
+    def derive(data, args, ctx):
+        return baseline_flag(data, list(args["by"]), args["dtc"], args["result"],
+                             _reference(ctx, args.get("reference", default_reference)), stat=args.get("stat"),
+                             visits=args.get("visits") or (), tpt=args.get("tpt"),
+                             timepoints=args.get("timepoints") or (), same_day=args.get("same_day", "listed"))
+    return derive
 
 
 def _derive_seq(data, args, ctx):
@@ -272,6 +314,7 @@ DERIVE_ALGORITHMS = {
     "derive_age": _derive_age,
     "derive_study_day": _derive_study_day,
     "derive_epoch": _derive_epoch,
-    "derive_lobxfl": _derive_lobxfl,
+    "derive_blfl": _baseline("RFSTDTC"),
+    "derive_lobxfl": _baseline("RFXSTDTC"),
     "derive_seq": _derive_seq,
 }

@@ -109,7 +109,8 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
         for variable in dspec.variables:
             mapping = variable.map
             if mapping and ALGORITHMS[mapping["algorithm"]].kind == MAP:
-                ctx = MapContext(spec.studyid, name, variable.name, variable.codelist, ct, visits, arms)
+                ctx = MapContext(spec.studyid, name, variable.name, variable.codelist, ct, visits, arms,
+                                 timepoints=dspec.raw.get("timepoints", []))
                 values = run_map(records, mapping, ctx)
                 problems += ctx.problems
                 term_problems += ctx.term_problems

@@ -81,21 +81,55 @@ def drop_duplicates(frame: pd.DataFrame, dedupe: dict, domain: str, issues: list
     return frame.loc[frame.index.isin(kept.index)]
 
 
-def melt_tests(frame: pd.DataFrame, melt: dict, domain: str, issues: list[RecordIssue]) -> pd.DataFrame:
-    """One record per non-empty test column: the column's test code in `name`, its value in `value`."""
+NOT_DONE = "NOT DONE"
+
+
+def melt_tests(frame: pd.DataFrame, melt: dict, domain: str, issues: list[RecordIssue],
+               problems: list[Problem] | None = None) -> pd.DataFrame:
+    """One record per test of a wide form: the column's test code in `name`, its value in `value`.
+
+    A test with no value gives no record, and a row with no value in any test column is listed, unless
+    `not_done` says otherwise: a row meeting `not_done.when` (the whole panel not done) gives one record
+    with the test `not_done.all`; with `not_done.each_empty`, an empty test on a done row gives a record
+    of that test. Those records hold 'NOT DONE' in the column `not_done.status` (for --STAT) and an empty
+    value; the others hold '' there. A value on a row marked not done contradicts it: a located problem.
+    """
+    problems = [] if problems is None else problems
     columns = melt["columns"]
+    name, value = melt["name"], melt["value"]
+    not_done = melt.get("not_done") or {}
+    status = not_done.get("status")
+    row_not_done = pd.Series(False, index=frame.index)
+    if not_done.get("when"):
+        row_not_done = parse_condition(not_done["when"]).evaluate(frame).fillna(False).astype(bool)
     long_parts = []
-    for column, code in columns.items():
-        part = frame[frame[column].fillna("").astype(str) != ""].copy()
-        part[melt["name"]] = code
-        part[melt["value"]] = part[column]
-        part["__melt_order"] = list(columns).index(column)
+
+    def add(rows: pd.DataFrame, code: str, values, done: bool, order: int) -> None:
+        part = rows.copy()
+        part[name] = code
+        part[value] = values
+        if status:
+            part[status] = "" if done else NOT_DONE
+        part["__melt_order"] = order
         long_parts.append(part)
+
+    if row_not_done.any():
+        add(frame[row_not_done], not_done["all"], "", False, -1)
+    for order, (column, code) in enumerate(columns.items()):
+        filled = frame[column].fillna("").astype(str) != ""
+        contradicting = frame[filled & row_not_done]
+        for f, r, k, v in zip(contradicting["__file"], contradicting["__row"], contradicting["__key"],
+                              contradicting[column]):
+            problems.append(Problem(f"{f} row {r} ({k})", f"{domain}: column {column} holds '{v}' on a row "
+                                                          f"marked not done ({not_done['when']})"))
+        add(frame[filled & ~row_not_done], code, frame.loc[filled & ~row_not_done, column], True, order)
+        if not_done.get("each_empty"):
+            add(frame[~filled & ~row_not_done], code, "", False, order)
     long = pd.concat(long_parts) if long_parts else frame.iloc[0:0]
     empty = frame[~frame.index.isin(long.index)]
     issues += issues_for(empty, domain, melt.get("empty_reason", "no value in any test column"))
     long = long.sort_index(kind="mergesort")
-    long["__key"] = long["__key"] + ", " + melt["name"] + "=" + long[melt["name"]]
+    long["__key"] = long["__key"] + ", " + name + "=" + long[name]
     long = long.sort_values(["__row", "__melt_order"], kind="mergesort").drop(columns="__melt_order")
     return long.reset_index(drop=True)
 
@@ -118,5 +152,5 @@ def prepare_records(domain: str, spec: dict, tables: dict[str, pd.DataFrame], pr
     if spec.get("dedupe"):
         frame = drop_duplicates(frame, spec["dedupe"], domain, issues)
     if spec.get("melt"):
-        frame = melt_tests(frame, spec["melt"], domain, issues)
+        frame = melt_tests(frame, spec["melt"], domain, issues, problems)
     return frame.reset_index(drop=True)

@@ -13,13 +13,27 @@ from specs.model import domain_variables
 from specs.vocabulary import ALGORITHMS, DERIVE, MAP
 
 NUMERIC_ALGORITHMS = {
-    "assign_numeric", "derive_visitnum", "derive_visitdy", "derive_study_day", "derive_seq",
+    "assign_numeric", "derive_visitnum", "derive_visitdy", "derive_study_day", "derive_seq", "derive_tptnum",
     "derive_stresn", "derive_age", "derive_stnr",
 }
 # derive-kind arguments that name variables of the same domain
 VARIABLE_ARGS = ("testcd", "orres", "orresu", "stresc", "stresn", "lo", "hi", "ornr", "dtc", "result",
-                 "birth", "ref")
+                 "birth", "ref", "stat", "tpt")
 TEMPLATE_FIELD = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
+
+
+TIMEPOINT_ALGORITHMS = {"derive_tpt", "derive_tptnum", "derive_eltm", "derive_tptref"}
+
+
+def _algorithms_in(mapping: dict) -> set[str]:
+    """The algorithm names a mapping uses, condition_add cases included."""
+    if not isinstance(mapping, dict):
+        return set()
+    found = {mapping.get("algorithm")}
+    for case in mapping.get("cases") or []:
+        if isinstance(case, dict):
+            found |= _algorithms_in(case.get("then"))
+    return found | _algorithms_in(mapping.get("otherwise"))
 
 
 def _parse_condition(text: str):
@@ -106,7 +120,18 @@ def check_domain(spec, name: str, domain: dict, ct, problems: list[Problem]) -> 
             _parse_condition(domain["where"]["condition"])
         except ValueError as exc:
             problems.append(Problem(f"{base}.where.condition", str(exc)))
+    not_done = (domain.get("melt") or {}).get("not_done") or {}
+    if "when" in not_done:
+        try:
+            _parse_condition(not_done["when"])
+        except ValueError as exc:
+            problems.append(Problem(f"{base}.melt.not_done.when", str(exc)))
 
+    labels = [" ".join(str(t["label"]).split()).casefold() for t in domain.get("timepoints", [])]
+    for index, label in enumerate(labels):
+        if label in labels[:index]:
+            problems.append(Problem(f"{base}.timepoints[{index}].label",
+                                    f"'{domain['timepoints'][index]['label']}' is listed twice"))
     names = [v["name"] for v in domain["variables"]]
     seen = set()
     for index, variable in enumerate(domain["variables"]):
@@ -123,6 +148,9 @@ def check_domain(spec, name: str, domain: dict, ct, problems: list[Problem]) -> 
             continue
         kinds = {MAP, DERIVE} if "from" in domain else {DERIVE}
         check_mapping(mapping, f"{where}.map", kinds, ct, problems)
+        if _algorithms_in(mapping) & TIMEPOINT_ALGORITHMS and not domain.get("timepoints"):
+            problems.append(Problem(f"{where}.map", f"{name} has no time point table (timepoints:) for "
+                                                    f"{', '.join(sorted(_algorithms_in(mapping) & TIMEPOINT_ALGORITHMS))}"))
         produced = map_type(mapping)
         declared = variable.get("type")
         if declared and produced and declared != produced and mapping.get("algorithm") in ALGORITHMS:
@@ -137,6 +165,8 @@ def check_domain(spec, name: str, domain: dict, ct, problems: list[Problem]) -> 
             for target in mapping.get(arg) or []:
                 if ALGORITHMS.get(mapping.get("algorithm")) and target not in names:
                     problems.append(Problem(f"{where}.map.{arg}", f"'{target}' is not a variable of {name}"))
+        if mapping.get("algorithm") in ("derive_blfl", "derive_lobxfl"):
+            check_baseline(spec, mapping, f"{where}.map", names, problems)
         if mapping.get("algorithm") in ("derive_rf_date", "derive_exist_flag"):
             for i, source in enumerate(mapping.get("sources") or []):
                 needed = {"domain", "variable"} if mapping["algorithm"] == "derive_rf_date" else {"domain"}
@@ -164,6 +194,23 @@ def check_domain(spec, name: str, domain: dict, ct, problems: list[Problem]) -> 
             index = names.index(variable.name)
             problems.append(Problem(f"{base}.variables[{index}]", f"{variable.name} is not an SDTMIG 3.4 "
                                                                   f"variable of {name}: give its label and type"))
+
+
+def check_baseline(spec, mapping: dict, where: str, names: list[str], problems: list[Problem]) -> None:
+    """derive_blfl / derive_lobxfl: the DM reference variable, the same-day rule, the lists' variables."""
+    reference = mapping.get("reference")
+    dm = [v["name"] for v in spec.domains.get("DM", {}).get("variables", [])]
+    if reference is not None and reference not in dm:
+        problems.append(Problem(f"{where}.reference", f"'{reference}' is not a variable of DM"))
+    if mapping.get("same_day", "listed") not in ("listed", "before"):
+        problems.append(Problem(f"{where}.same_day", f"'{mapping['same_day']}' is not 'listed' or 'before'"))
+    if mapping.get("visits") and "VISIT" not in names:
+        problems.append(Problem(f"{where}.visits", "baseline visits need the variable VISIT in the domain"))
+    if mapping.get("timepoints") and not mapping.get("tpt"):
+        problems.append(Problem(f"{where}.timepoints", "baseline time points need 'tpt', the --TPT variable"))
+    for arg in ("visits", "timepoints"):
+        if arg in mapping and not (isinstance(mapping[arg], list) and all(isinstance(v, str) for v in mapping[arg])):
+            problems.append(Problem(f"{where}.{arg}", "a list of texts"))
 
 
 def check_design(spec, ct, problems: list[Problem]) -> None:
@@ -239,6 +286,13 @@ def raw_columns_used(domain: dict) -> list[tuple[tuple, str]]:
             used.append((("dedupe", arg), column))
     for column in (domain.get("melt") or {}).get("columns", {}):
         used.append((("melt", "columns"), column))
+    not_done = (domain.get("melt") or {}).get("not_done") or {}
+    if "when" in not_done:
+        try:
+            for column in sorted(_parse_condition(not_done["when"]).columns):
+                used.append((("melt", "not_done", "when"), column))
+        except ValueError:
+            pass
     return used
 
 
@@ -270,7 +324,7 @@ def check_raw_columns(spec, headers: dict[str, list[str]]) -> list[Problem]:
             available |= set(merge.get("columns") or right)
         melt = domain.get("melt")
         if melt:
-            available |= {melt["name"], melt["value"]}
+            available |= {melt["name"], melt["value"]} | {(melt.get("not_done") or {}).get("status")} - {None}
         for path, column in raw_columns_used(domain):
             if path[0] == "melt":
                 if column not in source_columns:

@@ -9,7 +9,7 @@ Each entry: kind, required arguments, optional arguments, origin it implies, a o
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -21,10 +21,14 @@ class Algorithm:
     origin: str  # Collected, Assigned, Derived
     description: str
     stage: int = 0  # derive-kind only: derivations run stage by stage across all domains
+    defaults: dict = field(default_factory=dict)  # the value of an optional argument the spec leaves out
 
 
 MAP = "map"
 DERIVE = "derive"
+# derive_blfl / derive_lobxfl: reference (a DM variable), stat and tpt (variables of the domain), visits
+# and timepoints (values of VISIT and of tpt), same_day ('listed' or 'before'), see sdtm.derivations.
+BASELINE_OPTIONS = ("reference", "stat", "visits", "tpt", "timepoints", "same_day")
 
 ALGORITHMS: dict[str, Algorithm] = {
     a.name: a
@@ -54,6 +58,16 @@ ALGORITHMS: dict[str, Algorithm] = {
                   "Visit name of the planned visit in the trial design (TV) matching the collected visit."),
         Algorithm("derive_visitdy", MAP, ("source",), ("match",), "Derived",
                   "Planned study day of the visit in the trial design (TV)."),
+        Algorithm("derive_tpt", MAP, ("source",), (), "Derived",
+                  "Planned time point name from the domain's time point table, matching the collected "
+                  "{source} (case and spaces ignored)."),
+        Algorithm("derive_tptnum", MAP, ("source",), (), "Derived",
+                  "Planned time point number from the domain's time point table for the collected {source}."),
+        Algorithm("derive_eltm", MAP, ("source",), (), "Derived",
+                  "Planned elapsed time (ISO 8601) from the domain's time point table for the collected "
+                  "{source}."),
+        Algorithm("derive_tptref", MAP, ("source",), (), "Derived",
+                  "Time point reference from the domain's time point table for the collected {source}."),
         Algorithm("derive_armcd", MAP, ("source",), (), "Derived",
                   "Planned arm code from the randomization list (TA arms by randomization code); null when "
                   "the subject was not randomized."),
@@ -96,9 +110,16 @@ ALGORITHMS: dict[str, Algorithm] = {
                   "Epoch of the subject's SE element whose start date is on or before the date of {dtc} and whose "
                   "end date is after it (the last element includes its end date); null for partial dates and "
                   "dates before the first element.", 40),
-        Algorithm("derive_lobxfl", DERIVE, ("by", "dtc", "result"), (), "Derived",
-                  "'Y' on the last record with a non-missing {result} per subject and {by} dated on or before "
-                  "DM.RFXSTDTC (date part).", 40),
+        Algorithm("derive_blfl", DERIVE, ("by", "dtc", "result"), BASELINE_OPTIONS, "Derived",
+                  "'Y' on the last record with a result ({result}) per subject and {by} before DM.{reference} "
+                  "(sdtm.oak's derive_blfl: an earlier date, or the same date and an earlier time; on the same "
+                  "date with a time unknown, only at a baseline visit or time point).", 40,
+                  {"reference": "RFSTDTC", "same_day": "listed"}),
+        Algorithm("derive_lobxfl", DERIVE, ("by", "dtc", "result"), BASELINE_OPTIONS, "Derived",
+                  "'Y' on the last record with a result ({result}) per subject and {by} before the first "
+                  "exposure DM.{reference} (an earlier date, or the same date and an earlier time; on the "
+                  "same date with a time unknown, only at a baseline visit or time point).", 40,
+                  {"reference": "RFXSTDTC", "same_day": "listed"}),
         Algorithm("derive_seq", DERIVE, ("order",), ("by",), "Derived",
                   "Sequence number 1..n per subject in the order of {order}.", 50),
     ]

@@ -1,6 +1,6 @@
 import pandas as pd
 
-from sdtm.derivations import (age_in_years, convert_result, derive_seq, epoch_of, last_observation_before,
+from sdtm.derivations import (age_in_years, convert_result, derive_seq, epoch_of, baseline_flag,
                               numeric_result, reference_range_indicator)
 
 UNITS = {"CPEPTIDE": {"unit": "nmol/L", "decimals": 3, "factors": {"ug/L": 0.331}}}
@@ -65,5 +65,5 @@ def test_last_observation_before_first_dose():
                          "LBSTRESC": ["8.1", "", "7.5", "5.2", "7.9"]})
     reference = pd.Series({"S1": "2023-01-10", "S2": ""})
     # S1 HBA1C on the first-dose day has no result, so the screening value is the last one before dosing.
-    assert list(last_observation_before(data, ["LBTESTCD"], "LBDTC", "LBSTRESC", reference)) == \
+    assert list(baseline_flag(data, ["LBTESTCD"], "LBDTC", "LBSTRESC", reference, same_day="before")) == \
         ["Y", "", "", "Y", ""]
