@@ -250,7 +250,7 @@ def run(spec_dir=None, raw_dir=None, out_dir="out", edc="csv", created: datetime
     with staging_folder(target) as staging:
         progress.step(f"writing {len(result.datasets)} SDTM datasets")
         notes = write_datasets(result.datasets, result.specs, staging / "sdtm", created)
-        write_keys(staging / "sdtm", {n: s.keys for n, s in result.specs.items() if s.keys})
+        keys = {n: s.keys for n, s in result.specs.items() if s.keys}
         adam_spec = None
         if not sdtm_only:
             from adam.build import write_adam_xpt
@@ -259,14 +259,14 @@ def run(spec_dir=None, raw_dir=None, out_dir="out", edc="csv", created: datetime
             adam_spec, adam = build_adam_datasets(staging / "sdtm", adam_spec_path(spec_dir), progress, cut)
             progress.step(f"writing {len(adam)} ADaM datasets")
             write_adam_xpt(adam, staging / "adam", adam_spec, created=created)
-            write_keys(staging / "adam", {n: d.get("keys", []) for n, d in adam_spec.datasets.items()
-                                          if d.get("keys") and n in adam})
+            keys.update({n: d["keys"] for n, d in adam_spec.datasets.items() if d.get("keys") and n in adam})
             progress.step("writing define.xml, define.html and the m5 package")
             package = write_submission(staging, spec, result, adam_spec=adam_spec, adam_datasets=adam,
                                        created=created, formats=formats)
             notes = list(dict.fromkeys(notes + package.notes))  # the package rewrites the same XPTs
             if validate:
                 validation_errors, validation_lines = validate_package(package, staging / "validation", progress)
+        write_keys(staging, keys)  # beside the manifest, out of the dataset folders (the validator reads those)
         if cut is not None:
             from cdisc.cut_report import write_cut_report
 

@@ -247,12 +247,42 @@ def _find_files(path: Path) -> list[Path]:
     if path.is_file():
         return [path]
     found = []
-    for file in sorted(path.rglob("*")):
-        if any(part in SKIPPED_FOLDERS for part in file.relative_to(path).parts[:-1]):
-            continue
-        if file.is_file() and file.suffix.lower() in DATASET_SUFFIXES:
-            found.append(file)
+    for folder in dataset_folders(path):
+        for file in sorted(folder.rglob("*")):
+            if any(part in SKIPPED_FOLDERS for part in file.relative_to(folder).parts[:-1]):
+                continue
+            if file.is_file() and file.suffix.lower() in DATASET_SUFFIXES:
+                found.append(file)
     return found
+
+
+def is_run_output(folder: Path) -> bool:
+    """A folder written by `cdisc run`: its manifest.json lists the outputs beside it."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(manifest, dict) and "manifest_version" in manifest and "outputs" in manifest
+
+
+def dataset_folders(path: Path) -> list[Path]:
+    """Where the datasets under ``path`` are. The output folder of a `cdisc run` (or one of its cuts) holds
+    the same datasets twice (sdtm/ and adam/, and the submission package m5/) beside its manifest, cut
+    report and cuts/: it is read through m5/ (with both define.xml files), else sdtm/ and adam/."""
+    if path.is_dir() and is_run_output(path):
+        if (path / "m5").is_dir():
+            return [path / "m5"]
+        return [folder for folder in (path / "sdtm", path / "adam") if folder.is_dir()]
+    return [path]
+
+
+def several_outputs_problem(path: Path) -> Problem | None:
+    """A folder holding several run outputs (out/cuts/): each is its own package."""
+    outputs = sorted(p.name for p in path.iterdir() if p.is_dir() and is_run_output(p))
+    if not outputs:
+        return None
+    return Problem(str(path), f"holds {len(outputs)} separate output(s) of cdisc run ({', '.join(outputs)}): "
+                              "validate each of them")
 
 
 def load_package(path: str | Path, define: str | Path | None = None) -> Package:
@@ -260,11 +290,18 @@ def load_package(path: str | Path, define: str | Path | None = None) -> Package:
     path = Path(path)
     if not path.exists():
         raise DataError([Problem(str(path), "no such file or folder")])
+    several = several_outputs_problem(path) if path.is_dir() and not is_run_output(path) else None
+    if several is not None:
+        raise DataError([several])
     root = path if path.is_dir() else path.parent
     package = Package(root=root)
-    define_files = [Path(define)] if define else (sorted(p for p in root.rglob("define.xml")
-                                                         if not any(part in SKIPPED_FOLDERS for part in p.relative_to(root).parts[:-1]))
-                                                  if path.is_dir() else [])
+    if path.is_dir() and dataset_folders(path) != [path]:
+        package.notes.append("an output folder of cdisc run: validated "
+                             + " and ".join(f"{f.name}/" for f in dataset_folders(path)))
+    define_files = [Path(define)] if define else (
+        sorted(p for folder in dataset_folders(path) for p in folder.rglob("define.xml")
+               if not any(part in SKIPPED_FOLDERS for part in p.relative_to(folder).parts[:-1]))
+        if path.is_dir() else [])
     for file in define_files:
         if not file.exists():
             raise DataError([Problem(str(file), "define.xml not found")])

@@ -1,4 +1,5 @@
 """End to end: the `cdisc` command on the built-in demo study, as a user runs it."""
+import json
 import subprocess
 import sys
 
@@ -121,3 +122,15 @@ def test_every_auc_row_traces_back_to_its_lb_records(demo_run):
         if not pd.isna(values).any():  # below-LLOQ points count as LLOQ/2 in the AUC
             trapezoids = ((times[1:] - times[:-1]) * (values[1:] + values[:-1]) / 2).sum()
             assert row.AVAL == pytest.approx(trapezoids), (row.USUBJID, row.AVISIT)
+
+
+def test_every_folder_of_the_output_validates(demo_run, tmp_path, capsys):
+    from validate.cli import main as validate_main
+
+    out, _ = demo_run
+    assert not list((out / "sdtm").glob("*.json"))  # keys.json sits beside the manifest, not with the datasets
+    assert json.loads((out / "keys.json").read_text())["LB"][:2] == ["STUDYID", "USUBJID"]
+    for folder in (out / "sdtm", out / "adam", out, out / "m5"):
+        assert validate_main([str(folder), "--out", str(tmp_path / "report")]) == 0, capsys.readouterr()
+    printed = capsys.readouterr().out
+    assert "note: an output folder of cdisc run: validated m5/" in printed
