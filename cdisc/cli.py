@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--edc", choices=["csv", "odm"], default="csv", help="read EDC forms from CSV or ODM XML")
     run.add_argument("--format", default="xpt", help="dataset formats, comma separated: xpt,json")
     run.add_argument("--cut", help="data cut: a date YYYY-MM-DD or a CSV file of USUBJID,DCUTDTC")
-    run.add_argument("--sdtm-only", action="store_true", help="stop after SDTM (no ADaM, define.xml or validation)")
+    run.add_argument("--sdtm-only", action="store_true", help="SDTM only: no ADaM (define.xml and validation of SDTM; no adam.yaml needed)")
     run.add_argument("--cut-description", default="", help="DCUTDESC for a cut, e.g. 'DSMB 2'")
     run.add_argument("--no-validate", action="store_true", help="skip the conformance check at the end")
     run.add_argument("--progress", action="store_true", help="show progress even when not on a terminal")

@@ -78,6 +78,8 @@ def read_raw(spec: StudySpec, raw_dir: Path, edc: str = "csv", progress: Progres
         except CdiscError as exc:
             problems.extend(getattr(exc, "problems", [Problem(label, str(exc))]))
             continue
+        if source.get("missing"):  # the file's own missing-value markers (R's NA, SAS's '.') read as empty
+            frame = frame.mask(frame.isin(list(source["missing"])), "")
         missing_keys = [k for k in source["keys"] if k not in frame.columns]
         if missing_keys:
             problems.append(Problem(label, f"key column(s) {', '.join(missing_keys)} missing (columns: "
@@ -254,18 +256,20 @@ def run(spec_dir=None, raw_dir=None, out_dir="out", edc="csv", created: datetime
         adam_spec = None
         if not sdtm_only:
             from adam.build import write_adam_xpt
-            from define.package import write_submission
 
             adam_spec, adam = build_adam_datasets(staging / "sdtm", adam_spec_path(spec_dir), progress, cut)
             progress.step(f"writing {len(adam)} ADaM datasets")
             write_adam_xpt(adam, staging / "adam", adam_spec, created=created)
             keys.update({n: d["keys"] for n, d in adam_spec.datasets.items() if d.get("keys") and n in adam})
-            progress.step("writing define.xml, define.html and the m5 package")
-            package = write_submission(staging, spec, result, adam_spec=adam_spec, adam_datasets=adam,
-                                       created=created, formats=formats)
-            notes = list(dict.fromkeys(notes + package.notes))  # the package rewrites the same XPTs
-            if validate:
-                validation_errors, validation_lines = validate_package(package, staging / "validation", progress)
+        from define.package import write_submission
+
+        # --sdtm-only still gives SDTM its define.xml and its validation (no adam.yaml needed)
+        progress.step("writing define.xml, define.html and the m5 package")
+        package = write_submission(staging, spec, result, adam_spec=adam_spec, adam_datasets=adam,
+                                   created=created, formats=formats)
+        notes = list(dict.fromkeys(notes + package.notes))  # the package rewrites the same XPTs
+        if validate:
+            validation_errors, validation_lines = validate_package(package, staging / "validation", progress)
         write_keys(staging, keys)  # beside the manifest, out of the dataset folders (the validator reads those)
         if cut is not None:
             from cdisc.cut_report import write_cut_report

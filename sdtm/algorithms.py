@@ -200,7 +200,7 @@ def derive_usubjid(raw, args, ctx):
 
 def _schedule_lookup(raw, args, ctx, field_name: str):
     match = args.get("match", "folder")
-    table = {v["match"][match]: v[field_name] for v in ctx.visits if match in v.get("match", {})}
+    table = {v["match"][match]: v.get(field_name) for v in ctx.visits if match in v.get("match", {})}
     values = _text(raw, args["source"])
     unknown = (values != "") & ~values.isin(list(table))
     ctx.report(raw, unknown, args["source"], f"is not a visit of the schedule (design.visits match.{match}: "

@@ -29,7 +29,7 @@ def derive_te(studyid: str, design: dict) -> pd.DataFrame:
 
 def derive_tv(studyid: str, design: dict) -> pd.DataFrame:
     return pd.DataFrame([{"STUDYID": studyid, "DOMAIN": "TV", "VISITNUM": float(v["visitnum"]),
-                          "VISIT": v["visit"], "VISITDY": float(v["visitdy"]), "ARMCD": v.get("armcd", ""),
+                          "VISIT": v["visit"], "VISITDY": float(v.get("visitdy", "nan")), "ARMCD": v.get("armcd", ""),
                           "TVSTRL": v["tvstrl"], "TVENRL": v.get("tvenrl", "")}
                          for v in design.get("visits", [])])
 

@@ -16,6 +16,7 @@ import pandas as pd
 from sdtm import design as trial_design
 from sdtm.algorithms import MapContext, run_map
 from sdtm.derivations import DERIVE_ALGORITHMS, DeriveContext
+from sdtm.exposure import constant_dosing_intervals, records_of_domain
 from sdtm.prepare import from_sources, prepare_records
 from sdtm.supp import build_supp, supp_domain_spec
 from sdtm.unique import on_unique
@@ -99,12 +100,16 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
         if build and build not in BUILD_STAGE:
             datasets[name] = build_design_domain(name, build, spec.studyid, spec.design, ct)
 
+    prepared: dict[str, pd.DataFrame] = {}  # each mapped domain's shaped raw records
     for name, dspec in specs.items():
-        if "from" not in dspec.raw:
+        if "from" not in dspec.raw and "from_domain" not in dspec.raw:
             continue
         issues: list[RecordIssue] = []
         lookups = {n for n, source in spec.sources.items() if source.get("role") == "lookup"}
-        records = prepare_records(name, dspec.raw, tables, problems, issues, lookups)
+        other = dspec.raw.get("from_domain")
+        base = records_of_domain(prepared[other], datasets[other]) if other else None
+        records = prepare_records(name, dspec.raw, tables, problems, issues, lookups, base=base)
+        prepared[name] = records
         data = pd.DataFrame(index=records.index)
         for variable in dspec.variables:
             mapping = variable.map
@@ -127,10 +132,20 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
             else:
                 data[variable.name] = _empty_column(variable, records.index)
         data["__file"], data["__row"], data["__key"] = records["__file"], records["__row"], records["__key"]
+        intervals = dspec.raw.get("intervals")
+        if intervals:
+            collapsed = constant_dosing_intervals(data, list(intervals["by"]), intervals["start"], intervals["end"])
+            if len(collapsed) < len(data):
+                notes.append(f"{name}: {len(data)} records merged into {len(collapsed)} constant-dosing intervals "
+                             f"(same {', '.join(intervals['by'])}, consecutive days)")
+            data = collapsed
         datasets[name] = data
-        sources = from_sources(dspec.raw)
-        reports[name] = DomainReport(name, ", ".join(sources), sum(len(tables[s]) for s in sources), len(data),
-                                     issues)
+        if other:
+            reports[name] = DomainReport(name, f"{other} (domain)", len(datasets[other]), len(data), issues)
+        else:
+            sources = from_sources(dspec.raw)
+            reports[name] = DomainReport(name, ", ".join(sources), sum(len(tables[s]) for s in sources),
+                                         len(data), issues)
 
     if problems or term_problems:
         raise RawDataError(problems + term_problems) if problems else ControlledTermError(term_problems)

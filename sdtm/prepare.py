@@ -139,11 +139,15 @@ def from_sources(spec: dict) -> list[str]:
 
 
 def prepare_records(domain: str, spec: dict, tables: dict[str, pd.DataFrame], problems: list[Problem],
-                    issues: list[RecordIssue], lookups: set[str] = frozenset()) -> pd.DataFrame:
-    """Stack the domain's sources (RAWSOURCE names each record's source), then merge, filter, de-duplicate
-    and melt as the spec says."""
-    parts = [tables[source].assign(RAWSOURCE=source) for source in from_sources(spec)]
-    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+                    issues: list[RecordIssue], lookups: set[str] = frozenset(),
+                    base: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Stack the domain's sources (RAWSOURCE names each record's source), or take ``base`` (the records
+    of an earlier domain, ``from_domain``), then merge, filter, de-duplicate and melt as the spec says."""
+    if base is not None:
+        frame = base.reset_index(drop=True)
+    else:
+        parts = [tables[source].assign(RAWSOURCE=source) for source in from_sources(spec)]
+        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
     frame = frame.fillna("")
     if spec.get("merge"):
         frame = merge_sources(frame, spec["merge"], tables, domain, problems, issues, lookups)

@@ -54,8 +54,15 @@ def _standard(domain: str, name: str):
         return None
 
 
-def default_origin(variable: dict, build: str | None) -> Origin:
-    algorithm = (variable.get("map") or {}).get("algorithm")
+COPYING = {"assign_no_ct", "assign_ct", "assign_numeric"}
+
+
+def default_origin(variable: dict, build: str | None, from_domain: str | None = None) -> Origin:
+    mapping = variable.get("map") or {}
+    algorithm = mapping.get("algorithm")
+    if from_domain and algorithm in COPYING and isinstance(mapping.get("source"), str):
+        # EX from EC: a value copied from the earlier domain's variable
+        return Origin("Predecessor", predecessor=f"{from_domain}.{mapping['source']}")
     if algorithm in ALGORITHMS:
         kind = ALGORITHMS[algorithm].origin
     elif build in BUILDS:
@@ -65,9 +72,9 @@ def default_origin(variable: dict, build: str | None) -> Origin:
     return Origin(kind)
 
 
-def make_origin(raw, variable: dict, build: str | None) -> Origin:
+def make_origin(raw, variable: dict, build: str | None, from_domain: str | None = None) -> Origin:
     if raw is None:
-        return default_origin(variable, build)
+        return default_origin(variable, build, from_domain)
     if isinstance(raw, str):
         return Origin(raw)
     return Origin(raw["type"], raw.get("source"), raw.get("pages"), raw.get("predecessor"))
@@ -93,7 +100,8 @@ def domain_variables(domain: str, domain_spec: dict) -> list[VariableSpec]:
                 length=None if length in (None, "auto") else int(length),
                 core=core,
                 codelist=variable.get("codelist"),
-                origin=make_origin(variable.get("origin"), variable, domain_spec.get("build")),
+                origin=make_origin(variable.get("origin"), variable, domain_spec.get("build"),
+                                   domain_spec.get("from_domain")),
                 method=variable.get("method"),
                 comment=variable.get("comment"),
                 role=role,

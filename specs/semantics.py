@@ -105,6 +105,12 @@ def _from(domain: dict) -> list[str]:
 
 def check_domain(spec, name: str, domain: dict, ct, problems: list[Problem]) -> None:
     base = spec.where("sdtm", "domains", name)
+    other = domain.get("from_domain")
+    if other is not None:
+        earlier = list(spec.domains)[:list(spec.domains).index(name)]
+        if other not in earlier or not ({"from", "from_domain"} & set(spec.domains[other])):
+            problems.append(Problem(f"{base}.from_domain", f"'{other}' is not a domain mapped from raw records "
+                                                          f"earlier in sdtm.yaml"))
     for source in _from(domain):
         if source not in spec.sources:
             problems.append(Problem(f"{base}.from", f"'{source}' is not a source of study.yaml "
@@ -146,7 +152,7 @@ def check_domain(spec, name: str, domain: dict, ct, problems: list[Problem]) -> 
         mapping = variable.get("map")
         if mapping is None:
             continue
-        kinds = {MAP, DERIVE} if "from" in domain else {DERIVE}
+        kinds = {MAP, DERIVE} if {"from", "from_domain"} & set(domain) else {DERIVE}
         check_mapping(mapping, f"{where}.map", kinds, ct, problems)
         if _algorithms_in(mapping) & TIMEPOINT_ALGORITHMS and not domain.get("timepoints"):
             problems.append(Problem(f"{where}.map", f"{name} has no time point table (timepoints:) for "
@@ -185,6 +191,13 @@ def check_domain(spec, name: str, domain: dict, ct, problems: list[Problem]) -> 
                         _parse_condition(source["where"])
                     except ValueError as exc:
                         problems.append(Problem(f"{where}.map.sources[{i}].where", str(exc)))
+    intervals = domain.get("intervals") or {}
+    for arg in ("start", "end"):
+        if arg in intervals and intervals[arg] not in names:
+            problems.append(Problem(f"{base}.intervals.{arg}", f"'{intervals[arg]}' is not a variable of {name}"))
+    for target in intervals.get("by", []):
+        if target not in names:
+            problems.append(Problem(f"{base}.intervals.by", f"'{target}' is not a variable of {name}"))
     for key_name in ("keys", "sort"):
         for target in domain.get(key_name, []):
             if target not in names:
@@ -299,12 +312,18 @@ def raw_columns_used(domain: dict) -> list[tuple[tuple, str]]:
 def check_raw_columns(spec, headers: dict[str, list[str]]) -> list[Problem]:
     """Every raw column a domain reads must exist in its source (or a merged source)."""
     problems: list[Problem] = []
+    columns_of: dict[str, set[str]] = {}  # what each mapped domain's records hold, for from_domain
     for name, domain in spec.domains.items():
-        sources = [s for s in _from(domain) if s in headers]
-        if not sources:
-            continue
-        file_name = " or ".join(Path(spec.sources[s]["path"]).name for s in sources)
-        source_columns = set().union(*(headers[s] for s in sources)) | {"RAWSOURCE"}
+        other = domain.get("from_domain")
+        if other in columns_of:
+            file_name = f"the records of {other}"
+            source_columns = columns_of[other]
+        else:
+            sources = [s for s in _from(domain) if s in headers]
+            if not sources:
+                continue
+            file_name = " or ".join(Path(spec.sources[s]["path"]).name for s in sources)
+            source_columns = set().union(*(headers[s] for s in sources)) | {"RAWSOURCE"}
         available = set(source_columns)
         for index, merge in enumerate(domain.get("merge", [])):
             right = headers.get(merge["source"], [])
@@ -325,6 +344,7 @@ def check_raw_columns(spec, headers: dict[str, list[str]]) -> list[Problem]:
         melt = domain.get("melt")
         if melt:
             available |= {melt["name"], melt["value"]} | {(melt.get("not_done") or {}).get("status")} - {None}
+        columns_of[name] = available | {v["name"] for v in domain["variables"]}
         for path, column in raw_columns_used(domain):
             if path[0] == "melt":
                 if column not in source_columns:
