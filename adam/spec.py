@@ -22,7 +22,7 @@ from .derive import STEPS
 DEFAULT_STUDY = "nct05153070"
 CONDITION_ARGS = ("where", "filter", "filter_add", "condition")
 NESTED_CONDITION_ARGS = ("definitions", "basetypes", "definition")  # lists of {where: ...}
-DATASET_ARGS = ("dataset_add",)
+DATASET_ARGS = ("dataset_add", "dataset_ref")
 
 
 def default_spec_path(study: str = DEFAULT_STUDY) -> Path:

@@ -70,3 +70,21 @@ def derive_vars_cat(dataset: pd.DataFrame, definition: list[dict]) -> pd.DataFra
         if out[var].dtype == "Float64":
             out[var] = out[var].astype("float64")
     return out
+
+
+def derive_vars_if_absent(dataset: pd.DataFrame, set_values_to: dict) -> pd.DataFrame:
+    """Add the variables of ``set_values_to`` (``{var: value}``, null for ``None``) that the dataset
+    lacks; a variable it has is left as it is. For a Permissible SDTM variable, or one a later
+    version of the SDTM will carry (LBFAST, DSSCAT, EXOCCUR), so that conditions can name it and the
+    derivation uses the data as soon as it is there."""
+    if not isinstance(set_values_to, dict) or not set_values_to:
+        raise SpecError(["argument 'set_values_to' must map variables to values (null for none)"])
+    absent = {var: value for var, value in set_values_to.items() if assert_vars(var, "set_values_to")
+              and var not in dataset.columns}
+    if not absent:
+        return dataset
+    out = dataset.copy()
+    for var, value in absent.items():
+        dtype = "float64" if isinstance(value, (int, float)) and not isinstance(value, bool) else "string"
+        out[var] = pd.Series(value if value is not None else pd.NA, index=out.index, dtype=dtype)
+    return out

@@ -1,8 +1,9 @@
 """A tiny hand-made SDTM (standard SDTMIG 3.4 names) for the ADaM builder tests.
 
-S001 (CSA-IL2): first ciclosporin dose 2023-01-10 (day 1); ciclosporin D1-D31 and D34-D62 (60 of 62
-days); ILT-101 D63-D67 and weekly D74-D361 (47 of 47 injections). S002 (CSA-PBO): ciclosporin
-D1-D62, placebo D63-D67 only (5 of 47), withdrew. S003: screen failure.
+S001 (CSA-IL2): randomized and first ciclosporin dose 2023-01-10 (day 1); ciclosporin D1-D31 and
+D34-D62 (60 of 62 days); ILT-101 D63-D67 and weekly D74-D361 (47 of 47 injections); completed (D719).
+S002 (CSA-PBO): ciclosporin D1-D62, placebo D63-D67 only (5 of 47), withdrew on D100. S003: screen
+failure.
 """
 import datetime as dt
 
@@ -113,9 +114,12 @@ def _dm():
 
 
 def _ds():
-    return pd.DataFrame({"STUDYID": "NCT05153070", "USUBJID": ["S001", "S002", "S003"],
-                         "DSDECOD": ["COMPLETED", "WITHDRAWAL BY SUBJECT", "SCREEN FAILURE"],
-                         "DSSTDTC": [day(719), day(100), day(-10)], "DSSEQ": 1.0})
+    return pd.DataFrame({"STUDYID": "NCT05153070", "USUBJID": ["S001", "S001", "S002", "S002", "S003"],
+                         "DSCAT": ["PROTOCOL MILESTONE", "DISPOSITION EVENT"] * 2 + ["DISPOSITION EVENT"],
+                         "DSDECOD": ["RANDOMIZED", "COMPLETED", "RANDOMIZED", "WITHDRAWAL BY SUBJECT",
+                                     "SCREEN FAILURE"],
+                         "DSSTDTC": [day(1), day(719), day(1), day(100), day(-10)],
+                         "DSSEQ": [1.0, 2.0, 1.0, 2.0, 1.0]})
 
 
 def make_sdtm() -> dict[str, pd.DataFrame]:

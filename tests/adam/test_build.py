@@ -10,6 +10,11 @@ from adam.spec import AdamSpec, check_adam_spec, default_spec_path, load_adam_sp
 from specs.errors import DataError, SpecError
 
 
+def day(d: int) -> str:
+    """ISO date of study day d of the tiny SDTM (day 1 = 2023-01-10, no day 0)."""
+    return (pd.Timestamp("2023-01-10") + pd.Timedelta(days=d - 1 if d > 0 else d)).date().isoformat()
+
+
 def _rows(df, **where):
     mask = pd.Series(True, index=df.index)
     for k, v in where.items():
@@ -21,14 +26,60 @@ def test_adsl_one_row_per_randomized_subject(adam_built):
     adsl = adam_built["ADSL"]
     assert adsl.USUBJID.tolist() == ["S001", "S002"]  # S003 (screen failure) left out
     s1, s2 = adsl.iloc[0], adsl.iloc[1]
-    assert (s1.TRT01P, s2.TRT01P) == ("CICLOSPORIN + ILT-101", "CICLOSPORIN + PLACEBO")
     assert s1.TRTSDT == 23020.0  # 2023-01-10 = 23020 days after 1960-01-01
     assert s1.CSDAYS == 60 and s1.CSCMP == 96.8 and s1.ILNINJ == 47 and s1.ILCMP == 100.0
-    assert s2.ILNINJ == 5 and s2.ILCMP == 10.6
+    assert s2.ILNINJ == 5 and s2.ILCMP == 10.6 and (s1.CSPLAN, s1.ILPLAN) == (62, 47)
     assert (s1.PPROTFL, s2.PPROTFL) == ("Y", "N") and set(adsl.ITTFL) == {"Y"} and set(adsl.SAFFL) == {"Y"}
     assert s1.WEIGHTBL == 70.0 and s1.HEIGHTBL == 175.0 and s1.BMIBL == 22.9 and s1.HBA1CBL == 7.2
     assert (s1.EOSSTT, s2.EOSSTT, s2.DCSREAS) == ("COMPLETED", "DISCONTINUED", "WITHDRAWAL BY SUBJECT")
     assert pd.isna(s1.DCSREAS) and s1.AGEGR1 == "<18"
+
+
+def test_adsl_periods_run_in_then_randomized(adam_built):
+    s1, s2 = adam_built["ADSL"].iloc[0], adam_built["ADSL"].iloc[1]
+    assert (s1.TRT01P, s1.TRT02P, s2.TRT02P) == ("CICLOSPORIN", "ILT-101", "PLACEBO")
+    assert (s1.TRT01A, s1.TRT02A, s2.TRT02A, s2.TRT02AN) == ("CICLOSPORIN", "ILT-101", "PLACEBO", 3)
+    # day 1 = 23020; first injection day 63 = 23082; last injection day 361 = 23380; EOS day 719 = 23738
+    assert (s1.AP01SDT, s1.AP01EDT, s1.AP02SDT, s1.AP02EDT) == (23020, 23081, 23082, 23738)
+    assert (s1.TR01SDT, s1.TR01EDT, s1.TR02SDT, s1.TR02EDT) == (23020, 23081, 23082, 23380)
+    assert s1.TRTDURD == 361 and s2.AP02EDT == 23020 + 99  # S002 withdrew on day 100
+
+
+def test_adsl_randomization_populations_and_end_of_treatment(adam_built):
+    s1, s2 = adam_built["ADSL"].iloc[0], adam_built["ADSL"].iloc[1]
+    assert s1.RANDDT == 23020 and (s1.RANDFL, s1.FASFL, s2.FASFL) == ("Y", "Y", "Y")
+    # no DS end-of-treatment record: completed the study -> completed treatment; S002 left the study
+    # on day 100, before the last planned dose (D361) -> treatment discontinued for the same reason
+    assert (s1.EOTSTT, s2.EOTSTT, s2.DCTREAS) == ("COMPLETED", "DISCONTINUED", "WITHDRAWAL BY SUBJECT")
+    assert pd.isna(s1.DCTREAS)
+
+
+def test_adsl_end_of_treatment_from_ds_when_present(sdtm):
+    ds = sdtm["DS"]
+    eot = pd.DataFrame({"STUDYID": "NCT05153070", "USUBJID": ["S001"], "DSCAT": ["DISPOSITION EVENT"],
+                        "DSSCAT": ["STUDY TREATMENT"], "DSDECOD": ["ADVERSE EVENT"], "DSSTDTC": ["2023-06-01"],
+                        "DSSEQ": [3.0]})
+    sdtm["DS"] = pd.concat([ds.assign(DSSCAT=None), eot], ignore_index=True)
+    s1 = build_adam(sdtm)["ADSL"].iloc[0]
+    assert (s1.EOTSTT, s1.DCTREAS, s1.EOSSTT) == ("DISCONTINUED", "ADVERSE EVENT", "COMPLETED")
+    assert s1.EOSDT == 23738  # the end-of-treatment record is not the end of study
+
+
+def test_adsl_compliance_counts_the_doses_planned_up_to_the_cut(sdtm):
+    # a cut on day 100 (2023-04-19): S001 took 60 of 62 ciclosporin days and 9 of the 9 injections
+    # planned by then (63-67, 74, 81, 88, 95): per-protocol; both are still on study and on treatment
+    cut = day(100)
+    for name in ("EX", "LB", "CP", "VS", "CM"):
+        date = {"EX": "EXSTDTC", "LB": "LBDTC", "CP": "CPDTC", "VS": "VSDTC", "CM": "CMSTDTC"}[name]
+        sdtm[name] = sdtm[name][sdtm[name][date] <= cut]
+    sdtm["DS"] = sdtm["DS"][sdtm["DS"].DSSTDTC < cut]
+    sdtm["DCUT"] = pd.DataFrame({"USUBJID": ["S001", "S002"], "DCUTDTC": cut, "DCUTDESC": "DSMB"})
+    adsl = build_adam(sdtm)["ADSL"]
+    s1, s2 = adsl.iloc[0], adsl.iloc[1]
+    assert (s1.CSPLAN, s1.ILPLAN, s1.ILNINJ, s1.ILCMP, s1.PPROTFL) == (62, 9, 9, 100.0, "Y")
+    assert (s2.ILNINJ, s2.ILCMP, s2.PPROTFL) == (5, 55.6, "N")
+    assert set(adsl.EOSSTT) == {"ONGOING"} and set(adsl.EOTSTT) == {"ONGOING"}
+    assert adsl.AP02EDT.isna().all() and set(adsl.DCUTDESC) == {"DSMB"}
 
 
 def test_adlb_auc_rows_and_traceability(adam_built, sdtm):
@@ -150,8 +201,11 @@ def test_spec_missing_argument_and_forward_reference():
 
 def test_step_variable_error_names_step(sdtm):
     data = _spec_data()
-    data["datasets"]["ADLB"]["steps"][11]["args"]["by_vars"] = ["USUBJID", "PARAMX"]
-    with pytest.raises(DataError, match=r"datasets.ADLB.steps\[11\] derive_var_base: ADLB \(from LBA, CPA\): variable 'PARAMX'"):
+    steps = data["datasets"]["ADLB"]["steps"]
+    i = next(i for i, s in enumerate(steps) if s["step"] == "derive_var_base")
+    steps[i]["args"]["by_vars"] = ["USUBJID", "PARAMX"]
+    with pytest.raises(DataError, match=rf"datasets.ADLB.steps\[{i}\] derive_var_base: ADLB \(from LBA, CPA\): "
+                                        "variable 'PARAMX'"):
         build_adam(sdtm, AdamSpec("adam.yaml", data))
 
 

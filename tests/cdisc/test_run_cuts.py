@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pyreadstat
 import pytest
 
@@ -72,6 +73,18 @@ def test_adsl_carries_the_cut(cuts):
     adsl = read(cuts / "cuts" / CUT / "adam", "adsl")
     assert set(adsl["DCUTDESC"]) == {"DSMB 1"}
     assert set(adsl["DCUTDT"].astype(str)) == {CUT}
+
+
+def test_adsl_compliance_at_the_cut_counts_the_doses_planned_by_then(cuts):
+    adsl = read(cuts / "cuts" / CUT / "adam", "adsl").set_index("USUBJID")
+    assert len(adsl) == 15 and set(adsl["PPROTFL"]) == {"Y"}
+    # 01-001: day 1 = 2022-10-18, the cut is day 256: 62 ciclosporin days and 5 + 27 weekly
+    # injections (74, 81, ..., 256) were planned by then
+    first = adsl.loc["NCT05153070-01-001"]
+    assert (first["CSPLAN"], first["ILPLAN"], first["EOTSTT"], first["EOSSTT"]) == (62, 32, "ONGOING", "ONGOING")
+    # 01-016 started ciclosporin on 2023-06-28: 3 days planned, no injection yet, not in the FAS yet
+    last = adsl.loc["NCT05153070-01-016"]
+    assert (last["CSPLAN"], last["ILPLAN"], last["FASFL"]) == (3, 0, "N") and pd.isna(last["ILCMP"])
 
 
 def test_a_second_run_gives_identical_files(cuts, tmp_path):
