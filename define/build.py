@@ -19,6 +19,7 @@ from define.model import (CodeList, CodeListItem, CommentDef, DatasetInput, Defi
                           ItemRef, Leaf, MethodDef, OriginDef, RangeCheck, Standard, StudyInput, ValueListDef,
                           VariableInput, WhereClauseDef)
 from define.transliterate import to_ascii
+from specs.ct import MULTIPLE, multiple_allowed
 from specs.errors import DataError, Problem
 
 DEFAULT_SOURCE = {"Collected": "Investigator"}  # every other origin type: Sponsor
@@ -50,6 +51,7 @@ class _Builder:
         self.value_lists: list[ValueListDef] = []
         self.where_clauses: dict[str, WhereClauseDef] = {}
         self.pages_used = False
+        self.supp_qnams: dict[str, set] = {}  # parent dataset -> QNAMs of its SUPP-- (SDTMIG 4.2.8.3)
         ig_name, ig_version = study.standard
         self.standards = [Standard("STD.IG", ig_name, "IG", ig_version)]
         for publishing_set, version in study.ct_versions.items():
@@ -82,7 +84,8 @@ class _Builder:
                 return None
             if not codelist.extensible:
                 for value in distinct:
-                    if value not in codelist.terms:
+                    if value not in codelist.terms and not (
+                            value == MULTIPLE and multiple_allowed(var.name, self.supp_qnams.get(ds))):
                         self.problems.append(Problem(f"{ds}.{var.name}", f"value '{value}' is not in codelist "
                                                      f"{codelist.short} ({codelist.code}), which is not extensible"))
             self._check_allowed(ds, var, distinct)
@@ -262,6 +265,8 @@ def build_define(study: StudyInput, purpose: str, inputs: list[DatasetInput], da
                  ct=None) -> DefineModel:
     """The Define-XML model of ``inputs`` described from ``data``; DataError when they contradict."""
     builder = _Builder(study, purpose, ct)
+    builder.supp_qnams = {name[4:]: set(frame["QNAM"]) for name, frame in data.items()
+                          if name.startswith("SUPP") and "QNAM" in frame}
     groups = []
     for spec in inputs:
         if spec.name not in data:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from sdtm.dates import iso_datetime
 from sdtm.unique import on_unique
+from specs.ct import MULTIPLE, multiple_allowed
 from specs.errors import Problem
 
 TEMPLATE_FIELD = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
@@ -32,6 +33,7 @@ class MapContext:
     visits: list[dict]
     arms: list[dict]
     timepoints: list[dict] = field(default_factory=list)  # the domain's time point table
+    supp_qnams: frozenset = frozenset()  # the domain's variables routed to SUPP--
     problems: list[Problem] = field(default_factory=list)
     term_problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -77,6 +79,8 @@ def _check_terms(values: pd.Series, raw: pd.DataFrame, source: str | None, codel
     replacements = {v: r for v, r in resolved.items() if r}
     out = values.map(replacements).fillna(values).astype(object) if replacements else values
     unknown = {v for v, r in resolved.items() if r is None}
+    if MULTIPLE in unknown and multiple_allowed(ctx.variable, ctx.supp_qnams):
+        unknown.discard(MULTIPLE)  # several values collected, each in SUPP-- (SDTMIG 4.2.8.3)
     if unknown:
         mask = values.isin(unknown)
         if codelist.extensible:

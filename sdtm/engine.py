@@ -115,7 +115,8 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
             mapping = variable.map
             if mapping and ALGORITHMS[mapping["algorithm"]].kind == MAP:
                 ctx = MapContext(spec.studyid, name, variable.name, variable.codelist, ct, visits, arms,
-                                 timepoints=dspec.raw.get("timepoints", []))
+                                 timepoints=dspec.raw.get("timepoints", []),
+                                 supp_qnams=frozenset(v.name for v in dspec.supp_variables))
                 values = run_map(records, mapping, ctx)
                 problems += ctx.problems
                 term_problems += ctx.term_problems

@@ -32,6 +32,14 @@ _COLUMNS = {
     "preferred": "NCI Preferred Term",
 }
 _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
+MULTIPLE = "MULTIPLE"
+
+
+def multiple_allowed(variable: str, supp_qnams) -> bool:
+    """SDTMIG 3.4 section 4.2.8.3: a non-result qualifier collected with several values (RACE, --LOC)
+    holds 'MULTIPLE', its values going to SUPP-- as <variable>1, <variable>2, ... (RACE1, RACE2); the
+    value 'MULTIPLE' is then allowed whatever the variable's codelist, extensible or not."""
+    return supp_qnams is not None and f"{variable[:7]}1" in set(supp_qnams)
 
 
 @dataclass(frozen=True)

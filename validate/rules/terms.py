@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from specs.ct import MULTIPLE, multiple_allowed
 from validate.registry import Context, concat, fail, rule
 from validate.rules.common import char_columns, factorized, numeric, text_in
 from validate.standards import adam_structure, adamig_variables, sdtmig_variables
@@ -87,6 +88,9 @@ def _term_findings(context: Context) -> pd.DataFrame:
             bad = column.notna().to_numpy() & ~text_in(column, allowed.values, factorized(context, name, variable))
             if variable.endswith(RESULT_SUFFIXES):  # numeric results, plain or '<0.02', are not terms
                 bad &= np.isnan(numeric(column)) & ~_qualified_number(column)
+            supp = package.datasets.get(f"SUPP{name}")
+            if supp is not None and "QNAM" in supp and multiple_allowed(variable, supp["QNAM"].dropna()):
+                bad &= (column != MULTIPLE).to_numpy()  # several values collected, in SUPP-- (SDTMIG 4.2.8.3)
             found = fail(package, name, bad, variable, codelist=allowed.codelist)
             found["extensible"] = allowed.extensible
             frames.append(found)
