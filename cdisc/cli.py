@@ -72,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--define", help="define.xml (default: PATH/define.xml if present)")
     validate.add_argument("--out", help="report folder")
 
-    validate.add_argument("--ct", help="NCI EVS controlled terminology file (.txt or .csv)")
+    validate.add_argument("--ct", action="append", help="NCI EVS controlled terminology package (.txt or .csv); repeatable")
+    validate.add_argument("--ig", action="append", help="standard version to check against (3.2, 'ADaMIG 1.1'); repeatable")
 
     commands.add_parser("diff", help="compare two data cuts: cdisc diff OLD NEW [--out DIR] [--subject USUBJID]")
 

@@ -1,8 +1,9 @@
-"""``cdisc validate PATH [--define FILE] [--out DIR] [--ct FILE]``.
+"""``cdisc validate PATH [--define FILE] [--out DIR] [--ct FILE ...] [--ig VERSION ...]``.
 
-Writes validation.json and validation.html into --out (default: PATH/validation when PATH is a folder,
-else a 'validation' folder beside the file; the loader skips that folder), prints a one-screen summary
-and returns 0 when there is no Error-level finding, 1 when there is, 2 when the input cannot be read.
+Writes validation.json, .html, .csv and .xlsx into --out (default: PATH/validation when PATH is a
+folder, else a 'validation' folder beside the file; the loader skips that folder), prints a one-screen
+summary and returns 0 when there is no Error-level finding, 1 when there is, 2 when the input cannot be
+read.
 """
 from __future__ import annotations
 
@@ -20,18 +21,30 @@ from specs.errors import CdiscError
 
 from validate.package import Package, load_package
 from validate.registry import run_rules
-from validate.report import terminal_summary, write_html, write_json
+from validate.report import terminal_summary, write_csv, write_html, write_json, write_xlsx
 from validate.terminology import load_terminology
+from validate.versions import detect_versions
+
+REPORT_FILES = ("validation.json", "validation.html", "validation.csv", "validation.xlsx")
 
 
-def validate(path: str | Path, define: str | Path | None = None, ct: str | Path | None = None
+def validate(path: str | Path, define: str | Path | None = None, ct=None, ig: list[str] | None = None
              ) -> tuple[Package, pd.DataFrame]:
-    """Load the package at ``path`` and run every rule; raises CdiscError on unreadable input."""
+    """Load the package at ``path`` and run every rule; raises CdiscError on unreadable input.
+
+    ``ct``: one NCI EVS CT file or several (SDTM, ADaM, Define-XML); default: the bundled subset.
+    ``ig``: standard versions to check against ("3.2", "ADaMIG 1.1"); default: what the package declares.
+    """
     package = load_package(path, define)
     terminology = load_terminology(ct)
     if terminology is None:
         package.notes.append("no controlled terminology found: CT2001/CT2002 checked define.xml codelists only")
-    findings = run_rules(package, terminology)
+    elif not terminology.complete:
+        package.notes.append("controlled terminology: the bundled subset; codelists it does not carry are not "
+                             "checked (give the full NCI packages with --ct)")
+    versions = detect_versions(package, terminology, ig)
+    package.notes.extend(versions.notes)
+    findings = run_rules(package, terminology, versions=versions)
     findings.attrs["ct"] = terminology.source if terminology is not None else ""
     return package, findings
 
@@ -47,8 +60,10 @@ def write_reports(findings: pd.DataFrame, out: Path, info: dict) -> None:
     try:
         write_json(findings, staging / "validation.json", info)
         write_html(findings, staging / "validation.html", info)
+        write_csv(findings, staging / "validation.csv")
+        write_xlsx(findings, staging / "validation.xlsx", info)
         out.mkdir(exist_ok=True)
-        for name in ("validation.json", "validation.html"):
+        for name in REPORT_FILES:
             os.replace(staging / name, out / name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -59,12 +74,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("path", help="folder of .xpt / Dataset-JSON files (searched recursively), or one file")
     parser.add_argument("--define", help="define.xml (default: any define.xml under PATH)")
     parser.add_argument("--out", help="report folder (default: PATH/validation)")
-    parser.add_argument("--ct", help="NCI EVS controlled terminology file (.txt or .csv)")
+    parser.add_argument("--ct", action="append", metavar="FILE",
+                        help="NCI EVS controlled terminology package (.txt or .csv); repeat for SDTM, ADaM and "
+                             "Define-XML CT (default: the bundled subset)")
+    parser.add_argument("--ig", action="append", metavar="VERSION",
+                        help="standard version to check against, e.g. 3.2 or 'ADaMIG 1.1' (default: the version "
+                             "define.xml or TS declares); repeatable")
     args = parser.parse_args(argv)
     path = Path(args.path)
     started = time.perf_counter()
     try:
-        package, findings = validate(path, args.define, args.ct)
+        package, findings = validate(path, args.define, args.ct, args.ig)
     except CdiscError as exc:
         print(f"cdisc validate: {exc}", file=sys.stderr)
         return 2

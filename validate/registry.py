@@ -1,8 +1,15 @@
 """Conformance rules as registered functions, and the runner that gathers their findings.
 
 A rule is ``(context) -> DataFrame`` of failing records: columns dataset, variable, row (1-based record
-number, missing for dataset-level findings), value, and optionally key, message and any extra column
-its message template names. Zero rows means pass. ``fail()`` builds that frame from a boolean mask.
+number, missing for dataset-level findings), value, and optionally key, message, count (records one
+finding stands for, when one cause is reported once), severity (to lower one finding's severity) and any
+extra column its message template names. Zero rows means pass. ``fail()`` builds that frame from a
+boolean mask.
+
+A rule that cannot check (no metadata for the package's standard version, a dataset it needs is absent)
+raises ``NotChecked(reason)``; one that checks only part of what it covers says so with
+``context.note(rule_id, text)``. The run's record of every rule (ran, not checked and why, findings,
+seconds) is ``findings.attrs["rules"]``.
 """
 from __future__ import annotations
 
@@ -20,7 +27,8 @@ from validate.package import Package, as_text
 SEVERITIES = ("Error", "Warning", "Notice")
 SCOPES = ("SDTM", "ADaM", "define", "any")
 FINDING_COLUMNS = ["rule", "severity", "standard", "core_id", "fda_id", "dataset", "variable", "row", "key",
-                   "value", "message"]
+                   "value", "count", "message"]
+STANDARD_NAMES = ("SDTMIG", "ADaMIG", "Define-XML")
 RULE_COLUMNS = ["dataset", "variable", "row", "key", "value"]
 
 
@@ -35,14 +43,23 @@ class Rule:
     scope: str
     func: Callable
     description: str = ""
+    needs: tuple = ()  # "sdtmig" / "adamig": the IG variable metadata of the package's version
 
 
 RULES: dict[str, Rule] = {}
 
 
+class NotChecked(Exception):
+    """Raised by a rule that cannot check this package; the reason goes into the report."""
+
+
 def rule(id: str, severity: str, standard: str, message: str, core_id: str | None = None,
-         fda_id: str | None = None, scope: str = "SDTM"):
-    """Register a rule function under ``id``."""
+         fda_id: str | None = None, scope: str = "SDTM", needs: tuple = ()):
+    """Register a rule function under ``id``.
+
+    ``standard`` names the standard without its version ("SDTMIG", "ADaMIG / Define-XML"); the run
+    adds the version the package declares. ``needs`` lists the IG metadata the rule cannot do without.
+    """
     if severity not in SEVERITIES:
         raise ValueError(f"rule {id}: severity {severity!r} is not one of {SEVERITIES}")
     if scope not in SCOPES:
@@ -52,7 +69,8 @@ def rule(id: str, severity: str, standard: str, message: str, core_id: str | Non
         if id in RULES and RULES[id].func.__qualname__ != func.__qualname__:
             raise ValueError(f"rule id {id} registered twice ({RULES[id].func.__name__}, {func.__name__})")
         doc = (func.__doc__ or "").strip().splitlines()
-        RULES[id] = Rule(id, severity, standard, message, core_id, fda_id, scope, func, doc[0] if doc else "")
+        RULES[id] = Rule(id, severity, standard, message, core_id, fda_id, scope, func, doc[0] if doc else "",
+                         tuple(needs))
         return func
 
     return register
@@ -60,11 +78,25 @@ def rule(id: str, severity: str, standard: str, message: str, core_id: str | Non
 
 @dataclass
 class Context:
-    """What a rule sees: the package, the terminology (may be None), and cached lookups."""
+    """What a rule sees: the package, the terminology (may be None), the standard versions the package is
+    checked against, and cached lookups."""
 
     package: Package
     ct: object = None
     cache: dict = field(default_factory=dict)
+    versions: object = None  # validate.versions.Versions
+    notes: dict = field(default_factory=dict)  # rule id -> what it could not check
+
+    def note(self, rule_id: str, text: str) -> None:
+        self.notes.setdefault(rule_id, [])
+        if text not in self.notes[rule_id]:
+            self.notes[rule_id].append(text)
+
+    def version(self, standard: str) -> str | None:
+        """The version of "SDTMIG", "ADaMIG" or "Define-XML" the package is checked against (None when unknown)."""
+        if self.versions is None:
+            return None
+        return self.versions.define if standard == "Define-XML" else getattr(self.versions, standard.lower(), None)
 
 
 def empty() -> pd.DataFrame:
@@ -105,6 +137,38 @@ def concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else empty()
 
 
+def versioned(standard: str, context: Context) -> str:
+    """'SDTMIG / Define-XML' -> 'SDTMIG 3.2 / Define-XML' with the versions the package is checked against."""
+    words = standard.split(" ")
+    out = []
+    for i, word in enumerate(words):
+        out.append(word)
+        following = words[i + 1] if i + 1 < len(words) else ""
+        version = context.version(word) if word in STANDARD_NAMES else None
+        if version and not following[:1].isdigit():
+            out.append(version)
+    return " ".join(out)
+
+
+def _skip_reason(r: Rule, package: Package, context: Context) -> str | None:
+    if r.scope == "define" and package.define is None:
+        return "no define.xml"
+    if r.scope == "SDTM" and not package.sdtm():
+        return "no SDTM datasets"
+    if r.scope == "ADaM" and not package.adam():
+        return "no ADaM datasets"
+    available = getattr(context.versions, "metadata", {}) if context.versions is not None else {}
+    for need in r.needs:
+        standard = "SDTMIG" if need == "sdtmig" else "ADaMIG"
+        if need == "sdtmig" and not package.sdtm() or need == "adamig" and not package.adam():
+            return f"no {'SDTM' if need == 'sdtmig' else 'ADaM'} datasets"
+        if context.versions is not None and not available.get(need):
+            version = context.version(standard) or "?"
+            return (f"not checked: no {standard} {version} variable metadata is shipped "
+                    f"({standard} {', '.join(context.versions.supported(need))} are)")
+    return None
+
+
 def render_messages(template: str, table: pd.DataFrame) -> pd.Series:
     """Fill ``template`` for every row by column concatenation (no per-row formatting)."""
     out = pd.Series([""] * len(table), index=table.index, dtype="object")
@@ -116,27 +180,44 @@ def render_messages(template: str, table: pd.DataFrame) -> pd.Series:
     return out
 
 
-def run_rules(package: Package, ct=None, rules: list[str] | None = None) -> pd.DataFrame:
-    """Run the selected rules (all by default) and return one tidy findings table."""
-    import validate.rules  # noqa: F401 - registers the rules
+def run_rules(package: Package, ct=None, rules: list[str] | None = None, versions=None) -> pd.DataFrame:
+    """Run the selected rules (all by default) and return one tidy findings table.
 
-    context = Context(package, ct)
+    ``versions`` (validate.versions.Versions) are the standard versions to check against; by default
+    those the package declares (define.xml, TS), else the versions whose metadata is shipped.
+    """
+    import validate.rules  # noqa: F401 - registers the rules
+    from validate.versions import detect_versions
+
+    context = Context(package, ct, versions=versions if versions is not None else detect_versions(package, ct))
     selected = [RULES[r] for r in rules] if rules else list(RULES.values())
     tables = []
     timings = {}
+    record = []
     for r in selected:
-        if r.scope == "define" and package.define is None:
-            continue
-        if r.scope == "SDTM" and not package.sdtm() or r.scope == "ADaM" and not package.adam():
+        status = {"id": r.id, "severity": r.severity, "standard": versioned(r.standard, context),
+                  "core_id": r.core_id, "fda_id": r.fda_id, "description": r.description}
+        reason = _skip_reason(r, package, context)
+        if reason is not None:
+            record.append({**status, "status": "skipped", "reason": reason, "findings": 0, "seconds": 0.0})
             continue
         started = time.perf_counter()
         try:
             found = r.func(context)
+        except NotChecked as exc:
+            record.append({**status, "status": "skipped", "reason": str(exc), "findings": 0,
+                           "seconds": round(time.perf_counter() - started, 4)})
+            continue
         except Exception as exc:  # a broken rule is reported, never hides the others
             found = dataset_finding("", "", f"{type(exc).__name__}: {exc}",
                                     message=f"rule {r.id} failed to run: {type(exc).__name__}: {exc}; "
                                             + traceback.format_exc(limit=-1).strip().splitlines()[-1])
+            context.note(r.id, f"failed to run: {type(exc).__name__}: {exc}")
+            status["status"] = "failed"
         timings[r.id] = time.perf_counter() - started
+        notes = context.notes.get(r.id, [])
+        record.append({"status": "ran", **status, "reason": "; ".join(notes),
+                       "findings": 0 if found is None else len(found), "seconds": round(timings[r.id], 4)})
         if found is None or not len(found):
             continue
         found = found.copy()
@@ -146,11 +227,22 @@ def run_rules(package: Package, ct=None, rules: list[str] | None = None) -> pd.D
                                                       template_messages)
         else:
             found["message"] = template_messages
-        for column, value in (("rule", r.id), ("severity", r.severity), ("standard", r.standard),
-                              ("core_id", r.core_id), ("fda_id", r.fda_id)):
+        if "severity" in found.columns:  # a rule may lower the severity of some findings (never raise it)
+            lowered = found["severity"].where(found["severity"].isin(SEVERITIES), r.severity)
+            found["severity"] = lowered.where(lowered.map(SEVERITIES.index) >= SEVERITIES.index(r.severity), r.severity)
+        else:
+            found["severity"] = r.severity
+        if "count" not in found.columns:
+            found["count"] = 1
+        found["count"] = pd.to_numeric(found["count"], errors="coerce").fillna(1).astype("int64")
+        for column, value in (("rule", r.id), ("standard", status["standard"]), ("core_id", r.core_id),
+                              ("fda_id", r.fda_id)):
             found[column] = value
         tables.append(found[FINDING_COLUMNS])
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=FINDING_COLUMNS)
     table["row"] = pd.array(table["row"], dtype="Int64")
+    table["count"] = pd.to_numeric(table["count"], errors="coerce").fillna(1).astype("int64")
     table.attrs["timings"] = timings
+    table.attrs["rules"] = record
+    table.attrs["versions"] = context.versions.describe() if context.versions is not None else {}
     return table

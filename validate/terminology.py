@@ -1,17 +1,22 @@
-"""Controlled terminology indexed by codelist C-code, from a CT file or from ``specs.ct``.
+"""Controlled terminology indexed by codelist C-code, from full NCI EVS packages or the bundled subset.
 
-Rules need 'which values does codelist C66731 allow, and is it extensible'. Sources, first found wins:
-an NCI EVS file given on the command line (tab-delimited .txt or .csv), ``specs.ct.load_ct()``, or the
-CT files shipped beside the standards.
+Rules need 'which values does codelist C66731 allow, and is it extensible'. Sources: the NCI EVS files
+given on the command line (``--ct`` once per package: SDTM .txt, ADaM and Define-XML .csv; each is a full
+package), else ``specs.ct.load_ct()`` (the subset shipped with the toolkit). A subset is never complete:
+a codelist it does not carry is "not checked", never "not a codelist" (``Terminology.complete``).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from specs.errors import DataError, Problem
+
+CT_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
+PUBLISHING_SETS = (("ADAM", "ADaM"), ("DEFINE", "Define-XML"), ("SEND", "SEND"), ("SDTM", "SDTM"))
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,8 @@ class CodelistTerms:
 class Terminology:
     by_code: dict[str, CodelistTerms] = field(default_factory=dict)
     source: str = ""
+    complete: bool = True  # False for a subset: a codelist it lacks may still be a CDISC codelist
+    versions: dict = field(default_factory=dict)  # publishing set ("SDTM", "ADaM") -> package date
 
     def get(self, code: str | None) -> CodelistTerms | None:
         return self.by_code.get(code) if code else None
@@ -38,9 +45,24 @@ class Terminology:
     def __len__(self) -> int:
         return len(self.by_code)
 
+    def merge(self, other: "Terminology") -> "Terminology":
+        merged = Terminology(dict(self.by_code), ", ".join(s for s in (self.source, other.source) if s),
+                             self.complete and other.complete, {**self.versions, **other.versions})
+        merged.by_code.update(other.by_code)
+        return merged
+
+
+def publishing_set(path: Path, heads: pd.DataFrame | None = None) -> str:
+    """'SDTM', 'ADaM', 'Define-XML' or 'SEND' from the NCI file name (SDTM_Terminology_..., ADaM_CT_...)."""
+    upper = path.name.upper()
+    for token, name in PUBLISHING_SETS:
+        if upper.startswith(token):
+            return name
+    return "SDTM"
+
 
 def read_nci_file(path: str | Path) -> Terminology:
-    """An NCI EVS CDISC terminology export (SDTM .txt tab-delimited, ADaM/Define .csv)."""
+    """An NCI EVS CDISC terminology export (SDTM .txt tab-delimited, ADaM/Define .csv): one full package."""
     path = Path(path)
     try:
         sep = "\t" if path.suffix.lower() == ".txt" else ","
@@ -53,7 +75,8 @@ def read_nci_file(path: str | Path) -> Terminology:
     heads = raw[raw["Codelist Code"] == ""]
     terms = raw[raw["Codelist Code"] != ""]
     grouped = {code: dict(zip(g["CDISC Submission Value"], g["Code"])) for code, g in terms.groupby("Codelist Code")}
-    ct = Terminology(source=str(path))
+    date = CT_DATE.search(path.name)
+    ct = Terminology(source=str(path), versions={publishing_set(path): date.group(1)} if date else {})
     for code, short, name, ext in zip(heads["Code"], heads["CDISC Submission Value"], heads["Codelist Name"],
                                       heads["Codelist Extensible (Yes/No)"]):
         ct.by_code[code] = CodelistTerms(code, short, name, ext == "Yes", grouped.get(code, {}))
@@ -61,7 +84,7 @@ def read_nci_file(path: str | Path) -> Terminology:
 
 
 def from_specs_ct(ct_object) -> Terminology | None:
-    """Adapt a ``specs.ct.load_ct()`` object when it can list its codelists."""
+    """Adapt a ``specs.ct.load_ct()`` object (the bundled subset) when it can list its codelists."""
     listing = getattr(ct_object, "codelists", None)
     if callable(listing):
         listing = listing()
@@ -72,7 +95,13 @@ def from_specs_ct(ct_object) -> Terminology | None:
             listing = list(iter(ct_object))
         except TypeError:
             return None
-    ct = Terminology(source="specs.ct")
+    dates = getattr(ct_object, "package_dates", None) or getattr(ct_object, "_package_dates", None) or {}
+    versions = {}
+    for package, date in dict(dates).items():
+        for token, name in PUBLISHING_SETS:
+            if str(package).upper().startswith(token):
+                versions[name] = date
+    ct = Terminology(source="bundled CT subset (specs/ct)", complete=False, versions=versions)
     for cl in listing:
         if isinstance(cl, str):
             cl = ct_object.codelist(cl)
@@ -81,37 +110,21 @@ def from_specs_ct(ct_object) -> Terminology | None:
     return ct
 
 
-def _shipped_files() -> list[Path]:
-    folders = []
+def load_terminology(paths=None) -> Terminology | None:
+    """CT from the NCI files ``paths`` (one path or several), else the bundled subset; None when there is none."""
+    if paths:
+        files = [paths] if isinstance(paths, (str, Path)) else list(paths)
+        merged = None
+        for file in files:
+            ct = read_nci_file(file)
+            merged = ct if merged is None else merged.merge(ct)
+        return merged
     try:
-        import specs
-
-        folders.append(Path(specs.__file__).parent / "ct")
-    except ImportError:  # pragma: no cover
-        pass
-    for folder in folders:
-        files = sorted(folder.glob("SDTM_Terminology_*.txt")) + sorted(folder.glob("ADaM_CT_*.csv"))
-        if files:
-            return files
-    return []
-
-
-def load_terminology(path: str | Path | None = None) -> Terminology | None:
-    """CT from ``path``, else ``specs.ct``, else the shipped CT files; None when there is none."""
-    if path is not None:
-        return read_nci_file(path)
-    try:
-        from specs.ct import load_ct  # written alongside this package; optional until it lands
+        from specs.ct import load_ct
 
         adapted = from_specs_ct(load_ct())
         if adapted is not None and len(adapted):
             return adapted
-    except Exception:  # noqa: BLE001 - any failure there just means: use the files
+    except Exception:  # noqa: BLE001 - no bundled subset means: no CT
         pass
-    files = _shipped_files()
-    if not files:
-        return None
-    merged = Terminology(source=", ".join(f.name for f in files))
-    for file in files:
-        merged.by_code.update(read_nci_file(file).by_code)
-    return merged
+    return None

@@ -17,12 +17,14 @@ TRIAL_DESIGN_KEYS = {"TS": ["TSPARMCD", "TSSEQ"], "TA": ["ARMCD", "TAETORD"], "T
 
 
 def _ig(context: Context, name: str) -> pd.DataFrame:
-    """Standard variable metadata for dataset ``name`` (SDTMIG domain or ADaMIG structure)."""
+    """Standard variable metadata for dataset ``name`` (SDTMIG domain or ADaMIG structure) in the version the
+    package is checked against (empty when that version's metadata is not shipped)."""
     package = context.package
     if package.standard(name) == "SDTM":
-        return sdtmig_variables(package.domain(name))
+        return sdtmig_variables(package.domain(name), context.version("SDTMIG") or "3.4")
     structure = adam_structure(name, package.datasets[name].columns)
-    ig = adamig_variables(structure) if structure else adamig_variables("")
+    version = context.version("ADaMIG") or "1.3"
+    ig = adamig_variables(structure, version) if structure else adamig_variables("", version)
     ig = ig.assign(name=ig["name"].str.replace("xx", "01", regex=False))  # TRTxxP: at least TRT01P
     return ig[ig["name"].str.fullmatch(r"[A-Z0-9]+")]  # skip the other templates (AGEGRy...)
 
@@ -68,57 +70,58 @@ def _type_mismatch(context: Context, standard: str) -> pd.DataFrame:
             continue
         ig = _ig(context, name)
         expected = dict(zip(ig["name"], ig["type"]))
+        label = f"{'SDTMIG' if standard == 'SDTM' else 'ADaMIG'} {context.version('SDTMIG' if standard == 'SDTM' else 'ADaMIG')}"
         for variable, meta in context.package.meta[name].variables.items():
             want = expected.get(variable)
             if want in ("Char", "Num") and meta.type != want:
-                frames.append(dataset_finding(name, variable, meta.type, expected=want))
+                frames.append(dataset_finding(name, variable, meta.type, expected=want, ig=label))
     return concat(frames)
 
 
-@rule(id="SD0056", severity="Error", standard="SDTMIG 3.4", fda_id="SD0056",
-      message="{dataset}: required variable {variable} is missing")
+@rule(id="SD0056", severity="Error", standard="SDTMIG", fda_id="SD0056",
+      message="{dataset}: required variable {variable} is missing", needs=("sdtmig",))
 def sdtm_required_missing(context: Context) -> pd.DataFrame:
     """SDTMIG Req variables must be present."""
     return _missing(context, "SDTM", "Req")
 
 
-@rule(id="SD0057", severity="Warning", standard="SDTMIG 3.4", fda_id="SD0057",
-      message="{dataset}: expected variable {variable} is missing")
+@rule(id="SD0057", severity="Warning", standard="SDTMIG", fda_id="SD0057",
+      message="{dataset}: expected variable {variable} is missing", needs=("sdtmig",))
 def sdtm_expected_missing(context: Context) -> pd.DataFrame:
     """SDTMIG Exp variables should be present, even if all null."""
     return _missing(context, "SDTM", "Exp")
 
 
-@rule(id="SD0002", severity="Error", standard="SDTMIG 3.4", fda_id="SD0002",
-      message="{variable} is required and must not be null")
+@rule(id="SD0002", severity="Error", standard="SDTMIG", fda_id="SD0002",
+      message="{variable} is required and must not be null", needs=("sdtmig",))
 def sdtm_required_null(context: Context) -> pd.DataFrame:
     """SDTMIG Req variables are never null."""
     return _null_required(context, "SDTM")
 
 
-@rule(id="SD0055", severity="Error", standard="SDTMIG 3.4", fda_id="SD0055",
-      message="{dataset}.{variable} is {value} but SDTMIG 3.4 defines it as {expected}")
+@rule(id="SD0055", severity="Error", standard="SDTMIG", fda_id="SD0055",
+      message="{dataset}.{variable} is {value} but {ig} defines it as {expected}", needs=("sdtmig",))
 def sdtm_type(context: Context) -> pd.DataFrame:
     """Variable types (Char/Num) follow SDTMIG."""
     return _type_mismatch(context, "SDTM")
 
 
-@rule(id="CV0401", severity="Error", standard="ADaMIG 1.3", scope="ADaM",
-      message="{dataset}: required variable {variable} is missing")
+@rule(id="CV0401", severity="Error", standard="ADaMIG", scope="ADaM",
+      message="{dataset}: required variable {variable} is missing", needs=("adamig",))
 def adam_required_missing(context: Context) -> pd.DataFrame:
     """ADaMIG Req variables (ADSL, BDS) must be present."""
     return _missing(context, "ADaM", "Req")
 
 
-@rule(id="CV0402", severity="Error", standard="ADaMIG 1.3", scope="ADaM",
-      message="{variable} is required and must not be null")
+@rule(id="CV0402", severity="Error", standard="ADaMIG", scope="ADaM",
+      message="{variable} is required and must not be null", needs=("adamig",))
 def adam_required_null(context: Context) -> pd.DataFrame:
     """ADaMIG Req variables are never null."""
     return _null_required(context, "ADaM")
 
 
-@rule(id="CV0403", severity="Error", standard="ADaMIG 1.3", scope="ADaM",
-      message="{dataset}.{variable} is {value} but ADaMIG 1.3 defines it as {expected}")
+@rule(id="CV0403", severity="Error", standard="ADaMIG", scope="ADaM",
+      message="{dataset}.{variable} is {value} but {ig} defines it as {expected}", needs=("adamig",))
 def adam_type(context: Context) -> pd.DataFrame:
     """Variable types (Char/Num) follow ADaMIG."""
     return _type_mismatch(context, "ADaM")
@@ -200,8 +203,8 @@ def char_length_fits(context: Context) -> pd.DataFrame:
     return concat(frames)
 
 
-@rule(id="CV0107", severity="Warning", standard="SDTMIG 3.4",
-      message="{variable} comes after {after}, against the SDTMIG 3.4 variable order")
+@rule(id="CV0107", severity="Warning", standard="SDTMIG",
+      message="{variable} comes after {after}, against the {ig} variable order", needs=("sdtmig",))
 def sdtm_variable_order(context: Context) -> pd.DataFrame:
     """Standard variables appear in SDTMIG order."""
     frames = []
@@ -213,13 +216,14 @@ def sdtm_variable_order(context: Context) -> pd.DataFrame:
             if variable not in rank:
                 continue
             if rank[variable] < seen_rank:
-                frames.append(dataset_finding(name, variable, "", after=seen_name))
+                frames.append(dataset_finding(name, variable, "", after=seen_name,
+                                              ig=f"SDTMIG {context.version('SDTMIG')}"))
             else:
                 seen_name, seen_rank = variable, rank[variable]
     return concat(frames)
 
 
-@rule(id="SD0083", severity="Error", standard="SDTMIG 3.4", fda_id="SD0083",
+@rule(id="SD0083", severity="Error", standard="SDTMIG", fda_id="SD0083",
       message="USUBJID {value} is on more than one DM record")
 def dm_unique_subject(context: Context) -> pd.DataFrame:
     """DM has one record per subject."""
@@ -229,7 +233,7 @@ def dm_unique_subject(context: Context) -> pd.DataFrame:
     return fail(context.package, "DM", dm["USUBJID"].notna() & dm.duplicated("USUBJID", keep=False), "USUBJID")
 
 
-@rule(id="SD1117", severity="Warning", standard="SDTMIG 3.4", fda_id="SD1117",
+@rule(id="SD1117", severity="Warning", standard="SDTMIG", fda_id="SD1117",
       message="record duplicates another record in every variable but {variable}")
 def duplicate_records(context: Context) -> pd.DataFrame:
     """No two records are identical apart from their --SEQ."""
@@ -247,7 +251,7 @@ def duplicate_records(context: Context) -> pd.DataFrame:
     return concat(frames)
 
 
-@rule(id="CV0108", severity="Error", standard="SDTMIG 3.4 / Define-XML 2.1", scope="any",
+@rule(id="CV0108", severity="Error", standard="SDTMIG / Define-XML", scope="any",
       message="key {keys} is not unique: {key}")
 def keys_unique(context: Context) -> pd.DataFrame:
     """The dataset keys (define.xml KeySequence, or the trial-design keys) identify one record."""

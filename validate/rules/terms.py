@@ -41,19 +41,22 @@ def _from_define(context: Context, name: str, variable: str) -> Allowed | None:
 def _ig_codelists(context: Context, name: str) -> dict[str, tuple]:
     package = context.package
     if package.standard(name) == "SDTM":
-        ig = sdtmig_variables(package.domain(name))
+        ig = sdtmig_variables(package.domain(name), context.version("SDTMIG") or "3.4")
     else:
         structure = adam_structure(name, package.datasets[name].columns)
-        ig = adamig_variables(structure) if structure else adamig_variables("")
+        version = context.version("ADaMIG") or "1.3"
+        ig = adamig_variables(structure, version) if structure else adamig_variables("", version)
     return {n: c for n, c in zip(ig["name"], ig["codelists"]) if c}
 
 
-def _from_ct(context: Context, codes: tuple) -> Allowed | None:
+def _from_ct(context: Context, codes: tuple, where: str = "") -> Allowed | None:
     if context.ct is None:
         return None
     lists = [context.ct.get(code) for code in codes]
     lists = [cl for cl in lists if cl is not None]
     if not lists:
+        if not getattr(context.ct, "complete", True):
+            context.cache.setdefault("ct_not_checked", set()).add(f"{where} ({', '.join(codes)})")
         return None
     values = frozenset().union(*(cl.values for cl in lists))
     label = " / ".join(f"{cl.short} ({cl.code})" for cl in lists)
@@ -81,7 +84,7 @@ def _term_findings(context: Context) -> pd.DataFrame:
         for variable in char_columns(context, name):
             allowed = _from_define(context, name, variable)  # define.xml first, else the IG codelist
             if allowed is None and variable in ig_lists:
-                allowed = _from_ct(context, ig_lists[variable])
+                allowed = _from_ct(context, ig_lists[variable], f"{name}.{variable}")
             if allowed is None or not allowed.values:
                 continue
             column = df[variable]
@@ -101,12 +104,36 @@ def _term_findings(context: Context) -> pd.DataFrame:
     return table
 
 
+def _coverage_notes(context: Context, rule_id: str) -> None:
+    """Say what the CT rules could not check: codelists outside the CT subset, IG metadata not shipped."""
+    missing = sorted(context.cache.get("ct_not_checked", ()))
+    if missing:
+        shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
+        context.note(rule_id, f"not checked: {len(missing)} variable(s) whose CDISC codelist is not in the "
+                              f"controlled terminology used ({context.ct.source}): {shown}")
+    if context.ct is None:
+        context.note(rule_id, "no controlled terminology: only define.xml codelists checked")
+    versions = context.versions
+    if versions is not None:
+        for need, label, has in (("sdtmig", "SDTMIG", context.package.sdtm()), ("adamig", "ADaMIG", context.package.adam())):
+            if has and not versions.metadata.get(need):
+                context.note(rule_id, f"IG codelists not checked: no {label} {context.version(label)} metadata shipped; "
+                                      "define.xml codelists checked")
+
+
 @rule(id="CT2001", severity="Error", standard="CDISC CT", fda_id="CT2001", scope="any",
       message="{variable} = '{value}' is not in non-extensible codelist {codelist}")
 def term_in_closed_codelist(context: Context) -> pd.DataFrame:
     """Values of variables with a non-extensible codelist are terms of that codelist."""
     table = _term_findings(context)
-    return table[~table["extensible"].astype(bool)].drop(columns="extensible")
+    _coverage_notes(context, "CT2001")
+    out = table[~table["extensible"].astype(bool)].drop(columns="extensible")
+    mismatch = context.versions.ct_mismatch("SDTM") if context.versions is not None else None
+    if mismatch and len(out):  # a term may have been retired between the two versions: not an error
+        out = out.assign(severity="Warning", message=None)
+        out["message"] = (out["variable"] + " = '" + out["value"] + "' is not in non-extensible codelist "
+                          + out["codelist"] + f" ({mismatch})")
+    return out
 
 
 @rule(id="CT2002", severity="Warning", standard="CDISC CT", fda_id="CT2002", scope="any",
@@ -114,4 +141,5 @@ def term_in_closed_codelist(context: Context) -> pd.DataFrame:
 def term_in_open_codelist(context: Context) -> pd.DataFrame:
     """Values of variables with an extensible (or sponsor) codelist are terms of it, or declared extensions."""
     table = _term_findings(context)
+    _coverage_notes(context, "CT2002")
     return table[table["extensible"].astype(bool)].drop(columns="extensible")
