@@ -12,6 +12,7 @@ from .dates import (compute_dy, derive_var_duration, derive_vars_dt, derive_vars
 from .exposure import (compute_planned_days, derive_var_planned_doses, derive_var_product,
                        get_param_records)
 from .flags import derive_var_anl_flag, derive_var_compare_flag, derive_var_cond_flag, derive_var_crit_flag
+from .imputation import derive_vars_blq
 from .merged import (derive_var_merged_exist_flag, derive_var_merged_summary, derive_vars_merged,
                      derive_vars_merged_lookup)
 from .params import compute_auc, compute_auc_matrix, derive_param_auc, derive_param_computed, get_summary_records
@@ -32,7 +33,7 @@ STEPS = {f.__name__: f for f in (
     derive_param_auc, derive_param_computed, get_summary_records,
     derive_vars_traceability, derive_var_obs_number, derive_var_ratio, derive_var_bmi,
     derive_var_period_end, derive_vars_period, create_period_dataset, derive_vars_joined,
-    derive_var_planned_doses, derive_var_product, get_param_records,
+    derive_var_planned_doses, derive_var_product, get_param_records, derive_vars_blq,
 )}
 
 __all__ = sorted(STEPS) + ["STEPS", "compute_auc", "compute_auc_matrix", "compute_bmi", "compute_dy",

@@ -117,8 +117,9 @@ def _after_baseline(dataset: pd.DataFrame, by_vars: list[str], order: list[str],
 
 def derive_var_chg(dataset: pd.DataFrame, by_vars=("USUBJID", "PARAMCD", "BASETYPE"), order=("ADT",),
                    new_var: str = "CHG", analysis_var: str = "AVAL", base_var: str = "BASE",
-                   flag_var: str = "ABLFL") -> pd.DataFrame:
-    """CHG = AVAL - BASE on post-baseline records; null on the baseline record and before it."""
+                   flag_var: str = "ABLFL", digits: int | None = None) -> pd.DataFrame:
+    """CHG = AVAL - BASE on post-baseline records; null on the baseline record and before it;
+    rounded to ``digits`` decimals when given."""
     by_vars, order = assert_vars(by_vars, "by_vars"), assert_vars(order, "order")
     by_vars = [v for v in by_vars if v in dataset.columns or v != "BASETYPE"]
     assert_data_frame(dataset, "by_vars", required_vars=by_vars)
@@ -126,15 +127,18 @@ def derive_var_chg(dataset: pd.DataFrame, by_vars=("USUBJID", "PARAMCD", "BASETY
     post = _after_baseline(dataset, by_vars, order, flag_var)
     out = dataset.copy()
     chg = pd.to_numeric(dataset[analysis_var], errors="coerce") - pd.to_numeric(dataset[base_var], errors="coerce")
-    out[new_var] = chg.where(post, np.nan).astype("float64")
+    chg = chg.where(post, np.nan).astype("float64")
+    out[new_var] = chg.round(digits) if digits is not None else chg
     return out
 
 
 def derive_var_pchg(dataset: pd.DataFrame, by_vars=("USUBJID", "PARAMCD", "BASETYPE"), order=("ADT",),
                     new_var: str = "PCHG", analysis_var: str = "AVAL", base_var: str = "BASE",
-                    flag_var: str = "ABLFL") -> pd.DataFrame:
-    """PCHG = 100 x (AVAL - BASE) / BASE on post-baseline records; null there too when BASE is 0."""
+                    flag_var: str = "ABLFL", digits: int | None = None) -> pd.DataFrame:
+    """PCHG = 100 x (AVAL - BASE) / BASE on post-baseline records; null there too when BASE is 0;
+    rounded to ``digits`` decimals when given (50.0 rather than 49.99999999999999)."""
     out = derive_var_chg(dataset, by_vars, order, "__chg", analysis_var, base_var, flag_var)
     base = pd.to_numeric(dataset[base_var], errors="coerce").replace(0, np.nan)
-    out[new_var] = (100 * out["__chg"] / base).astype("float64")
+    pchg = (100 * out["__chg"] / base).astype("float64")
+    out[new_var] = pchg.round(digits) if digits is not None else pchg
     return out.drop(columns="__chg")

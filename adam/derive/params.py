@@ -120,7 +120,7 @@ def derive_param_auc(dataset: pd.DataFrame, by_vars, parameter: str, set_values_
 
 def _evaluate_formula(wide: pd.DataFrame, formula: dict, parameters: list[str]) -> pd.Series:
     kind = formula.get("type") if isinstance(formula, dict) else None
-    assert_one_of(kind, ("linear", "ratio"), "formula.type")
+    assert_one_of(kind, ("linear", "ratio", "log"), "formula.type")
 
     def operand(x):
         if isinstance(x, (int, float)) and not isinstance(x, bool):
@@ -137,6 +137,13 @@ def _evaluate_formula(wide: pd.DataFrame, formula: dict, parameters: list[str]) 
         for code, coef in terms.items():
             result = result + float(coef) * operand(code)
         return result
+    if kind == "log":  # natural log of (argument + offset): log(AUC mean + 1) for C-peptide
+        argument = operand(formula.get("argument"))
+        if not isinstance(argument, pd.Series):
+            raise SpecError(["argument 'formula.argument' must be one of the parameters"])
+        value = argument + float(formula.get("offset", 0.0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(value.where(value > 0))
     num, den = operand(formula.get("numerator")), operand(formula.get("denominator"))
     den = den.replace(0, np.nan) if isinstance(den, pd.Series) else (np.nan if den == 0 else den)
     return float(formula.get("scale", 1.0)) * num / den
@@ -147,8 +154,10 @@ def derive_param_computed(dataset: pd.DataFrame, dataset_add=None, by_vars=("USU
                           keep_from: str | None = None, keep_vars=(), analysis_var: str = "AVAL",
                           digits: int | None = None) -> pd.DataFrame:
     """Add a parameter computed from ``parameters`` of the same ``by_vars`` group (e.g. the same
-    subject and visit). ``formula`` is ``{type: linear, terms: {PARAMCD: coef}, constant}`` or
-    ``{type: ratio, numerator, denominator, scale}`` (operands are PARAMCDs or numbers).
+    subject and visit). ``formula`` is ``{type: linear, terms: {PARAMCD: coef}, constant}``,
+    ``{type: ratio, numerator, denominator, scale}`` or ``{type: log, argument, offset}`` (the
+    natural log of argument + offset, null when that is not positive); operands are PARAMCDs or
+    numbers.
 
     A record is added for each group holding a record of every parameter (the value is null if
     one of them is null). ``dataset_add`` holds source records that are not kept in the output.

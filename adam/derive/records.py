@@ -28,8 +28,7 @@ def derive_vars_copy(dataset: pd.DataFrame, new_vars: dict, where=None) -> pd.Da
         if mask.all():
             out[new] = values
         else:
-            base = out[new] if new in out.columns else pd.Series(pd.NA, index=out.index, dtype=values.dtype)
-            out[new] = values.where(mask, base)
+            out[new] = values.where(mask, out[new]) if new in out.columns else values.where(mask)
     return out
 
 

@@ -79,3 +79,12 @@ def test_anrind_bnrind():
     out = derive_var_bnrind(derive_var_anrind(df), ["USUBJID", "PARAMCD"])
     assert out.ANRIND.tolist()[:3] == ["LOW", "NORMAL", "NORMAL"] and pd.isna(out.ANRIND.iloc[3])
     assert out.BNRIND.tolist() == ["LOW"] * 4
+
+
+def test_pchg_rounded():
+    # 3 -> 2: -33.333...% -> -33.33; 3 -> 4: 33.33; CHG itself is not rounded unless asked
+    df = pd.DataFrame({"USUBJID": "S1", "PARAMCD": "X", "ADT": [1.0, 2.0, 3.0], "AVAL": [3.0, 2.0, 4.0],
+                       "ABLFL": ["Y", None, None], "BASE": 3.0})
+    out = derive_var_pchg(df, ["USUBJID", "PARAMCD"], ["ADT"], digits=2)
+    assert out.PCHG.tolist()[1:] == [-33.33, 33.33]
+    assert derive_var_chg(df.assign(AVAL=[3.0, 2.9, 3.1]), ["USUBJID", "PARAMCD"], digits=1).CHG.tolist()[1:] == [-0.1, 0.1]

@@ -86,24 +86,79 @@ def test_adlb_auc_rows_and_traceability(adam_built, sdtm):
     adlb = adam_built["ADLB"]
     auc = _rows(adlb, USUBJID="S001", PARAMCD="CPAUC", AVISIT="MONTH 6").iloc[0]
     mean = _rows(adlb, USUBJID="S001", PARAMCD="CPAUCM", AVISIT="MONTH 6").iloc[0]
+    log = _rows(adlb, USUBJID="S001", PARAMCD="LCPAUCM", AVISIT="MONTH 6").iloc[0]
     assert auc.AVAL == pytest.approx(70.5) and mean.AVAL == pytest.approx(0.5875)
+    assert log.AVAL == pytest.approx(math.log(1.5875)) and log.SRCSEQL == auc.SRCSEQL  # ln(0.5875 + 1)
     # baseline MMTT (D1): 15*(0.30+0.50)/2 + 15*(0.50+0.70)/2 + 30*(0.70+0.80)/2 + 30*(0.80+0.70)/2
     #                     + 30*(0.70+0.60)/2 = 6 + 9 + 22.5 + 22.5 + 19.5 = 79.5
     assert auc.BASE == pytest.approx(79.5) and auc.CHG == pytest.approx(-9.0)
+    assert auc.PCHG == -11.32  # -9 / 79.5 = -11.3207..., rounded to 2 decimals
+    assert log.CHG == pytest.approx(math.log(1.5875) - math.log(1.6625))  # AUC mean at D1: 79.5 / 120
     # S002 D1: the 0-min result "<0.02" counts as 0.01: 3.075 + 7.5 + 19.5 + 20.25 + 18 = 68.325
     assert _rows(adlb, USUBJID="S002", PARAMCD="CPAUC", AVISIT="DAY 1").AVAL.item() == pytest.approx(68.325)
     # S002 M6: the 30-min sample was not done: AUC missing (rule a)
     assert math.isnan(_rows(adlb, USUBJID="S002", PARAMCD="CPAUC", AVISIT="MONTH 6").AVAL.item())
     # every AUC row traces back to its LB records
     lb = sdtm["LB"]
-    for row in adlb[adlb.PARAMCD.isin(["CPAUC", "CPAUCM"])].itertuples():
+    for row in adlb[adlb.PARAMCD.isin(["CPAUC", "CPAUCM", "LCPAUCM"])].itertuples():
         seqs = [float(s) for s in row.SRCSEQL.split()]
         src = lb[lb.USUBJID.eq(row.USUBJID) & lb.LBSEQ.isin(seqs)]
         assert len(src) == len(seqs) and set(src.LBTESTCD) == {"CPEPTIDE"}
-        assert set(src.LBTPTNUM) <= {0, 15, 30, 60, 90, 120} and row.SRCDOM == "LB"
+        assert set(src.LBTPTNUM) <= {0, 15, 30, 60, 90, 120} and row.SRCDOM == "LB" and pd.isna(row.DTYPE)
     # single-record rows point to their LB/CP row
     hb = _rows(adlb, USUBJID="S001", PARAMCD="HBA1C", ADY=96.0).iloc[0]
     assert lb.loc[lb.USUBJID.eq("S001") & lb.LBSEQ.eq(hb.SRCSEQ), "LBSTRESN"].item() == hb.AVAL
+    tregs = _rows(adlb, PARAMCD="TLHRTLH")
+    assert set(tregs.SRCDOM) == {"CP"} and set(tregs.SRCVAR) == {"CPSTRESN"} and tregs.SRCSEQ.notna().all()
+
+
+def test_adlb_below_lloq_imputed_visibly(adam_built, sdtm):
+    adlb = adam_built["ADLB"]
+    blq = adlb[adlb.DTYPE.eq("HALFLLOQ").fillna(False)]
+    assert len(blq) == 1
+    row = blq.iloc[0]
+    assert (row.USUBJID, row.PARAMCD, row.ATPTN, row.AVAL, row.AVALC) == ("S002", "CPEPMMTT", 0, 0.01, "<0.02")
+    lb = sdtm["LB"]
+    source = lb[lb.USUBJID.eq("S002") & lb.LBSEQ.eq(row.SRCSEQ)].iloc[0]
+    assert source.LBSTRESC == "<0.02" and pd.isna(source.LBSTRESN)
+
+
+def test_adlb_fasting_and_meal_stimulated_samples_are_different_parameters(sdtm):
+    # a fasting C-peptide at screening (no time point) and reference ranges on every C-peptide record
+    lb = sdtm["LB"]
+    mmtt = lb.LBTESTCD.eq("CPEPTIDE")
+    lb.loc[mmtt, ["LBSTNRLO", "LBSTNRHI"]] = [0.26, 1.03]
+    extra = lb[lb.USUBJID.eq("S001") & lb.LBTESTCD.eq("HBA1C")].head(1).assign(
+        LBTESTCD="CPEPTIDE", LBSTRESN=0.31, LBSTRESC="0.31", LBSTNRLO=0.26, LBSTNRHI=1.03, LBSEQ=99.0)
+    sdtm["LB"] = pd.concat([lb.assign(LBFAST=lb.LBTPTNUM.le(0).map({True: "Y", False: "N"})),
+                            extra.assign(LBFAST="Y")], ignore_index=True)
+    adlb = build_adam(sdtm)["ADLB"]
+    fasting = _rows(adlb, USUBJID="S001", PARAMCD="CPEPFAST").iloc[0]
+    assert (fasting.PARAM, fasting.AVAL, fasting.ANRIND, fasting.ABLFL) == ("C-Peptide, Fasting (nmol/L)", 0.31,
+                                                                            "NORMAL", "Y")
+    profile = _rows(adlb, PARAMCD="CPEPMMTT")
+    assert profile.ATPT.notna().all() and profile.ATPTN.notna().all()
+    before_meal = profile.ATPTN <= 0
+    # S001 M6 -10 min: 0.18 < 0.26 is LOW against the fasting range; stimulated samples are not compared
+    assert profile.ANRLO[before_meal].eq(0.26).all() and profile.ANRLO[~before_meal].isna().all()
+    assert profile.ANRIND[~before_meal].isna().all()
+    assert _rows(profile, USUBJID="S001", AVISIT="MONTH 6", ATPTN=-10.0).ANRIND.item() == "LOW"
+    # S002's 0-min "<0.02" becomes 0.01 (HALFLLOQ), below the fasting range
+    assert _rows(profile, USUBJID="S002", AVISIT="DAY 1", ATPTN=0.0).ANRIND.item() == "LOW"
+    # one baseline per parameter and time point
+    flagged = adlb[adlb.ABLFL.eq("Y").fillna(False)]
+    assert not flagged.duplicated(["USUBJID", "PARAMCD", "BASETYPE", "ATPTN"]).any()
+
+
+def test_adlb_day_1_window_is_day_1_only(sdtm):
+    # an unscheduled HbA1c on day 20 is on ciclosporin: not a DAY 1 (baseline visit) value
+    lb = sdtm["LB"]
+    extra = lb[lb.USUBJID.eq("S001") & lb.LBTESTCD.eq("HBA1C")].head(1).assign(
+        LBDTC=day(20), VISITNUM=2.1, VISIT="UNSCHEDULED 2.1", LBSEQ=98.0)
+    sdtm["LB"] = pd.concat([lb, extra], ignore_index=True)
+    hba1c = _rows(build_adam(sdtm)["ADLB"], USUBJID="S001", PARAMCD="HBA1C")
+    assert pd.isna(_rows(hba1c, ADY=20.0).AVISIT.item())
+    assert _rows(hba1c, ADY=1.0).AVISIT.item() == "DAY 1"
 
 
 def test_adlb_treg_d67_vs_d63(adam_built):
@@ -155,7 +210,7 @@ def test_missing_sdtm_variable_named(sdtm):
     with pytest.raises(DataError) as err:
         build_adam(sdtm)
     msg = str(err.value)
-    assert "datasets.LBA.steps[1] derive_vars_copy" in msg and "LBA (from LB): variable 'LBSTNRLO'" in msg
+    assert "datasets.LBA.steps[5] derive_vars_copy" in msg and "LBA (from LB): variable 'LBSTNRLO'" in msg
 
 
 def test_missing_sdtm_dataset_named(sdtm):

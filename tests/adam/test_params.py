@@ -129,3 +129,31 @@ def test_summary_records_mean_of_diary_days():
                               {"AVAL": {"var": "CMDOSE", "fun": "mean"}, "ADT": {"var": "ADT", "fun": "max"},
                                "NDAYS": {"fun": "count"}}, {"PARAMCD": "INSTOT"})
     assert out.AVAL.tolist() == [23.0, 30.0] and out.ADT.tolist() == [3.0, 3.0] and out.NDAYS.tolist() == [3, 1]
+
+
+def test_blq_imputed_with_dtype():
+    from adam.derive import derive_vars_blq
+
+    df = pd.DataFrame({"AVAL": [np.nan, 0.3, np.nan, np.nan, np.nan], "AVALC": ["<0.02", "0.3", "<0.02", None, "<0.02"],
+                       "LLOQ": [None, None, 0.03, None, None], "PARAMCD": ["C", "C", "C", "C", "X"]})
+    out = derive_vars_blq(df, "half", lloq_var="LLOQ", where="PARAMCD == 'C'")
+    # "<0.02" -> 0.01; the LLOQ variable wins over the text (0.03 -> 0.015); not done stays missing;
+    # a record outside `where` is left alone
+    assert out.AVAL.tolist()[:3] == [0.01, 0.3, 0.015] and out.AVAL.isna().tolist()[3:] == [True, True]
+    assert [None if pd.isna(v) else v for v in out.DTYPE] == ["HALFLLOQ", None, "HALFLLOQ", None, None]
+    assert derive_vars_blq(df, "lloq").AVAL.tolist()[0] == 0.02 and derive_vars_blq(df, "lloq").DTYPE[0] == "LLOQ"
+    with pytest.raises(SpecError, match="'rule'"):
+        derive_vars_blq(df, "zero")
+
+
+def test_log_of_auc_mean_plus_one():
+    data = pd.DataFrame({"USUBJID": ["S1", "S2"], "AVISITN": [1, 1], "PARAMCD": ["CPAUCM", "CPAUCM"],
+                         "AVAL": [0.5875, np.nan]})
+    out = derive_param_computed(data, by_vars=["USUBJID", "AVISITN"], parameters=["CPAUCM"],
+                                set_values_to={"PARAMCD": "LCPAUCM"},
+                                formula={"type": "log", "argument": "CPAUCM", "offset": 1})
+    new = out[out.PARAMCD == "LCPAUCM"].AVAL.tolist()
+    assert new[0] == pytest.approx(0.462160, abs=1e-6) and math.isnan(new[1])  # ln(1.5875)
+    with pytest.raises(SpecError, match="'formula.argument' must be one of the parameters"):
+        derive_param_computed(data, by_vars=["USUBJID"], parameters=["CPAUCM"], set_values_to={"PARAMCD": "L"},
+                              formula={"type": "log", "argument": 2})
