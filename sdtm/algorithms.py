@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from sdtm.dates import iso_datetime
+from sdtm.dates import parse_datetime
 from sdtm.unique import on_unique
 from specs.ct import MULTIPLE, multiple_allowed
 from specs.errors import Problem
+from specs.vocabulary import CUTOFF_2000, DEFAULT_TIME_FORMATS
 
 TEMPLATE_FIELD = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
 
@@ -50,6 +51,19 @@ class MapContext:
         if len(bad) > limit:
             target.append(Problem(f"{bad['__file'].iloc[0]}", f"... and {len(bad) - limit} more records with "
                                                               f"column {column} {message}"))
+
+    def report_each(self, raw: pd.DataFrame, problems: pd.Series, column: str, limit: int = 20) -> None:
+        """One Problem per record whose problem text is not empty (the text follows the value)."""
+        bad = problems.fillna("").astype(str) != ""
+        rows = raw.loc[bad]
+        for file, row, key, value, message in zip(rows["__file"].head(limit), rows["__row"].head(limit),
+                                                  rows["__key"].head(limit), rows[column].head(limit),
+                                                  problems[bad].head(limit)):
+            self.problems.append(Problem(f"{file} row {row} ({key})",
+                                         f"{self.domain}.{self.variable} from column {column}: '{value}' {message}"))
+        if len(rows) > limit:
+            self.problems.append(Problem(f"{rows['__file'].iloc[0]}", f"... and {len(rows) - limit} more records "
+                                                                      f"with a problem in column {column}"))
 
 
 def _text(raw: pd.DataFrame, column: str) -> pd.Series:
@@ -129,13 +143,22 @@ def assign_numeric(raw, args, ctx):
 
 
 def assign_datetime(raw, args, ctx):
-    fmt = args.get("format", "DD/MM/YYYY")
+    """ISO 8601 from a collected date (formats tried in order) and an optional time column; see sdtm.dates."""
+    cutoff = args.get("cutoff_2000", CUTOFF_2000)
     times = _text(raw, args["time"]) if args.get("time") else None
-    iso, bad_date, bad_time = iso_datetime(_text(raw, args["date"]), times, fmt)
-    ctx.report(raw, bad_date, args["date"], f"is not a date in {fmt}")
+    parsed = parse_datetime(_text(raw, args["date"]), times, args["format"],
+                            args.get("time_format", DEFAULT_TIME_FORMATS), cutoff)
+    ctx.report_each(raw, parsed.date_problem, args["date"])
     if args.get("time"):
-        ctx.report(raw, bad_time, args["time"], "is not a time in HH:MM")
-    return iso
+        ctx.report_each(raw, parsed.time_problem, args["time"])
+    where = f"{ctx.domain}.{ctx.variable} from column {args['date']}"
+    if parsed.two_digit_year.any():
+        ctx.notes.append(f"{where}: {int(parsed.two_digit_year.sum())} value(s) with a two-digit year read with "
+                         f"cutoff_2000 {cutoff} (00-{cutoff:02d} -> 20YY, {cutoff + 1:02d}-99 -> 19YY)")
+    if parsed.time_dropped.any():
+        ctx.notes.append(f"{where}: {int(parsed.time_dropped.sum())} time(s) collected with a partial date left "
+                         f"out (a time joins only a complete date)")
+    return parsed.iso
 
 
 def assign_template(raw, args, ctx):

@@ -1,89 +1,285 @@
-"""ISO 8601 dates from collected parts, and date arithmetic on ISO 8601 text. Whole columns only."""
+"""ISO 8601 dates from collected dates and times, in the formats a spec names, and date arithmetic on ISO
+8601 text. Whole columns; each distinct collected value is parsed once.
+
+The format names are the vocabulary's (``specs.vocabulary.DATE_FORMATS``, ``TIME_FORMATS``). A column's
+formats are tried in order and the first that reads a value gives its ISO 8601 form; a value that two
+listed formats read differently (03/04/2020 in DD/MM/YYYY and MM/DD/YYYY) is ambiguous and reported, never
+resolved by the order of the list. Unknown parts (UN, UNK, ...) are right-truncated ('UN/06/2023' ->
+'2023-06'); a known day with an unknown month keeps the day after a hyphen ('15/UN/2023' -> '2023---15');
+an unknown year makes the value unusable. A time joins only a complete date.
+"""
 from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
 from sdtm.unique import on_unique
+from specs.vocabulary import (CUTOFF_2000, DATE_FORMATS, DEFAULT_TIME_FORMATS, TIME_FORMATS, UNKNOWN_MARKERS,
+                              split_datetime_format)
 
-UNKNOWN = {"UN", "UNK", "UK", "--", "NK"}
-FORMATS = ("DD/MM/YYYY", "YYYY-MM-DD", "DD-MON-YYYY", "YYYYMMDD")
-MONTHS = {m: i for i, m in enumerate(
-    ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], start=1)}
+_MONTH_NAMES = ["JANUARY", "FEBRUARY", "MARCH", "APRIL", "MAY", "JUNE", "JULY", "AUGUST", "SEPTEMBER",
+                "OCTOBER", "NOVEMBER", "DECEMBER"]
+MONTHS = {**{m[:3]: i for i, m in enumerate(_MONTH_NAMES, 1)}, **{m: i for i, m in enumerate(_MONTH_NAMES, 1)},
+          "SEPT": 9}
+_MARKER = "|".join(re.escape(m) for m in sorted(UNKNOWN_MARKERS, key=len, reverse=True))
+_DATE_TOKEN = re.compile(r"YYYY|YY|MON|MM|DD|.")
+_TIME_TOKEN = re.compile(r"AM/PM|HH|MM|SS|.")
+_DATE_PARTS = {
+    "YYYY": rf"(?P<year>\d{{4}}|{_MARKER})",
+    "YY": rf"(?P<yy>\d{{2}}|{_MARKER})",
+    "MM": rf"(?P<month>\d{{1,2}}|{_MARKER})",
+    "MON": rf"(?P<mon>[A-Z]{{3,9}}|{_MARKER})",
+    "DD": rf"(?P<day>\d{{1,2}}|{_MARKER})",
+}
+_TIME_PARTS = {
+    "HH": rf"(?P<hour>\d{{1,2}}|{_MARKER})",
+    "MM": rf"(?P<minute>\d{{2}}|{_MARKER})",
+    "SS": rf"(?P<second>\d{{2}}(?:\.\d+)?|{_MARKER})",
+    "AM/PM": r"(?P<ampm>[AP]\.?M\.?)",
+}
+_ISO = (r"(?P<year>\d{4})(?:-(?P<month>\d{2})(?:-(?P<day>\d{2})(?:[T ](?P<hour>\d{2})(?::(?P<minute>\d{2})"
+        r"(?::(?P<second>\d{2}(?:\.\d+)?))?)?)?)?)?")
+_GROUPS = ["year", "yy", "month", "mon", "day", "hour", "minute", "second", "ampm"]
 
 
-def _split_parts(dates: pd.Series, fmt: str) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """Day, month and year texts of each value in the collected format (missing parts are '')."""
-    text = dates.fillna("").astype(str).str.strip().str.upper()
-    if fmt == "DD/MM/YYYY":
-        parts = text.str.split("/", n=2, expand=True).reindex(columns=[0, 1, 2])
-        return parts[0], parts[1], parts[2]
-    if fmt == "YYYY-MM-DD":
-        parts = text.str.split("-", n=2, expand=True).reindex(columns=[0, 1, 2])
-        return parts[2], parts[1], parts[0]
-    if fmt == "DD-MON-YYYY":
-        parts = text.str.split("-", n=2, expand=True).reindex(columns=[0, 1, 2])
-        month = parts[1].map(lambda m: f"{MONTHS[m]:02d}" if m in MONTHS else m)
-        return parts[0], month, parts[2]
-    if fmt == "YYYYMMDD":
-        return text.str[6:8], text.str[4:6], text.str[0:4]
-    raise ValueError(f"unknown date format '{fmt}' (known: {', '.join(FORMATS)})")
+def _separator(token: str) -> str:
+    return r"\s+" if token == " " else re.escape(token)
 
 
-def iso_date(dates: pd.Series, fmt: str = "DD/MM/YYYY") -> tuple[pd.Series, pd.Series]:
-    """Collected dates -> (ISO 8601 text, invalid mask).
+def _without(tokens: list[str], part: str) -> list[str]:
+    """The format's tokens with one part and one separator next to it left out (DD/MM/YYYY -> MM/YYYY)."""
+    at = tokens.index(part)
+    if at + 1 < len(tokens) and tokens[at + 1] not in _DATE_PARTS:
+        return tokens[:at] + tokens[at + 2:]
+    if at > 0 and tokens[at - 1] not in _DATE_PARTS:
+        return tokens[:at - 1] + tokens[at + 1:]
+    return tokens[:at] + tokens[at + 1:]
 
-    Unknown parts (UN, UNK) are right-truncated ('UN/06/2023' -> '2023-06'); a known day with an unknown
-    month keeps the day after a hyphen ('15/UN/2023' -> '2023---15'). Empty input gives ''. A value that is
-    no date (wrong shape, month 13, 31 February) is flagged invalid and gives ''.
-    """
-    text = dates.fillna("").astype(str).str.strip()
+
+@lru_cache(maxsize=None)
+def format_patterns(name: str) -> tuple[re.Pattern, ...]:
+    """The regular expressions a format reads, the complete form first, then its partials without markers."""
+    date_name, time_name = split_datetime_format(name)
+    if date_name == "ISO 8601":
+        return (re.compile(_ISO),)
+    date_name = "DDMONYYYY" if date_name == "DATE9." else date_name
+    tokens = _DATE_TOKEN.findall(date_name)
+    time_regex = ""
+    if time_name:
+        time_regex = r"(?:\s+|T)" + "".join(_TIME_PARTS.get(t) or _separator(t) for t in _TIME_TOKEN.findall(time_name))
+    variants = [tokens]
+    if not time_name:  # partials without markers: no day; no day and no month (not for two-digit years)
+        month = "MON" if "MON" in tokens else "MM"
+        variants.append(_without(tokens, "DD"))
+        if "YYYY" in tokens:
+            variants.append(_without(variants[-1], month))
+    return tuple(re.compile("".join(_DATE_PARTS.get(t) or _separator(t) for t in variant) + time_regex)
+                 for variant in variants)
+
+
+@lru_cache(maxsize=None)
+def time_pattern(name: str) -> re.Pattern:
+    return re.compile("".join(_TIME_PARTS.get(t) or _separator(t) for t in _TIME_TOKEN.findall(name)))
+
+
+def _extract(values: pd.Series, patterns: tuple[re.Pattern, ...]) -> pd.DataFrame:
+    """Named parts of each value under the first pattern that matches it whole (NaN where none does)."""
+    out = pd.DataFrame(np.nan, index=values.index, columns=_GROUPS + ["matched"], dtype=object)
+    out["matched"] = False
+    left = values.index
+    for pattern in patterns:
+        if not len(left):
+            break
+        found = values.loc[left].str.extract("^(?:" + pattern.pattern + r")\Z")
+        rows = found.index[found.notna().any(axis=1).to_numpy(dtype=bool)]
+        for group in found.columns:
+            out.loc[rows, group] = found.loc[rows, group]
+        out.loc[rows, "matched"] = True
+        left = left.difference(rows)
+    return out
+
+
+def _is_marker(part: pd.Series) -> pd.Series:
+    return part.isin(UNKNOWN_MARKERS)
+
+
+def _number(part: pd.Series) -> pd.Series:
+    return pd.to_numeric(part.where(~_is_marker(part)), errors="coerce")
+
+
+@dataclass
+class _Read:
+    """One format's reading of distinct values: matched shape, ISO text, problem ('' when none)."""
+
+    matched: pd.Series
+    iso: pd.Series
+    problem: pd.Series
+    two_digit: pd.Series
+    time_dropped: pd.Series
+
+
+def _read_time(parts: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """(ISO time text, problem) from hour/minute/second/ampm parts; '' where no time was given."""
+    hour_text, minute_text, second_text = parts["hour"], parts["minute"], parts["second"]
+    hour, minute = _number(hour_text), _number(minute_text)
+    second = _number(second_text)
+    ampm = parts["ampm"].fillna("").astype(str).str.replace(".", "", regex=False)
+    twelve = ampm != ""
+    problem = pd.Series("", index=parts.index, dtype=object)
+    problem = problem.mask(twelve & hour.notna() & ~hour.between(1, 12), "hour outside 1-12 with AM/PM")
+    problem = problem.mask(~twelve & hour.notna() & ~hour.between(0, 23), "hour outside 0-23")
+    problem = problem.mask(minute.notna() & ~minute.between(0, 59), "minute outside 0-59")
+    problem = problem.mask(second.notna() & ((second < 0) | (second >= 60)), "second outside 0-59")
+    hour = hour.where(~twelve, (hour % 12) + np.where(ampm == "PM", 12, 0))
+    hh = hour.map(lambda h: "" if pd.isna(h) else f"{int(h):02d}")
+    mm = minute.map(lambda m: "" if pd.isna(m) else f"{int(m):02d}")
+    ss = second_text.where(second.notna(), "").fillna("").astype(str)
+    text = hh.where(hh == "", hh + np.where(mm != "", ":" + mm, ""))
+    text = text.where((mm == "") | (ss == ""), text + ":" + ss)
+    return text.where(problem == "", "").astype(object), problem
+
+
+def _read(values: pd.Series, name: str, cutoff_2000: int) -> _Read:
+    parts = _extract(values, format_patterns(name))
+    matched = parts["matched"].astype(bool)
+    year_text, yy_text = parts["year"], parts["yy"]
+    two_digit = yy_text.notna() & ~_is_marker(yy_text.fillna(""))
+    yy = _number(yy_text)
+    year = _number(year_text).fillna(yy + np.where(yy <= cutoff_2000, 2000, 1900))
+    month = _number(parts["month"])
+    mon_text = parts["mon"]
+    month = month.fillna(mon_text.map(MONTHS))
+    day = _number(parts["day"])
+    problem = pd.Series("", index=values.index, dtype=object)
+    bad_month_name = mon_text.notna() & ~_is_marker(mon_text.fillna("")) & ~mon_text.isin(list(MONTHS))
+    problem = problem.mask(bad_month_name, "no month of that name")
+    problem = problem.mask(month.notna() & ~month.between(1, 12), "month outside 1-12")
+    problem = problem.mask(day.notna() & ~day.between(1, 31), "day outside 1-31")
+    complete = year.notna() & month.notna() & day.notna()
+    calendar = pd.to_datetime(pd.DataFrame({"year": year.where(complete), "month": month.where(complete),
+                                            "day": day.where(complete)}), errors="coerce")
+    problem = problem.mask((problem == "") & complete & calendar.isna(), "no such day in that month")
+    problem = problem.mask((problem == "") & year.isna(), "the year is unknown")
+    yyyy = year.map(lambda y: "" if pd.isna(y) else f"{int(y):04d}")
+    mm = month.map(lambda m: "" if pd.isna(m) else f"{int(m):02d}")
+    dd = day.map(lambda d: "" if pd.isna(d) else f"{int(d):02d}")
+    iso = yyyy + np.where(mm != "", "-" + mm + np.where(dd != "", "-" + dd, ""), np.where(dd != "", "---" + dd, ""))
+    time_text, time_problem = _read_time(parts)
+    problem = problem.mask((problem == "") & (time_problem != ""), time_problem)
+    with_time = complete & (time_text != "")
+    iso = pd.Series(np.where(with_time, iso + "T" + time_text, iso), index=values.index, dtype=object)
+    problem = problem.where(matched, "")
+    return _Read(matched, iso.where(matched & (problem == ""), ""), problem, two_digit & matched,
+                 matched & ~complete & (time_text != ""))
+
+
+def _swapped(name: str) -> str | None:
+    """The format with day and month the other way round (DD/MM/YYYY <-> MM/DD/YYYY), if known."""
+    date_name, time_name = split_datetime_format(name)
+    tokens = _DATE_TOKEN.findall(date_name)
+    if "DD" not in tokens or "MM" not in tokens:
+        return None
+    swapped = "".join({"DD": "MM", "MM": "DD"}.get(t, t) for t in tokens)
+    swapped = swapped if time_name is None else f"{swapped} {time_name}"
+    return swapped if split_datetime_format(swapped) else None
+
+
+@dataclass
+class ParsedDates:
+    """Row-aligned result of reading a date column (and its time column)."""
+
+    iso: pd.Series  # ISO 8601 text, '' when missing or unreadable
+    date_problem: pd.Series  # '' or why the date was not read (the value is not repeated)
+    time_problem: pd.Series  # '' or why the time was not read
+    two_digit_year: pd.Series  # bool: the year was read from two digits with cutoff_2000
+    time_dropped: pd.Series  # bool: a time was collected with a partial date
+
+
+def read_dates(values: pd.Series, formats, cutoff_2000: int = CUTOFF_2000) -> tuple[pd.Series, ...]:
+    """(iso, problem, two_digit, time_dropped) of distinct collected dates under formats tried in order."""
+    formats = [formats] if isinstance(formats, str) else list(formats)
+    text = values.fillna("").astype(str).str.strip().str.upper()
     present = text != ""
-    day, month, year = (p.fillna("").str.strip() for p in _split_parts(text, fmt))
-    unknown_day, unknown_month, unknown_year = day.isin(UNKNOWN), month.isin(UNKNOWN), year.isin(UNKNOWN)
-    good_year = year.str.fullmatch(r"\d{4}") | unknown_year
-    good_month = month.str.fullmatch(r"\d{1,2}") | unknown_month
-    good_day = day.str.fullmatch(r"\d{1,2}") | unknown_day
-    month_num = pd.to_numeric(month.where(~unknown_month), errors="coerce")
-    day_num = pd.to_numeric(day.where(~unknown_day), errors="coerce")
-    good_month &= unknown_month | month_num.between(1, 12)
-    good_day &= unknown_day | day_num.between(1, 31)
-    complete = present & ~unknown_day & ~unknown_month & ~unknown_year & good_year & good_month & good_day
-    calendar = pd.to_datetime(
-        year.where(complete) + "-" + month.str.zfill(2) + "-" + day.str.zfill(2), format="%Y-%m-%d",
-        errors="coerce")
-    valid = present & good_year & good_month & good_day & ~(complete & calendar.isna()) & ~unknown_year
-    yyyy = year
-    mm = month_num.map(lambda m: f"{int(m):02d}" if pd.notna(m) else "")
-    dd = day_num.map(lambda d: f"{int(d):02d}" if pd.notna(d) else "")
-    iso = pd.Series(np.where(mm != "", yyyy + "-" + mm, yyyy), index=text.index, dtype=object)
-    iso = pd.Series(np.where(dd != "", np.where(mm != "", iso + "-" + dd, yyyy + "---" + dd), iso),
-                    index=text.index, dtype=object)
-    iso = iso.where(valid, "")
-    invalid = present & ~valid
-    return iso.astype(object), invalid
+    reads = [_read(text, name, cutoff_2000) for name in formats]
+    iso = pd.Series("", index=text.index, dtype=object)
+    chosen = pd.Series("", index=text.index, dtype=object)
+    two_digit = pd.Series(False, index=text.index)
+    time_dropped = pd.Series(False, index=text.index)
+    problem = pd.Series("", index=text.index, dtype=object)
+    for name, read in zip(formats, reads):
+        take = present & (chosen == "") & read.matched & (read.problem == "")
+        iso, chosen = iso.mask(take, read.iso), chosen.mask(take, name)
+        two_digit, time_dropped = two_digit | (take & read.two_digit), time_dropped | (take & read.time_dropped)
+    for name, read in zip(formats, reads):  # a value another listed format reads differently is ambiguous
+        other = present & (chosen != "") & (chosen != name) & read.matched & (read.problem == "") & \
+            (read.iso != iso)
+        message = "reads as " + iso + " with " + chosen + " but as " + read.iso + " with " + name + \
+            ": a column has one day/month order; keep the one format that fits it"
+        problem = problem.mask(other & (problem == ""), message)
+    for name in formats:  # values read only in one order while others read only in the other
+        sibling = _swapped(name)
+        if sibling in formats and formats.index(sibling) > formats.index(name):
+            first = present & (chosen == name) & (problem == "")
+            later = present & (chosen == sibling) & (problem == "")
+            if first.any() and later.any():
+                example = text[first].iloc[0]
+                problem = problem.mask(later, f"reads only as {sibling} while other values of the column read "
+                                              f"as {name} (e.g. '{example}'): a column has one day/month order")
+    unread = present & (chosen == "")
+    message = pd.Series("is not a date in ", index=text.index, dtype=object)
+    for position, (name, read) in enumerate(zip(formats, reads)):  # each format with why it did not read
+        why = pd.Series(np.where(read.matched & (read.problem != ""), " (" + read.problem + ")", ""),
+                        index=text.index, dtype=object)
+        message = message + ("" if position == 0 else ", ") + name + why
+    for name in formats:
+        sibling = _swapped(name)
+        if sibling and sibling not in formats:
+            fits = _read(text, sibling, cutoff_2000)
+            hint = f"; it reads as {sibling}: is the column's day/month order the other way round?"
+            message = message.mask(fits.matched & (fits.problem == ""), message + hint)
+    problem = problem.mask(unread, message)
+    iso = iso.where(problem == "", "")
+    return iso, problem, two_digit & (problem == ""), time_dropped & (problem == "")
 
 
-def iso_datetime(dates: pd.Series, times: pd.Series | None, fmt: str = "DD/MM/YYYY"
-                 ) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """(ISO 8601 date/time, invalid date mask, invalid time mask). A time joins only a complete date."""
-    if times is None:
-        iso, bad_date = on_unique(lambda d: iso_date(d, fmt), dates)
-        return iso, bad_date.astype(bool), pd.Series(False, index=iso.index)
-    iso, bad_date, bad_time = on_unique(lambda d, t: _iso_datetime(d, t, fmt), dates, times)
-    return iso, bad_date.astype(bool), bad_time.astype(bool)
+def read_times(values: pd.Series, formats=DEFAULT_TIME_FORMATS) -> tuple[pd.Series, pd.Series]:
+    """(ISO time text, problem) of distinct collected times under formats tried in order."""
+    formats = [formats] if isinstance(formats, str) else list(formats)
+    text = values.fillna("").astype(str).str.strip().str.upper()
+    out = pd.Series("", index=text.index, dtype=object)
+    problem = pd.Series("", index=text.index, dtype=object)
+    done = text == ""
+    for name in formats:
+        parts = _extract(text.where(~done, "\0"), (time_pattern(name),))
+        matched = parts["matched"].astype(bool) & ~done
+        time_text, reason = _read_time(parts)
+        unknown = matched & (time_text == "") & (reason == "")  # UN:UN: a time not known
+        out = out.mask(matched & (reason == ""), time_text)
+        problem = problem.mask(matched & (reason != "") & (problem == ""), name + " (" + reason + ")")
+        done = done | (matched & (reason == "")) | unknown
+    problem = problem.mask(~done & (problem == ""), f"is not a time in {', '.join(formats)}")
+    problem = problem.where(~done, "")
+    problem = problem.mask(problem.str.len().gt(0) & ~problem.str.startswith("is not"), "is not a time in " + problem)
+    return out.where(problem == "", ""), problem
 
 
-def _iso_datetime(dates: pd.Series, times: pd.Series, fmt: str) -> tuple[pd.Series, pd.Series, pd.Series]:
-    iso, bad_date = iso_date(dates, fmt)
-    time_text = times.fillna("").astype(str).str.strip()
-    has_time = time_text != ""
-    match = time_text.str.fullmatch(r"([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?")
-    bad_time = has_time & ~match
-    complete = iso.str.len() == 10
-    joined = iso + "T" + time_text
-    iso = pd.Series(np.where(has_time & match & complete, joined, iso), index=iso.index, dtype=object)
-    return iso, bad_date, bad_time
+def parse_datetime(dates: pd.Series, times: pd.Series | None = None, formats="ISO 8601",
+                   time_formats=DEFAULT_TIME_FORMATS, cutoff_2000: int = CUTOFF_2000) -> ParsedDates:
+    """Collected dates (and times) -> ISO 8601, with the problems of each row (see the module doc)."""
+    iso, problem, two_digit, dropped = on_unique(lambda d: read_dates(d, formats, cutoff_2000), dates)
+    time_problem = pd.Series("", index=dates.index, dtype=object)
+    if times is not None:
+        time_text, time_problem = on_unique(lambda t: read_times(t, time_formats), times)
+        complete = iso.str.len() == 10
+        has_time = time_text != ""
+        dropped = dropped | (has_time & (iso != "") & ~complete)
+        iso = pd.Series(np.where(has_time & complete, iso + "T" + time_text, iso), index=dates.index, dtype=object)
+    return ParsedDates(iso.astype(object), problem.astype(object), time_problem.astype(object),
+                       two_digit.astype(bool), dropped.astype(bool))
 
 
 def date_part(dtc: pd.Series) -> pd.Series:
@@ -99,3 +295,7 @@ def study_day(dtc: pd.Series, reference: pd.Series) -> pd.Series:
     """SDTM study day: date - ref + 1 on or after the reference date, date - ref before it. No day 0."""
     delta = (date_part(dtc) - date_part(reference)).dt.days
     return delta.where(delta < 0, delta + 1).astype("Float64")
+
+
+__all__ = ["DATE_FORMATS", "TIME_FORMATS", "ParsedDates", "parse_datetime", "read_dates", "read_times",
+           "date_part", "study_day"]

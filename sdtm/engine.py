@@ -89,7 +89,7 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
     """
     problems: list[Problem] = []
     term_problems: list[Problem] = []
-    notes: list[str] = []
+    notes: list[str] = list(getattr(spec, "notes", []))
     specs = {name: domain_spec(name, raw) for name, raw in spec.domains.items()}
     datasets: dict[str, pd.DataFrame] = {}
     reports: dict[str, DomainReport] = {}

@@ -87,6 +87,8 @@ class StudySpec:
     domains: dict
     files: dict[str, Path] = field(default_factory=dict)
     study_cut: dict = field(default_factory=dict)
+    version: int = 1  # the spec format version the files are written in (specs.migrate)
+    notes: list[str] = field(default_factory=list)  # what to change to write the current version
 
     @property
     def studyid(self) -> str:
@@ -123,6 +125,12 @@ def load_study_spec(folder: str | Path | None = None, collect: list[Problem] | N
         problems += schema_problems(sdtm_doc, "sdtm", sdtm_path)
     if problems:
         raise SpecError(problems)
+    from specs.migrate import migrate
+
+    notes, problems = migrate(study_doc, sdtm_doc, display_path(study_path),
+                              lambda path: format_path(path))
+    if problems:
+        raise SpecError(problems)
     spec = StudySpec(
         folder=folder,
         study=study_doc["study"],
@@ -131,6 +139,8 @@ def load_study_spec(folder: str | Path | None = None, collect: list[Problem] | N
         domains=sdtm_doc["domains"],
         files={"study": study_path, "sdtm": sdtm_path},
         study_cut=study_doc.get("cut", {}),
+        version=study_doc.get("version", 1),
+        notes=notes,
     )
     from specs.semantics import check_spec  # the checks that need more than a schema
 

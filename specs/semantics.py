@@ -10,7 +10,7 @@ from pathlib import Path
 
 from specs.errors import Problem
 from specs.model import domain_variables
-from specs.vocabulary import ALGORITHMS, DERIVE, MAP
+from specs.vocabulary import ALGORITHMS, DERIVE, MAP, date_format_problem, time_format_problem
 
 NUMERIC_ALGORITHMS = {
     "assign_numeric", "derive_visitnum", "derive_visitdy", "derive_study_day", "derive_seq", "derive_tptnum",
@@ -83,6 +83,8 @@ def check_mapping(mapping: dict, where: str, kind_allowed: set[str], ct, problem
     codelist = mapping.get("codelist")
     if codelist and ct is not None and not ct.has(codelist):
         problems.append(Problem(f"{where}.codelist", f"codelist '{codelist}' is not in the study CT"))
+    if algorithm == "assign_datetime":
+        check_datetime_args(mapping, where, problems)
     if algorithm == "condition_add":
         for index, case in enumerate(mapping.get("cases") or []):
             case_where = f"{where}.cases[{index}]"
@@ -96,6 +98,27 @@ def check_mapping(mapping: dict, where: str, kind_allowed: set[str], ct, problem
             check_mapping(case["then"], f"{case_where}.then", {MAP}, ct, problems)
         if "otherwise" in mapping:
             check_mapping(mapping["otherwise"], f"{where}.otherwise", {MAP}, ct, problems)
+
+
+def check_datetime_args(mapping: dict, where: str, problems: list[Problem]) -> None:
+    """Format names must be known (a list is tried in order); cutoff_2000 is a two-digit year."""
+    for arg, check in (("format", date_format_problem), ("time_format", time_format_problem)):
+        if arg not in mapping:
+            continue
+        value = mapping[arg]
+        names = [value] if isinstance(value, str) else value
+        if not isinstance(names, list) or not names:
+            problems.append(Problem(f"{where}.{arg}", "a format name or a non-empty list of format names"))
+            continue
+        for index, name in enumerate(names):
+            message = check(name)
+            if message:
+                at = f"{where}.{arg}" + (f"[{index}]" if isinstance(value, list) else "")
+                problems.append(Problem(at, message))
+    cutoff = mapping.get("cutoff_2000", 0)
+    if isinstance(cutoff, bool) or not isinstance(cutoff, int) or not 0 <= cutoff <= 99:
+        problems.append(Problem(f"{where}.cutoff_2000", f"{cutoff!r} is not a two-digit year (0 to 99): years "
+                                                        f"YY <= cutoff_2000 are 20YY, the others 19YY"))
 
 
 def _from(domain: dict) -> list[str]:

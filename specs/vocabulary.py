@@ -42,8 +42,8 @@ ALGORITHMS: dict[str, Algorithm] = {
         Algorithm("hardcode_ct", MAP, ("value",), ("codelist",), "Assigned",
                   "Assigned the controlled term '{value}'."),
         Algorithm("assign_numeric", MAP, ("source",), (), "Collected", "Collected numeric value."),
-        Algorithm("assign_datetime", MAP, ("date",), ("time", "format"), "Collected",
-                  "ISO 8601 date/time from the collected date{time}; unknown parts (UN/UNK) left out."),
+        Algorithm("assign_datetime", MAP, ("date", "format"), ("time", "time_format", "cutoff_2000"), "Collected",
+                  "ISO 8601 date/time from the collected date ({format}){time}; unknown parts (UN/UNK) left out."),
         Algorithm("assign_template", MAP, ("template",), (), "Derived",
                   "Built from collected values as '{template}'."),
         Algorithm("assign_duration", MAP, ("minutes",), (), "Derived",
@@ -136,3 +136,69 @@ BUILDS = {
                  "starts; the last ends at DM.RFPENDTC.",
 }
 BUILD_STAGE = {"derive_se": 25}
+
+# ------------------------------------------------------------------------- collected date and time formats
+# The names a spec may give in assign_datetime's `format` (a list is tried in order). A date format also
+# reads its own partials without markers (the day, then the day and month left out: 'Sep-2020' and
+# '2020' in DD-MON-YYYY) and unknown parts marked UN, UNK, UK, NK, UNKN or '--'. MON is an English month
+# name or its first three letters, any case. YY is a two-digit year, read with the spec's cutoff_2000.
+DATE_FORMATS: dict[str, str] = {
+    "YYYY-MM-DD": "2020-09-15, 2020-09, 2020",
+    "YYYYMMDD": "20200915",
+    "YYYY/MM/DD": "2020/09/15",
+    "DD/MM/YYYY": "15/09/2020, UN/09/2020, 09/2020",
+    "MM/DD/YYYY": "09/15/2020, 9/15/2020",
+    "DD-MM-YYYY": "15-09-2020",
+    "MM-DD-YYYY": "09-15-2020",
+    "DD.MM.YYYY": "15.09.2020",
+    "DD/MM/YY": "15/09/20",
+    "MM/DD/YY": "09/15/20, 2/17/21",
+    "DD-MON-YYYY": "15-SEP-2020, 4-Oct-2020, UN-UNK-2019, Sep-2020",
+    "DD-MON-YY": "15-Sep-20",
+    "DD MON YYYY": "15 Sep 2020",
+    "DD/MON/YYYY": "15/Sep/2020",
+    "DDMONYYYY": "15SEP2020 (SAS DATE9.)",
+    "DATE9.": "15SEP2020 (the SAS format name for DDMONYYYY)",
+    "ISO 8601": "2020-09-15T07:25:30, 2020-09-15T07:25, 2020-09-15, 2020-09, 2020 (date and time in one column)",
+}
+# Times, in `time_format` (a separate time column) or after a date format and a space in `format` (date
+# and time in one column: 'DD-MON-YYYY HH:MM' reads '15-Sep-2020 7:25'). HH is one or two digits.
+TIME_FORMATS: dict[str, str] = {
+    "HH:MM": "7:25, 07:25, 19:05",
+    "HH:MM:SS": "07:25:30",
+    "HH:MM AM/PM": "7:25 PM, 07:25am, 12:05 AM",
+    "HH:MM:SS AM/PM": "7:25:30 PM",
+    "HHMM": "0725",
+}
+DEFAULT_TIME_FORMATS = ("HH:MM", "HH:MM:SS")
+# Two-digit years: YY <= cutoff_2000 is 20YY, otherwise 19YY (sdtm.oak's rule and default); a spec may
+# set its own per mapping, and every variable read with two-digit years is named in the run report.
+CUTOFF_2000 = 68
+UNKNOWN_MARKERS = ("UN", "UNK", "UK", "NK", "UNKN", "--", "----")
+
+
+def split_datetime_format(name: str) -> tuple[str, str | None] | None:
+    """'DD-MON-YYYY HH:MM' -> ('DD-MON-YYYY', 'HH:MM'); 'DD/MM/YYYY' -> ('DD/MM/YYYY', None); None if unknown."""
+    if name in DATE_FORMATS:
+        return name, None
+    for date_name in DATE_FORMATS:
+        if date_name != "ISO 8601" and name.startswith(date_name + " ") and \
+                name[len(date_name) + 1:] in TIME_FORMATS:
+            return date_name, name[len(date_name) + 1:]
+    return None
+
+
+def date_format_problem(name) -> str | None:
+    """None when `name` is a known date format or '<date format> <time format>'; else the message."""
+    if isinstance(name, str) and split_datetime_format(name) is not None:
+        return None
+    return (f"unknown date format {name!r} (known: {', '.join(DATE_FORMATS)}; a date format followed by a "
+            f"space and a time format ({', '.join(TIME_FORMATS)}) reads date and time in one column; see "
+            f"docs/spec-reference.md#date-and-time-formats)")
+
+
+def time_format_problem(name) -> str | None:
+    if isinstance(name, str) and name in TIME_FORMATS:
+        return None
+    return (f"unknown time format {name!r} (known: {', '.join(TIME_FORMATS)}; see "
+            f"docs/spec-reference.md#date-and-time-formats)")
