@@ -97,7 +97,13 @@ def parse_ig_flag(text: str) -> tuple[str, str]:
 def _from_define(package) -> dict:
     define = package.define
     found = {}
-    for std in getattr(define, "standards", []) or []:
+    # several IG standards (a define mixing SDTMIG 3.1.2 and 3.2 datasets): the one most datasets follow
+    used = {}
+    for group in getattr(define, "groups", {}).values():
+        if group.standard_oid:
+            used[group.standard_oid] = used.get(group.standard_oid, 0) + 1
+    standards = sorted(getattr(define, "standards", []) or [], key=lambda s: -used.get(s.get("oid"), 0))
+    for std in standards:
         kind = (std.get("type") or "").upper()
         if kind == "CT":
             date = CT_DATE.search(std.get("version") or "")

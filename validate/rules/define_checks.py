@@ -20,6 +20,43 @@ def _declared(context: Context):
             yield name, ref, define.items[ref.item_oid]
 
 
+@rule(id="CV0500", severity="Error", standard="Define-XML", scope="define",
+      message="{variable}: {value}")
+def define_fully_read(context: Context) -> pd.DataFrame:
+    """Everything in define.xml is read: references resolve, numbers are numbers, no unknown element is left."""
+    issues = context.package.define.issues
+    if not issues:
+        return None
+    return pd.DataFrame({"dataset": "define.xml", "variable": [i.where for i in issues], "row": pd.NA, "key": "",
+                         "value": [i.message for i in issues], "severity": [i.severity for i in issues]})
+
+
+@rule(id="CV0508", severity="Warning", standard="Define-XML", scope="define",
+      message="{dataset}.{variable}: the ItemRef has no Role")
+def tabulation_roles(context: Context) -> pd.DataFrame:
+    """ItemRefs of SDTM (Tabulation) datasets state the variable's Role (Identifier, Topic, Timing, ...).
+
+    Define-XML 1.0 and 2.0 expect a Role on every ItemRef of a tabulation dataset. Define-XML 2.1 makes it
+    optional (CDISC's own 2.1 example has none), so there only a define that gives Roles to some ItemRefs
+    and not to others is reported."""
+    define = context.package.define
+    tabulation = [g for g in define.groups.values() if g.purpose == "Tabulation"]
+    if define.version == "2.1" and not any(ref.role for g in tabulation for ref in g.items):
+        return None
+    frames = []
+    for group in tabulation:
+        frames += [dataset_finding(group.name, ref.name) for ref in group.items if not ref.role]
+    found = concat(frames)
+    if len(found) > 1:  # one cause per dataset: the define writer leaves Role out
+        found = found.groupby("dataset", sort=False).agg(variable=("variable", lambda v: ", ".join(v)),
+                                                         count=("variable", "size")).reset_index()
+        found = found.assign(row=pd.NA, key="", value="",
+                             message=found["dataset"] + ": " + found["count"].astype(str) + " ItemRefs have no Role ("
+                             + found["variable"].str.slice(0, 120) + ")")
+        found["variable"] = ""
+    return found
+
+
 @rule(id="CV0501", severity="Error", standard="Define-XML", scope="define",
       message="dataset {dataset} is {value}")
 def datasets_match(context: Context) -> pd.DataFrame:
