@@ -140,12 +140,11 @@ def write_datasets(datasets: dict[str, pd.DataFrame], specs: dict, folder: Path,
 
 def build_sdtm_from_raw(spec_dir=None, raw_dir=None, edc="csv", progress: Progress | None = None, cut=None):
     from sdtm.engine import build_sdtm
-    from specs.ct import load_ct
+    from specs.study_ct import study_ct
 
     progress = progress or Progress(False)
     problems: list[Problem] = []
     spec = load_study_spec(spec_dir, collect=problems)
-    ct = load_ct()
     raw_dir = Path(raw_dir) if raw_dir else builtin_raw_dir()
     if not raw_dir.is_dir():
         raise RawDataError([Problem(display_path(raw_dir), "raw export folder not found")])
@@ -153,6 +152,7 @@ def build_sdtm_from_raw(spec_dir=None, raw_dir=None, edc="csv", progress: Progre
     problems += check_raw_columns(spec, {name: list(t.columns) for name, t in raw.tables.items()})
     if problems:
         raise SpecError(problems)
+    ct = study_ct(spec)  # its problems, if any, are among those above
     progress.step("mapping SDTM domains")
     result = build_sdtm(spec, raw.tables, ct, cut=cut)
     return spec, raw, result

@@ -122,8 +122,10 @@ class _Builder:
                 if used:
                     out.append(CodeList(oid, what, cl_type, [CodeListItem(v) for v in sorted(used)]))
             else:
-                terms = [CodeListItem(v, t.code, t.decode or None) for v, t in what.terms.items() if v in used]
-                terms += [CodeListItem(v, None, None, extended=True) for v in sorted(used) if v not in what.terms]
+                cdisc = {v: t for v, t in what.terms.items() if not getattr(t, "sponsor", False)}
+                terms = [CodeListItem(v, t.code, t.decode or None) for v, t in cdisc.items() if v in used]
+                # a study's own terms of an extensible codelist, and values outside it, are extended values
+                terms += [CodeListItem(v, None, None, extended=True) for v in sorted(used) if v not in cdisc]
                 if terms:
                     out.append(CodeList(oid, what.name or what.short, cl_type, terms, what.code,
                                         standard_oid=self.ct_standard_oid(what.package)))

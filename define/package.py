@@ -195,8 +195,8 @@ def write_submission(out_dir, spec, sdtm_result, *, adam_spec=None, adam_dataset
     from define.adapters import from_adam, from_sdtm
 
     if ct is None:
-        from specs.ct import load_ct
-        ct = load_ct()
+        from specs.study_ct import study_ct
+        ct = study_ct(spec)
     created = created or datetime(2000, 1, 1)
     sdtm = from_sdtm(spec, sdtm_result, ct)
     adam = from_adam(adam_spec, adam_datasets, spec.study, ct) if adam_spec is not None and adam_datasets else None

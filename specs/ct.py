@@ -47,6 +47,8 @@ class Term:
     code: str
     decode: str
     synonyms: tuple[str, ...] = ()
+    collected: tuple[str, ...] = ()  # the study's own texts for this term (study CT files)
+    sponsor: bool = False  # a term a study added to an extensible codelist
 
 
 @dataclass
@@ -69,10 +71,12 @@ class Codelist:
             raise LookupError(f"'{value}' is not a term of codelist {self.short} ({self.code})") from None
 
     def lookup_synonym(self, text) -> str | None:
-        """The submission value whose value, synonym or decode matches ``text`` (case-insensitive).
+        """The submission value whose value, collected text, synonym or decode matches ``text``
+        (case-insensitive).
 
-        An exact submission value wins, then a case-insensitive one, then a synonym or decode. A text
-        that matches several terms at the same level is ambiguous and gives None (never a guess).
+        An exact submission value wins, then a case-insensitive one, then a text the study collects for a
+        term (its study CT), then a synonym or decode. A text that matches several terms at the same level
+        is ambiguous and gives None (never a guess).
         """
         if text is None or not isinstance(text, str):
             return None
@@ -87,17 +91,20 @@ class Codelist:
                 return None
         return None
 
-    def _index(self) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    def _index(self) -> tuple[dict[str, set[str]], ...]:
         cached = self.__dict__.get("_lookup_index")
         if cached is None:
             by_value: dict[str, set[str]] = {}
+            by_collected: dict[str, set[str]] = {}
             by_text: dict[str, set[str]] = {}
             for value, term in self.terms.items():
                 by_value.setdefault(value.casefold(), set()).add(value)
+                for text in term.collected:
+                    by_collected.setdefault(text.casefold(), set()).add(value)
                 for text in (term.decode, *term.synonyms):
                     if text:
                         by_text.setdefault(text.casefold(), set()).add(value)
-            cached = (by_value, by_text)
+            cached = (by_value, by_collected, by_text)
             self.__dict__["_lookup_index"] = cached
         return cached
 

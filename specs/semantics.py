@@ -276,6 +276,14 @@ def check_design(spec, ct, problems: list[Problem]) -> None:
 def check_spec(spec) -> list[Problem]:
     problems: list[Problem] = []
     ct = _ct()
+    if ct is not None and (spec.study.get("ct") or {}).get("files"):
+        from specs.errors import SpecError
+        from specs.study_ct import study_ct
+
+        try:  # the study's own terms and codelists count as the study CT
+            ct = study_ct(spec, ct)
+        except SpecError as exc:
+            problems += exc.problems
     for name, domain in spec.domains.items():
         check_domain(spec, name, domain, ct, problems)
     check_design(spec, ct, problems)
