@@ -15,6 +15,7 @@ from .flags import derive_var_anl_flag, derive_var_compare_flag, derive_var_cond
 from .imputation import derive_vars_blq
 from .merged import (derive_var_merged_exist_flag, derive_var_merged_summary, derive_vars_merged,
                      derive_vars_merged_lookup)
+from .occurrence import derive_var_trtemfl, derive_vars_supp
 from .params import compute_auc, compute_auc_matrix, derive_param_auc, derive_param_computed, get_summary_records
 from .periods import create_period_dataset, derive_var_period_end, derive_vars_joined, derive_vars_period
 from .ranges import derive_var_anrind, derive_var_bnrind
@@ -34,6 +35,7 @@ STEPS = {f.__name__: f for f in (
     derive_vars_traceability, derive_var_obs_number, derive_var_ratio, derive_var_bmi,
     derive_var_period_end, derive_vars_period, create_period_dataset, derive_vars_joined,
     derive_var_planned_doses, derive_var_product, get_param_records, derive_vars_blq,
+    derive_var_trtemfl, derive_vars_supp,
 )}
 
 __all__ = sorted(STEPS) + ["STEPS", "compute_auc", "compute_auc_matrix", "compute_bmi", "compute_dy",

@@ -14,16 +14,29 @@ from specs.errors import SpecError
 from .checks import assert_data_frame, assert_one_of, assert_vars, resolve_where
 
 
+def _order(order) -> tuple[list[str], list[bool]]:
+    """``order`` items are variables, ascending, or ``desc(VAR)`` (admiral's ``desc()``)."""
+    names, ascending = [], []
+    for item in assert_vars(order, "order"):
+        descending = item.startswith("desc(") and item.endswith(")")
+        names.append(item[5:-1].strip() if descending else item)
+        ascending.append(not descending)
+    return assert_vars(names, "order"), ascending
+
+
 def derive_var_extreme_flag(dataset: pd.DataFrame, by_vars, order, new_var: str, mode: str = "last",
                             where=None, true_value: str = "Y", false_value: str | None = None) -> pd.DataFrame:
     """Flag the first or last record (``mode``) by ``order`` within ``by_vars`` among those meeting
-    ``where``; other records get ``false_value``. Ties in ``order`` keep the input order."""
-    by_vars, order = assert_vars(by_vars, "by_vars"), assert_vars(order, "order")
+    ``where``; other records get ``false_value``. ``order`` items may be ``desc(VAR)`` (e.g. the most
+    severe first: ``[desc(ASEVN), ASTDT]``). Ties in ``order`` keep the input order; a record missing an
+    ``order`` value is chosen only when no other is there."""
+    by_vars, (order, ascending) = assert_vars(by_vars, "by_vars"), _order(order)
     assert_one_of(mode, ("first", "last"), "mode")
     assert_data_frame(dataset, "by_vars", required_vars=by_vars)
     assert_data_frame(dataset, "order", required_vars=order)
     mask = resolve_where(dataset, where)
-    candidates = dataset[mask].sort_values(by_vars + order, kind="stable", na_position="first")
+    candidates = dataset[mask].sort_values(by_vars + order, ascending=[True] * len(by_vars) + ascending,
+                                           kind="stable", na_position="first" if mode == "last" else "last")
     chosen = candidates.drop_duplicates(by_vars, keep=mode).index if by_vars else \
         candidates.index[[0 if mode == "first" else -1]] if len(candidates) else candidates.index
     out = dataset.copy()

@@ -107,12 +107,36 @@ def impute_dtc_dt(dtc: pd.Series, highest_imputation: str = "n",
     return pd.DataFrame({"date": sas_date(dates).to_numpy(), "flag": flag.to_numpy()}, index=dtc.index)
 
 
+def _bounded(dataset: pd.DataFrame, source: pd.Series, imputed: pd.DataFrame, highest_imputation: str,
+             min_dates, max_dates) -> pd.Series:
+    """admiral's ``min_dates``/``max_dates``: an imputed date is moved up to a minimum date (or down
+    to a maximum date) that lies among the dates the partial value could be, e.g. an adverse event
+    started "2023-05" with treatment started 2023-05-17 starts 2023-05-17, not 2023-05-01."""
+    date = imputed["date"].copy()
+    if not min_dates and not max_dates:
+        return date
+    was_imputed = imputed["flag"].notna().to_numpy()
+    lowest = impute_dtc_dt(source, highest_imputation, "first")["date"].to_numpy()
+    highest = impute_dtc_dt(source, highest_imputation, "last")["date"].to_numpy()
+    values = date.to_numpy(dtype="float64").copy()
+    for arg, names, pick in (("min_dates", min_dates, np.fmax), ("max_dates", max_dates, np.fmin)):
+        for name in assert_vars(names, arg):
+            assert_data_frame(dataset, arg, required_vars=[name])
+            bound = pd.to_numeric(dataset[name], errors="coerce").to_numpy(dtype="float64")
+            with np.errstate(invalid="ignore"):
+                possible = was_imputed & (bound >= lowest) & (bound <= highest)
+            values = np.where(possible, pick(values, bound), values)
+    return pd.Series(values, index=date.index)
+
+
 def derive_vars_dt(dataset: pd.DataFrame, new_vars_prefix: str, dtc: str, highest_imputation: str = "n",
-                   date_imputation: str = "first", flag_imputation: str = "auto") -> pd.DataFrame:
+                   date_imputation: str = "first", flag_imputation: str = "auto", min_dates=None,
+                   max_dates=None) -> pd.DataFrame:
     """Add ``<prefix>DT`` (SAS date) from the ISO 8601 variable ``dtc``, and ``<prefix>DTF``.
 
     ``flag_imputation``: ``"auto"`` adds the flag when imputation is allowed, ``"date"`` always,
-    ``"none"`` never.
+    ``"none"`` never. ``min_dates``/``max_dates`` (date variables, e.g. TRTSDT; EOSDT, DCUTDT) keep an
+    imputed date from falling before/after them when they are among the dates it could be.
     """
     assert_vars(new_vars_prefix, "new_vars_prefix")
     assert_data_frame(dataset, "dtc", required_vars=[dtc])
@@ -125,7 +149,7 @@ def derive_vars_dt(dataset: pd.DataFrame, new_vars_prefix: str, dtc: str, highes
         raise DataError([f"{name_of(dataset)}: variable {dtc!r}: " + p.message.split(": ", 1)[-1]
                          for p in exc.problems]) from None
     out = dataset.copy()
-    out[f"{new_vars_prefix}DT"] = imputed["date"]
+    out[f"{new_vars_prefix}DT"] = _bounded(dataset, source, imputed, highest_imputation, min_dates, max_dates)
     if flag_imputation == "date" or (flag_imputation == "auto" and highest_imputation != "n"):
         out[f"{new_vars_prefix}DTF"] = imputed["flag"]
     return out

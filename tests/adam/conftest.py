@@ -122,8 +122,42 @@ def _ds():
                          "DSSEQ": [1.0, 2.0, 1.0, 2.0, 1.0]})
 
 
+def _ae():
+    # S001 (first dose day 1, last dose day 361, so treatment-emergent up to day 391):
+    #  1 before treatment; 2 started before, ended during; 3 partial start in the first dose's month;
+    #  4 on the first injection day; 5 within 30 days after the last dose, partial end; 6 after that
+    # S002 (end of study day 100): 1 start known only to the year, end partial in the month of EOS
+    # S003: a screen failure's event
+    rows = [("S001", 1, "Nausea", "Nausea", "Gastrointestinal disorders", "MILD", day(-5), day(-2)),
+            ("S001", 2, "Rhume", "Nasopharyngitis", "Infections and infestations", "MILD", day(-3), day(10)),
+            ("S001", 3, "Maux de tete", "Headache", "Nervous system disorders", "MILD", "2023-01", day(11)),
+            ("S001", 4, "Reaction", "Injection site reaction", "General disorders", "MODERATE", day(63), day(64)),
+            ("S001", 5, "Cephalee", "Headache", "Nervous system disorders", "SEVERE", day(380), "2024-02"),
+            ("S001", 6, "Fievre", "Pyrexia", "General disorders", "MILD", day(400), day(401)),
+            ("S002", 1, "Fatigue", "Fatigue", "General disorders", "MODERATE", "2023", "2023-04"),
+            ("S003", 1, "Fatigue", "Fatigue", "General disorders", "MILD", day(-12), day(-11))]
+    ae = pd.DataFrame(rows, columns=["USUBJID", "AESEQ", "AETERM", "AEDECOD", "AEBODSYS", "AESEV", "AESTDTC",
+                                     "AEENDTC"])
+    ae["STUDYID"], ae["AESEQ"] = "NCT05153070", ae["AESEQ"].astype(float)
+    ae["AESER"], ae["AEREL"], ae["AEACN"], ae["AEOUT"] = "N", "NOT RELATED", "DOSE NOT CHANGED", "RECOVERED/RESOLVED"
+    for v in ("AESDTH", "AESLIFE", "AESHOSP", "AESDISAB", "AESCONG", "AESMIE", "EPOCH", "AEENRTPT"):
+        ae[v] = None
+    ae.loc[ae.USUBJID.eq("S001") & ae.AESEQ.eq(4), ["AEREL", "AESER", "AESHOSP"]] = ["RELATED", "Y", "Y"]
+    return ae
+
+
+def _suppae():
+    rows = [("S001", "3", "AERELCSA", "POSSIBLY RELATED"), ("S001", "3", "AERELIL2", "NOT RELATED"),
+            ("S001", "4", "AERELCSA", "UNLIKELY RELATED"), ("S001", "4", "AERELIL2", "RELATED"),
+            ("S002", "1", "AERELCSA", "NOT RELATED"), ("S003", "1", "AERELCSA", "NOT RELATED")]
+    supp = pd.DataFrame(rows, columns=["USUBJID", "IDVARVAL", "QNAM", "QVAL"])
+    supp["STUDYID"], supp["RDOMAIN"], supp["IDVAR"] = "NCT05153070", "AE", "AESEQ"
+    return supp
+
+
 def make_sdtm() -> dict[str, pd.DataFrame]:
-    return {"DM": _dm(), "EX": _ex(), "LB": _lb(), "CP": _cp(), "VS": _vs(), "CM": _cm(), "DS": _ds()}
+    return {"DM": _dm(), "EX": _ex(), "LB": _lb(), "CP": _cp(), "VS": _vs(), "CM": _cm(), "DS": _ds(),
+            "AE": _ae(), "SUPPAE": _suppae()}
 
 
 @pytest.fixture

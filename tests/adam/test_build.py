@@ -278,7 +278,38 @@ def test_write_xpt_round_trip(adam_built, tmp_path):
     from adam.build import write_adam_xpt
 
     paths = write_adam_xpt(adam_built, tmp_path)
-    assert [p.name for p in paths] == ["adsl.xpt", "adlb.xpt", "adeff.xpt"]
+    assert [p.name for p in paths] == ["adsl.xpt", "adlb.xpt", "adae.xpt", "adeff.xpt"]
     df, meta = pyreadstat.read_xport(str(tmp_path / "adsl.xpt"))
     assert meta.table_name == "ADSL" and meta.original_variable_types["TRTSDT"].startswith("DATE9")
     assert len(df) == 2 and list(df.columns) == [v["name"] for v in load_adam_spec().variables("ADSL")]
+
+
+def test_adae_treatment_emergence_periods_and_relatedness(adam_built):
+    adae = adam_built["ADAE"].set_index(["USUBJID", "AESEQ"])
+    assert "S003" not in adae.index.get_level_values(0)  # screen failure
+    flags = lambda var: [None if pd.isna(v) else v for v in adae.loc["S001", var]]  # noqa: E731
+    # before treatment, started before, partial start in the first dose month, first injection day,
+    # within 30 days of the last dose, after that
+    assert flags("TRTEMFL") == [None, None, "Y", "Y", "Y", None]
+    assert flags("APERIOD") == [None, None, 1, 2, 2, 2] and flags("TRTP")[2:4] == ["CICLOSPORIN", "ILT-101"]
+    assert flags("AOCCFL") == [None, None, "Y", None, None, None]
+    assert flags("AOCCPFL") == [None, None, "Y", "Y", None, None]  # the second headache is not the first
+    assert flags("AOCCIFL") == [None, None, None, None, "Y", None]  # the severe one
+    s1_3, s1_4 = adae.loc[("S001", 3.0)], adae.loc[("S001", 4.0)]
+    assert (s1_3.AERELCSA, s1_3.RELCSAFL, s1_3.AERELIL2, s1_3.RELIL2FL) == ("POSSIBLY RELATED", "Y", "NOT RELATED", "N")
+    assert (s1_4.RELCSAFL, s1_4.RELIL2FL, s1_4.AESER, s1_4.AESHOSP, s1_4.AREL) == ("N", "Y", "Y", "Y", "RELATED")
+    assert pd.isna(adae.loc[("S001", 5.0), "RELCSAFL"])  # not collected
+
+
+def test_adae_partial_dates(adam_built):
+    adae = adam_built["ADAE"].set_index(["USUBJID", "AESEQ"])
+    from adam.derive import sas_date
+
+    # "2023-01" in the month of the first dose (2023-01-10): the first dose day, not the 1st
+    s1_3 = adae.loc[("S001", 3.0)]
+    assert (s1_3.ASTDT, s1_3.ASTDTF, s1_3.ASTDY, s1_3.ADURN, s1_3.ADURU) == (23020, "D", 1, 11, "DAYS")
+    # end "2024-02": last day of a leap February
+    assert (adae.loc[("S001", 5.0), "AENDT"], adae.loc[("S001", 5.0), "AENDTF"]) == (sas_date(["2024-02-29"])[0], "D")
+    # S002: start "2023" -> the first dose day (month imputed); end "2023-04" stops at EOS (2023-04-19)
+    s2 = adae.loc[("S002", 1.0)]
+    assert (s2.ASTDT, s2.ASTDTF, s2.AENDT, s2.AENDTF, s2.TRTEMFL) == (23020, "M", 23119, "D", "Y")
