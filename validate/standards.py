@@ -114,8 +114,8 @@ def class_variables(version: str = "3.4") -> dict[str, frozenset]:
     table = sdtmig_table(version)
     if table is None:
         return {}
-    generic = table["name"].where(~table["name"].str.startswith(table["domain"]),
-                                  "--" + table["name"].str[2:])
+    prefixed = table["name"].str[:2] == table["domain"].str[:2]
+    generic = table["name"].where(~prefixed | (table["name"].str.len() <= 2), "--" + table["name"].str[2:])
     return {cls: frozenset(names) for cls, names in generic.groupby(table["class"])}
 
 

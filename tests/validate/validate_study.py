@@ -83,11 +83,11 @@ def clean_frames() -> dict[str, pd.DataFrame]:
     sv = _frame({
         "STUDYID": ["XYZ-01"] * 5, "DOMAIN": ["SV"] * 5, "USUBJID": [S1, S1, S2, S2, S3],
         "VISITNUM": [1, 2, 1, 2, 1], "VISIT": ["SCREENING", "WEEK 1", "SCREENING", "WEEK 1", "SCREENING"],
-        "SVPRESP": ["Y"] * 5, "SVOCCUR": ["Y"] * 5,
-        "EPOCH": ["SCREENING", "TREATMENT", "SCREENING", "TREATMENT", "SCREENING"],
+        "SVPRESP": ["Y"] * 5, "SVOCCUR": ["Y"] * 5,  # no EPOCH: SDTMIG 3.4 SV does not define it
         "SVSTDTC": ["2024-01-08", "2024-01-17", "2024-01-12", "2024-01-22", "2024-01-07"],
         "SVENDTC": ["2024-01-08", "2024-01-17", "2024-01-12", "2024-01-22", "2024-01-07"],
-    }, numeric=("VISITNUM",))
+        "SVSTDY": [-2, 8, -3, 8, NA], "SVENDY": [-2, 8, -3, 8, NA],
+    }, numeric=("VISITNUM", "SVSTDY", "SVENDY"))
     ta = _frame({
         "STUDYID": ["XYZ-01"] * 4, "DOMAIN": ["TA"] * 4, "ARMCD": ["A", "A", "B", "B"],
         "ARM": ["Drug A", "Drug A", "Placebo", "Placebo"], "TAETORD": [1, 2, 1, 2],
