@@ -278,7 +278,7 @@ def test_write_xpt_round_trip(adam_built, tmp_path):
     from adam.build import write_adam_xpt
 
     paths = write_adam_xpt(adam_built, tmp_path)
-    assert [p.name for p in paths] == ["adsl.xpt", "adlb.xpt", "adae.xpt", "adeff.xpt"]
+    assert [p.name for p in paths] == ["adsl.xpt", "adlb.xpt", "adae.xpt", "adex.xpt", "adeff.xpt"]
     df, meta = pyreadstat.read_xport(str(tmp_path / "adsl.xpt"))
     assert meta.table_name == "ADSL" and meta.original_variable_types["TRTSDT"].startswith("DATE9")
     assert len(df) == 2 and list(df.columns) == [v["name"] for v in load_adam_spec().variables("ADSL")]
@@ -313,3 +313,20 @@ def test_adae_partial_dates(adam_built):
     # S002: start "2023" -> the first dose day (month imputed); end "2023-04" stops at EOS (2023-04-19)
     s2 = adae.loc[("S002", 1.0)]
     assert (s2.ASTDT, s2.ASTDTF, s2.AENDT, s2.AENDTF, s2.TRTEMFL) == (23020, "M", 23119, "D", "Y")
+
+
+def test_adex_exposure_and_compliance_per_drug(adam_built):
+    adex = adam_built["ADEX"].set_index(["USUBJID", "PARAMCD"])
+    aval = adex["AVAL"]
+    # S001: ciclosporin D1-D31 and D34-D62 at 7 mg/kg/day: 62 days on treatment, 60 dosed, 420 mg/kg
+    assert (aval["S001", "CSDURD"], aval["S001", "CSNDOSE"], aval["S001", "CSPDOSE"]) == (62, 60, 62)
+    assert (aval["S001", "CSCMPL"], aval["S001", "CSCUMD"]) == (96.8, 420)
+    # S001: 47 ILT-101 injections of 1 MIU from D63 to D361; S002: 5 placebo injections (0 IU)
+    assert (aval["S001", "ILNDOSE"], aval["S001", "ILCUMD"], aval["S001", "ILDURD"]) == (47, 47, 299)
+    assert (aval["S002", "ILNDOSE"], aval["S002", "ILPDOSE"], aval["S002", "ILCMPL"], aval["S002", "ILCUMD"]) == \
+        (5, 47, 10.6, 0)
+    il = adex.loc[("S002", "ILCMPL")]
+    assert (il.APERIOD, il.TRTP, il.TRTA, il.PARCAT1, il.ASTDY, il.AENDY) == (2, "PLACEBO", "PLACEBO",
+                                                                              "ILT-101/PLACEBO", 63, 67)
+    assert adex.loc[("S001", "CSDURD"), "TRTA"] == "CICLOSPORIN"
+    assert adex.groupby("PARAMCD")["PARAM"].nunique().eq(1).all() and len(adex) == 20

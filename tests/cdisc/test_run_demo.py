@@ -8,7 +8,7 @@ import pyreadstat
 import pytest
 
 SDTM = ["ae", "cm", "cp", "dm", "ds", "ex", "lb", "se", "suppae", "sv", "ta", "te", "ti", "ts", "tv", "vs"]
-ADAM = ["adae", "adeff", "adlb", "adsl"]
+ADAM = ["adae", "adeff", "adex", "adlb", "adsl"]
 
 
 @pytest.fixture(scope="module")
