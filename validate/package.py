@@ -17,6 +17,7 @@ import pyreadstat
 
 from specs.errors import DataError, Problem
 
+from validate.datafolder import is_core_data_folder, read_core_data_folder
 from validate.define_xml import DefineMeta, read_define
 from validate.standards import SDTM_DOMAINS
 
@@ -52,6 +53,7 @@ class Package:
     meta: dict[str, DatasetMeta] = field(default_factory=dict)
     define: DefineMeta | None = None
     notes: list[str] = field(default_factory=list)
+    properties: dict = field(default_factory=dict)  # what the source declares (a CORE .env: product, version)
 
     def standard(self, name: str) -> str:
         """'ADaM' or 'SDTM' for dataset ``name``."""
@@ -143,7 +145,7 @@ def is_null(series: pd.Series) -> pd.Series:
     return series.isna()
 
 
-def _blank_to_na(df: pd.DataFrame, char_columns: list[str]) -> pd.DataFrame:
+def blank_to_na(df: pd.DataFrame, char_columns: list[str]) -> pd.DataFrame:
     """Blank text is SAS's missing value; make it NA so every rule tests nulls one way."""
     for col in char_columns:
         s = df[col].astype("str") if df[col].dtype == object else df[col]
@@ -179,7 +181,7 @@ def read_xpt(path: Path) -> tuple[pd.DataFrame, DatasetMeta]:
         kind = "Char" if types.get(col) == "string" else "Num"
         dmeta.variables[col] = VariableMeta(col, meta.column_names_to_labels.get(col) or "", kind,
                                             widths.get(col), formats.get(col) or "", order)
-    df = _blank_to_na(df, [c for c, v in dmeta.variables.items() if v.type == "Char"])
+    df = blank_to_na(df, [c for c, v in dmeta.variables.items() if v.type == "Char"])
     return df, dmeta
 
 
@@ -225,7 +227,7 @@ def read_dataset_json(path: Path) -> tuple[pd.DataFrame, DatasetMeta]:
         dmeta.variables[column["name"]] = VariableMeta(column["name"], column.get("label") or "", kind,
                                                        column.get("length"), column.get("displayFormat") or "", order)
     df = pd.DataFrame(data, columns=names)
-    df = _blank_to_na(df, [c for c, v in dmeta.variables.items() if v.type == "Char"])
+    df = blank_to_na(df, [c for c, v in dmeta.variables.items() if v.type == "Char"])
     return df, dmeta
 
 
@@ -290,6 +292,11 @@ def load_package(path: str | Path, define: str | Path | None = None) -> Package:
     path = Path(path)
     if not path.exists():
         raise DataError([Problem(str(path), "no such file or folder")])
+    if is_core_data_folder(path):  # a CDISC CORE test-case data/ folder
+        package = read_core_data_folder(path)
+        if define:
+            package.define = read_define(Path(define))
+        return package
     several = several_outputs_problem(path) if path.is_dir() and not is_run_output(path) else None
     if several is not None:
         raise DataError([several])
