@@ -1,9 +1,9 @@
-"""``cdisc validate PATH [--define FILE] [--out DIR] [--ct FILE ...] [--ig VERSION ...]``.
+"""``cdisc validate PATH [--define FILE] [--out DIR] [--ct FILE ...] [--ig VERSION ...] [--rules DIR ...]``.
 
 Writes validation.json, .html, .csv and .xlsx into --out (default: PATH/validation when PATH is a
 folder, else a 'validation' folder beside the file; the loader skips that folder), prints a one-screen
 summary and returns 0 when there is no Error-level finding, 1 when there is, 2 when the input cannot be
-read.
+read. PATH may also be a CDISC CORE test-case ``data/`` folder (.env, _datasets.csv, _variables.csv, CSVs).
 """
 from __future__ import annotations
 
@@ -28,13 +28,17 @@ from validate.versions import detect_versions
 REPORT_FILES = ("validation.json", "validation.html", "validation.csv", "validation.xlsx")
 
 
-def validate(path: str | Path, define: str | Path | None = None, ct=None, ig: list[str] | None = None
-             ) -> tuple[Package, pd.DataFrame]:
+def validate(path: str | Path, define: str | Path | None = None, ct=None, ig: list[str] | None = None,
+             rules: list[str | Path] | None = None) -> tuple[Package, pd.DataFrame]:
     """Load the package at ``path`` and run every rule; raises CdiscError on unreadable input.
 
     ``ct``: one NCI EVS CT file or several (SDTM, ADaM, Define-XML); default: the bundled subset.
     ``ig``: standard versions to check against ("3.2", "ADaMIG 1.1"); default: what the package declares.
+    ``rules``: folders of CDISC Open Rules to run beside the toolkit's own (default: those CDISC_OPEN_RULES lists).
     """
+    from validate.openrules.findings import load_configured, run_open_rules
+
+    open_rules = load_configured(rules)  # rule files are checked before any data is read
     package = load_package(path, define)
     terminology = load_terminology(ct)
     if terminology is None:
@@ -45,6 +49,19 @@ def validate(path: str | Path, define: str | Path | None = None, ct=None, ig: li
     versions = detect_versions(package, terminology, ig)
     package.notes.extend(versions.notes)
     findings = run_rules(package, terminology, versions=versions)
+    if open_rules:
+        attrs = dict(findings.attrs)
+        extra, summary, record = run_open_rules(package, open_rules, terminology, versions)
+        if len(extra):
+            findings = pd.concat([findings, extra[findings.columns]], ignore_index=True)
+            findings["row"] = pd.array(findings["row"], dtype="Int64")
+        findings.attrs.update(attrs)
+        findings.attrs["rules"] = list(attrs.get("rules", [])) + record
+        package.notes.append(
+            f"CDISC Open Rules: {summary['rules']} rules, {summary['checked']} rule/dataset checks; "
+            f"{summary['not applicable']} not applicable (a variable or dataset they need is absent)"
+            + (f"; {len(summary['skipped'])} not run: " + "; ".join(summary["skipped"][:5])
+               + (" ..." if len(summary["skipped"]) > 5 else "") if summary["skipped"] else ""))
     findings.attrs["ct"] = terminology.source if terminology is not None else ""
     return package, findings
 
@@ -80,11 +97,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ig", action="append", metavar="VERSION",
                         help="standard version to check against, e.g. 3.2 or 'ADaMIG 1.1' (default: the version "
                              "define.xml or TS declares); repeatable")
+    parser.add_argument("--rules", action="append", metavar="DIR",
+                        help="a folder of CDISC Open Rules (rule.yml files) to run as well; repeatable "
+                             "(default: the folders in $CDISC_OPEN_RULES)")
     args = parser.parse_args(argv)
     path = Path(args.path)
     started = time.perf_counter()
     try:
-        package, findings = validate(path, args.define, args.ct, args.ig)
+        package, findings = validate(path, args.define, args.ct, args.ig, args.rules)
     except CdiscError as exc:
         print(f"cdisc validate: {exc}", file=sys.stderr)
         return 2

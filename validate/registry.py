@@ -26,8 +26,8 @@ from validate.package import Package, as_text
 
 SEVERITIES = ("Error", "Warning", "Notice")
 SCOPES = ("SDTM", "ADaM", "define", "any")
-FINDING_COLUMNS = ["rule", "severity", "standard", "core_id", "fda_id", "dataset", "variable", "row", "key",
-                   "value", "count", "message"]
+FINDING_COLUMNS = ["rule", "severity", "standard", "core_id", "conformance_id", "fda_id", "dataset", "variable", "row",
+                   "key", "value", "count", "message"]
 STANDARD_NAMES = ("SDTMIG", "ADaMIG", "Define-XML")
 RULE_COLUMNS = ["dataset", "variable", "row", "key", "value"]
 
@@ -236,7 +236,7 @@ def run_rules(package: Package, ct=None, rules: list[str] | None = None, version
             found["count"] = 1
         found["count"] = pd.to_numeric(found["count"], errors="coerce").fillna(1).astype("int64")
         for column, value in (("rule", r.id), ("standard", status["standard"]), ("core_id", r.core_id),
-                              ("fda_id", r.fda_id)):
+                              ("conformance_id", None), ("fda_id", r.fda_id)):
             found[column] = value
         tables.append(found[FINDING_COLUMNS])
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=FINDING_COLUMNS)

@@ -219,6 +219,17 @@ def _table(frame: pd.DataFrame, columns: list[str], labels: dict | None = None) 
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
 
 
+class _RecordedRule:
+    """A rule known from the run's record only (an open rule), read like a registered Rule."""
+
+    def __init__(self, entry: dict):
+        self.__dict__.update(entry)
+
+    @classmethod
+    def of(cls, entry: dict | None):
+        return cls(entry) if entry else None
+
+
 def to_html(findings: pd.DataFrame, package_info: dict | None = None) -> str:
     info = package_info or {}
     counts = severity_counts(findings)
@@ -247,17 +258,20 @@ def to_html(findings: pd.DataFrame, package_info: dict | None = None) -> str:
         ran = record[record["status"].isin(["ran", "failed", ""])]
         skipped = record[record["status"] == "skipped"]
         parts.append(f"<h2>Rules run ({len(ran)})</h2>")
-        parts.append(_table(ran.assign(ids=ran.apply(lambda r: ", ".join(x for x in (_text(r['core_id']), _text(r['fda_id']))
-                                                                          if x), axis=1)),
+        parts.append(_table(ran.assign(ids=ran.apply(lambda r: ", ".join(
+            x for x in (_text(r['core_id']), _text(r.get('conformance_id')), _text(r['fda_id'])) if x), axis=1)),
                             ["id", "ids", "standard", "severity", "description", "findings", "reason"],
-                            {"ids": "CORE / FDA id", "reason": "not checked in this run"}))
+                            {"ids": "CORE / CDISC / FDA id", "reason": "not checked in this run"}))
         parts.append(f"<h2 class='skipped'>Rules not checked ({len(skipped)})</h2>")
         parts.append(_table(skipped, ["id", "standard", "description", "reason"]) if len(skipped) else "<p>None.</p>")
     if not findings.empty:
         parts.append("<h2>Details</h2>")
+        recorded = {r["id"]: r for r in findings.attrs.get("rules", []) if r.get("conformance_id")}
         for (rule_id, dataset), rows in findings.groupby(["rule", "dataset"], sort=False):
-            r = RULES.get(rule_id)
-            ids = ", ".join(x for x in (r and r.fda_id and f"FDA {r.fda_id}", r and r.core_id and f"CORE {r.core_id}") if x)
+            r = RULES.get(rule_id) or _RecordedRule.of(recorded.get(rule_id))  # an open rule: from the run's record
+            ids = ", ".join(x for x in (r and getattr(r, "conformance_id", None) and f"CDISC {r.conformance_id}",
+                                        r and r.fda_id and f"FDA {r.fda_id}", r and r.core_id and f"CORE {r.core_id}")
+                            if x)
             parts.append(f"<h3 id='{html.escape(rule_id)}-{html.escape(str(dataset))}'>{html.escape(rule_id)} "
                          f"{html.escape(str(dataset))}: {len(rows)} finding{'s' if len(rows) != 1 else ''}</h3>")
             if r is not None:

@@ -18,7 +18,7 @@ from validate.openrules.loader import OpenRule, load_rules
 
 ENV = "CDISC_OPEN_RULES"
 COLUMNS = ["rule", "severity", "standard", "core_id", "conformance_id", "fda_id", "dataset", "variable", "row", "key",
-           "value", "message"]
+           "value", "count", "message"]
 DEFAULT_VERSIONS = {"SDTMIG": "3.4", "ADAMIG": "1.3"}
 
 
@@ -29,11 +29,15 @@ def configured_folders(folders: list[str | Path] | None = None) -> list[Path]:
     return [Path(f) for f in value.split(os.pathsep) if f.strip()] if value else []
 
 
-def _version(package, standard: str) -> str:
-    """The IG version the package declares (a CORE .env VERSION=3-4), else the toolkit's default."""
+def _version(package, standard: str, versions=None) -> str:
+    """The IG version to select rules by: a CORE .env's (VERSION=3-4), else the one validate.versions found
+    (define.xml, TS, --ig), else the toolkit's default."""
     product = str(package.properties.get("product", "")).upper()
     version = str(package.properties.get("version", "")).replace("-", ".").strip()
-    return version if product == standard and version else DEFAULT_VERSIONS[standard]
+    if product == standard and version:
+        return version
+    found = getattr(versions, standard.lower(), None) if versions is not None else None
+    return found or DEFAULT_VERSIONS[standard]
 
 
 def _part(package, names: list[str]):
@@ -41,18 +45,21 @@ def _part(package, names: list[str]):
                    meta={n: package.meta[n] for n in names if n in package.meta})
 
 
-def run_open_rules(package, rules: list[OpenRule], terminology=None) -> tuple[pd.DataFrame, dict]:
-    """Findings of the rules on the package (SDTMIG rules on its SDTM datasets, ADaMIG rules on its ADaM ones)."""
+def run_open_rules(package, rules: list[OpenRule], terminology=None, versions=None
+                   ) -> tuple[pd.DataFrame, dict, list[dict]]:
+    """Findings of the rules on the package (SDTMIG rules on its SDTM datasets, ADaMIG rules on its ADaM ones),
+    a summary, and what happened to each rule (ran, or not checked and why) for the report."""
     parts = {"SDTMIG": sorted(package.sdtm()), "ADAMIG": sorted(package.adam())}
-    frames, summary = [], {"rules": 0, "checked": 0, "not applicable": 0, "skipped": []}
+    frames, summary, record = [], {"rules": 0, "checked": 0, "not applicable": 0, "skipped": []}, []
     for standard, names in parts.items():
         if not names:
             continue
-        version = _version(package, standard)
+        version = _version(package, standard, versions)
         selected = [r for r in rules if r.applies_to(standard, version)]
         if not selected:
             continue
         result = run_rules(selected, _part(package, names), terminology)
+        record += rule_record(selected, result, f"{standard.replace('ADAMIG', 'ADaMIG')} {version}")
         summary["rules"] += len(selected)
         summary["checked"] += len(result.checked)
         not_applicable = ("missing variable", "domain missing")  # as CORE: the rule does not apply here
@@ -65,7 +72,31 @@ def run_open_rules(package, rules: list[OpenRule], terminology=None) -> tuple[pd
                                for (rule_id, reason), datasets in grouped.items()]
         frames.append(to_findings(result, package, f"{standard.replace('ADAMIG', 'ADaMIG')} {version}"))
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
-    return table, summary
+    return table, summary, record
+
+
+def rule_record(rules: list[OpenRule], result: RunResult, standard: str) -> list[dict]:
+    """One entry per rule in the shape of validate.registry's run record: ran, or skipped with the reason."""
+    checked = {rule_id for rule_id, _ in result.checked}
+    counts: dict[str, int] = {}
+    for issue in result.issues:
+        counts[issue.rule.core_id] = counts.get(issue.rule.core_id, 0) + 1
+    reasons: dict[str, list] = {}
+    for skip in result.skips:
+        reasons.setdefault(skip.rule.core_id, []).append(f"{skip.dataset}: {skip.reason}")
+    out = []
+    for r in rules:
+        entry = {"id": r.core_id, "severity": r.severity, "standard": standard, "core_id": r.core_id,
+                 "conformance_id": ", ".join(r.conformance_ids) or None, "fda_id": ", ".join(r.fda_ids) or None,
+                 "description": r.description, "findings": counts.get(r.core_id, 0), "seconds": 0.0}
+        why = reasons.get(r.core_id, [])
+        if r.core_id in checked:
+            out.append({**entry, "status": "ran", "reason": "; ".join(why[:3])})
+        else:
+            out.append({**entry, "status": "skipped",
+                        "reason": "; ".join(why[:3]) + (" ..." if len(why) > 3 else "") if why
+                        else "no dataset in its scope"})
+    return out
 
 
 def to_findings(result: RunResult, package, standard: str) -> pd.DataFrame:
@@ -77,7 +108,7 @@ def to_findings(result: RunResult, package, standard: str) -> pd.DataFrame:
             "core_id": issue.rule.core_id, "conformance_id": ", ".join(issue.rule.conformance_ids) or None,
             "fda_id": ", ".join(issue.rule.fda_ids) or None, "dataset": issue.dataset,
             "variable": ", ".join(issue.values), "row": issue.row, "key": "",
-            "value": "; ".join(f"{k}={v}" for k, v in present.items()), "message": issue.message,
+            "value": "; ".join(f"{k}={v}" for k, v in present.items()), "count": 1, "message": issue.message,
         })
     table = pd.DataFrame(rows, columns=COLUMNS)
     if table.empty:
@@ -93,13 +124,6 @@ def to_findings(result: RunResult, package, standard: str) -> pd.DataFrame:
             keys = package.record_keys(dataset, positions).to_numpy()
             table.loc[np.asarray(index)[located], "key"] = keys
     return table
-
-
-def rule_catalogue(rules: list[OpenRule]) -> list[dict]:
-    """What the report lists for each open rule that ran."""
-    return [{"id": r.core_id, "severity": r.severity, "standard": ", ".join(sorted(r.standards)),
-             "core_id": r.core_id, "conformance_id": ", ".join(r.conformance_ids) or None,
-             "fda_id": ", ".join(r.fda_ids) or None, "description": r.description} for r in rules]
 
 
 def load_configured(folders: list[str | Path] | None = None) -> list[OpenRule]:
