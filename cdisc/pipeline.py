@@ -85,7 +85,7 @@ def read_raw(spec: StudySpec, raw_dir: Path, edc: str = "csv", progress: Progres
             problems.append(Problem(label, f"key column(s) {', '.join(missing_keys)} missing (columns: "
                                            f"{', '.join(frame.columns)})"))
             continue
-        tables[name] = locate(frame, label, source["keys"])
+        tables[name] = locate(frame, label, source["keys"], source.get("decimal", "."))
         files[name] = path
     if problems:
         raise RawDataError(problems)
@@ -313,6 +313,16 @@ def print_run_report(result, notes: list[str], folder: Path, stream) -> None:
         for (domain, reason), issues in reasons.items():
             example = issues[0]
             print(f"  {domain}: {len(issues)} x {reason} (e.g. {example.source} {example.key})", file=stream)
+    warned: dict[tuple[str, str], list] = {}
+    for report in result.reports:
+        for issue in getattr(report, "warnings", []):
+            warned.setdefault((report.domain, issue.reason), []).append(issue)
+    if warned:
+        print("warnings (mapped as the spec says):", file=stream)
+        for (domain, reason), issues in warned.items():
+            example = issues[0]
+            detail = f": {example.extra['detail']}" if example.extra.get("detail") else ""
+            print(f"  {domain}: {len(issues)} x {reason} (e.g. {example.source} {example.key}{detail})", file=stream)
     for note in result.notes:
         print(f"note: {note}", file=stream)
     by_variable: dict[str, list[str]] = {}

@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 
 from sdtm.dates import parse_datetime
+from sdtm.numbers import decimal_marks, parse_numbers
 from sdtm.unique import on_unique
 from specs.ct import MULTIPLE, multiple_allowed
-from specs.errors import Problem
+from specs.errors import Problem, RecordIssue
 from specs.vocabulary import CUTOFF_2000, DEFAULT_TIME_FORMATS
 
 TEMPLATE_FIELD = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
@@ -38,6 +39,15 @@ class MapContext:
     problems: list[Problem] = field(default_factory=list)
     term_problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    warnings: list[RecordIssue] = field(default_factory=list)
+
+    def warn(self, raw: pd.DataFrame, mask: pd.Series, column: str, policy: str) -> None:
+        """Records a spec policy handled instead of stopping: each listed in the run report."""
+        bad = raw.loc[mask.fillna(False).astype(bool)]
+        for file, row, key, value in zip(bad["__file"], bad["__row"], bad["__key"], bad[column]):
+            self.warnings.append(RecordIssue(source=file, key=f"row {row} ({key})", domain=self.domain,
+                                             reason=f"{self.domain}.{self.variable} from column {column}: {policy}",
+                                             extra={"detail": f"'{value}'"}))
 
     def report(self, raw: pd.DataFrame, mask: pd.Series, column: str, message: str,
                sink: list[Problem] | None = None, limit: int = 20) -> None:
@@ -136,9 +146,16 @@ def hardcode_ct(raw, args, ctx):
 
 
 def assign_numeric(raw, args, ctx):
+    """A number written with the source's decimal mark; anything else stops the run, unless
+    ``on_invalid: missing`` leaves it empty (each one listed as a warning in the run report)."""
     text = _text(raw, args["source"]).str.strip()
-    numbers = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
-    ctx.report(raw, (text != "") & numbers.isna(), args["source"], "is not a number")
+    numbers, invalid = parse_numbers(text, decimal_marks(raw))
+    if args.get("on_invalid") == "missing":
+        ctx.warn(raw, invalid, args["source"], "not a number, left empty (on_invalid: missing)")
+    else:
+        marks = decimal_marks(raw)
+        comma = " (the source's decimal mark is ',')" if (marks[invalid] == ",").any() else ""
+        ctx.report(raw, invalid, args["source"], "is not a number" + comma)
     return numbers.astype(float)
 
 

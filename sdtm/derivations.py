@@ -6,18 +6,15 @@ registry at the end adapts each to the spec's arguments, taking the other domain
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from sdtm.dates import date_part, study_day
+from sdtm.numbers import decimal_marks, number_text, parse_numbers, read_numbers
 from sdtm.unique import on_unique
-from specs.errors import Problem
-
-QUALIFIED = re.compile(r"^\s*(<=|>=|<|>)\s*([0-9]*\.?[0-9]+)\s*$")
-
+from specs.errors import Problem, RecordIssue
 
 # ---------------------------------------------------------------- pure functions over frames
 def derive_seq(dataset: pd.DataFrame, by_vars: list[str], order: list[str]) -> pd.Series:
@@ -27,62 +24,92 @@ def derive_seq(dataset: pd.DataFrame, by_vars: list[str], order: list[str]) -> p
     return seq.reindex(dataset.index).astype(float)
 
 
-def convert_result(orres: pd.Series, orresu: pd.Series, testcd: pd.Series, standard_units: dict
-                   ) -> tuple[pd.Series, pd.Series]:
-    """(STRESC, STRESU), computed once per distinct (result, unit, test); see _convert_result."""
-    stresc, stresu = on_unique(lambda r, u, t: _convert_result(r.fillna(""), u.fillna(""), t.fillna(""),
-                                                               standard_units), orres, orresu, testcd)
-    return stresc.astype(object), stresu.astype(object)
+def convert_result(orres: pd.Series, orresu: pd.Series, testcd: pd.Series, standard_units: dict,
+                   decimal=".") -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(STRESC, STRESU, problem), computed once per distinct (result, unit, test, decimal mark).
 
-
-def _convert_result(orres: pd.Series, orresu: pd.Series, testcd: pd.Series, standard_units: dict
-                    ) -> tuple[pd.Series, pd.Series]:
-    """(STRESC, STRESU): the result in the test's standard unit, as text.
-
-    A result in another unit is multiplied by the factor stated for that unit and rounded to the stated
-    decimals ('<x'/'>x' keeps its qualifier and converts x); a result already in the standard unit, and
-    any other text, is copied as reported. Tests without a standard unit keep their unit and value.
+    problem is '' for a result that converts (or needs no conversion) and otherwise says why it cannot
+    be standardized; see _convert_result.
     """
-    unit = testcd.map(lambda t: standard_units.get(t, {}).get("unit")).fillna(orresu).astype(object)
-    factor = pd.Series(
-        [standard_units.get(t, {}).get("factors", {}).get(u, 1.0) if u != standard_units.get(t, {}).get("unit")
-         else 1.0 for t, u in zip(testcd, orresu)], index=orres.index, dtype=float)
-    decimals = testcd.map(lambda t: standard_units.get(t, {}).get("decimals"))
-    text = orres.fillna("").astype(str).str.strip()
-    number = pd.to_numeric(text, errors="coerce")
-    parts = text.str.extract(QUALIFIED)
-    limit = pd.to_numeric(parts[1], errors="coerce")
-
-    def fmt(values: pd.Series) -> pd.Series:
-        out = []
-        for value, places in zip(values, decimals):
-            if pd.isna(value):
-                out.append("")
-            elif pd.notna(places):
-                out.append(f"{round(float(value), int(places)):.{int(places)}f}")
-            else:
-                out.append(f"{float(value):.10g}")
-        return pd.Series(out, index=values.index, dtype=object)
-
-    converted = factor != 1.0
-    as_number = fmt(number * factor)
-    qualified = parts[0].fillna("") + fmt(limit * factor)
-    stresc = as_number.where(number.notna(), qualified.where(limit.notna(), text))
-    # a result already in its standard unit is copied as reported (precision and qualifier kept)
-    stresc = stresc.where(converted, text).astype(object)
-    return stresc, unit.where(text != "", "").astype(object)
+    marks = decimal if isinstance(decimal, pd.Series) else pd.Series(decimal, index=orres.index, dtype=object)
+    stresc, stresu, problem = on_unique(
+        lambda r, u, t, m: _convert_result(r.fillna(""), u.fillna(""), t.fillna(""), m, standard_units),
+        orres, orresu, testcd, marks)
+    return stresc.astype(object), stresu.astype(object), problem.astype(object)
 
 
-def convert_limit(ornr: pd.Series, orresu: pd.Series, testcd: pd.Series, standard_units: dict) -> pd.Series:
-    stresc, _ = convert_result(ornr, orresu, testcd, standard_units)
-    return pd.to_numeric(stresc, errors="coerce").astype(float)
+def _round_text(values: pd.Series, places: pd.Series) -> pd.Series:
+    out = []
+    for value, digits in zip(values, places):
+        if pd.isna(value):
+            out.append("")
+        elif pd.notna(digits):
+            out.append(f"{round(float(value), int(digits)):.{int(digits)}f}")
+        else:
+            out.append(f"{float(value):.10g}")
+    return pd.Series(out, index=values.index, dtype=object)
+
+
+def _convert_result(orres: pd.Series, orresu: pd.Series, testcd: pd.Series, marks: pd.Series,
+                    standard_units: dict) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(STRESC, STRESU, problem): the result in the test's standard unit, as text.
+
+    A test with a standard unit (``standard_units``) is quantitative: its result must be a number or a
+    qualified number ('<0.02') written with the record's decimal mark. In the standard unit it is copied as
+    reported (precision and qualifier kept, a decimal comma written as a point); in a unit with a stated
+    factor it is multiplied and rounded to the stated decimals ('<x' converts x). A result with no unit, a
+    unit with no factor, or text that is not a number is a problem, never copied under the standard unit.
+    Tests without a standard unit keep their result (decimal point normalized) and their unit.
+    """
+    entries = testcd.map(lambda t: standard_units.get(t))
+    standard = entries.map(lambda e: e.get("unit") if isinstance(e, dict) else None)
+    has_standard = standard.notna()
+    text = orres.astype(str).str.strip()
+    present = text != ""
+    qualifier, number, kind = read_numbers(text, marks)
+    same_unit = orresu == standard.fillna("\x00")
+    factor = pd.Series([e.get("factors", {}).get(u) if isinstance(e, dict) else None
+                        for e, u in zip(entries, orresu)], index=orres.index, dtype=float)
+    factor = factor.where(~same_unit, 1.0)
+    decimals = entries.map(lambda e: e.get("decimals") if isinstance(e, dict) else None)
+    convert = has_standard & ~same_unit & factor.notna()
+    converted = qualifier + _round_text(number * factor, decimals)
+    cannot = has_standard & ~same_unit & factor.isna()  # no value rather than a value in the wrong unit
+    stresc = number_text(text, marks).where(~convert, converted).where(present & ~cannot, "")
+    stresu = standard.where(has_standard, orresu).where(present, "").astype(object)
+
+    problem = pd.Series("", index=orres.index, dtype=object)
+    quantitative = has_standard & present
+    not_number = quantitative & kind.eq("text")
+    problem = problem.mask(not_number, "is not a number" + pd.Series(
+        np.where(marks == ",", " (decimal comma)", ""), index=orres.index))
+    no_factor = quantitative & ~same_unit & factor.isna() & (orresu != "")
+    unit_text = "is in " + orresu + ", which " + no_factor_text(orresu, testcd, standard.fillna(""))
+    problem = problem.mask(no_factor, unit_text.where(~not_number, problem + "; it " + unit_text))
+    no_unit = quantitative & (orresu == "")
+    problem = problem.mask(no_unit, "has no unit (the standard unit of " + testcd + " is " +
+                           standard.fillna("") + ")")
+    return stresc.astype(object), stresu, problem
+
+
+def no_factor_text(unit: pd.Series, testcd: pd.Series, standard: pd.Series) -> pd.Series:
+    return ("has no factor to the standard unit " + standard + " of " + testcd + " (add '" + unit +
+            "' to standard_units." + testcd + ".factors)")
+
+
+def convert_limit(ornr: pd.Series, orresu: pd.Series, testcd: pd.Series, standard_units: dict,
+                  decimal=".") -> tuple[pd.Series, pd.Series]:
+    """(STNR, problem): a reference range limit in the standard unit, as a number."""
+    stresc, _, problem = convert_result(ornr, orresu, testcd, standard_units, decimal)
+    number, invalid = parse_numbers(stresc)
+    problem = problem.mask((problem == "") & invalid, "is not a number")
+    return number.astype(float), problem
 
 
 def numeric_result(stresc: pd.Series) -> pd.Series:
     """STRESN: the number in STRESC, null for '<0.02' and other text."""
-    text = stresc.fillna("").astype(str).str.strip()
-    plain = text.str.fullmatch(r"[-+]?([0-9]*\.?[0-9]+)([eE][-+]?[0-9]+)?")
-    return pd.to_numeric(text.where(plain), errors="coerce").astype(float)
+    number, _ = parse_numbers(stresc.fillna("").astype(str))
+    return number.astype(float)
 
 
 def reference_range_indicator(stresn: pd.Series, low: pd.Series, high: pd.Series) -> pd.Series:
@@ -208,9 +235,40 @@ class DeriveContext:
     ct: object
     design: dict
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[RecordIssue] = field(default_factory=list)
 
     def other(self, name: str) -> pd.DataFrame:
         return self.domains[name]
+
+    def raw_column(self, variable: str) -> str:
+        """' (raw column X)' when the variable is a copy of one raw column, for messages."""
+        for item in self.domain_spec["variables"]:
+            if item["name"] == variable and isinstance((item.get("map") or {}).get("source"), str):
+                return f" (raw column {item['map']['source']})"
+        return ""
+
+    def report(self, data: pd.DataFrame, mask: pd.Series, messages: pd.Series, warning: str | None = None,
+               limit: int = 20) -> None:
+        """One located problem per record in mask (file, row, key, then the message); with ``warning``
+        (the policy applied), a warning listed in the run report instead."""
+        bad = mask.fillna(False).astype(bool).to_numpy()
+        if not bad.any():
+            return
+        where = data.loc[bad, ["__file", "__row", "__key"]] if "__file" in data else \
+            pd.DataFrame({"__file": self.domain, "__row": np.arange(1, len(data) + 1)[bad],
+                          "__key": data.loc[bad, "USUBJID"] if "USUBJID" in data else ""})
+        texts = messages[bad]
+        if warning is not None:
+            for (file, row, key), text in zip(where.itertuples(index=False, name=None), texts):
+                self.warnings.append(RecordIssue(source=file, key=f"row {row} ({key})", domain=self.domain,
+                                                 reason=f"{self.domain}.{self.variable}: {warning}",
+                                                 extra={"detail": text}))
+            return
+        for (file, row, key), text in zip(where.head(limit).itertuples(index=False, name=None), texts.head(limit)):
+            self.problems.append(Problem(f"{file} row {row} ({key})", f"{self.domain}.{self.variable} {text}"))
+        if len(texts) > limit:
+            self.problems.append(Problem(str(where["__file"].iloc[0]), f"... and {len(texts) - limit} more records "
+                                                                       f"of {self.domain}.{self.variable}"))
 
     def codelist_of(self, variable: str) -> str | None:
         for item in self.domain_spec["variables"]:
@@ -233,19 +291,48 @@ def _derive_test_name(data, args, ctx):
     return data[args["testcd"]].map(mapping).fillna("").astype(object)
 
 
+def _value_messages(data: pd.DataFrame, column: str, problem: pd.Series, ctx) -> pd.Series:
+    return "from " + column + ctx.raw_column(column) + ": '" + data[column].astype(str) + "' " + problem
+
+
 def _derive_stresc(data, args, ctx):
-    stresc, _ = convert_result(data[args["orres"]], data[args["orresu"]], data[args["testcd"]], _units(ctx))
+    """Standard results; a result that cannot be standardized stops the run, unless ``on_invalid: text``
+    keeps a non-numeric result reported in the standard unit as text (listed as a warning)."""
+    stresc, _, problem = convert_result(data[args["orres"]], data[args["orresu"]], data[args["testcd"]],
+                                        _units(ctx), decimal_marks(data))
+    if args.get("on_invalid") == "text":
+        kept = problem.str.startswith("is not a number") & ~problem.str.contains("; it ", regex=False)
+        ctx.report(data, kept, _value_messages(data, args["orres"], problem, ctx),
+                   warning="not a number, kept as text (on_invalid: text)")
+        problem = problem.where(~kept, "")
+    ctx.report(data, problem != "", _value_messages(data, args["orres"], problem, ctx))
     return stresc
 
 
 def _derive_stresu(data, args, ctx):
+    """The standard unit; a unit with no factor to it stops the run (never a value labelled with a unit
+    it was not converted to)."""
     placeholder = pd.Series("1", index=data.index, dtype=object)
-    _, unit = convert_result(placeholder, data[args["orresu"]], data[args["testcd"]], _units(ctx))
-    return unit.where(data[args["orresu"]].fillna("").astype(str) != "", "").astype(object)
+    _, unit, problem = convert_result(placeholder, data[args["orresu"]], data[args["testcd"]], _units(ctx))
+    present = data[args["orresu"]].fillna("").astype(str) != ""
+    messages = "from " + args["orresu"] + ctx.raw_column(args["orresu"]) + ": '" + data[args["orresu"]].astype(str) + \
+        "' " + no_factor_text(data[args["orresu"]].astype(str), data[args["testcd"]].astype(str), unit)
+    ctx.report(data, present & problem.str.startswith("is in "), messages)
+    return unit.where(present, "").astype(object)
 
 
 def _derive_stnr(data, args, ctx):
-    return convert_limit(data[args["ornr"]], data[args["orresu"]], data[args["testcd"]], _units(ctx))
+    """A range limit in the standard unit; a limit that is not a number stops the run, unless
+    ``on_invalid: missing`` leaves it empty (listed as a warning)."""
+    number, problem = convert_limit(data[args["ornr"]], data[args["orresu"]], data[args["testcd"]], _units(ctx),
+                                    decimal_marks(data))
+    messages = _value_messages(data, args["ornr"], problem, ctx)
+    if args.get("on_invalid") == "missing":
+        left = problem.str.startswith("is not a number") & ~problem.str.contains("; it ", regex=False)
+        ctx.report(data, left, messages, warning="not a number, left empty (on_invalid: missing)")
+        problem = problem.where(~left, "")
+    ctx.report(data, problem != "", messages)
+    return number
 
 
 def _derive_stresn(data, args, ctx):

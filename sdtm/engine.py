@@ -17,7 +17,8 @@ from sdtm import design as trial_design
 from sdtm.algorithms import MapContext, run_map
 from sdtm.derivations import DERIVE_ALGORITHMS, DeriveContext
 from sdtm.exposure import constant_dosing_intervals, records_of_domain
-from sdtm.prepare import from_sources, prepare_records
+from sdtm.numbers import parse_numbers
+from sdtm.prepare import LOCATION, from_sources, prepare_records
 from sdtm.supp import build_supp, supp_domain_spec
 from sdtm.unique import on_unique
 from specs.errors import ControlledTermError, DataError, Problem, RawDataError, RecordIssue
@@ -49,6 +50,7 @@ class DomainReport:
     records_in: int
     records_out: int
     not_mapped: list[RecordIssue] = field(default_factory=list)
+    warnings: list[RecordIssue] = field(default_factory=list)  # handled as the spec says, listed
 
 
 @dataclass
@@ -68,7 +70,10 @@ def _empty_column(variable, index) -> pd.Series:
 
 def _as_type(values: pd.Series, variable) -> pd.Series:
     if variable.type == "Num":
-        return pd.to_numeric(values, errors="coerce").astype(float)
+        if pd.api.types.is_numeric_dtype(values):
+            return values.astype(float)
+        number, _ = parse_numbers(values.where(values.notna(), "").astype(str))  # strict: '1,5' is not 1.5
+        return number.astype(float)
     if pd.api.types.is_numeric_dtype(values):  # a numeric result for a Char variable: 12.0 -> '12'
         return on_unique(lambda v: v.map(lambda x: "" if pd.isna(x) else
                                          (f"{int(x)}" if float(x).is_integer() else f"{x}")), values).astype(object)
@@ -105,6 +110,7 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
         if "from" not in dspec.raw and "from_domain" not in dspec.raw:
             continue
         issues: list[RecordIssue] = []
+        warnings: list[RecordIssue] = []
         lookups = {n for n, source in spec.sources.items() if source.get("role") == "lookup"}
         other = dspec.raw.get("from_domain")
         base = records_of_domain(prepared[other], datasets[other]) if other else None
@@ -121,6 +127,7 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
                 problems += ctx.problems
                 term_problems += ctx.term_problems
                 notes += ctx.notes
+                warnings += ctx.warnings
                 converted = _as_type(values, variable)
                 if variable.type == "Num":
                     bad = values.notna() & (values.astype(str) != "") & converted.isna()
@@ -132,7 +139,8 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
                 data[variable.name] = converted
             else:
                 data[variable.name] = _empty_column(variable, records.index)
-        data["__file"], data["__row"], data["__key"] = records["__file"], records["__row"], records["__key"]
+        for column in LOCATION:
+            data[column] = records[column] if column in records else "."
         intervals = dspec.raw.get("intervals")
         if intervals:
             collapsed = constant_dosing_intervals(data, list(intervals["by"]), intervals["start"], intervals["end"])
@@ -142,11 +150,12 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
             data = collapsed
         datasets[name] = data
         if other:
-            reports[name] = DomainReport(name, f"{other} (domain)", len(datasets[other]), len(data), issues)
+            reports[name] = DomainReport(name, f"{other} (domain)", len(datasets[other]), len(data), issues,
+                                         warnings)
         else:
             sources = from_sources(dspec.raw)
             reports[name] = DomainReport(name, ", ".join(sources), sum(len(tables[s]) for s in sources),
-                                         len(data), issues)
+                                         len(data), issues, warnings)
 
     if problems or term_problems:
         raise RawDataError(problems + term_problems) if problems else ControlledTermError(term_problems)
@@ -171,8 +180,14 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
             continue
         ctx = DeriveContext(name, variable.name, datasets, specs[name].raw, ct, spec.design)
         values = DERIVATIONS[variable.map["algorithm"]](datasets[name], variable.map, ctx)
-        datasets[name][variable.name] = _as_type(values, variable)
+        converted = _as_type(values, variable)
+        if variable.type == "Num":
+            ctx.report(datasets[name], values.notna() & (values.astype(str) != "") & converted.isna(),
+                       "gives '" + values.astype(str) + "', which is not a number for a Num variable")
+        datasets[name][variable.name] = converted
         problems += ctx.problems
+        if name in reports:
+            reports[name].warnings += ctx.warnings
     if problems:
         raise DataError(problems)
 

@@ -8,13 +8,15 @@ import pandas as pd
 from specs.conditions import parse_condition
 from specs.errors import Problem, RecordIssue
 
-LOCATION = ["__file", "__row", "__key"]
+LOCATION = ["__file", "__row", "__key", "__decimal"]
 
 
-def locate(frame: pd.DataFrame, file_label: str, keys: list[str]) -> pd.DataFrame:
-    """Add __file, __row (1-based data row) and __key ('Subject=01-003, Folder=SCR') to a raw table."""
+def locate(frame: pd.DataFrame, file_label: str, keys: list[str], decimal: str = ".") -> pd.DataFrame:
+    """Add __file, __row (1-based data row), __key ('Subject=01-003, Folder=SCR') and __decimal (the
+    source's decimal mark, for every number read from the record) to a raw table."""
     located = frame.copy()
     located["__file"] = file_label
+    located["__decimal"] = decimal
     located["__row"] = np.arange(1, len(frame) + 1)
     present = [k for k in keys if k in frame.columns]
     if present:

@@ -20,6 +20,9 @@ NUMERIC_ALGORITHMS = {
 VARIABLE_ARGS = ("testcd", "orres", "orresu", "stresc", "stresn", "lo", "hi", "ornr", "dtc", "result",
                  "birth", "ref", "stat", "tpt")
 TEMPLATE_FIELD = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
+# what an algorithm may do instead of stopping the run on a value that is not a number (error: stop)
+ON_INVALID = {"assign_numeric": ("error", "missing"), "derive_stnr": ("error", "missing"),
+              "derive_stresc": ("error", "text")}
 
 
 TIMEPOINT_ALGORITHMS = {"derive_tpt", "derive_tptnum", "derive_eltm", "derive_tptref"}
@@ -80,6 +83,10 @@ def check_mapping(mapping: dict, where: str, kind_allowed: set[str], ct, problem
         allowed = ", ".join(spec.required + spec.optional) or "none"
         problems.append(Problem(f"{where}.{unknown}", f"'{algorithm}' takes no argument '{unknown}' "
                                                       f"(it takes: {allowed})"))
+    if "on_invalid" in mapping and mapping["on_invalid"] not in ON_INVALID.get(algorithm, ("error",)):
+        problems.append(Problem(f"{where}.on_invalid", f"'{algorithm}' takes on_invalid: "
+                                                       f"{' or '.join(ON_INVALID.get(algorithm, ('error',)))}, "
+                                                       f"not {mapping['on_invalid']!r}"))
     codelist = mapping.get("codelist")
     if codelist and ct is not None and not ct.has(codelist):
         problems.append(Problem(f"{where}.codelist", f"codelist '{codelist}' is not in the study CT"))

@@ -41,7 +41,7 @@ ALGORITHMS: dict[str, Algorithm] = {
         Algorithm("hardcode_no_ct", MAP, ("value",), (), "Assigned", "Assigned the value '{value}'."),
         Algorithm("hardcode_ct", MAP, ("value",), ("codelist",), "Assigned",
                   "Assigned the controlled term '{value}'."),
-        Algorithm("assign_numeric", MAP, ("source",), (), "Collected", "Collected numeric value."),
+        Algorithm("assign_numeric", MAP, ("source",), ("on_invalid",), "Collected", "Collected numeric value."),
         Algorithm("assign_datetime", MAP, ("date", "format"), ("time", "time_format", "cutoff_2000"), "Collected",
                   "ISO 8601 date/time from the collected date ({format}){time}; unknown parts (UN/UNK) left out."),
         Algorithm("assign_template", MAP, ("template",), (), "Derived",
@@ -76,14 +76,14 @@ ALGORITHMS: dict[str, Algorithm] = {
         # derive-kind: computed from mapped variables (and other domains); run after all mapping
         Algorithm("derive_test_name", DERIVE, ("testcd",), ("codelist",), "Assigned",
                   "Test name paired with the test code in controlled terminology (same NCI C-code).", 10),
-        Algorithm("derive_stresc", DERIVE, ("orres", "orresu", "testcd"), (), "Derived",
+        Algorithm("derive_stresc", DERIVE, ("orres", "orresu", "testcd"), ("on_invalid",), "Derived",
                   "Result in the standard unit as text: converted by the factor stated per unit for the test; "
                   "'<x' results keep their qualifier and convert x.", 10),
         Algorithm("derive_stresn", DERIVE, ("stresc",), (), "Derived",
                   "Numeric form of the standard result; null when it is not a plain number.", 11),
         Algorithm("derive_stresu", DERIVE, ("orresu", "testcd"), (), "Derived",
                   "Standard unit stated for the test; the original unit when none is stated.", 10),
-        Algorithm("derive_stnr", DERIVE, ("ornr", "orresu", "testcd"), (), "Derived",
+        Algorithm("derive_stnr", DERIVE, ("ornr", "orresu", "testcd"), ("on_invalid",), "Derived",
                   "Reference range limit converted to the standard unit.", 10),
         Algorithm("derive_nrind", DERIVE, ("stresn", "lo", "hi"), (), "Derived",
                   "LOW below the standard lower limit, HIGH above the upper limit, NORMAL between; "

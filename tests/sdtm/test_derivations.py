@@ -1,6 +1,6 @@
 import pandas as pd
 
-from sdtm.derivations import (age_in_years, convert_result, derive_seq, epoch_of, baseline_flag,
+from sdtm.derivations import (age_in_years, baseline_flag, convert_limit, convert_result, derive_seq, epoch_of,
                               numeric_result, reference_range_indicator)
 
 UNITS = {"CPEPTIDE": {"unit": "nmol/L", "decimals": 3, "factors": {"ug/L": 0.331}}}
@@ -8,23 +8,65 @@ UNITS = {"CPEPTIDE": {"unit": "nmol/L", "decimals": 3, "factors": {"ug/L": 0.331
 
 def test_c_peptide_in_ng_per_ml_is_converted_to_nmol_per_l():
     # 1.51 ng/mL x 0.331 = 0.49981 -> 0.500 nmol/L; a value already in nmol/L is kept as reported
-    stresc, stresu = convert_result(pd.Series(["1.51", "0.45", "<0.02", ""]),
-                                    pd.Series(["ug/L", "nmol/L", "nmol/L", ""]),
-                                    pd.Series(["CPEPTIDE"] * 4), UNITS)
+    stresc, stresu, problem = convert_result(pd.Series(["1.51", "0.45", "<0.02", ""]),
+                                             pd.Series(["ug/L", "nmol/L", "nmol/L", ""]),
+                                             pd.Series(["CPEPTIDE"] * 4), UNITS)
     assert list(stresc) == ["0.500", "0.45", "<0.02", ""]
     assert list(stresu) == ["nmol/L", "nmol/L", "nmol/L", ""]
+    assert list(problem) == ["", "", "", ""]
 
 
 def test_a_qualified_result_in_another_unit_converts_its_limit():
-    stresc, _ = convert_result(pd.Series(["<0.06"]), pd.Series(["ug/L"]), pd.Series(["CPEPTIDE"]), UNITS)
+    stresc, _, _ = convert_result(pd.Series(["<0.06"]), pd.Series(["ug/L"]), pd.Series(["CPEPTIDE"]), UNITS)
     assert list(stresc) == ["<0.020"]  # 0.06 x 0.331 = 0.01986
 
 
 def test_below_quantification_keeps_its_text_and_has_no_number():
-    stresc, _ = convert_result(pd.Series(["<0.02"]), pd.Series(["nmol/L"]), pd.Series(["GLUC"]), {})
+    stresc, _, _ = convert_result(pd.Series(["<0.02"]), pd.Series(["nmol/L"]), pd.Series(["GLUC"]), {})
     assert list(stresc) == ["<0.02"]
     assert numeric_result(stresc).isna().all()
     assert list(numeric_result(pd.Series(["0.450", "12", "-1.5"]))) == [0.45, 12.0, -1.5]
+
+
+def test_a_unit_with_no_factor_is_never_labelled_with_the_standard_unit():
+    # 380 pmol/L is 0.380 nmol/L, but the spec states no factor for pmol/L: no value, a problem instead
+    stresc, stresu, problem = convert_result(pd.Series(["380", "abc"]), pd.Series(["pmol/L", "pmol/L"]),
+                                             pd.Series(["CPEPTIDE"] * 2), UNITS)
+    assert list(stresc) == ["", ""]
+    assert problem[0] == ("is in pmol/L, which has no factor to the standard unit nmol/L of CPEPTIDE "
+                          "(add 'pmol/L' to standard_units.CPEPTIDE.factors)")
+    assert problem[1] == ("is not a number; it is in pmol/L, which has no factor to the standard unit nmol/L "
+                          "of CPEPTIDE (add 'pmol/L' to standard_units.CPEPTIDE.factors)")
+
+
+def test_a_quantitative_result_must_be_a_number_with_a_unit():
+    stresc, _, problem = convert_result(pd.Series(["0,83", "abc", "1,500", "0.45", "<0.02"]),
+                                        pd.Series(["ug/L", "nmol/L", "nmol/L", "", "nmol/L"]),
+                                        pd.Series(["CPEPTIDE"] * 5), UNITS)
+    assert list(problem) == ["is not a number", "is not a number", "is not a number",
+                             "has no unit (the standard unit of CPEPTIDE is nmol/L)", ""]
+    assert stresc[4] == "<0.02"
+
+
+def test_a_source_with_decimal_commas_is_read_as_declared():
+    # 0,83 ug/L x 0.331 = 0.27473 -> 0.275; '<0,02' nmol/L keeps its qualifier, written with a point
+    stresc, _, problem = convert_result(pd.Series(["0,83", "<0,02", "0.83"]), pd.Series(["ug/L", "nmol/L", "ug/L"]),
+                                        pd.Series(["CPEPTIDE"] * 3), UNITS, decimal=",")
+    assert list(stresc[:2]) == ["0.275", "<0.02"]
+    assert list(problem) == ["", "", "is not a number (decimal comma)"]
+
+
+def test_tests_without_a_standard_unit_keep_result_and_unit():
+    stresc, stresu, problem = convert_result(pd.Series(["NEGATIVE", "7,5"]), pd.Series(["", "g/L"]),
+                                             pd.Series(["UPROT", "OTHER"]), UNITS, decimal=",")
+    assert list(stresc) == ["NEGATIVE", "7.5"] and list(stresu) == ["", "g/L"] and list(problem) == ["", ""]
+
+
+def test_reference_limits_must_be_numbers():
+    limit, problem = convert_limit(pd.Series(["0.78", "high", ""]), pd.Series(["ug/L"] * 3),
+                                   pd.Series(["CPEPTIDE"] * 3), UNITS)
+    assert limit[0] == 0.258 and pd.isna(limit[1]) and pd.isna(limit[2])  # 0.78 x 0.331 = 0.25818
+    assert list(problem) == ["", "is not a number", ""]
 
 
 def test_reference_range_indicator():

@@ -1,0 +1,110 @@
+"""Silent wrong data in the mapping layer, each made a located error (or handled as the spec says):
+the demo study with one thing broken, mapped end to end (issue 9)."""
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cdisc.cli import main
+from cdisc.pipeline import build_sdtm_from_raw, builtin_raw_dir
+from specs.errors import CdiscError
+from specs.loader import builtin_spec_dir
+
+LAB_KEY = "SUBJECT=01-001, ACCESSION=A0000001, TESTCODE=CPEP, TPT_MIN=, TRANSFER=T01"
+LAB_ROW = "NCT05153070,01-001,SCREENING,A0000001,2022-10-10,08:30,,CPEP,C-peptide,SERUM,0.38,nmol/L,0.26,1.03"
+
+
+@pytest.fixture()
+def workspace(tmp_path, monkeypatch):
+    spec, raw = tmp_path / "spec", tmp_path / "raw"
+    shutil.copytree(builtin_spec_dir(), spec)
+    shutil.copytree(builtin_raw_dir(), raw, ignore=shutil.ignore_patterns("*.xml"))
+    monkeypatch.chdir(tmp_path)
+    return spec, raw
+
+
+def edit(path: Path, old: str, new: str, count: int = 1) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, count), encoding="utf-8")
+
+
+def failure(spec, raw) -> str:
+    with pytest.raises(CdiscError) as caught:
+        build_sdtm_from_raw(spec, raw)
+    return str(caught.value)
+
+
+def run_cli(spec, raw, capsys, *extra):
+    code = main(["run", "--spec", str(spec), "--raw", str(raw), "--out", "out", "--sdtm-only", *extra])
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    return code, captured.out, captured.err
+
+
+# ------------------------------------------------------------------------------- units and numbers
+def test_a_result_in_a_unit_with_no_factor_stops_the_run(workspace, capsys):
+    spec, raw = workspace
+    edit(raw / "vendor" / "central_lab.csv", LAB_ROW, LAB_ROW.replace("0.38,nmol/L", "380,pmol/L"))
+    code, _, err = run_cli(spec, raw, capsys)
+    assert code == 1
+    assert (f"raw/vendor/central_lab.csv row 6 ({LAB_KEY}): LB.LBSTRESC from LBORRES (raw column RESULT): "
+            "'380' is in pmol/L, which has no factor to the standard unit nmol/L of CPEPTIDE (add 'pmol/L' "
+            "to standard_units.CPEPTIDE.factors)") in err
+    assert (f"raw/vendor/central_lab.csv row 6 ({LAB_KEY}): LB.LBSTRESU from LBORRESU (raw column UNIT): "
+            "'pmol/L' has no factor to the standard unit nmol/L of CPEPTIDE") in err
+    assert not Path("out").exists()
+
+
+def test_a_comma_decimal_in_a_converted_result_stops_the_run(workspace):
+    spec, raw = workspace
+    edit(raw / "vendor" / "central_lab.csv", "0.83,ng/mL,0.78,3.11", "\"0,83\",ng/mL,0.78,3.11")
+    message = failure(spec, raw)
+    assert ("raw/vendor/central_lab.csv row 2163 (SUBJECT=01-001, ACCESSION=A0000203, TESTCODE=CPEP, TPT_MIN=-10, "
+            "TRANSFER=T09): LB.LBSTRESC from LBORRES (raw column RESULT): '0,83' is not a number") in message
+
+
+def test_a_dose_that_is_not_a_number_stops_the_run(workspace):
+    spec, raw = workspace
+    edit(raw / "edc" / "ex_csa.csv", "01-001,01,LOG,EX_CSA,1,18/10/2022,15/11/2022,7,",
+         "01-001,01,LOG,EX_CSA,1,18/10/2022,15/11/2022,\"1,500\",")
+    edit(raw / "edc" / "ex_csa.csv", "01-001,01,LOG,EX_CSA,2,17/11/2022,20/11/2022,7,",
+         "01-001,01,LOG,EX_CSA,2,17/11/2022,20/11/2022,abc,")
+    message = failure(spec, raw)
+    assert ("raw/edc/ex_csa.csv row 1 (Subject=01-001, Folder=LOG, RecordPosition=1): EX.EXDOSE from column "
+            "EXDOSE: '1,500' is not a number") in message
+    assert ("raw/edc/ex_csa.csv row 2 (Subject=01-001, Folder=LOG, RecordPosition=2): EX.EXDOSE from column "
+            "EXDOSE: 'abc' is not a number") in message
+
+
+def test_a_source_declaring_decimal_commas_is_read_with_them(workspace, demo_datasets):
+    spec, raw = workspace
+    edit(spec / "study.yaml", "    path: edc/ex_csa.csv\n", "    path: edc/ex_csa.csv\n    decimal: \",\"\n")
+    edit(raw / "edc" / "ex_csa.csv", "01-001,01,LOG,EX_CSA,1,18/10/2022,15/11/2022,7,",
+         "01-001,01,LOG,EX_CSA,1,18/10/2022,15/11/2022,\"7,5\",")
+    ex = build_sdtm_from_raw(spec, raw)[2].datasets["EX"]
+    first = ex[(ex["USUBJID"] == "NCT05153070-01-001") & (ex["EXSTDTC"] == "2022-10-18")]
+    assert list(first["EXDOSE"]) == [7.5]
+    edit(raw / "edc" / "ex_csa.csv", "\"7,5\"", "7.5")  # a point in a decimal-comma source is not a number
+    assert ("raw/edc/ex_csa.csv row 1 (Subject=01-001, Folder=LOG, RecordPosition=1): EX.EXDOSE from column "
+            "EXDOSE: '7.5' is not a number (the source's decimal mark is ',')") in failure(spec, raw)
+
+
+def test_on_invalid_missing_leaves_the_value_empty_and_lists_it(workspace, capsys):
+    spec, raw = workspace
+    edit(spec / "sdtm.yaml", "map: {algorithm: assign_numeric, source: INSDOSE}",
+         "map: {algorithm: assign_numeric, source: INSDOSE, on_invalid: missing}")
+    edit(raw / "edc" / "insulin.csv", "01-001,01,D1,INSULIN,1,15/10/2022,31", "01-001,01,D1,INSULIN,1,15/10/2022,UNK")
+    code, out, _ = run_cli(spec, raw, capsys)
+    assert code == 0
+    assert ("warnings (mapped as the spec says):\n  CM: 1 x CM.CMDOSE from column INSDOSE: not a number, left "
+            "empty (on_invalid: missing) (e.g. raw/edc/insulin.csv row 1 (Subject=01-001, Folder=D1, "
+            "RecordPosition=1): 'UNK')") in out
+
+
+def test_on_invalid_takes_only_the_policies_of_its_algorithm(workspace):
+    spec, raw = workspace
+    edit(spec / "sdtm.yaml", "map: {algorithm: assign_numeric, source: INSDOSE}",
+         "map: {algorithm: assign_numeric, source: INSDOSE, on_invalid: text}")
+    assert "domains.CM.variables[7].map.on_invalid: 'assign_numeric' takes on_invalid: error or missing, not " \
+           "'text'" in failure(spec, raw)
