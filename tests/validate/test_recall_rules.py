@@ -165,3 +165,36 @@ def test_sd2223_sd1312_pharmacological_class_of_an_interventional_study():
     assert check("SD2223", TS=ts({"STYPE": "OBSERVATIONAL"})) == []
     assert check("SD2223", TS=ts({"STYPE": "INTERVENTIONAL", "PCLAS": "Calcineurin Inhibitor"})) == []
     assert check("SD1312", TS=ts({"STYPE": "INTERVENTIONAL", "PCLAS": None})) == [("TS", "TSVAL", "TSPARMCD=PCLAS, TSSEQ=1", "")]
+
+
+def test_split_lb_is_one_domain_for_seq_and_supp_parents():
+    lbch = lb().iloc[:2].reset_index(drop=True)
+    lbhe = lb().iloc[2:].reset_index(drop=True).assign(USUBJID=["S-1"], LBSEQ=[2.0])  # S-1 LBSEQ 2 is also in LBCH
+    assert check("SD0005", LBCH=lbch, LBHE=lbhe) == [("LBCH", "LBSEQ", "USUBJID=S-1, LBSEQ=2", "2"),
+                                                    ("LBHE", "LBSEQ", "USUBJID=S-1, LBSEQ=2", "2")]
+    assert check("SD0005", LBCH=lbch, LBHE=lbhe.assign(LBSEQ=[3.0])) == []
+    supp = frame({"STUDYID": ["S"], "RDOMAIN": ["LB"], "USUBJID": ["S-1"], "IDVAR": ["LBSEQ"], "IDVARVAL": ["3"],
+                  "QNAM": ["LBCLSIG"], "QLABEL": ["Clinically Significant"], "QVAL": ["Y"], "QORIG": ["CRF"]})
+    lbhe = lbhe.assign(LBSEQ=[3.0])
+    assert check("CV0305", LBCH=lbch, LBHE=lbhe, SUPPLBHE=supp) == []  # the parent is in LBHE
+    assert check("CV0305", LBCH=lbch, LBHE=lbhe, SUPPLBHE=supp.assign(IDVARVAL=["4"])) == [
+        ("SUPPLBHE", "IDVARVAL", "RDOMAIN=LB, USUBJID=S-1, IDVAR=LBSEQ, IDVARVAL=4, QNAM=LBCLSIG", "4")]
+
+
+def test_visitnum_written_by_another_tool_compares_with_a_float_tolerance():
+    sv = frame({"STUDYID": ["S"] * 2, "DOMAIN": ["SV"] * 2, "USUBJID": ["S-1"] * 2, "VISITNUM": [1.3, 2.0],
+                "VISIT": ["WEEK 1.3", "WEEK 2"]})
+    labs = lb().iloc[:2].assign(VISITNUM=[1.3000000000000003, 2.0000000000000004], VISIT=["WEEK 1.3", "WEEK 2"])
+    assert check("SD0065", SV=sv, LB=labs) == [] and check("CV0301", SV=sv, LB=labs) == []
+    assert check("SD0065", SV=sv, LB=labs.assign(VISITNUM=[1.31, 2.0])) == [("LB", "VISITNUM", "USUBJID=S-1, LBSEQ=1", "1.31")]
+
+
+def test_an_incomplete_key_is_one_cause_with_a_count():
+    labs = frame({"STUDYID": ["S"] * 4, "USUBJID": ["S-1"] * 4, "LBSEQ": [1.0, 2.0, 3.0, 4.0], "LBTESTCD": ["GLUC"] * 4})
+    pkg = package(LB=labs)
+    from validate.define_xml import DefineMeta, ItemGroupDef, ItemRefDef
+    pkg.define = DefineMeta(Path("define.xml"), groups={"LB": ItemGroupDef("IG.LB", "LB", "Lab", "Tabulation", False, [
+        ItemRefDef(v, f"IT.{v}", i, True, i) for i, v in enumerate(["STUDYID", "USUBJID", "LBTESTCD"], start=1)])})
+    found = run_rules(pkg, None, ["CV0108"])
+    assert found[["dataset", "variable", "count"]].values.tolist() == [["LB", "LBTESTCD", 4]]
+    assert found["message"][0].startswith("key (STUDYID, USUBJID, LBTESTCD) does not identify one record: 4 records")

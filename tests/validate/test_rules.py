@@ -68,7 +68,7 @@ CASES = [
     ("CV0107", lambda f: f.__setitem__("DM", f["DM"][["STUDYID", "DOMAIN", "SUBJID", "USUBJID"] + list(f["DM"].columns[4:])]),
      [("DM", "", "")]),
     ("CV0108", lambda f: set_cell(f, "TA", 1, "TAETORD", 1.0),
-     [("TA", "ARMCD=A, TAETORD=1", "1"), ("TA", "ARMCD=A, TAETORD=1", "1")]),
+     [("TA", "ARMCD=A, TAETORD=1", "ARMCD=A, TAETORD=1; ARMCD=A, TAETORD=1")]),  # one cause, 2 records
     ("CV0401", lambda f: f.__setitem__("ADSL", f["ADSL"].drop(columns="TRT01P")), [("ADSL", "", "")]),
     ("CV0402", lambda f: set_cell(f, "ADLB", 3, "PARAM", None), [("ADLB", f"USUBJID={S2}, PARAMCD=GLUC, AVISIT=WEEK 1", "")]),
     ("CV0404", lambda f: f.__setitem__("ADSL", pd.concat([f["ADSL"], f["ADSL"].iloc[[0]]], ignore_index=True)),

@@ -6,7 +6,7 @@ import pandas as pd
 
 from validate.package import as_text
 from validate.registry import Context, concat, fail, rule
-from validate.rules.common import text_in
+from validate.rules.common import numeric_key, split_groups, text_in
 
 
 def _subject_datasets(context: Context):
@@ -45,21 +45,25 @@ def visit_one_to_one(context: Context) -> pd.DataFrame:
     frames = []
     for name, df in context.package.sdtm().items():
         if {"VISITNUM", "VISIT"} <= set(df.columns):
-            frames.append(df.groupby(["VISITNUM", "VISIT"], sort=False).size().rename("n").reset_index())
+            tolerant = df[["VISITNUM", "VISIT"]].assign(VISITNUM=numeric_key(df["VISITNUM"]))
+            frames.append(tolerant.groupby(["VISITNUM", "VISIT"], sort=False).size().rename("n").reset_index())
     if not frames:
         return None
     pairs = pd.concat(frames, ignore_index=True).astype({"VISIT": object})
     tv = context.package.datasets.get("TV")
+    if tv is not None and "VISITNUM" in tv.columns:
+        tv = tv.assign(VISITNUM=numeric_key(tv["VISITNUM"]))
     visit_of = _usual(pairs, "VISITNUM", "VISIT", tv)
     visitnum_of = _usual(pairs, "VISIT", "VISITNUM", tv)
     out = []
     for name, df in context.package.sdtm().items():
         if not {"VISITNUM", "VISIT"} <= set(df.columns):
             continue
-        usual_visit = df["VISITNUM"].map(visit_of)
+        visitnum = numeric_key(df["VISITNUM"])
+        usual_visit = visitnum.map(visit_of)
         usual_num = df["VISIT"].astype(object).map(visitnum_of)
         both = df["VISITNUM"].notna() & df["VISIT"].notna()
-        bad = both & ((usual_visit.astype(object) != df["VISIT"].astype(object)) | (usual_num != df["VISITNUM"]))
+        bad = both & ((usual_visit.astype(object) != df["VISIT"].astype(object)) | (usual_num != visitnum))
         out.append(fail(context.package, name, bad.to_numpy(dtype=bool), "VISIT", visitnum=df["VISITNUM"],
                         usual_visit=usual_visit.astype(object), usual_visitnum=usual_num))
     return concat(out)
@@ -76,11 +80,11 @@ def visit_known(context: Context) -> pd.DataFrame:
             continue
         present = df["VISITNUM"].notna().to_numpy()
         if sv is not None and {"USUBJID", "VISITNUM"} <= set(sv.columns):
-            known = pd.MultiIndex.from_frame(sv[["USUBJID", "VISITNUM"]].astype({"USUBJID": object}))
-            here = pd.MultiIndex.from_frame(df[["USUBJID", "VISITNUM"]].astype({"USUBJID": object}))
+            known = pd.MultiIndex.from_arrays([sv["USUBJID"].astype(object), numeric_key(sv["VISITNUM"])])
+            here = pd.MultiIndex.from_arrays([df["USUBJID"].astype(object), numeric_key(df["VISITNUM"])])
             bad = present & ~here.isin(known)
         elif tv is not None and "VISITNUM" in tv.columns:
-            bad = present & ~df["VISITNUM"].isin(tv["VISITNUM"].dropna().unique()).to_numpy()
+            bad = present & ~numeric_key(df["VISITNUM"]).isin(numeric_key(tv["VISITNUM"]).dropna().unique()).to_numpy()
         else:
             continue
         frames.append(fail(context.package, name, bad, "VISITNUM"))
@@ -149,10 +153,13 @@ def supp_parent_exists(context: Context) -> pd.DataFrame:
         bad = np.zeros(len(supp), dtype=bool)
         groups = supp.assign(_idvar=idvar.astype(object).fillna("")).groupby(["RDOMAIN", "_idvar"], sort=False).indices
         for (rdomain, var), rows in groups.items():
-            parent = package.datasets.get(rdomain)
-            if parent is None or "USUBJID" not in parent.columns or (var and var not in parent.columns):
+            # the parent domain may be split (LBCH, LBHE): its records are read as one
+            names = [n for n in split_groups(context).get(rdomain, [])
+                     if "USUBJID" in package.datasets[n].columns and (not var or var in package.datasets[n].columns)]
+            if not names:
                 bad[rows] = True
                 continue
+            parent = pd.concat([package.datasets[n][["USUBJID"] + ([var] if var else [])] for n in names], ignore_index=True)
             subjects = supp["USUBJID"].iloc[rows].astype(object)
             if not var:
                 bad[rows] = ~subjects.isin(parent["USUBJID"].dropna().unique()).to_numpy()

@@ -115,3 +115,43 @@ def text_in(series: pd.Series, allowed, codes_uniques: tuple | None = None) -> n
     """Boolean per row: value is non-null and in ``allowed`` (membership tested per distinct value)."""
     allowed = list(allowed)
     return per_unique(series, lambda u: u.isin(allowed).to_numpy(dtype=bool), codes_uniques=codes_uniques)
+
+
+def numeric_key(series: pd.Series) -> pd.Series:
+    """Numbers rounded to 12 significant digits, so that keys written as 8-byte floats by other tools
+    compare equal (1.3000000000000003 is 1.3); text is left as it is. Evaluated per distinct value."""
+    if not pd.api.types.is_numeric_dtype(series):
+        return series
+
+    def rounded(values: pd.Series) -> np.ndarray:
+        x = values.to_numpy(dtype="float64")
+        magnitude = np.floor(np.log10(np.where(np.isfinite(x) & (x != 0), np.abs(x), 1.0)))
+        scale = 10.0 ** (11 - magnitude)
+        return np.round(x * scale) / scale
+
+    return pd.Series(per_unique(series, rounded).astype("float64"), index=series.index, name=series.name)
+
+
+def split_groups(context: Context) -> dict[str, list[str]]:
+    """SDTM datasets by the domain they hold: {'LB': ['LB'], ...} or {'LB': ['LBCH', 'LBHE']} for a split
+    domain, SUPP-- by parent domain ('SUPPLB': ['SUPPLBCH', 'SUPPLBHE'])."""
+    if "split_groups" not in context.cache:
+        groups: dict[str, list[str]] = {}
+        for name in context.package.sdtm():
+            domain = context.package.domain(name)
+            key = ("SUPP" + name[4:6]) if domain == "SUPPQUAL" and name.startswith("SUPP") else domain
+            groups.setdefault(key, []).append(name)
+        context.cache["split_groups"] = groups
+    return context.cache["split_groups"]
+
+
+def stacked(context: Context, names: list[str], columns: list[str]) -> pd.DataFrame:
+    """``columns`` of several datasets one under the other, with the dataset name and 0-based row of each
+    record (the split datasets of one domain read as one)."""
+    frames = []
+    for name in names:
+        df = context.package.datasets[name]
+        part = pd.DataFrame({c: numeric_key(df[c]) if c in df.columns else pd.Series(pd.NA, index=df.index, dtype=object)
+                             for c in columns})
+        frames.append(part.assign(_dataset=name, _row=np.arange(len(df))).reset_index(drop=True))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns + ["_dataset", "_row"])

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from validate.registry import Context, concat, dataset_finding, fail, rule
-from validate.rules.common import char_columns, factorized, per_unique
+from validate.rules.common import char_columns, factorized, numeric_key, per_unique
 from validate.standards import adam_structure, adamig_variables, sdtmig_variables
 
 XPT_NAME = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
@@ -251,10 +251,13 @@ def duplicate_records(context: Context) -> pd.DataFrame:
     return concat(frames)
 
 
-@rule(id="CV0108", severity="Error", standard="SDTMIG / Define-XML", scope="any",
-      message="key {keys} is not unique: {key}")
+@rule(id="CV0108", severity="Error", standard="SDTMIG / Define-XML", scope="any", fda_id="SD1152",
+      message="key ({keys}) does not identify one record: {count} records share a key value with another "
+              "(e.g. {value}); the define.xml key is incomplete or records are duplicated")
 def keys_unique(context: Context) -> pd.DataFrame:
-    """The dataset keys (define.xml KeySequence, or the trial-design keys) identify one record."""
+    """The dataset keys (define.xml KeySequence, or the trial-design keys) identify one record. One cause
+    per dataset (an incomplete key is one metadata problem, not one per record), with the number of
+    records and examples; numeric keys compare with a float tolerance."""
     frames = []
     package = context.package
     for name, df in package.datasets.items():
@@ -264,5 +267,12 @@ def keys_unique(context: Context) -> pd.DataFrame:
             keys = TRIAL_DESIGN_KEYS.get(name, [])
         if not keys or not set(keys) <= set(df.columns) or name in ("DM", "ADSL"):
             continue  # DM duplicates are SD0083; a missing key variable is reported elsewhere
-        frames.append(fail(package, name, df.duplicated(keys, keep=False), keys[-1], keys=", ".join(keys)))
+        tolerant = pd.DataFrame({k: numeric_key(df[k]) for k in keys})
+        repeated = tolerant.duplicated(keys, keep=False).to_numpy()
+        if not repeated.any():
+            continue
+        rows = np.flatnonzero(repeated)
+        examples = package.record_keys(name, rows[:3])
+        frames.append(dataset_finding(name, keys[-1], "; ".join(examples), keys=", ".join(keys), count=int(len(rows)),
+                                      row=int(rows[0]) + 1, key=examples.iloc[0]))
     return concat(frames)

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from validate.registry import Context, concat, fail, rule
-from validate.rules.common import COMPLETE_PREFIX, date_days, factorized, iso_valid, numeric, per_unique, reference_days, \
+from validate.rules.common import COMPLETE_PREFIX, split_groups, stacked, date_days, factorized, iso_valid, numeric, per_unique, reference_days, \
     lookup, study_day
 
 ISO_PRECISIONS = (4, 7, 10, 13, 16, 19)
@@ -104,14 +104,20 @@ def study_day_consistent(context: Context) -> pd.DataFrame:
 @rule(id="SD0005", severity="Error", standard="SDTMIG", fda_id="SD0005",
       message="{variable} = {value} is used more than once for the subject")
 def seq_unique(context: Context) -> pd.DataFrame:
-    """--SEQ is unique within USUBJID."""
+    """--SEQ is unique within USUBJID, across the split datasets of a domain (LBCH, LBHE) too."""
     frames = []
-    for name, df in context.package.sdtm().items():
-        seq = f"{context.package.prefix(name)}SEQ"
-        if seq not in df.columns or "USUBJID" not in df.columns:
+    for names in split_groups(context).values():
+        names = [n for n in names if {f"{context.package.prefix(n)}SEQ", "USUBJID"} <= set(context.package.datasets[n].columns)]
+        if not names or context.package.domain(names[0]) == "SUPPQUAL":
             continue
-        bad = df[seq].notna() & df.duplicated(["USUBJID", seq], keep=False)
-        frames.append(fail(context.package, name, bad, seq))
+        seq = f"{context.package.prefix(names[0])}SEQ"
+        both = stacked(context, names, ["USUBJID", seq])
+        repeated = (both[seq].notna() & both.duplicated(["USUBJID", seq], keep=False)).to_numpy()
+        for name in names:
+            rows = both.loc[repeated & (both["_dataset"] == name).to_numpy(), "_row"].to_numpy()
+            mask = np.zeros(len(context.package.datasets[name]), dtype=bool)
+            mask[rows] = True
+            frames.append(fail(context.package, name, mask, seq))
     return concat(frames)
 
 
