@@ -284,6 +284,11 @@ def build_define(study: StudyInput, purpose: str, inputs: list[DatasetInput], da
         raise DataError(builder.problems, title=CONFLICTS)
     # CRF page references need the annotated CRF itself in the package; without one they are left out
     documents = [Leaf("LF.acrf", "acrf.pdf", "Annotated CRF")] if builder.pages_used and study.acrf else []
+    codelists = builder.codelists()
+    built = {c.oid for c in codelists}
+    for item in builder.items.values():  # a variable empty in every record uses no term: no codelist to point to
+        if item.codelist_oid is not None and item.codelist_oid not in built:
+            item.codelist_oid = None
     return DefineModel(study, purpose, builder.standards, groups, builder.items, builder.value_lists,
-                       list(builder.where_clauses.values()), builder.codelists(), list(builder.methods.values()),
+                       list(builder.where_clauses.values()), codelists, list(builder.methods.values()),
                        list(builder.comments.values()), documents, {s.name: data[s.name] for s in inputs})

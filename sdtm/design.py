@@ -64,6 +64,11 @@ def _shift(dtc: pd.Series, days: int) -> pd.Series:
     return shifted.fillna("").astype(object)
 
 
+def _text(values: pd.Series) -> pd.Series:
+    """Text with '' for missing, of object dtype even when empty or all missing (so .str always applies)."""
+    return values.astype(object).where(values.notna(), "").astype(str).astype(object)
+
+
 def derive_se(studyid: str, design: dict, dm: pd.DataFrame, domains: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """One row per subject per element reached: each element starts at the date its rule gives; it ends
     where the next reached element starts; the last ends at DM.RFPENDTC. TAETORD and EPOCH come from the
@@ -82,10 +87,11 @@ def derive_se(studyid: str, design: dict, dm: pd.DataFrame, domains: dict[str, p
         columns=["USUBJID", "SESTDTC", "ETCD", "ELEMENT", "EPOCH", "__DESIGN_ORDER"])
     end_of_participation = pd.Series(dm["RFPENDTC"].values, index=dm["USUBJID"].values)
     # a start after the end of participation never happened (e.g. follow-up of a subject who left)
-    se = se[se["SESTDTC"] <= se["USUBJID"].map(end_of_participation).fillna("9999").str[:10]]
+    end = _text(se["USUBJID"].map(end_of_participation)).str[:10]
+    se = se[se["SESTDTC"] <= end.mask(end == "", "9999")]
     se = se.sort_values(["USUBJID", "SESTDTC", "__DESIGN_ORDER"], kind="mergesort").reset_index(drop=True)
     next_start = se.groupby("USUBJID")["SESTDTC"].shift(-1)
-    se["SEENDTC"] = next_start.fillna(se["USUBJID"].map(end_of_participation).str[:10]).fillna("").astype(object)
+    se["SEENDTC"] = _text(next_start).mask(next_start.isna(), _text(se["USUBJID"].map(end_of_participation)).str[:10])
     armcd = se["USUBJID"].map(pd.Series(dm["ARMCD"].values, index=dm["USUBJID"].values)).fillna("")
     ta = pd.DataFrame([{"ARMCD": a["armcd"], "ETCD": etcd, "TAETORD": float(i)}
                        for a in design.get("arms", []) for i, etcd in enumerate(a["elements"], start=1)],

@@ -65,6 +65,16 @@ def resolve_blq(values: pd.Series, text: pd.Series, rule: str) -> pd.Series:
     return values.where(~blq, lloq * factor)
 
 
+def _with_columns(dataset: pd.DataFrame, names) -> pd.DataFrame:
+    """``dataset`` with each of ``names`` it lacks added as an empty column."""
+    missing = [n for n in dict.fromkeys(names) if n not in dataset.columns]
+    if not missing:
+        return dataset
+    out = dataset.assign(**{n: pd.Series(pd.NA, index=dataset.index, dtype=object) for n in missing})
+    out.attrs = dict(dataset.attrs)
+    return out
+
+
 def derive_param_auc(dataset: pd.DataFrame, by_vars, parameter: str, set_values_to: dict,
                      time_points, time_var: str = "ATPTN", missing: str = "none", blq: str = "half",
                      where=None, keep_vars=(), analysis_var: str = "AVAL", text_var: str = "AVALC",
@@ -87,8 +97,9 @@ def derive_param_auc(dataset: pd.DataFrame, by_vars, parameter: str, set_values_
     tnum = pd.to_numeric(dataset[time_var], errors="coerce")
     rows = dataset[dataset["PARAMCD"].eq(parameter).fillna(False) & tnum.isin(times)
                    & resolve_where(dataset, where)]
-    if rows.empty:
-        return dataset
+    if rows.empty:  # no profile (e.g. an early data cut): no record added, the variables still exist
+        return _with_columns(dataset, list(set_values_to) + [analysis_var]
+                             + ([new_seq_list_var] if new_seq_list_var and seq_var else []))
     text = rows[text_var] if text_var in rows.columns else pd.Series(pd.NA, index=rows.index)
     value = resolve_blq(rows[analysis_var], text, blq)
     keyed = rows[by_vars].assign(__t=pd.to_numeric(rows[time_var]), __v=value)
@@ -189,7 +200,7 @@ def derive_param_computed(dataset: pd.DataFrame, dataset_add=None, by_vars=("USU
     complete = present.reindex(columns=parameters).notna().all(axis=1)
     wide = wide.reindex(columns=parameters)[complete.reindex(wide.index, fill_value=False)]
     if wide.empty:
-        return dataset
+        return _with_columns(dataset, list(set_values_to) + [analysis_var] + list(keep_vars))
     new = pd.DataFrame(index=wide.index)
     new[analysis_var] = _evaluate_formula(wide, formula or {}, parameters)
     if digits is not None:
