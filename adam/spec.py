@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 
 from specs.errors import Problem, SpecError
+from specs.loader import read_yaml
 
 from .derive import STEPS
 
@@ -151,13 +151,10 @@ def load_adam_spec(path: str | Path | None = None) -> AdamSpec:
     Raises SpecError listing every problem as ``file: path: message``."""
     file = Path(path) if path is not None else default_spec_path()
     shown = _display(file)
-    try:
-        with open(file, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
-    except FileNotFoundError:
-        raise SpecError([Problem(shown, "file not found")]) from None
-    except yaml.YAMLError as exc:
-        raise SpecError([Problem(shown, f"not valid YAML: {exc}")]) from None
+    read_problems: list[Problem] = []
+    data = read_yaml(file, read_problems)  # UTF-8, a file, limited aliases: one message per problem
+    if read_problems:
+        raise SpecError(read_problems)
     problems = check_adam_spec(data)
     if problems:
         raise SpecError([Problem(shown, p) for p in problems])

@@ -91,9 +91,11 @@ def sdtm_study(spec) -> StudyInput:
 
 
 def annotated_crf(spec):
-    """The spec folder's annotated CRF (study.acrf, default acrf.pdf), when the sponsor put one there."""
-    path = spec.folder / spec.study.get("acrf", "acrf.pdf")
-    return path if path.is_file() else None
+    """The spec folder's annotated CRF (study.acrf, default acrf.pdf), when the sponsor put one there; a path
+    out of the spec folder, or a file that is not a PDF, is refused when the spec is loaded."""
+    from specs.loader import annotated_crf_path
+
+    return annotated_crf_path(spec)
 
 
 def sdtm_inputs(result) -> list[DatasetInput]:

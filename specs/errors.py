@@ -4,6 +4,7 @@ They live in ``specs`` because it is the one package every other package may imp
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 
@@ -11,6 +12,32 @@ class CdiscError(Exception):
     """An error the user can act on: the CLI prints it without a traceback and exits non-zero."""
 
     exit_code = 1
+
+
+MAX_VALUE = 256  # characters of one value quoted in a message (a whole XPT text value fits)
+MAX_LINE = 2000  # characters of one message line
+MAX_LINES = 200  # problems listed in one error (the rest are counted)
+
+
+def clip(text, limit: int = MAX_VALUE) -> str:
+    """A value as messages show it: at most ``limit`` characters, the middle cut out and counted, so that a
+    10 MB cell makes a one-line message, not a 10 MB one."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    keep = max(limit - 30, 10)
+    head, tail = keep * 2 // 3, keep - keep * 2 // 3
+    return f"{text[:head]}[... {len(text) - head - tail} characters cut ...]{text[len(text) - tail:]}"
+
+
+_LONG_QUOTED = re.compile("'([^']{%d,})'" % (MAX_VALUE + 1))
+
+
+def clip_values(text: str) -> str:
+    """Every quoted value ('...', the messages' convention) cut to MAX_VALUE characters, then the whole
+    line to MAX_LINE: the place every message goes through before it is shown."""
+    text = _LONG_QUOTED.sub(lambda m: f"'{clip(m.group(1))}'", str(text))
+    return clip(text, MAX_LINE)
 
 
 @dataclass
@@ -21,7 +48,7 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.message}" if self.where else self.message
+        return clip_values(f"{self.where}: {self.message}" if self.where else self.message)
 
 
 class ProblemList(CdiscError):
@@ -37,7 +64,10 @@ class ProblemList(CdiscError):
 
     def render(self) -> str:
         head = f"{len(self.problems)} {self.title}:" if len(self.problems) != 1 else f"1 {self.title.rstrip('s')}:"
-        return "\n".join([head] + [f"  {p}" for p in self.problems])
+        lines = [head] + [f"  {p}" for p in self.problems[:MAX_LINES]]
+        if len(self.problems) > MAX_LINES:
+            lines.append(f"  ... and {len(self.problems) - MAX_LINES} more")
+        return "\n".join(lines)
 
 
 class SpecError(ProblemList):

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import jsonschema
 import yaml
 
-from specs.errors import Problem, SpecError
+from specs.errors import Problem, SpecError, clip
 
 BUILTIN_STUDY = "nct05153070"
 
@@ -50,17 +51,107 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
+# Anchors and aliases are YAML's way to repeat a block; a few are handy (adam.yaml names its baseline
+# definitions once), many nested ones are a "billion laughs" that makes a small file expand to gigabytes.
+MAX_ALIASES = 200
+MAX_EXPANDED_NODES = 200_000
+
+
+class YamlLimitError(yaml.composer.ComposerError):
+    """A document refused for its aliases (not a syntax error)."""
+
+
+class LimitedSafeLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses more than MAX_ALIASES aliases or a document that aliases expand to
+    more than MAX_EXPANDED_NODES nodes."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.alias_count = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            self.alias_count += 1
+            if self.alias_count > MAX_ALIASES:
+                event = self.peek_event()
+                raise YamlLimitError(None, None, f"more than {MAX_ALIASES} aliases (*name)", event.start_mark)
+        return super().compose_node(parent, index)
+
+    def get_single_node(self):
+        node = super().get_single_node()
+        if node is not None and self.alias_count:
+            size = expanded_size(node)
+            if size > MAX_EXPANDED_NODES:
+                raise YamlLimitError(None, None, f"aliases (*name) expand the document to {size:,} nodes or more "
+                                     f"(limit {MAX_EXPANDED_NODES:,})", node.start_mark)
+        return node
+
+
+def expanded_size(node, memo: dict | None = None) -> int:
+    """Nodes of the document with every alias written out (computed on the graph, without expanding it)."""
+    memo = {} if memo is None else memo
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    memo[key] = 1  # a cycle (a recursive alias) counts once
+    if isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(expanded_size(child, memo) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size = 1 + sum(expanded_size(k, memo) + expanded_size(v, memo) for k, v in node.value)
+    else:
+        size = 1
+    memo[key] = min(size, 10 * MAX_EXPANDED_NODES)  # enough to refuse; keeps the integers small
+    return memo[key]
+
+
+def safe_load_yaml(handle) -> Any:
+    """yaml.safe_load with limits on aliases (see LimitedSafeLoader)."""
+    loader = LimitedSafeLoader(handle)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
+def not_utf8_problem(path: Path) -> Problem:
+    """Where a file that is not UTF-8 has its first byte that is not (the line, the byte)."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+        return Problem(display_path(path), "not UTF-8 text")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        return Problem(f"{display_path(path)}:{line}", f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file "
+                                                         "as UTF-8")
+
+
 def read_yaml(path: Path, problems: list[Problem]) -> Any:
+    """The YAML document in path; None, with the reason appended to problems, when there is none."""
+    where = display_path(path)
     try:
         with open(path, encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
+            document = safe_load_yaml(handle)
     except FileNotFoundError:
-        problems.append(Problem(display_path(path), "file not found"))
+        problems.append(Problem(where, "file not found"))
+        return None
+    except IsADirectoryError:
+        problems.append(Problem(where, "is a folder, not a YAML file"))
+        return None
+    except UnicodeDecodeError:
+        problems.append(not_utf8_problem(path))
+        return None
+    except OSError as exc:
+        problems.append(Problem(where, f"cannot be read: {exc.strerror or exc}"))
+        return None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"{display_path(path)}:{mark.line + 1}" if mark else display_path(path)
-        problems.append(Problem(where, f"not valid YAML: {getattr(exc, 'problem', exc)}"))
-    return None
+        where = f"{where}:{mark.line + 1}" if mark else where
+        what = "refused" if isinstance(exc, YamlLimitError) else "not valid YAML"
+        problems.append(Problem(where, f"{what}: {getattr(exc, 'problem', None) or exc}"))
+        return None
+    if document is None:
+        problems.append(Problem(where, "is empty"))
+    return document
 
 
 def schema_problems(document: Any, schema_name: str, path: Path) -> list[Problem]:
@@ -74,6 +165,71 @@ def schema_problems(document: Any, schema_name: str, path: Path) -> list[Problem
         where = f"{display_path(path)}: {location}" if location else display_path(path)
         problems.append(Problem(where, message))
     return problems
+
+
+def confined_path(base: Path, name: str, base_label: str) -> tuple[Path | None, str | None]:
+    """``base / name`` when it stays inside ``base``, else (None, why): a path a spec names may not be
+    absolute, go up with '..', or reach a file outside ``base`` through a symbolic link (a spec must not
+    make the toolkit read, or ship in a submission, a file of the machine it runs on)."""
+    text = str(name)
+    pure = PurePosixPath(text.replace("\\", "/"))
+    if pure.is_absolute() or re.match(r"^[A-Za-z]:", text) or text.startswith("~"):
+        return None, f"'{clip(text)}' is an absolute path; paths are relative to the {base_label}"
+    if ".." in pure.parts:
+        return None, f"'{clip(text)}' goes up out of the {base_label} ('..')"
+    path = Path(base) / Path(*pure.parts) if pure.parts else Path(base)
+    try:
+        inside = path.resolve().is_relative_to(Path(base).resolve())
+    except (OSError, RuntimeError):  # a symbolic link loop
+        inside = False
+    if not inside:
+        return None, f"'{clip(text)}' leads out of the {base_label} through a symbolic link"
+    return path, None
+
+
+PDF_MAGIC = b"%PDF-"
+DEFAULT_ACRF = "acrf.pdf"
+
+
+def is_pdf(path: Path) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(len(PDF_MAGIC)) == PDF_MAGIC
+    except OSError:
+        return False
+
+
+def path_problems(spec: StudySpec) -> list[Problem]:
+    """Every file a spec names stays in its folder: raw sources in the raw export folder (checked again
+    against the actual folder when read), the annotated CRF in the spec folder, and a PDF is a PDF."""
+    problems = []
+    for name, source in spec.sources.items():
+        for keys in (("path",), ("odm", "path")):
+            value = source.get(keys[0]) if len(keys) == 1 else (source.get("odm") or {}).get("path")
+            if value is None:
+                continue
+            _, why = confined_path(Path("."), value, "raw export folder")
+            if why and "symbolic link" not in why:  # links are checked against the real raw folder
+                problems.append(Problem(spec.where("study", "sources", name, *keys), why))
+    name = spec.study.get("acrf", DEFAULT_ACRF)
+    where = spec.where("study", "study", "acrf") if "acrf" in spec.study else \
+        f"{display_path(spec.folder)}/{DEFAULT_ACRF}"  # the name in the folder, not where a link leads
+    path, why = confined_path(spec.folder, name, "spec folder")
+    if why:
+        problems.append(Problem(where, why))
+    elif not path.is_file():
+        if "acrf" in spec.study:
+            problems.append(Problem(where, f"'{clip(name)}' not found in the spec folder"))
+    elif not is_pdf(path):
+        problems.append(Problem(where, f"'{clip(name)}' is not a PDF file (it does not start with %PDF-)"))
+    return problems
+
+
+def annotated_crf_path(spec: StudySpec) -> Path | None:
+    """The annotated CRF the spec ships with define.xml (study.acrf, default acrf.pdf in the spec folder),
+    once path_problems has accepted it; None when there is none."""
+    path, why = confined_path(spec.folder, spec.study.get("acrf", DEFAULT_ACRF), "spec folder")
+    return path if why is None and path.is_file() and is_pdf(path) else None
 
 
 @dataclass
@@ -144,7 +300,7 @@ def load_study_spec(folder: str | Path | None = None, collect: list[Problem] | N
     )
     from specs.semantics import check_spec  # the checks that need more than a schema
 
-    problems = check_spec(spec)
+    problems = path_problems(spec) + check_spec(spec)
     if collect is not None:
         collect.extend(problems)
     elif problems:

@@ -214,6 +214,10 @@ def read_dataset_json(path: Path) -> tuple[pd.DataFrame, DatasetMeta]:
     if not isinstance(header, dict) or not isinstance(header.get("columns"), list) or "name" not in header:
         raise DataError([Problem(str(path), "not Dataset-JSON 1.1: the top-level object needs 'name' and 'columns'")])
     columns = header["columns"]
+    bad_columns = [i + 1 for i, c in enumerate(columns) if not isinstance(c, dict) or not isinstance(c.get("name"), str)]
+    if bad_columns:
+        raise DataError([Problem(str(path), f"not Dataset-JSON 1.1: column {bad_columns[0]} is not an object with a "
+                                            f"'name' ({len(bad_columns)} such columns)")])
     names = [c.get("name") for c in columns]
     bad = [i + 1 for i, r in enumerate(rows) if not isinstance(r, list) or len(r) != len(names)]
     if bad:

@@ -354,12 +354,23 @@ def _write_csv(table: pd.DataFrame, path: Path) -> None:
         writer.writerows(zip(*(table[c].to_numpy(dtype=object) for c in table.columns)))
 
 
+def _subject_count(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text[:40]}' is not a whole number") from None
+    if count < 6:
+        raise argparse.ArgumentTypeError(f"at least 6 (the planted cases need distinct subjects), got {count}")
+    return count
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="cdisc generate",
                                      description="Write the demo study's deterministic raw export.")
     parser.add_argument("--out", required=True, help="output folder (edc/ and vendor/ are created)")
     parser.add_argument("--seed", type=int, default=20221)
-    parser.add_argument("--subjects", type=int, default=24, help="number of randomized subjects")
+    parser.add_argument("--subjects", type=_subject_count, default=24,
+                        help="number of randomized subjects (at least 6)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     counts = generate(args.out, seed=args.seed, subjects=args.subjects)
