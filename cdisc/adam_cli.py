@@ -5,11 +5,12 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from cdisc.pipeline import Progress, replace_folder, staging_folder
+from cdisc.pipeline import Progress, Publication, publishing
 from specs.loader import display_path
 
 
-def run_adam(sdtm_dir, spec_path=None, out_dir="out/adam", created: datetime | None = None) -> int:
+def run_adam(sdtm_dir, spec_path=None, out_dir="out/adam", created: datetime | None = None,
+             publication: Publication | None = None) -> int:
     from adam.build import build_adam, read_sdtm_folder, write_adam_xpt
     from adam.spec import load_adam_spec
 
@@ -17,9 +18,8 @@ def run_adam(sdtm_dir, spec_path=None, out_dir="out/adam", created: datetime | N
     spec = load_adam_spec(spec_path)
     progress.step(f"reading SDTM from {sdtm_dir}")
     datasets = build_adam(read_sdtm_folder(sdtm_dir), spec)
-    with staging_folder(Path(out_dir)) as staging:
+    with publishing(Path(out_dir), publication, slot=True) as staging:  # the folder replaced whole
         write_adam_xpt(datasets, staging, spec, created=created or datetime(2000, 1, 1))
-        replace_folder(staging, Path(out_dir))
     print(f"ADaM written to {display_path(Path(out_dir))}: " +
           ", ".join(f"{name} ({len(frame)} records)" for name, frame in datasets.items()), file=sys.stdout)
     return 0

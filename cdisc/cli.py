@@ -1,15 +1,50 @@
 """The `cdisc` command: run the conversion, generate the demo export, extract CT, validate, compare cuts.
 
-Every error the user can act on is a CdiscError: printed without a traceback, exit status 1 (2 for
-unreadable input to `validate`).
+Every error the user can act on is a CdiscError, and every OSError becomes one message naming the
+operation and the path: printed without a traceback. Exit status of the commands that write (see
+RUN_EXIT_STATUS): 0 published; 1 failed, nothing changed; 2 bad arguments; 3 published with validation
+errors; 130 / 143 interrupted by Ctrl-C / SIGTERM (the message says whether the output changed).
 """
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
+from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 
-from specs.errors import CdiscError
+from specs.errors import CdiscError, clip
+
+EXIT_PUBLISHED, EXIT_FAILED, EXIT_USAGE, EXIT_VALIDATION_ERRORS = 0, 1, 2, 3
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
+RUN_EXIT_STATUS = """exit status:
+  0    published: out/ holds the new output
+  1    failed: nothing was published, out/ is as it was (the message says why)
+  2    bad arguments: nothing was done
+  3    published with validation errors: the output is complete, out/validation/ lists the errors
+  130  interrupted by Ctrl-C, 143 stopped by SIGTERM (the message says whether out/ changed)"""
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the program is so that it cleans up as it does for Ctrl-C."""
+
+
+@contextmanager
+def sigterm_as_exception():
+    def handler(signum, frame):
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _date(text: str) -> datetime:
@@ -40,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                                "Define-XML and XPT, driven by one study spec.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser("run", help="convert a raw export (the built-in demo study by default)")
+    run = commands.add_parser("run", help="convert a raw export (the built-in demo study by default)",
+                              epilog=RUN_EXIT_STATUS, formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--spec", help="study spec folder (study.yaml, sdtm.yaml, adam.yaml); default: built-in study")
     run.add_argument("--raw", help="raw export folder; default: the built-in demo export")
     run.add_argument("--out", default="out", help="output folder (default: out)")
@@ -82,8 +118,64 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def outcome(publication) -> str:
+    """What happened to the output, as the user needs to know it after a failure or an interruption."""
+    from specs.loader import display_path
+
+    if publication is None or publication.target is None:
+        return "nothing was changed"
+    where = display_path(Path(publication.target))
+    if publication.published():
+        return f"{where} holds the new output (published before the stop)"
+    return f"nothing was published: {where} is as it was"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    with sigterm_as_exception():
+        return _main(argv)
+
+
+def _main(argv: list[str]) -> int:
+    from cdisc.pipeline import Progress, Publication
+
+    command = argv[0] if argv else ""
+    progress, publication = Progress(True if "--progress" in argv else None), Publication()
+    progress.current = {"validate": "validating", "diff": "comparing the cuts", "ct": "extracting CT",
+                        "generate": "writing the demo raw export"}.get(command, "starting")
+    try:
+        return _dispatch(argv, progress, publication)
+    except CdiscError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if publication.target is not None:
+            print(outcome(publication), file=sys.stderr)
+        return EXIT_USAGE if command == "validate" else exc.exit_code
+    except OSError as exc:
+        from cdisc.publish import describe_os_error
+
+        print(f"error: {describe_os_error(exc, progress.current or 'working')}", file=sys.stderr)
+        if publication.target is not None:
+            print(outcome(publication), file=sys.stderr)
+        return EXIT_USAGE if command == "validate" else EXIT_FAILED
+    except (KeyboardInterrupt, Terminated) as exc:
+        how = "stopped (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+        print(f"{how} while {clip(progress.current, 200)}; {outcome(publication)}", file=sys.stderr)
+        return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+    except Exception as exc:  # a bug: say where, and what happened to the output; the traceback on demand
+        if os.environ.get("CDISC_DEBUG"):
+            raise
+        import traceback
+
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        print(f"internal error while {clip(progress.current, 200)}: {type(exc).__name__}: {clip(exc, 300)} "
+              f"({Path(frame.filename).name}:{frame.lineno}); this is a bug of cdisc-toolkit, please report it "
+              "(CDISC_DEBUG=1 shows the traceback)", file=sys.stderr)
+        if publication.target is not None:
+            print(outcome(publication), file=sys.stderr)
+        return EXIT_USAGE if command == "validate" else EXIT_FAILED
+
+
+def _dispatch(argv: list[str], progress, publication) -> int:
     if argv[:1] == ["ct"]:
         from specs.ct import main as ct_main
         return ct_main(argv[1:]) or 0
@@ -92,35 +184,31 @@ def main(argv: list[str] | None = None) -> int:
         return validate_main(argv[1:])
     if argv[:1] == ["diff"]:
         from cdisc.diff import main as diff_main
-        try:
-            return diff_main(argv[1:])
-        except CdiscError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return exc.exit_code
+        return diff_main(argv[1:])
     args = build_parser().parse_args(argv)
-    try:
-        if args.command == "run":
-            from cdisc.pipeline import Progress, run
-            cut = parse_cut(args.cut, args.cut_description) if args.cut else None
-            result = run(args.spec, args.raw, args.out, args.edc, progress=Progress(True if args.progress else None),
-                         sdtm_only=args.sdtm_only, formats=args.format, cut=cut, validate=not args.no_validate)
-            return 1 if result.validation_errors else 0
-        if args.command == "package":
-            from cdisc.pipeline import package_from_folder
-            package_from_folder(args.out, args.spec, args.format)
-            return 0
-        if args.command == "generate":
-            from cdisc.demo.generator import main as generate_main
-            return generate_main(["--out", args.out, "--seed", str(args.seed), "--subjects", str(args.subjects)]) or 0
-        if args.command == "adam":
-            from cdisc.adam_cli import run_adam
-            return run_adam(args.sdtm_dir, args.spec, args.out)
-    except CdiscError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("interrupted; no output was changed", file=sys.stderr)
-        return 130
+    if args.command == "run":
+        from cdisc.pipeline import run
+        from specs.loader import display_path
+
+        cut = parse_cut(args.cut, args.cut_description) if args.cut else None
+        result = run(args.spec, args.raw, args.out, args.edc, progress=progress, sdtm_only=args.sdtm_only,
+                     formats=args.format, cut=cut, validate=not args.no_validate, publication=publication)
+        if result.validation_errors:
+            print(f"published {display_path(result.out_dir)} WITH {result.validation_errors} validation error(s): "
+                  f"the output is complete but does not conform; the errors are listed in "
+                  f"{display_path(result.out_dir / 'validation')}", file=sys.stderr)
+            return EXIT_VALIDATION_ERRORS
+        return EXIT_PUBLISHED
+    if args.command == "package":
+        from cdisc.pipeline import package_from_folder
+        package_from_folder(args.out, args.spec, args.format, publication=publication)
+        return 0
+    if args.command == "generate":
+        from cdisc.demo.generator import main as generate_main
+        return generate_main(["--out", args.out, "--seed", str(args.seed), "--subjects", str(args.subjects)]) or 0
+    if args.command == "adam":
+        from cdisc.adam_cli import run_adam
+        return run_adam(args.sdtm_dir, args.spec, args.out, publication=publication)
     return 0
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from specs.errors import CdiscError, Problem, RawDataError, SpecError
-from specs.loader import StudySpec, display_path, load_study_spec
+from specs.loader import StudySpec, confined_path, display_path, load_study_spec
 from specs.semantics import check_raw_columns
 
 
@@ -32,8 +32,10 @@ class Progress:
         self.stream = stream or sys.stderr
         self.enabled = self.stream.isatty() if enabled is None else enabled
         self.started = time.perf_counter()
+        self.current = ""  # the step under way, named in an error message
 
     def step(self, message: str) -> None:
+        self.current = message
         if self.enabled:
             elapsed = time.perf_counter() - self.started
             print(f"[{elapsed:6.1f}s] {message}", file=self.stream, flush=True)
@@ -56,7 +58,12 @@ def read_raw(spec: StudySpec, raw_dir: Path, edc: str = "csv", progress: Progres
     odm_cache: dict[Path, dict[str, pd.DataFrame]] = {}
     for name, source in spec.sources.items():
         use_odm = edc == "odm" and "odm" in source
-        path = raw_dir / (source["odm"]["path"] if use_odm else source["path"])
+        named = source["odm"]["path"] if use_odm else source["path"]
+        path, why = confined_path(raw_dir, named, "raw export folder")
+        if why:
+            problems.append(Problem(spec.where("study", "sources", name, *(("odm", "path") if use_odm else ("path",))),
+                                    why))
+            continue
         label = display_path(path) if not str(path).startswith(str(builtin_raw_dir())) else \
             str(path.relative_to(builtin_raw_dir()))
         try:
@@ -92,29 +99,46 @@ def read_raw(spec: StudySpec, raw_dir: Path, edc: str = "csv", progress: Progres
     return RawExport(tables, files)
 
 
+@dataclass
+class Publication:
+    """Where a command publishes and what it has built, so that an interrupted or failed command can say
+    truthfully whether the output changed (see cdisc.publish)."""
+
+    target: Path | None = None  # what the user asked for: out/, out/cuts/<date>, out/adam
+    folder: object = None  # cdisc.publish.OutputFolder
+    version: Path | None = None
+    slot: Path | None = None
+
+    def published(self) -> bool:
+        return self.version is not None and self.folder.published(self.version, self.slot)
+
+
 @contextmanager
-def staging_folder(target: Path):
-    """A fresh folder beside target to build into; removed with everything in it if the block fails."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.parent / f".{target.name}.partial-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
-    try:
-        yield staging
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+def publishing(target: Path, publication: Publication | None = None, slot: bool = False):
+    """Lock the output folder, clear what an interrupted run left, and yield a new, empty version folder
+    to write into; when the block ends without error the version is switched in whole (at ``target``
+    itself when ``slot``: a cut, or any folder given by its own name), else removed."""
+    from cdisc.publish import OutputFolder, OutputLock, output_root
 
-
-def replace_folder(source: Path, target: Path) -> None:
-    """Put source (a folder or a file) in target's place; the old target goes once the new one is there."""
-    previous = target.parent / f".{target.name}.previous-{os.getpid()}"
-    if target.exists():
-        target.rename(previous)
-    source.rename(target)
-    if previous.is_dir():
-        shutil.rmtree(previous, ignore_errors=True)
-    else:
-        previous.unlink(missing_ok=True)
+    publication = publication if publication is not None else Publication()
+    target = Path(target)
+    publication.target = target
+    root = output_root(target) if slot else target
+    if root.exists() and not root.is_dir():
+        raise CdiscError(f"{display_path(root)} is a file, not a folder: --out must name a folder")
+    with OutputLock(root):
+        folder = OutputFolder(root)
+        folder.clean_debris()
+        version = folder.new_version()
+        publication.folder, publication.version = folder, version
+        publication.slot = target if slot else None
+        try:
+            yield version
+            folder.publish(version, publication.slot)
+        except BaseException:
+            if not publication.published():
+                shutil.rmtree(version, ignore_errors=True)
+            raise
 
 
 def xpt_variables(dspec):
@@ -195,13 +219,6 @@ def build_adam_datasets(sdtm_dir: Path, spec_path: Path, progress: Progress, cut
     return spec, build_adam(sdtm, spec)
 
 
-def publish(staging: Path, out_dir: Path) -> None:
-    """Move each top-level entry of a finished staging folder into out_dir, replacing its namesake."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for entry in sorted(staging.iterdir()):
-        replace_folder(entry, out_dir / entry.name)
-
-
 def tool_version() -> str:
     try:
         from importlib.metadata import version
@@ -231,25 +248,29 @@ def validate_package(package, folder: Path, progress: Progress) -> tuple[int, li
 
 def run(spec_dir=None, raw_dir=None, out_dir="out", edc="csv", created: datetime | None = None,
         progress: Progress | None = None, stream=None, sdtm_only: bool = False, formats="xpt",
-        cut=None, validate: bool = True) -> RunResult:
-    """The whole conversion in a staging folder, published only when every step passed.
+        cut=None, validate: bool = True, publication: Publication | None = None) -> RunResult:
+    """The whole conversion into a new version folder, published whole only when every step passed.
 
-    Without a cut the outputs replace out/sdtm, out/adam, out/m5 and out/validation; a cut goes to its
-    own folder out/cuts/<date>, with its cut report and manifest. File dates come from the cut (or a fixed
-    date), never from the clock, so that a rerun gives byte-identical files.
+    Without a cut the new version replaces out/sdtm, out/adam, out/m5, out/validation, out/manifest.json
+    and out/keys.json at once (cdisc.publish); a cut is its own folder out/cuts/<date>, with its cut report
+    and manifest. File dates come from the cut (or a fixed date), never from the clock, so that a rerun
+    gives byte-identical files. ``publication`` (optional) tells the caller what was published.
     """
     from cdisc.diff import write_keys
     from cdisc.manifest import write_manifest
 
     stream = stream or sys.stdout
     progress = progress or Progress()
-    spec, raw, result = build_sdtm_from_raw(spec_dir, raw_dir, edc, progress, cut=cut)
     created = created or (datetime.fromisoformat(cut.date) if cut is not None and cut.date else datetime(2000, 1, 1))
     out_dir = Path(out_dir)
     target = out_dir / "cuts" / (cut.date or "per-subject") if cut is not None else out_dir
     adam, validation_errors, validation_lines = None, 0, []
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with staging_folder(target) as staging:
+    progress.step(f"locking {display_path(out_dir)}")
+    with publishing(target, publication, slot=cut is not None) as staging:
+        spec, raw, result = build_sdtm_from_raw(spec_dir, raw_dir, edc, progress, cut=cut)
+        if cut is not None and result.datasets["DM"].empty:
+            result.notes.append(f"the cut {cut.label()} leaves no subject in the study (each entered after it: see "
+                                "the cut report); the package holds the trial design only")
         progress.step(f"writing {len(result.datasets)} SDTM datasets")
         notes = write_datasets(result.datasets, result.specs, staging / "sdtm", created)
         keys = {n: s.keys for n, s in result.specs.items() if s.keys}
@@ -270,6 +291,7 @@ def run(spec_dir=None, raw_dir=None, out_dir="out", edc="csv", created: datetime
         notes = list(dict.fromkeys(notes + package.notes))  # the package rewrites the same XPTs
         if validate:
             validation_errors, validation_lines = validate_package(package, staging / "validation", progress)
+        progress.step("writing the manifest")
         write_keys(staging, keys)  # beside the manifest, out of the dataset folders (the validator reads those)
         if cut is not None:
             from cdisc.cut_report import write_cut_report
@@ -277,10 +299,7 @@ def run(spec_dir=None, raw_dir=None, out_dir="out", edc="csv", created: datetime
             write_cut_report(staging, result.cut_log, cut, {n: len(d) for n, d in result.datasets.items()})
         write_manifest(staging, inputs=raw.files, spec_hash=spec.digest(), ct_version=spec.study["ct"]["sdtm"],
                        tool_version=tool_version(), cut=cut, created=created.date().isoformat())
-        if cut is not None:
-            replace_folder(staging, target)  # a cut is one folder, replaced whole
-        else:
-            publish(staging, target)  # a plain run replaces its own outputs and leaves cuts/ alone
+        progress.step(f"publishing {display_path(target)}")
     print_run_report(result, notes, target / "sdtm", stream)
     if adam is not None:
         print(f"ADaM written to {display_path(target / 'adam')}: " +
@@ -334,12 +353,14 @@ def print_run_report(result, notes: list[str], folder: Path, stream) -> None:
               file=stream)
 
 
-def package_from_folder(folder, spec_dir=None, formats="xpt", stream=None) -> Path:
+def package_from_folder(folder, spec_dir=None, formats="xpt", stream=None, publication: Publication | None = None
+                        ) -> Path:
     """`cdisc package`: the m5 package (XPT, define.xml, stylesheet, define.html, Dataset-JSON) again
     from the SDTM and ADaM files of an earlier run in folder, with the spec's metadata."""
     from types import SimpleNamespace
 
     from adam.spec import load_adam_spec
+    from cdisc.publish import copy_version
     from define.package import write_submission
     from define.xpt import read_xpt
     from sdtm.supp import supp_domain_spec
@@ -350,24 +371,26 @@ def package_from_folder(folder, spec_dir=None, formats="xpt", stream=None) -> Pa
     spec = load_study_spec(spec_dir)
     specs = {name: domain_spec(name, raw) for name, raw in spec.domains.items()}
     specs.update({f"SUPP{n}": supp_domain_spec(d) for n, d in list(specs.items()) if d.supp_variables})
-    missing = [f"sdtm/{n.lower()}.xpt" for n in specs if not (folder / "sdtm" / f"{n.lower()}.xpt").is_file()]
-    if missing:
-        raise RawDataError([Problem(display_path(folder), f"{', '.join(missing)} not found: run cdisc run first")])
-    datasets = {name: read_xpt(folder / "sdtm" / f"{name.lower()}.xpt")[0] for name in specs}
-    adam_spec, adam = None, None
-    if (folder / "adam").is_dir():
-        adam_spec = load_adam_spec(adam_spec_path(spec_dir))
-        adam = {name: read_xpt(path)[0] for name in adam_spec.datasets
-                if (path := folder / "adam" / f"{name.lower()}.xpt").is_file()}
-    created = datetime(2000, 1, 1)
-    manifest = folder / "manifest.json"
-    if manifest.is_file():
-        import json
-        created = datetime.fromisoformat(json.loads(manifest.read_text("utf-8"))["created"])
-    with staging_folder(folder / "m5") as staging:
+    if not (folder / "sdtm").is_dir():
+        raise RawDataError([Problem(display_path(folder), "sdtm/ not found: run cdisc run first")])
+    with publishing(folder, publication, slot=folder.is_symlink() or folder.parent.name == "cuts") as staging:
+        missing = [f"sdtm/{n.lower()}.xpt" for n in specs if not (folder / "sdtm" / f"{n.lower()}.xpt").is_file()]
+        if missing:
+            raise RawDataError([Problem(display_path(folder), f"{', '.join(missing)} not found: run cdisc run first")])
+        datasets = {name: read_xpt(folder / "sdtm" / f"{name.lower()}.xpt")[0] for name in specs}
+        adam_spec, adam = None, None
+        if (folder / "adam").is_dir():
+            adam_spec = load_adam_spec(adam_spec_path(spec_dir))
+            adam = {name: read_xpt(path)[0] for name in adam_spec.datasets
+                    if (path := folder / "adam" / f"{name.lower()}.xpt").is_file()}
+        created = datetime(2000, 1, 1)
+        manifest = folder / "manifest.json"
+        if manifest.is_file():
+            import json
+            created = datetime.fromisoformat(json.loads(manifest.read_text("utf-8"))["created"])
+        copy_version(folder, staging, leave_out={"m5"})  # the rest of the output as it was
         package = write_submission(staging, spec, SimpleNamespace(datasets=datasets, specs=specs),
                                    adam_spec=adam_spec, adam_datasets=adam, created=created, formats=formats)
-        publish(staging, folder)
     print(f"submission package written to {display_path(folder / 'm5')}: "
           + ", ".join(f"{k.upper()} {len(list(v.glob('*.xpt')))} datasets" for k, v in
                       sorted((key, folder / p.relative_to(staging)) for key, p in package.folders.items())),
