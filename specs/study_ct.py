@@ -102,11 +102,18 @@ def with_study_terms(base: ControlledTerminology, files: list[tuple[Path, str]])
 def study_ct(spec, base: ControlledTerminology | None = None) -> ControlledTerminology:
     """The CT a study maps with: the shipped CDISC CT and the files of ``study.ct.files`` (relative to the
     spec folder)."""
-    from specs.loader import display_path
+    from specs.loader import confined_path, display_path
 
     base = base or load_ct()
     names = (spec.study.get("ct") or {}).get("files") or []
     if not names:
         return base
-    paths = [Path(spec.folder) / name for name in names]
+    paths, problems = [], []
+    for number, name in enumerate(names):  # never a file outside the spec folder (see confined_path)
+        path, why = confined_path(Path(spec.folder), name, "spec folder")
+        if why:
+            problems.append(Problem(spec.where("study", "study", "ct", "files", number), why))
+        paths.append(path)
+    if problems:
+        raise SpecError(problems)
     return with_study_terms(base, [(p, display_path(p)) for p in paths])
