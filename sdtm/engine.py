@@ -114,7 +114,8 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
         lookups = {n for n, source in spec.sources.items() if source.get("role") == "lookup"}
         other = dspec.raw.get("from_domain")
         base = records_of_domain(prepared[other], datasets[other]) if other else None
-        records = prepare_records(name, dspec.raw, tables, problems, issues, lookups, base=base)
+        records = prepare_records(name, dspec.raw, tables, problems, issues, lookups, base=base,
+                                  warnings=warnings)
         prepared[name] = records
         data = pd.DataFrame(index=records.index)
         for variable in dspec.variables:

@@ -34,33 +34,83 @@ def issues_for(frame: pd.DataFrame, domain: str, reason: str) -> list[RecordIssu
             for f, r, k in zip(frame["__file"], frame["__row"], frame["__key"])]
 
 
+def _key_text(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """"RANDNO 'R999'" (several columns joined by ', ') for each record, for messages."""
+    text = pd.Series("", index=frame.index, dtype=object)
+    for i, column in enumerate(columns):
+        text = text + ("" if i == 0 else ", ") + column + " '" + frame[column].astype(str) + "'"
+    return text
+
+
 def merge_sources(base: pd.DataFrame, merges: list[dict], tables: dict[str, pd.DataFrame], domain: str,
-                  problems: list[Problem], issues: list[RecordIssue], lookups: set[str] = frozenset()
-                  ) -> pd.DataFrame:
-    """Left-join each merged source on its keys; a merged record that matches nothing is listed (unless
-    the source is a lookup table, whose unused entries are not records of the study)."""
-    for merge in merges:
-        right = tables[merge["source"]]
+                  problems: list[Problem], issues: list[RecordIssue], lookups: set[str] = frozenset(),
+                  warnings: list[RecordIssue] | None = None, limit: int = 20) -> pd.DataFrame:
+    """Left-join each merged source on its keys.
+
+    A merged record that matches nothing is listed (unless the source is a lookup table, whose unused
+    entries are not records of the study). A record that finds no partner is a located problem, or a
+    warning listed in the run report when the merge is ``optional: true``; a record whose key is empty
+    because an earlier merge found nothing for it is not reported twice. An empty key never matches.
+    """
+    warnings = [] if warnings is None else warnings
+    absent = pd.Series(False, index=base.index)  # records an earlier merge found nothing for
+    for index, merge in enumerate(merges):
+        source = merge["source"]
+        right = tables[source]
         left_on = merge.get("left_on", merge.get("by"))
         right_on = merge.get("right_on", merge.get("by"))
-        duplicated = right[right.duplicated(right_on, keep=False) & (right[right_on] != "").all(axis=1)]
+        keyed = (right[right_on] != "").all(axis=1)
+        duplicated = right[right.duplicated(right_on, keep=False) & keyed]
         for f, r, k in zip(duplicated["__file"], duplicated["__row"], duplicated["__key"]):
             problems.append(Problem(f"{f} row {r} ({k})", f"{domain}: more than one record of "
-                                                          f"{merge['source']} with the same "
+                                                          f"{source} with the same "
                                                           f"{', '.join(right_on)}; merge needs one"))
         extra = merge.get("columns") or [c for c in right.columns if c not in base.columns and
                                          not c.startswith("__")]
         extra = [c for c in extra if c not in right_on]
-        picked = right[right_on + extra].drop_duplicates(right_on).rename(columns=dict(zip(right_on, left_on)))
-        merged = base.merge(picked, on=left_on, how="left")
+        picked = right.loc[keyed, right_on + extra].drop_duplicates(right_on).rename(
+            columns=dict(zip(right_on, left_on)))
+        merged = base.merge(picked, on=left_on, how="left", indicator="__matched")
         merged.index = base.index
+        matched = merged.pop("__matched") == "both"
+        merged[extra] = merged[extra].fillna("")  # text, '' for missing, like every raw column
         seen = base[left_on].drop_duplicates().rename(columns=dict(zip(left_on, right_on)))
         flagged = right.merge(seen, on=right_on, how="left", indicator="__merge")
         unmatched = right[(flagged["__merge"] == "left_only").to_numpy()]
-        if merge["source"] not in lookups:
+        if source not in lookups:
             issues += issues_for(unmatched, domain, f"no {domain} record matches on {', '.join(right_on)}")
+        empty_key = (base[left_on] == "").any(axis=1)
+        lost = ~matched & ~(empty_key & absent)
+        if lost.any():
+            _report_unmatched(base[lost], empty_key[lost], merge, index, right, domain, problems, warnings, limit)
+        absent |= ~matched
         base = merged
     return base
+
+
+def _report_unmatched(lost: pd.DataFrame, empty_key: pd.Series, merge: dict, index: int, right: pd.DataFrame,
+                      domain: str, problems: list[Problem], warnings: list[RecordIssue], limit: int) -> None:
+    source = merge["source"]
+    left_on = merge.get("left_on", merge.get("by"))
+    right_on = merge.get("right_on", merge.get("by"))
+    right_file = str(right["__file"].iloc[0]) if len(right) else source
+    if merge.get("optional"):
+        reason = f"no record of {source} with the same {', '.join(left_on)} (optional merge)"
+        for f, r, k, detail in zip(lost["__file"], lost["__row"], lost["__key"], _key_text(lost, left_on)):
+            warnings.append(RecordIssue(source=f, key=f"row {r} ({k})", reason=reason, domain=domain,
+                                        extra={"detail": detail}))
+        return
+    hint = f"merge[{index}]; say optional: true if a record may have none"
+    on = ", ".join(right_on)
+    messages = (f"{domain}: no record of {source} ({right_file}) has " + _key_text(lost, left_on) +
+                f" ({hint})").where(~empty_key, f"{domain}: {', '.join(left_on)} empty, so no record of {source} "
+                                                f"({right_file}) can be merged on {on} ({hint})")
+    for f, r, k, message in zip(lost["__file"].head(limit), lost["__row"].head(limit), lost["__key"].head(limit),
+                                messages.head(limit)):
+        problems.append(Problem(f"{f} row {r} ({k})", message))
+    if len(lost) > limit:
+        problems.append(Problem(str(lost["__file"].iloc[0]), f"... and {len(lost) - limit} more {domain} records "
+                                                             f"with no record of {source}"))
 
 
 def filter_records(frame: pd.DataFrame, where: dict, domain: str, issues: list[RecordIssue]) -> pd.DataFrame:
@@ -142,7 +192,7 @@ def from_sources(spec: dict) -> list[str]:
 
 def prepare_records(domain: str, spec: dict, tables: dict[str, pd.DataFrame], problems: list[Problem],
                     issues: list[RecordIssue], lookups: set[str] = frozenset(),
-                    base: pd.DataFrame | None = None) -> pd.DataFrame:
+                    base: pd.DataFrame | None = None, warnings: list[RecordIssue] | None = None) -> pd.DataFrame:
     """Stack the domain's sources (RAWSOURCE names each record's source), or take ``base`` (the records
     of an earlier domain, ``from_domain``), then merge, filter, de-duplicate and melt as the spec says."""
     if base is not None:
@@ -152,7 +202,7 @@ def prepare_records(domain: str, spec: dict, tables: dict[str, pd.DataFrame], pr
         frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
     frame = frame.fillna("")
     if spec.get("merge"):
-        frame = merge_sources(frame, spec["merge"], tables, domain, problems, issues, lookups)
+        frame = merge_sources(frame, spec["merge"], tables, domain, problems, issues, lookups, warnings)
     if spec.get("where"):
         frame = filter_records(frame, spec["where"], domain, issues)
     if spec.get("dedupe"):

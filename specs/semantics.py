@@ -361,6 +361,11 @@ def check_raw_columns(spec, headers: dict[str, list[str]]) -> list[Problem]:
             if not sources:
                 continue
             file_name = " or ".join(Path(spec.sources[s]["path"]).name for s in sources)
+            for source in sources:
+                if "RAWSOURCE" in headers[source]:
+                    problems.append(Problem(spec.where("sdtm", "domains", name, "from"),
+                                            f"{Path(spec.sources[source]['path']).name} has a column RAWSOURCE, "
+                                            f"the name the toolkit gives each record's source: rename it"))
             source_columns = set().union(*(headers[s] for s in sources)) | {"RAWSOURCE"}
         available = set(source_columns)
         for index, merge in enumerate(domain.get("merge", [])):
@@ -378,10 +383,20 @@ def check_raw_columns(spec, headers: dict[str, list[str]]) -> list[Problem]:
                 if column not in right:
                     problems.append(Problem(spec.where("sdtm", "domains", name, "merge", index, "columns"),
                                             f"'{column}' is not a column of {right_name}"))
+                elif column in available and column not in merge.get("left_on", merge.get("by", [])):
+                    problems.append(Problem(spec.where("sdtm", "domains", name, "merge", index, "columns"),
+                                            f"'{column}' is a column of both {right_name} and {file_name} (or "
+                                            f"an earlier merge): one name for two values; leave it out of "
+                                            f"columns or rename one of them"))
             available |= set(merge.get("columns") or right)
         melt = domain.get("melt")
         if melt:
-            available |= {melt["name"], melt["value"]} | {(melt.get("not_done") or {}).get("status")} - {None}
+            made = {melt["name"], melt["value"]} | {(melt.get("not_done") or {}).get("status")} - {None}
+            for column in sorted(made & available):
+                problems.append(Problem(spec.where("sdtm", "domains", name, "melt"),
+                                        f"'{column}' is already a column of {file_name}: the melt would overwrite "
+                                        f"it; choose another name"))
+            available |= made
         columns_of[name] = available | {v["name"] for v in domain["variables"]}
         for path, column in raw_columns_used(domain):
             if path[0] == "melt":

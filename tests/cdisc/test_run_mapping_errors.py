@@ -97,9 +97,12 @@ def test_on_invalid_missing_leaves_the_value_empty_and_lists_it(workspace, capsy
     edit(raw / "edc" / "insulin.csv", "01-001,01,D1,INSULIN,1,15/10/2022,31", "01-001,01,D1,INSULIN,1,15/10/2022,UNK")
     code, out, _ = run_cli(spec, raw, capsys)
     assert code == 0
-    assert ("warnings (mapped as the spec says):\n  CM: 1 x CM.CMDOSE from column INSDOSE: not a number, left "
+    assert "warnings (mapped as the spec says):\n" in out
+    assert ("  CM: 1 x CM.CMDOSE from column INSDOSE: not a number, left "
             "empty (on_invalid: missing) (e.g. raw/edc/insulin.csv row 1 (Subject=01-001, Folder=D1, "
             "RecordPosition=1): 'UNK')") in out
+    assert ("  DM: 2 x no record of rand with the same Subject (optional merge) (e.g. raw/edc/dm.csv row 9 "
+            "(Subject=01-009, Folder=SCR, RecordPosition=1): Subject '01-009')") in out
 
 
 def test_on_invalid_takes_only_the_policies_of_its_algorithm(workspace):
@@ -108,3 +111,41 @@ def test_on_invalid_takes_only_the_policies_of_its_algorithm(workspace):
          "map: {algorithm: assign_numeric, source: INSDOSE, on_invalid: text}")
     assert "domains.CM.variables[7].map.on_invalid: 'assign_numeric' takes on_invalid: error or missing, not " \
            "'text'" in failure(spec, raw)
+
+
+# ----------------------------------------------------------------------------------------------- merges
+def test_a_randomization_number_not_in_the_list_is_an_error(workspace):
+    spec, raw = workspace
+    edit(raw / "edc" / "rand.csv", "01-001,01,D1,RAND,1,18/10/2022,R001", "01-001,01,D1,RAND,1,18/10/2022,R999")
+    message = failure(spec, raw)
+    assert ("raw/edc/dm.csv row 1 (Subject=01-001, Folder=SCR, RecordPosition=1): DM: no record of randomization "
+            "(raw/vendor/randomization.csv) has RANDNO 'R999' (merge[2]; say optional: true if a record may have "
+            "none)") in message
+    assert ("raw/edc/ex_csa.csv row 1 (Subject=01-001, Folder=LOG, RecordPosition=1): EX: no record of "
+            "randomization (raw/vendor/randomization.csv) has RANDNO 'R999' (merge[1]; ") in message
+
+
+def test_an_empty_merge_key_is_an_error(workspace):
+    spec, raw = workspace
+    edit(raw / "edc" / "rand.csv", "01-001,01,D1,RAND,1,18/10/2022,R001", "01-001,01,D1,RAND,1,18/10/2022,")
+    assert ("raw/edc/dm.csv row 1 (Subject=01-001, Folder=SCR, RecordPosition=1): DM: RANDNO empty, so no record "
+            "of randomization (raw/vendor/randomization.csv) can be merged on RANDNO") in failure(spec, raw)
+
+
+def test_a_merged_column_the_records_already_have_is_a_spec_error(workspace):
+    spec, raw = workspace
+    edit(spec / "sdtm.yaml", "{source: rand, by: [Subject], columns: [RANDDAT, RANDNO], optional: true}",
+         "{source: rand, by: [Subject], columns: [RANDDAT, RANDNO, Folder], optional: true}")
+    assert ("spec/sdtm.yaml: domains.DM.merge[1].columns: 'Folder' is a column of both rand.csv and dm.csv (or an "
+            "earlier merge): one name for two values; leave it out of columns or rename one of them"
+            ) in failure(spec, raw)
+
+
+def test_a_raw_column_named_like_the_toolkits_own_is_a_spec_error(workspace):
+    spec, raw = workspace
+    edit(raw / "edc" / "ae.csv", "Subject,SiteNumber,", "Subject,RAWSOURCE,")
+    edit(spec / "sdtm.yaml", "{name: SITEID, origin: {type: Collected, source: Sponsor}, map: {algorithm: "
+                             "assign_no_ct, source: SiteNumber}}", "{name: SITEID, map: {algorithm: hardcode_no_ct, "
+                                                                  "value: '01'}}")
+    assert ("spec/sdtm.yaml: domains.AE.from: ae.csv has a column RAWSOURCE, the name the toolkit gives each "
+            "record's source: rename it") in failure(spec, raw)
