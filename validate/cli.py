@@ -51,7 +51,10 @@ def validate(path: str | Path, define: str | Path | None = None, ct=None, ig: li
     findings = run_rules(package, terminology, versions=versions)
     if open_rules:
         attrs = dict(findings.attrs)
-        extra, summary, record = run_open_rules(package, open_rules, terminology, versions)
+        from validate.registry import RULES
+
+        covered = {r.core_id: r.id for r in RULES.values() if r.core_id}  # keep the toolkit's, citing both ids
+        extra, summary, record = run_open_rules(package, open_rules, terminology, versions, covered)
         if len(extra):
             findings = pd.concat([findings, extra[findings.columns]], ignore_index=True)
             findings["row"] = pd.array(findings["row"], dtype="Int64")

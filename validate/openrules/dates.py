@@ -105,12 +105,27 @@ def _instant(value) -> float:
     return parsed.timestamp()
 
 
+def _instants_of(uniques: pd.Series) -> np.ndarray:
+    """Instants of distinct values: pandas' ISO 8601 parser for the common forms (whole column at once),
+    dateutil for the rest (partial dates with unknown middle parts)."""
+    valid = np.array([_valid(v) for v in uniques], dtype=bool)
+    parsed = pd.to_datetime(uniques.where(valid, None), format="ISO8601", errors="coerce", utc=True)
+    out = np.array((parsed - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds(), dtype="float64")
+    rest = np.flatnonzero(valid & np.isnan(out))
+    for i in rest:
+        out[i] = _instant(uniques.iloc[i])
+    return out
+
+
 def instants(values) -> np.ndarray:
     """Comparable instants of a column (NaN for missing or unreadable values) or of one literal."""
     if isinstance(values, pd.Series):
-        text = values.astype("object").where(values.notna(), None)
-        text = text.where(text.astype(str).str.strip() != "", None) if len(text) else text
-        return per_distinct(text, _instant, "float64", np.nan)
+        codes, uniques = pd.factorize(values)
+        out = np.full(len(values), np.nan)
+        if len(uniques):
+            mapped = _instants_of(pd.Series(uniques, dtype=object).astype(str))
+            out[codes >= 0] = mapped[codes[codes >= 0]]
+        return out
     if values is None or (isinstance(values, float) and np.isnan(values)) or str(values).strip() == "":
         return np.array(np.nan)
     return np.array(_instant(values))

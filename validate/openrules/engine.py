@@ -7,6 +7,7 @@ as CORE lists execution errors and absent-variable skips.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,6 +49,7 @@ class RunResult:
     issues: list[Issue] = field(default_factory=list)
     skips: list[Skip] = field(default_factory=list)
     checked: list[tuple[str, str]] = field(default_factory=list)  # (rule id, dataset) pairs evaluated
+    seconds: dict = field(default_factory=dict)  # rule id -> time spent
 
 
 class Study:
@@ -67,6 +69,7 @@ class Study:
         self.current: DatasetInfo | None = None
         self.current_data: pd.DataFrame | None = None
         self.cache: dict = {}  # tables and joins several rules share, built once (rules get shallow copies)
+        self.null_cache: dict = {}  # null masks of their columns
 
     def table(self, key, build):
         if key not in self.cache:
@@ -145,28 +148,27 @@ def _presence_table(study: Study) -> pd.DataFrame:
     return table
 
 
-def _value_tables(study: Study, info: DatasetInfo, with_dataset: bool):
-    """One table per variable: row_number, variable_name, variable_value and its metadata (long format,
-    built a variable at a time so a large dataset is never multiplied by its width)."""
+def _value_frames(study: Study, info: DatasetInfo, with_dataset: bool, lengths: bool = True):
+    """One frame per variable (long format, a variable at a time, so a dataset is never multiplied by its
+    width): the variable's values and record numbers as columns, its metadata (name, label, type...) as
+    constants, so a condition on them is tested once per variable."""
     data = study.datasets[info.name]
     meta = study.package.meta.get(info.name)
     n = len(data)
+    rows = np.arange(1, n + 1)
+    dataset = _dataset_table(study, info).iloc[0].drop(ROW).to_dict() if with_dataset else {}
     for order, column in enumerate(data.columns, start=1):
         v = meta.variables.get(column) if meta is not None else None
         values = data[column]
-        table = pd.DataFrame({"row_number": np.arange(1, n + 1), "variable_name": column,
-                              "variable_value": values.to_numpy(), "variable_order_number": order,
-                              "variable_label": v.label if v else None, "variable_size": v.length if v else None,
-                              "variable_data_type": v.type if v else None, "variable_format": v.format if v else None})
-        if not pd.api.types.is_numeric_dtype(values):
-            table["variable_value"] = values.astype("object").to_numpy()
+        table = pd.DataFrame({"row_number": rows, "variable_value": values.reset_index(drop=True), ROW: rows})
+        if lengths and not pd.api.types.is_numeric_dtype(values):
             table["variable_value_length"] = values.str.len().to_numpy(dtype="float64", na_value=np.nan)
-        if with_dataset:
-            for key, value in _dataset_table(study, info).iloc[0].items():
-                if key != ROW:
-                    table[key] = value
-        table[ROW] = np.arange(1, n + 1)
-        yield table
+        constants = {"variable_name": column, "variable_order_number": order,
+                     "variable_label": v.label if v else None, "variable_size": v.length if v else None,
+                     "variable_data_type": v.type if v else None, "variable_format": v.format if v else None,
+                     **dataset}
+        yield EvalFrame(df=table, prefix=info.domain_cleaned, domain=info.domain, name=info.name,
+                        values={k: Const(value) for k, value in constants.items()}, cache=study.null_cache)
 
 
 def _define_item_table(study: Study, info: DatasetInfo) -> pd.DataFrame:
@@ -284,7 +286,8 @@ def _issues(rule: OpenRule, frame: EvalFrame, mask: np.ndarray, dataset: str, ro
 # ------------------------------------------------------------------------------------------- running
 def _evaluate(study: Study, rule: OpenRule, info: DatasetInfo, table: pd.DataFrame, run_ops: bool = True,
               referenced: set | None = None) -> tuple[EvalFrame, np.ndarray]:
-    frame = EvalFrame(df=table, prefix=info.domain_cleaned, domain=info.domain, name=info.name)
+    frame = EvalFrame(df=table, prefix=info.domain_cleaned, domain=info.domain, name=info.name,
+                      cache=study.null_cache)
     if rule.match_datasets and rule.rule_type == "Record Data":
         key = ("matched", info.name, tuple(rule.match_datasets),
                tuple(sorted(n for n in referenced or () if "." in n)))
@@ -335,11 +338,11 @@ def run_rule(rule: OpenRule, study: Study, result: RunResult) -> None:
             if rule.rule_type in ("Value Check with Variable Metadata", "Value Check with Dataset Metadata"):
                 issues = []
                 operations_frame = None
-                for table in _value_tables(study, info, rule.rule_type.endswith("Dataset Metadata")):
-                    frame = EvalFrame(df=table, prefix=info.domain_cleaned, domain=info.domain, name=info.name)
+                for frame in _value_frames(study, info, rule.rule_type.endswith("Dataset Metadata"),
+                                           "variable_value_length" in referenced):
                     if rule.operations:
                         if operations_frame is None:
-                            operations_frame = EvalFrame(df=table.iloc[0:0].copy(), prefix=info.domain_cleaned,
+                            operations_frame = EvalFrame(df=frame.df.iloc[0:0].copy(), prefix=info.domain_cleaned,
                                                          domain=info.domain, name=info.name)
                             run_operations(study, operations_frame, rule.operations)
                         frame.values.update(operations_frame.values)
@@ -375,5 +378,7 @@ def run_rules(rules: list[OpenRule], package, terminology=None) -> RunResult:
     study = Study(package, terminology)
     result = RunResult()
     for rule in rules:
+        started = time.perf_counter()
         run_rule(rule, study, result)
+        result.seconds[rule.core_id] = time.perf_counter() - started
     return result

@@ -45,12 +45,22 @@ def _part(package, names: list[str]):
                    meta={n: package.meta[n] for n in names if n in package.meta})
 
 
-def run_open_rules(package, rules: list[OpenRule], terminology=None, versions=None
+def run_open_rules(package, rules: list[OpenRule], terminology=None, versions=None, covered: dict | None = None
                    ) -> tuple[pd.DataFrame, dict, list[dict]]:
     """Findings of the rules on the package (SDTMIG rules on its SDTM datasets, ADaMIG rules on its ADaM ones),
-    a summary, and what happened to each rule (ran, or not checked and why) for the report."""
+    a summary, and what happened to each rule (ran, or not checked and why) for the report.
+
+    ``covered``: CORE id -> id of the toolkit's rule that makes the same check (its findings cite the CORE id);
+    such an open rule is not run twice."""
+    covered = covered or {}
+    record = [{"id": r.core_id, "severity": r.severity, "standard": ", ".join(sorted(r.standards)),
+               "core_id": r.core_id, "conformance_id": ", ".join(r.conformance_ids) or None,
+               "fda_id": ", ".join(r.fda_ids) or None, "description": r.description, "findings": 0, "seconds": 0.0,
+               "status": "skipped", "reason": f"checked by the toolkit's rule {covered[r.core_id]}"}
+              for r in rules if r.core_id in covered]
+    rules = [r for r in rules if r.core_id not in covered]
     parts = {"SDTMIG": sorted(package.sdtm()), "ADAMIG": sorted(package.adam())}
-    frames, summary, record = [], {"rules": 0, "checked": 0, "not applicable": 0, "skipped": []}, []
+    frames, summary = [], {"rules": 0, "checked": 0, "not applicable": 0, "skipped": [], "seconds": {}}
     for standard, names in parts.items():
         if not names:
             continue
@@ -61,6 +71,7 @@ def run_open_rules(package, rules: list[OpenRule], terminology=None, versions=No
         result = run_rules(selected, _part(package, names), terminology)
         record += rule_record(selected, result, f"{standard.replace('ADAMIG', 'ADaMIG')} {version}")
         summary["rules"] += len(selected)
+        summary["seconds"].update(result.seconds)
         summary["checked"] += len(result.checked)
         not_applicable = ("missing variable", "domain missing")  # as CORE: the rule does not apply here
         summary["not applicable"] += sum(s.kind in not_applicable for s in result.skips)

@@ -65,14 +65,13 @@ class GroupedSet:
 
 
 def _key(series: pd.Series) -> pd.Series:
-    """Join keys compared as text ('2' and 2.0 match, as CORE's merge keys do)."""
+    """Join keys compared as text ('2' and 2.0 match, as CORE's merge keys do), formatted per distinct value."""
     if pd.api.types.is_numeric_dtype(series):
-        values = series.to_numpy(dtype="float64", na_value=np.nan)
-        whole = np.isfinite(values) & (np.floor(values) == values)
-        text = np.where(whole, np.char.mod("%d", np.where(whole, values, 0).astype(np.int64)),
-                        np.char.mod("%r", np.nan_to_num(values))).astype(object)
-        text[np.isnan(values)] = None
-        return pd.Series(text, index=series.index, dtype=object)
+        codes, uniques = pd.factorize(series)
+        text = np.array([f"{u:.0f}" if float(u).is_integer() else repr(float(u)) for u in uniques], dtype=object)
+        out = np.full(len(series), None, dtype=object)
+        out[codes >= 0] = text[codes[codes >= 0]] if len(text) else None
+        return pd.Series(out, index=series.index, dtype=object)
     return series.astype(object).where(series.notna(), None)
 
 
@@ -81,6 +80,24 @@ join_key = _key
 COLLECTIONS = (list, set, tuple, frozenset, dict)
 PLAIN_KINDS = {"string", "empty", "integer", "floating", "mixed-integer-float", "boolean", "decimal", "bytes",
                "datetime", "date", "timedelta", "categorical"}
+
+
+def factorized(frame: "EvalFrame", series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """pd.factorize of a text column, once per column of a run (kept with the array, so ids are not reused)."""
+    array = series.array
+    key = ("factorized", id(array))
+    hit = frame.cache.get(key)
+    if hit is not None and hit[0] is array:
+        return hit[1], hit[2]
+    codes, uniques = pd.factorize(series)
+    uniques = np.asarray(uniques, dtype=object)
+    frame.cache[key] = (array, codes, uniques)
+    return codes, uniques
+
+
+def text_column(series: pd.Series) -> bool:
+    """A text column of the pandas string dtype (what the readers give), not an object column of lists."""
+    return pd.api.types.is_string_dtype(series) and series.dtype != object
 
 
 def has_collections(series: pd.Series) -> bool:
@@ -113,6 +130,7 @@ class EvalFrame:
     domain: str | None  # the dataset's DOMAIN (used to name output variables, as CORE does)
     name: str  # dataset name, for messages
     values: dict = field(default_factory=dict)  # operation results: Const or GroupedSet by id
+    cache: dict = field(default_factory=dict)  # null masks of columns, shared by the frames of one run
 
     @property
     def n(self) -> int:

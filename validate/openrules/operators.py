@@ -15,7 +15,7 @@ import pandas as pd
 
 from validate.openrules import dates
 from validate.openrules.frame import (COLLECTIONS, Const, EvalFrame, GroupedSet, MissingVariable, RuleDataError,
-                                      has_collections, map_distinct)
+                                      factorized, has_collections, map_distinct, text_column)
 
 OPERATORS: dict[str, callable] = {}
 
@@ -57,6 +57,25 @@ def null_mask(values) -> np.ndarray:
     if has_collections(values):
         return np.array([is_null_value(v) for v in values.astype(object)], dtype=bool)
     return values.isna().to_numpy() | (values.astype(object) == "").to_numpy(dtype=bool)
+
+
+def nulls(frame: EvalFrame, values) -> np.ndarray:
+    """null_mask, computed once per column of a run (rules share columns; the mask is read-only)."""
+    if not isinstance(values, pd.Series):
+        return null_mask(values)
+    array = values.array
+    hit = frame.cache.get(id(array))
+    if hit is not None and hit[0] is array:
+        return hit[1]
+    if text_column(values):  # from the column's distinct values
+        codes, uniques = factorized(frame, values)
+        empty_text = np.array([u == "" for u in uniques], dtype=bool)
+        mask = (codes < 0) | (empty_text[np.maximum(codes, 0)] if len(uniques) else True)
+    else:
+        mask = null_mask(values)
+    mask.flags.writeable = False
+    frame.cache[id(array)] = (array, mask)  # the array is kept, so its id is not reused while cached
+    return mask
 
 
 def as_text(series: pd.Series) -> pd.Series:
@@ -131,8 +150,8 @@ def _equal(frame: EvalFrame, c: dict, case_insensitive: bool = False) -> tuple[n
         right = _reference(frame, right if isinstance(right, pd.Series) else frame.column(str(right.value)))
     if isinstance(right, GroupedSet):
         raise RuleDataError(f"{c.get('value')} holds sets of values and cannot be compared with equal_to")
-    left_null = null_mask(left)
-    right_null = null_mask(right)
+    left_null = nulls(frame, left)
+    right_null = nulls(frame, right)
     if c.get("round_values"):
         left = pd.to_numeric(left, errors="coerce").round()
         right = pd.to_numeric(right, errors="coerce").round() if isinstance(right, pd.Series) else Const(
@@ -146,6 +165,10 @@ def _equal(frame: EvalFrame, c: dict, case_insensitive: bool = False) -> tuple[n
             right.value.lower() if isinstance(right.value, str) else right.value)
     if isinstance(right, pd.Series):
         equal = _elementwise_equal(left, right)
+    elif text_column(left) and isinstance(right.value, str):  # compared once per distinct value
+        codes, uniques = factorized(frame, left)
+        hits = np.array([u == right.value for u in uniques], dtype=bool)
+        equal = (codes >= 0) & (hits[np.maximum(codes, 0)] if len(uniques) else False)
     else:
         equal = _scalar_equal(left, right.value)
     equal = equal & ~left_null & ~right_null
@@ -170,6 +193,10 @@ def _scalar_equal(left: pd.Series, value) -> np.ndarray:
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
             return np.zeros(len(left), dtype=bool)
         return left.to_numpy(dtype="float64", na_value=np.nan) == float(value)
+    if pd.api.types.is_string_dtype(left) and left.dtype != object:
+        if not isinstance(value, str):
+            return np.zeros(len(left), dtype=bool)
+        return (left == value).fillna(False).to_numpy(dtype=bool)
     return (left.astype(object) == value).to_numpy(dtype=bool)
 
 
@@ -218,7 +245,7 @@ OPERATORS["greater_than_or_equal_to"] = lambda f, c: _numeric_compare(f, c, np.g
 
 @operator("empty")
 def empty(frame, c):
-    return np.broadcast_to(null_mask(target(frame, c)), (frame.n,)).copy()
+    return np.broadcast_to(nulls(frame, target(frame, c)), (frame.n,)).copy()
 
 
 complement("non_empty", "empty")
@@ -241,22 +268,25 @@ complement("not_exists", "exists")
 
 
 # ------------------------------------------------------------------------------------------ strings
-def _regex_per_distinct(series: pd.Series, func) -> np.ndarray:
-    text = as_text(series)
-    return dates.per_distinct(text, func, bool, False)
+def _regex_per_distinct(series: pd.Series, func, frame: EvalFrame | None = None) -> np.ndarray:
+    if frame is not None and text_column(series):  # the run's factorization of the column
+        codes, uniques = factorized(frame, series)
+        hits = np.array([func(u) for u in uniques], dtype=bool)
+        return (codes >= 0) & (hits[np.maximum(codes, 0)] if len(uniques) else False)
+    return dates.per_distinct(as_text(series), func, bool, False)
 
 
 @operator("matches_regex")
 def matches_regex(frame, c):
     pattern = re.compile(str(c.get("value")))
-    return _regex_per_distinct(target(frame, c), lambda v: pattern.match(str(v)) is not None)
+    return _regex_per_distinct(target(frame, c), lambda v: pattern.match(str(v)) is not None, frame)
 
 
 @operator("not_matches_regex")
 def not_matches_regex(frame, c):
     series = target(frame, c)
     pattern = re.compile(str(c.get("value")))
-    return ~_regex_per_distinct(series, lambda v: pattern.match(str(v)) is not None) & series.notna().to_numpy()
+    return ~_regex_per_distinct(series, lambda v: pattern.match(str(v)) is not None, frame) & ~nulls(frame, series)
 
 
 def _part_regex(frame, c, part: str, negate: bool):
@@ -264,7 +294,7 @@ def _part_regex(frame, c, part: str, negate: bool):
     pattern = re.compile(str(c.get("value")))
     n = int(c.get(part) or 0)
     cut = (lambda v: v[:n]) if part == "prefix" else (lambda v: v[-n:] if n else v)
-    found = _regex_per_distinct(series, lambda v: pattern.search(cut(str(v))) is not None)
+    found = _regex_per_distinct(series, lambda v: pattern.search(cut(str(v))) is not None, frame)
     return (~found if negate else found) & series.notna().to_numpy()
 
 
@@ -373,7 +403,7 @@ def _contained(frame: EvalFrame, series: pd.Series, right, lower: bool = False) 
         if lower:
             raise RuleDataError("case-insensitive membership in grouped values is not supported")
         return right.contains(frame, series)
-    notnull = ~null_mask(series)
+    notnull = ~nulls(frame, series)
     if has_collections(series):
         pool = set(_members(right)) if not isinstance(right, pd.Series) else None
         if pool is not None:  # a list per record (codelist codes): contained when any item is
@@ -826,8 +856,13 @@ def evaluate(frame: EvalFrame, node: dict) -> np.ndarray:
     unless every branch is on one), not = complement."""
     if "all" in node:
         result = np.ones(frame.n, dtype=bool)
-        for child in node["all"]:
+        children = node["all"]
+        for i, child in enumerate(children):
             result &= evaluate(frame, child)
+            if not result.any():  # nothing can be flagged any more: the rest need not run, but a variable
+                for rest in children[i + 1:]:  # they name that is absent still makes the rule not apply
+                    _require_variables(frame, rest)
+                break
         return result
     if "any" in node:
         result = np.zeros(frame.n, dtype=bool)
@@ -852,6 +887,28 @@ def evaluate(frame: EvalFrame, node: dict) -> np.ndarray:
         return np.full(frame.n, bool(np.asarray(func(one, node), dtype=bool).reshape(-1)[0]))
     result = func(frame, node)
     return np.asarray(result, dtype=bool).reshape(-1) if frame.n else np.zeros(0, dtype=bool)
+
+
+def _require_variables(frame: EvalFrame, node: dict) -> None:
+    """Raise MissingVariable where evaluating ``node`` would, without evaluating it."""
+    if "all" in node:
+        for child in node["all"]:
+            _require_variables(frame, child)
+    elif "any" in node:
+        missing = []
+        for child in node["any"]:
+            try:
+                _require_variables(frame, child)
+            except MissingVariable as exc:
+                missing.append(exc.name)
+        if node["any"] and len(missing) == len(node["any"]):
+            raise MissingVariable(missing[0])
+    elif "not" in node:
+        _require_variables(frame, node["not"])
+    elif node.get("operator") not in ("exists", "not_exists"):
+        name = frame.resolve(node.get("name"))
+        if isinstance(name, str) and name not in frame.df.columns and name not in frame.values:
+            raise MissingVariable(name)
 
 
 def _whole_table(frame: EvalFrame, node: dict) -> bool:

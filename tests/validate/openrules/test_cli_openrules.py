@@ -71,3 +71,17 @@ def test_a_broken_rules_folder_is_refused_before_any_data_is_read(tmp_path, caps
     assert "CORE-900001/rule.yml: Check: missing or not a condition tree" in err and "Traceback" not in err
     assert main([str(package(tmp_path)), "--rules", str(tmp_path / "nowhere")]) == 2
     assert "no such rules folder" in capsys.readouterr().err
+
+
+def test_an_open_rule_the_toolkit_already_checks_runs_once(tmp_path, monkeypatch):
+    from validate.registry import RULES
+    import validate.rules  # noqa: F401 - registers the rules
+
+    own = next(r for r in RULES.values() if r.core_id)
+    duplicate = dict(RULE, Core={"Id": own.core_id, "Status": "Published", "Version": "1"})
+    rules = write_rule(tmp_path / "rules", duplicate)
+    main([str(package(tmp_path)), "--rules", str(rules), "--out", str(tmp_path / "report")])
+    report = json.loads((tmp_path / "report" / "validation.json").read_text())
+    assert not [f for f in report["findings"] if f["rule"] == own.core_id]
+    entry = next(r for r in report["rules"] if r["id"] == own.core_id)
+    assert (entry["status"], entry["reason"]) == ("skipped", f"checked by the toolkit's rule {own.id}")

@@ -195,3 +195,9 @@ def test_every_operator_the_published_rules_use_is_implemented():
             "prefix_equal_to", "suffix_is_not_contained_by", "shares_no_elements_with", "is_unique_set",
             "prefix_not_equal_to", "not_equal_to_case_insensitive", "is_not_ordered_subset_of"}
     assert used <= set(OPERATORS)
+
+
+def test_a_date_with_an_unknown_month_is_not_compared():
+    f = frame({"S": ["2024---15", "2024-03"], "E": ["2024-01-01", "2024-03-01"]})
+    assert check(f, name="S", operator="date_greater_than", value="E") == [False, False]
+    assert check(f, name="S", operator="date_greater_than_or_equal_to", value="E") == [False, True]
