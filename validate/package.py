@@ -21,10 +21,8 @@ from validate.datafolder import is_core_data_folder, read_core_data_folder
 from validate.define_xml import DefineMeta, read_define
 from validate.standards import SDTM_DOMAINS
 
-DATASET_SUFFIXES = (".xpt", ".json", ".ndjson")
+DATASET_SUFFIXES = (".xpt", ".json", ".ndjson", ".dsjc")
 SKIPPED_FOLDERS = {"validation"}  # our own report folder may sit inside the package
-SAS_EPOCH = pd.Timestamp("1960-01-01")
-NUMERIC_JSON_TYPES = {"integer", "float", "double", "decimal"}
 
 
 @dataclass
@@ -44,6 +42,7 @@ class DatasetMeta:
     path: Path
     variables: dict[str, VariableMeta] = field(default_factory=dict)
     encoding: str = "utf-8"
+    issues: list = field(default_factory=list)  # what the file declares and its rows contradict (CV0109)
 
 
 @dataclass
@@ -185,54 +184,11 @@ def read_xpt(path: Path) -> tuple[pd.DataFrame, DatasetMeta]:
     return df, dmeta
 
 
-def _json_column(values: list, column: dict) -> tuple[pd.Series, str]:
-    data_type = column.get("dataType", "string")
-    target = column.get("targetDataType")
-    if data_type in NUMERIC_JSON_TYPES or target in ("integer", "decimal") and data_type not in ("date", "datetime", "time"):
-        return pd.to_numeric(pd.Series(values, dtype="object"), errors="coerce").astype("float64"), "Num"
-    if target == "integer" and data_type in ("date", "datetime", "time"):
-        stamps = pd.to_datetime(pd.Series(values, dtype="object"), errors="coerce")
-        if data_type == "date":
-            return ((stamps - SAS_EPOCH).dt.days).astype("float64"), "Num"
-        return ((stamps - SAS_EPOCH).dt.total_seconds()).astype("float64"), "Num"
-    return pd.Series(values, dtype="str"), "Char"
-
-
 def read_dataset_json(path: Path) -> tuple[pd.DataFrame, DatasetMeta]:
-    try:
-        if path.suffix.lower() == ".ndjson":
-            with path.open(encoding="utf-8") as fh:
-                lines = [line for line in fh if line.strip()]
-            header = json.loads(lines[0]) if lines else {}
-            rows = [json.loads(line) for line in lines[1:]]
-        else:
-            with path.open(encoding="utf-8") as fh:
-                header = json.load(fh)
-            rows = header.get("rows", []) if isinstance(header, dict) else []
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError([Problem(str(path), f"not readable Dataset-JSON: {exc}")]) from None
-    if not isinstance(header, dict) or not isinstance(header.get("columns"), list) or "name" not in header:
-        raise DataError([Problem(str(path), "not Dataset-JSON 1.1: the top-level object needs 'name' and 'columns'")])
-    columns = header["columns"]
-    bad_columns = [i + 1 for i, c in enumerate(columns) if not isinstance(c, dict) or not isinstance(c.get("name"), str)]
-    if bad_columns:
-        raise DataError([Problem(str(path), f"not Dataset-JSON 1.1: column {bad_columns[0]} is not an object with a "
-                                            f"'name' ({len(bad_columns)} such columns)")])
-    names = [c.get("name") for c in columns]
-    bad = [i + 1 for i, r in enumerate(rows) if not isinstance(r, list) or len(r) != len(names)]
-    if bad:
-        raise DataError([Problem(str(path), f"row {bad[0]} does not have {len(names)} values ({len(bad)} such rows)")])
-    matrix = list(zip(*rows)) if rows else [[] for _ in names]
-    dmeta = DatasetMeta(name=str(header["name"]).upper(), label=header.get("label") or "", path=path)
-    data = {}
-    for order, (column, values) in enumerate(zip(columns, matrix), start=1):
-        series, kind = _json_column(list(values), column)
-        data[column["name"]] = series
-        dmeta.variables[column["name"]] = VariableMeta(column["name"], column.get("label") or "", kind,
-                                                       column.get("length"), column.get("displayFormat") or "", order)
-    df = pd.DataFrame(data, columns=names)
-    df = blank_to_na(df, [c for c, v in dmeta.variables.items() if v.type == "Char"])
-    return df, dmeta
+    """A Dataset-JSON 1.1 file: .json, .ndjson or compressed .dsjc (validate/datasetjson.py)."""
+    from validate.datasetjson import read
+
+    return read(path, DatasetMeta, VariableMeta, blank_to_na)
 
 
 NAME_PATTERN = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
@@ -320,7 +276,7 @@ def load_package(path: str | Path, define: str | Path | None = None) -> Package:
         package.define = meta if package.define is None else package.define.merge(meta)
     files = _find_files(path)
     if not files:
-        raise DataError([Problem(str(path), "no .xpt, .json or .ndjson dataset files found")])
+        raise DataError([Problem(str(path), "no .xpt, .json, .ndjson or .dsjc dataset files found")])
     sources: dict[str, Path] = {}
     problems = []
     for file in files:
