@@ -55,7 +55,8 @@ def describe_map(mapping: dict | None) -> str | None:
         if key == "algorithm":
             continue
         text = _render(key, value)
-        args[key] = {"terms": f" (recoded: {text})", "time": f" and time {text}"}.get(key, text)
+        args[key] = {"terms": f" (recoded: {text})", "time": f" and time {text}", "expr": f", computed as {text}"
+                     }.get(key, text)
     if mapping["algorithm"] == "condition_add" and "otherwise" in mapping:
         args["cases"] += f"; otherwise: {_render('otherwise', mapping['otherwise'])}"
     try:

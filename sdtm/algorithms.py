@@ -7,7 +7,6 @@ one run lists every problem.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,12 +15,10 @@ import pandas as pd
 from sdtm.dates import parse_datetime
 from sdtm.numbers import decimal_marks, parse_numbers
 from sdtm.unique import on_unique
+from specs.conditions import parse_condition, parse_expression, parse_template
 from specs.ct import MULTIPLE, multiple_allowed
 from specs.errors import Problem, RecordIssue
 from specs.vocabulary import CUTOFF_2000, DEFAULT_TIME_FORMATS
-
-TEMPLATE_FIELD = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
-
 
 @dataclass
 class MapContext:
@@ -36,6 +33,7 @@ class MapContext:
     arms: list[dict]
     timepoints: list[dict] = field(default_factory=list)  # the domain's time point table
     supp_qnams: frozenset = frozenset()  # the domain's variables routed to SUPP--
+    lookups: dict = field(default_factory=dict)  # the study's lookup tables (study.yaml lookups)
     problems: list[Problem] = field(default_factory=list)
     term_problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -74,6 +72,40 @@ class MapContext:
         if len(rows) > limit:
             self.problems.append(Problem(f"{rows['__file'].iloc[0]}", f"... and {len(rows) - limit} more records "
                                                                       f"with a problem in column {column}"))
+
+
+    def report_problems(self, raw: pd.DataFrame, problems: pd.Series, what: str, limit: int = 20) -> None:
+        """Problems an expression found in records (the message names the value)."""
+        bad = problems.fillna("").astype(str) != ""
+        rows = raw.loc[bad]
+        for file, row, key, message in zip(rows["__file"].head(limit), rows["__row"].head(limit),
+                                           rows["__key"].head(limit), problems[bad].head(limit)):
+            self.problems.append(Problem(f"{file} row {row} ({key})", f"{self.domain}.{self.variable} from {what}: "
+                                                                      f"{message}"))
+        if len(rows) > limit:
+            self.problems.append(Problem(f"{rows['__file'].iloc[0]}", f"... and {len(rows) - limit} more records "
+                                                                      f"with a problem in {what}"))
+
+
+def _evaluate(raw: pd.DataFrame, parsed, what: str, ctx: MapContext) -> pd.Series:
+    values, problems = parsed.evaluate(raw, tables=ctx.lookups)
+    ctx.report_problems(raw, problems, what)
+    return values
+
+
+def _read(raw: pd.DataFrame, args: dict, ctx: MapContext) -> tuple[pd.Series, pd.DataFrame, str]:
+    """What a mapping reads, as text: its raw column (source) or its expression (expr). Also the frame and
+    column to locate its values in messages."""
+    if "expr" in args:
+        values = _evaluate(raw, parse_expression(args["expr"]), f"expr {args['expr']}", ctx)
+        values = values if values.dtype == object else _number_text(values)
+        return values, raw.assign(**{args["expr"]: values}), args["expr"]
+    return _text(raw, args["source"]), raw, args["source"]
+
+
+def _number_text(values: pd.Series) -> pd.Series:
+    return on_unique(lambda v: v.map(lambda x: "" if pd.isna(x) else (f"{int(x)}" if float(x).is_integer()
+                                                                      else f"{x}")), values).astype(object)
 
 
 def _text(raw: pd.DataFrame, column: str) -> pd.Series:
@@ -123,12 +155,14 @@ def _check_terms(values: pd.Series, raw: pd.DataFrame, source: str | None, codel
 
 
 def assign_no_ct(raw, args, ctx):
-    return _recode(_text(raw, args["source"]), args.get("terms")).replace("", args.get("default", ""))
+    values, _, _ = _read(raw, args, ctx)
+    return _recode(values, args.get("terms")).replace("", args.get("default", ""))
 
 
 def assign_ct(raw, args, ctx):
-    values = _recode(_text(raw, args["source"]), args.get("terms"))
-    return _check_terms(values, raw, args["source"], args.get("codelist") or ctx.codelist, ctx)
+    values, located, column = _read(raw, args, ctx)
+    values = _recode(values, args.get("terms"))
+    return _check_terms(values, located, column, args.get("codelist") or ctx.codelist, ctx)
 
 
 def hardcode_no_ct(raw, args, ctx):
@@ -146,16 +180,22 @@ def hardcode_ct(raw, args, ctx):
 
 
 def assign_numeric(raw, args, ctx):
-    """A number written with the source's decimal mark; anything else stops the run, unless
-    ``on_invalid: missing`` leaves it empty (each one listed as a warning in the run report)."""
-    text = _text(raw, args["source"]).str.strip()
+    """A number written with the source's decimal mark (or the value of ``expr``); anything else stops the
+    run, unless ``on_invalid: missing`` leaves it empty (each one listed as a warning in the run report)."""
+    if "expr" in args:
+        values = _evaluate(raw, parse_expression(args["expr"]), f"expr {args['expr']}", ctx)
+        if values.dtype != object:
+            return values.astype(float)
+        text, located, column = values.astype(str).str.strip(), raw.assign(**{args["expr"]: values}), args["expr"]
+    else:
+        text, located, column = _text(raw, args["source"]).str.strip(), raw, args["source"]
     numbers, invalid = parse_numbers(text, decimal_marks(raw))
     if args.get("on_invalid") == "missing":
-        ctx.warn(raw, invalid, args["source"], "not a number, left empty (on_invalid: missing)")
+        ctx.warn(located, invalid, column, "not a number, left empty (on_invalid: missing)")
     else:
         marks = decimal_marks(raw)
         comma = " (the source's decimal mark is ',')" if (marks[invalid] == ",").any() else ""
-        ctx.report(raw, invalid, args["source"], "is not a number" + comma)
+        ctx.report(located, invalid, column, "is not a number" + comma)
     return numbers.astype(float)
 
 
@@ -179,21 +219,8 @@ def assign_datetime(raw, args, ctx):
 
 
 def assign_template(raw, args, ctx):
-    template = args["template"]
-    fields = TEMPLATE_FIELD.findall(template)
-    if not fields:
-        return pd.Series(template, index=raw.index, dtype=object)
-    parts = re.split(TEMPLATE_FIELD, template)
-    result = pd.Series("", index=raw.index, dtype=object)
-    empty = pd.Series(False, index=raw.index)
-    for i, part in enumerate(parts):
-        if i % 2:  # a field name
-            value = _text(raw, part)
-            empty |= value == ""
-            result = result + value
-        else:
-            result = result + part
-    return result.where(~empty, "")
+    """Text with {expression} fields; empty when a field is empty (see specs.conditions.Template)."""
+    return _evaluate(raw, parse_template(args["template"]), f"template {args['template']}", ctx)
 
 
 def assign_duration(raw, args, ctx):
@@ -217,8 +244,6 @@ def _duration_text(minutes: pd.Series) -> pd.Series:
 
 def condition_add(raw, args, ctx):
     """The first case whose condition holds gives the value; 'otherwise' (or empty) for the rest."""
-    from specs.conditions import parse_condition
-
     remaining = pd.Series(True, index=raw.index)
     pieces = []
     branches = [(parse_condition(c["when"]), c["then"]) for c in args["cases"]]
@@ -226,7 +251,7 @@ def condition_add(raw, args, ctx):
         branches.append((None, args["otherwise"]))
     for condition, mapping in branches:
         hit = remaining if condition is None else \
-            condition.evaluate(raw).fillna(False).astype(bool) & remaining
+            condition.evaluate(raw, tables=ctx.lookups).fillna(False).astype(bool) & remaining
         if hit.any():  # each mapping sees only the records it applies to
             pieces.append(run_map(raw[hit], mapping, ctx))
         remaining &= ~hit

@@ -115,7 +115,8 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
         other = dspec.raw.get("from_domain")
         base = records_of_domain(prepared[other], datasets[other]) if other else None
         records = prepare_records(name, dspec.raw, tables, problems, issues, lookups, base=base,
-                                  warnings=warnings)
+                                  warnings=warnings,
+                                  lookup_tables=getattr(spec, "lookups", {}))
         prepared[name] = records
         data = pd.DataFrame(index=records.index)
         for variable in dspec.variables:
@@ -123,7 +124,8 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
             if mapping and ALGORITHMS[mapping["algorithm"]].kind == MAP:
                 ctx = MapContext(spec.studyid, name, variable.name, variable.codelist, ct, visits, arms,
                                  timepoints=dspec.raw.get("timepoints", []),
-                                 supp_qnams=frozenset(v.name for v in dspec.supp_variables))
+                                 supp_qnams=frozenset(v.name for v in dspec.supp_variables),
+                                 lookups=getattr(spec, "lookups", {}))
                 values = run_map(records, mapping, ctx)
                 problems += ctx.problems
                 term_problems += ctx.term_problems

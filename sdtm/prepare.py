@@ -113,8 +113,9 @@ def _report_unmatched(lost: pd.DataFrame, empty_key: pd.Series, merge: dict, ind
                                                              f"with no record of {source}"))
 
 
-def filter_records(frame: pd.DataFrame, where: dict, domain: str, issues: list[RecordIssue]) -> pd.DataFrame:
-    keep = parse_condition(where["condition"]).evaluate(frame).fillna(False).astype(bool)
+def filter_records(frame: pd.DataFrame, where: dict, domain: str, issues: list[RecordIssue],
+                   tables: dict | None = None) -> pd.DataFrame:
+    keep = parse_condition(where["condition"]).evaluate(frame, tables=tables).fillna(False).astype(bool)
     issues += issues_for(frame[~keep], domain, where["reason"])
     return frame[keep]
 
@@ -137,7 +138,7 @@ NOT_DONE = "NOT DONE"
 
 
 def melt_tests(frame: pd.DataFrame, melt: dict, domain: str, issues: list[RecordIssue],
-               problems: list[Problem] | None = None) -> pd.DataFrame:
+               problems: list[Problem] | None = None, tables: dict | None = None) -> pd.DataFrame:
     """One record per test of a wide form: the column's test code in `name`, its value in `value`.
 
     A test with no value gives no record, and a row with no value in any test column is listed, unless
@@ -153,7 +154,7 @@ def melt_tests(frame: pd.DataFrame, melt: dict, domain: str, issues: list[Record
     status = not_done.get("status")
     row_not_done = pd.Series(False, index=frame.index)
     if not_done.get("when"):
-        row_not_done = parse_condition(not_done["when"]).evaluate(frame).fillna(False).astype(bool)
+        row_not_done = parse_condition(not_done["when"]).evaluate(frame, tables=tables).fillna(False).astype(bool)
     long_parts = []
 
     def add(rows: pd.DataFrame, code: str, values, done: bool, order: int) -> None:
@@ -192,7 +193,8 @@ def from_sources(spec: dict) -> list[str]:
 
 def prepare_records(domain: str, spec: dict, tables: dict[str, pd.DataFrame], problems: list[Problem],
                     issues: list[RecordIssue], lookups: set[str] = frozenset(),
-                    base: pd.DataFrame | None = None, warnings: list[RecordIssue] | None = None) -> pd.DataFrame:
+                    base: pd.DataFrame | None = None, warnings: list[RecordIssue] | None = None,
+                    lookup_tables: dict | None = None) -> pd.DataFrame:
     """Stack the domain's sources (RAWSOURCE names each record's source), or take ``base`` (the records
     of an earlier domain, ``from_domain``), then merge, filter, de-duplicate and melt as the spec says."""
     if base is not None:
@@ -204,9 +206,9 @@ def prepare_records(domain: str, spec: dict, tables: dict[str, pd.DataFrame], pr
     if spec.get("merge"):
         frame = merge_sources(frame, spec["merge"], tables, domain, problems, issues, lookups, warnings)
     if spec.get("where"):
-        frame = filter_records(frame, spec["where"], domain, issues)
+        frame = filter_records(frame, spec["where"], domain, issues, lookup_tables)
     if spec.get("dedupe"):
         frame = drop_duplicates(frame, spec["dedupe"], domain, issues)
     if spec.get("melt"):
-        frame = melt_tests(frame, spec["melt"], domain, issues, problems)
+        frame = melt_tests(frame, spec["melt"], domain, issues, problems, lookup_tables)
     return frame.reset_index(drop=True)

@@ -1,363 +1,255 @@
-"""The condition grammar of specs, parsed by us and evaluated on whole columns (never eval/query).
+"""Conditions, expressions and templates of specs: parse once, evaluate on whole columns.
 
-    condition  := or
-    or         := and ("or" and)*
-    and        := not ("and" not)*
-    not        := "not" not | "(" condition ")" | test
-    test       := COLUMN ("==" | "!=" | "<" | "<=" | ">" | ">=") literal
-                | COLUMN ["not"] "in" "(" literal ("," literal)* [","] ")"
-                | COLUMN "is" ["not"] "empty"
-    literal    := 'text' | "text" | number
-    COLUMN     := [A-Za-z_][A-Za-z0-9_]*
+The grammar is in ``specs.expressions``, the meaning of values and functions in ``specs.functions``.
+This module is the API the rest of the toolkit uses:
 
-Keywords are case-insensitive. Semantics, chosen so that ``not (A == x)`` is always ``A != x``:
-- a quoted literal compares the column as text; a number compares ``pd.to_numeric(column, "coerce")``;
-- an empty value (NaN, None, "" or blanks) is equal to nothing and ordered against nothing, so
-  ``==``, ``<``, ``<=``, ``>``, ``>=`` and ``in`` are False there, and ``!=`` and ``not in`` are True;
-- ``is empty`` is true for NaN, None, "" and all-blank text.
+- ``parse_condition(text)`` -> ``Condition`` (``evaluate(frame)`` -> bool Series);
+- ``parse_expression(text)`` -> ``Expression`` (``evaluate(frame)`` -> values and the problem of each row);
+- ``parse_template(text)`` -> ``Template``: text with ``{expression}`` fields (``{{`` and ``}}`` for braces).
+
+Each reads ``columns`` (the records' own columns, by name), ``variables`` ('DOMAIN.NAME' of mapped SDTM
+variables) and ``tables`` (lookup tables). Evaluation is once per distinct combination of what it reads.
 """
 from __future__ import annotations
 
-import operator
-import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
-from specs.errors import CdiscError
+from specs import expressions as ex
+from specs.expressions import ConditionError, distinct_codes
+from specs.functions import FUNCTIONS, Env, as_number, as_text, evaluate, truth, variable_column
+
+__all__ = ["ConditionError", "Condition", "Expression", "Template", "parse_condition", "parse_expression",
+           "parse_template"]
 
 
-class ConditionError(CdiscError, ValueError):
-    """A condition that does not parse, or that names a column the data lacks."""
+def _references(roots) -> tuple[set[str], set[str], set[str]]:
+    columns, variables, tables = set(), set(), set()
+    for root in roots:
+        for node in ex.walk(root):
+            if isinstance(node, ex.Column):
+                columns.add(node.name)
+            elif isinstance(node, ex.Variable):
+                variables.add(node.key)
+            elif isinstance(node, ex.Call) and node.function == "lookup":
+                tables.add(node.args[1].value)
+    return columns, variables, tables
 
 
-# ------------------------------------------------------------------------------------------ tokens
-_TOKEN = re.compile(
-    r"""(?P<space>\s+)
-      | (?P<string>'[^']*'|"[^"]*")
-      | (?P<number>-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
-      | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
-      | (?P<op>==|!=|<=|>=|<|>)
-      | (?P<punct>[(),])
-    """,
-    re.VERBOSE,
-)
-_KEYWORDS = {"and", "or", "not", "in", "is", "empty"}
-_COMPARISONS = {"==", "!=", "<", "<=", ">", ">="}
+class _Readable:
+    """What an expression, a condition or a template reads, and the distinct frame it is evaluated on."""
 
-
-@dataclass(frozen=True)
-class _Token:
-    kind: str  # "string", "number", "name", "keyword", "op", "punct", "end", "bad" (value: the error)
-    text: str
-    value: object
-    position: int
-
-
-def _unexpected(text: str, shown: str, position: int, hint: str = "") -> ConditionError:
-    return ConditionError(f"unexpected {shown} at position {position} in: {text}{hint}")
-
-
-def _tokenize(text: str) -> list[_Token]:
-    tokens, position = [], 0
-    while position < len(text):
-        found = _TOKEN.match(text, position)
-        if found is None or found.end() == position:
-            # reported when the parser reaches it, so the leftmost error is the one shown
-            char = text[position]
-            if char in "'\"":
-                error = ConditionError(f"unterminated string starting at position {position} in: {text}")
-            else:
-                hint = " (use == to compare)" if text.startswith("=", position) else ""
-                error = _unexpected(text, repr(char), position, hint)
-            tokens.append(_Token("bad", char, error, position))
-            return tokens
-        kind, raw = found.lastgroup, found.group()
-        if kind == "string":
-            tokens.append(_Token(kind, raw, raw[1:-1], position))
-        elif kind == "number":
-            tokens.append(_Token(kind, raw, _number(raw), position))
-        elif kind == "name" and raw.lower() in _KEYWORDS:
-            tokens.append(_Token("keyword", raw, raw.lower(), position))
-        elif kind != "space":
-            tokens.append(_Token(kind, raw, raw, position))
-        position = found.end()
-    tokens.append(_Token("end", "", None, len(text)))
-    return tokens
-
-
-def _number(raw: str) -> int | float:
-    value = float(raw)
-    return int(value) if re.fullmatch(r"-?\d+", raw) else value
-
-
-# ------------------------------------------------------------------------------------------- nodes
-def _literal(value) -> str:
-    if isinstance(value, str):
-        return f'"{value}"' if "'" in value else f"'{value}'"
-    return repr(value)
-
-
-def _distinct(series: pd.Series) -> tuple[np.ndarray, list]:
-    """Codes and distinct values (missing -> code -1): text work is done once per distinct value."""
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    return codes, list(uniques)
-
-
-def _empty(series: pd.Series) -> np.ndarray:
-    codes, uniques = _distinct(series)
-    blank = np.array([str(u).strip() == "" for u in uniques] + [True], dtype=bool)
-    return blank[codes]
-
-
-def _as_text(series: pd.Series) -> pd.Series:
-    """The values as text; blanks and missing are NA, so they match nothing."""
-    codes, uniques = _distinct(series)
-    texts = np.array([None if str(u).strip() == "" else str(u) for u in uniques] + [None], dtype=object)
-    return pd.Series(texts[codes], index=series.index, dtype="string")
-
-
-def _as_number(series: pd.Series) -> np.ndarray:
-    return pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-
-
-def _true_where(result) -> np.ndarray:
-    return pd.array(result, dtype="boolean").fillna(False).to_numpy(dtype=bool)
-
-
-_OPERATORS = {"==": operator.eq, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
-
-
-@dataclass(frozen=True)
-class Compare:
-    column: str
-    op: str
-    value: object
-
-    def mask(self, df: pd.DataFrame) -> np.ndarray:
-        if self.op == "!=":
-            return ~Compare(self.column, "==", self.value).mask(df)
-        if isinstance(self.value, str):
-            left = _as_text(df[self.column])
-        else:
-            left = _as_number(df[self.column])
-        return _true_where(_OPERATORS[self.op](left, self.value))
-
-    def __str__(self) -> str:
-        return f"{self.column} {self.op} {_literal(self.value)}"
-
-
-@dataclass(frozen=True)
-class InList:
-    column: str
-    values: tuple
-    negated: bool = False
-
-    def mask(self, df: pd.DataFrame) -> np.ndarray:
-        texts = [v for v in self.values if isinstance(v, str)]
-        numbers = [v for v in self.values if not isinstance(v, str)]
-        found = np.zeros(len(df), dtype=bool)
-        if texts:
-            found |= _true_where(_as_text(df[self.column]).isin(texts))
-        if numbers:
-            found |= np.isin(_as_number(df[self.column]), numbers)
-        return ~found if self.negated else found
-
-    def __str__(self) -> str:
-        keyword = "not in" if self.negated else "in"
-        return f"{self.column} {keyword} ({', '.join(_literal(v) for v in self.values)})"
-
-
-@dataclass(frozen=True)
-class IsEmpty:
-    column: str
-    negated: bool = False
-
-    def mask(self, df: pd.DataFrame) -> np.ndarray:
-        empty = _empty(df[self.column])
-        return ~empty if self.negated else empty
-
-    def __str__(self) -> str:
-        return f"{self.column} is {'not ' if self.negated else ''}empty"
-
-
-@dataclass(frozen=True)
-class Not:
-    operand: object
-
-    def mask(self, df: pd.DataFrame) -> np.ndarray:
-        return ~self.operand.mask(df)
-
-    def __str__(self) -> str:
-        inner = str(self.operand)
-        return f"not ({inner})" if isinstance(self.operand, (And, Or)) else f"not {inner}"
-
-
-@dataclass(frozen=True)
-class And:
-    operands: tuple
-
-    def mask(self, df: pd.DataFrame) -> np.ndarray:
-        return np.logical_and.reduce([o.mask(df) for o in self.operands])
-
-    def __str__(self) -> str:
-        return " and ".join(f"({o})" if isinstance(o, Or) else str(o) for o in self.operands)
-
-
-@dataclass(frozen=True)
-class Or:
-    operands: tuple
-
-    def mask(self, df: pd.DataFrame) -> np.ndarray:
-        return np.logical_or.reduce([o.mask(df) for o in self.operands])
-
-    def __str__(self) -> str:
-        return " or ".join(str(o) for o in self.operands)
-
-
-def _columns(node) -> set[str]:
-    if isinstance(node, (And, Or)):
-        return set().union(*(_columns(o) for o in node.operands))
-    if isinstance(node, Not):
-        return _columns(node.operand)
-    return {node.column}
-
-
-# ------------------------------------------------------------------------------------------ parser
-class _Parser:
-    def __init__(self, text: str):
-        self.text = text
-        self.tokens = _tokenize(text)
-        self.index = 0
+    kind = "expression"
 
     @property
-    def token(self) -> _Token:
-        token = self.tokens[self.index]
-        if token.kind == "bad":
-            raise token.value
-        return token
+    def columns(self) -> set[str]:
+        return _references(self.roots)[0]
 
-    def error(self, expected: str = "") -> ConditionError:
-        token = self.token
-        shown = "end of condition" if token.kind == "end" else repr(token.text)
-        hint = f" (expected {expected})" if expected else ""
-        if token.kind == "end":
-            return ConditionError(f"unexpected end of condition at position {token.position} in: {self.text}{hint}")
-        return _unexpected(self.text, shown, token.position, hint)
+    @property
+    def variables(self) -> set[str]:
+        return _references(self.roots)[1]
 
-    def accept(self, kind: str, value=None) -> _Token | None:
-        token = self.token
-        if token.kind == kind and (value is None or token.value == value):
-            self.index += 1
-            return token
-        return None
+    @property
+    def tables(self) -> set[str]:
+        return _references(self.roots)[2]
 
-    def expect(self, kind: str, value=None, expected: str = "") -> _Token:
-        token = self.accept(kind, value)
-        if token is None:
-            raise self.error(expected or repr(value))
-        return token
+    def _env(self, frame: pd.DataFrame, variables: dict | None, tables: dict | None) -> tuple[np.ndarray, Env]:
+        columns, wanted, _ = _references(self.roots)
+        missing = sorted(columns - set(frame.columns))
+        if missing:
+            names = ", ".join(repr(m) for m in missing)
+            noun = "column" if len(missing) == 1 else "columns"
+            raise ConditionError(f"{noun} {names} not in the data, in {self.kind}: {self.text}")
+        variables = variables or {}
+        absent = sorted(wanted - set(variables))
+        if absent:
+            raise ConditionError(f"{', '.join(absent)} not available here, in {self.kind}: {self.text} (DOMAIN.NAME "
+                                 f"is a mapped SDTM variable; {ex.QUOTING_HINT})")
+        read = sorted(columns) + (["__decimal"] if "__decimal" in frame.columns and "__decimal" not in columns else [])
+        work = frame[read].copy() if read else pd.DataFrame(index=frame.index)
+        for key in sorted(wanted):
+            work["\0" + key] = np.asarray(variables[key], dtype=object) if not \
+                pd.api.types.is_numeric_dtype(variables[key]) else np.asarray(variables[key], dtype=float)
+        codes, distinct = distinct_codes(work, list(work.columns))
+        return codes, Env(distinct, tables or {})
 
-    def parse(self):
-        if self.token.kind == "end":
-            raise ConditionError(f"empty condition: {self.text!r}")
-        node = self.parse_or()
-        if self.token.kind != "end":
-            raise self.error("'and', 'or' or the end")
-        return node
+    def __eq__(self, other) -> bool:
+        return type(self) is type(other) and self.roots == other.roots
 
-    def parse_or(self):
-        operands = [self.parse_and()]
-        while self.accept("keyword", "or"):
-            operands.append(self.parse_and())
-        return operands[0] if len(operands) == 1 else Or(tuple(_flatten(operands, Or)))
-
-    def parse_and(self):
-        operands = [self.parse_not()]
-        while self.accept("keyword", "and"):
-            operands.append(self.parse_not())
-        return operands[0] if len(operands) == 1 else And(tuple(_flatten(operands, And)))
-
-    def parse_not(self):
-        if self.accept("keyword", "not"):
-            return Not(self.parse_not())
-        if self.accept("punct", "("):
-            node = self.parse_or()
-            self.expect("punct", ")", "')'")
-            return node
-        return self.parse_test()
-
-    def parse_test(self):
-        column = self.expect("name", expected="a column name").text
-        if self.token.kind == "op":
-            op = self.accept("op").text
-            return Compare(column, op, self.parse_literal())
-        if self.accept("keyword", "is"):
-            negated = self.accept("keyword", "not") is not None
-            self.expect("keyword", "empty", "'empty'")
-            return IsEmpty(column, negated)
-        negated = self.accept("keyword", "not") is not None
-        if self.accept("keyword", "in"):
-            return InList(column, self.parse_list(), negated)
-        raise self.error("'in'" if negated else "a comparison, 'in', 'not in' or 'is'")
-
-    def parse_list(self) -> tuple:
-        self.expect("punct", "(", "'('")
-        values = [self.parse_literal()]
-        while self.accept("punct", ","):
-            if self.token.kind == "punct" and self.token.value == ")":
-                break  # trailing comma
-            values.append(self.parse_literal())
-        self.expect("punct", ")", "',' or ')'")
-        return tuple(values)
-
-    def parse_literal(self):
-        token = self.accept("string") or self.accept("number")
-        if token is None:
-            raise self.error("a quoted text or a number")
-        return token.value
+    def __hash__(self) -> int:
+        return hash(self.roots)
 
 
-def _flatten(operands: list, kind: type) -> list:
-    flat = []
-    for operand in operands:
-        flat.extend(operand.operands if isinstance(operand, kind) else [operand])
-    return flat
+def _spread(values: pd.Series, codes: np.ndarray, index) -> pd.Series:
+    out = values.reset_index(drop=True).take(codes)
+    out.index = index
+    return out
 
 
-# --------------------------------------------------------------------------------------------- API
-@dataclass(frozen=True)
-class Condition:
-    """A parsed condition: ``columns`` it reads, ``evaluate(df)`` on whole columns, ``str`` canonical."""
+def _problems(env: Env) -> pd.Series:
+    merged = pd.Series("", index=env.frame.index, dtype=object)
+    for found in env.problems:
+        merged = merged.mask((merged == "") & (found.to_numpy() != ""), found.to_numpy())
+    return merged
+
+
+@dataclass(frozen=True, eq=False)
+class Condition(_Readable):
+    """A parsed condition: ``evaluate(frame)`` on whole columns, ``str`` canonical."""
+
+    text: str
+    root: object
+    kind = "condition"
+
+    @property
+    def roots(self) -> tuple:
+        return (self.root,)
+
+    def evaluate(self, frame: pd.DataFrame, variables: dict | None = None, tables: dict | None = None) -> pd.Series:
+        codes, env = self._env(frame, variables, tables)
+        held = truth(self.root, env) if len(env.frame) else np.zeros(0, dtype=bool)
+        return pd.Series(np.asarray(held, dtype=bool)[codes] if len(codes) else np.zeros(0, dtype=bool),
+                         index=frame.index, dtype=bool)
+
+    def __str__(self) -> str:
+        return str(self.root)
+
+
+@dataclass(frozen=True, eq=False)
+class Expression(_Readable):
+    """A parsed value expression: ``evaluate(frame)`` -> (values, problem of each row or '')."""
 
     text: str
     root: object
 
     @property
-    def columns(self) -> set[str]:
-        return _columns(self.root)
+    def roots(self) -> tuple:
+        return (self.root,)
 
-    def evaluate(self, df: pd.DataFrame) -> pd.Series:
-        missing = sorted(self.columns - set(df.columns))
-        if missing:
-            names = ", ".join(repr(m) for m in missing)
-            noun = "column" if len(missing) == 1 else "columns"
-            raise ConditionError(f"{noun} {names} not in the data, in condition: {self.text}")
-        return pd.Series(self.root.mask(df), index=df.index, dtype=bool)
+    @property
+    def numeric(self) -> bool:
+        """True when the expression gives a number (arithmetic, number(), round(), a number literal)."""
+        root = self.root
+        return isinstance(root, (ex.Arithmetic, ex.Negate)) or \
+            (isinstance(root, ex.Literal) and not isinstance(root.value, str)) or \
+            (isinstance(root, ex.Call) and FUNCTIONS[root.function].kind == "number")
+
+    def evaluate(self, frame: pd.DataFrame, variables: dict | None = None, tables: dict | None = None
+                 ) -> tuple[pd.Series, pd.Series]:
+        codes, env = self._env(frame, variables, tables)
+        if not len(frame):
+            empty = pd.Series([], index=frame.index, dtype=float if self.numeric else object)
+            return empty, pd.Series([], index=frame.index, dtype=object)
+        value = evaluate(self.root, env)
+        if self.numeric or value.kind == "number":
+            result = as_number(value)
+        else:
+            result = as_text(value).fillna("").astype(object)
+        return _spread(result, codes, frame.index), _spread(_problems(env), codes, frame.index)
 
     def __str__(self) -> str:
         return str(self.root)
 
-    def __eq__(self, other) -> bool:
-        return isinstance(other, Condition) and self.root == other.root
 
-    def __hash__(self) -> int:
-        return hash(self.root)
+def _template_parts(text: str) -> list:
+    """Literal text and field expressions of a template; '{{' and '}}' are literal braces."""
+    parts, literal, position = [], "", 0
+    while position < len(text):
+        char = text[position]
+        if char in "{}" and text.startswith(char * 2, position):
+            literal += char
+            position += 2
+            continue
+        if char == "}":
+            raise ConditionError(f"unexpected '}}' at position {position} in template: {text} (write }}}} for a brace)")
+        if char != "{":
+            literal += char
+            position += 1
+            continue
+        end, quote = position + 1, None
+        while end < len(text) and (quote or text[end] != "}"):
+            if quote and text[end] == quote:
+                quote = None
+            elif not quote and text[end] in "'\"`":
+                quote = text[end]
+            end += 1
+        if end >= len(text):
+            raise ConditionError(f"unclosed '{{' at position {position} in template: {text}")
+        if literal:
+            parts.append(literal)
+            literal = ""
+        field = text[position + 1:end]
+        try:
+            parts.append(ex.Parser(field, FUNCTIONS).parse(condition=False))
+        except ConditionError as exc:
+            raise ConditionError(f"{exc} (in the field at position {position} of template: {text})") from None
+        position = end + 1
+    if literal:
+        parts.append(literal)
+    return parts
+
+
+@dataclass(frozen=True, eq=False)
+class Template(_Readable):
+    """Text with {expression} fields; empty when any field is empty (a record without the value)."""
+
+    text: str
+    parts: tuple
+    kind = "template"
+
+    @property
+    def roots(self) -> tuple:
+        return tuple(p for p in self.parts if not isinstance(p, str))
+
+    def evaluate(self, frame: pd.DataFrame, variables: dict | None = None, tables: dict | None = None
+                 ) -> tuple[pd.Series, pd.Series]:
+        codes, env = self._env(frame, variables, tables)
+        if not len(frame):
+            return pd.Series([], index=frame.index, dtype=object), pd.Series([], index=frame.index, dtype=object)
+        result = pd.Series("", index=env.frame.index, dtype=object)
+        empty = np.zeros(len(env.frame), dtype=bool)
+        for part in self.parts:
+            if isinstance(part, str):
+                result = result + part
+                continue
+            text = as_text(evaluate(part, env))
+            empty |= text.isna().to_numpy()
+            result = result + text.fillna("")
+        result = result.where(~empty, "").astype(object)
+        return _spread(result, codes, frame.index), _spread(_problems(env), codes, frame.index)
+
+    def __str__(self) -> str:
+        return "".join(p.replace("{", "{{").replace("}", "}}") if isinstance(p, str) else "{" + str(p) + "}"
+                       for p in self.parts)
+
+
+@lru_cache(maxsize=4096)
+def _parse(kind: str, text: str):
+    if kind == "template":
+        return Template(text, tuple(_template_parts(text)))
+    root = ex.Parser(text, FUNCTIONS).parse(condition=kind == "condition")
+    return Condition(text, root) if kind == "condition" else Expression(text, root)
+
+
+def _checked(kind: str, text):
+    if not isinstance(text, str):
+        raise ConditionError(f"a {kind} must be text, not {type(text).__name__}: {text!r}")
+    return _parse(kind, text)
 
 
 def parse_condition(text: str) -> Condition:
     """Parse a spec condition; a syntax error raises ConditionError naming the token and position."""
-    if not isinstance(text, str):
-        raise ConditionError(f"a condition must be text, not {type(text).__name__}: {text!r}")
-    return Condition(text, _Parser(text).parse())
+    return _checked("condition", text)
+
+
+def parse_expression(text: str) -> Expression:
+    """Parse a value expression (the `expr` of a mapping, a field of a template)."""
+    return _checked("expression", text)
+
+
+def parse_template(text: str) -> Template:
+    """Parse text with {expression} fields."""
+    return _checked("template", text)

@@ -245,6 +245,7 @@ class StudySpec:
     study_cut: dict = field(default_factory=dict)
     version: int = 1  # the spec format version the files are written in (specs.migrate)
     notes: list[str] = field(default_factory=list)  # what to change to write the current version
+    lookups: dict = field(default_factory=dict)  # name -> specs.lookups.LookupTable
 
     @property
     def studyid(self) -> str:
@@ -287,6 +288,9 @@ def load_study_spec(folder: str | Path | None = None, collect: list[Problem] | N
                               lambda path: format_path(path))
     if problems:
         raise SpecError(problems)
+    from specs.lookups import read_lookups
+
+    lookups, lookup_problems = read_lookups(folder, study_doc.get("lookups"), display_path(study_path), display_path)
     spec = StudySpec(
         folder=folder,
         study=study_doc["study"],
@@ -297,10 +301,11 @@ def load_study_spec(folder: str | Path | None = None, collect: list[Problem] | N
         study_cut=study_doc.get("cut", {}),
         version=study_doc.get("version", 1),
         notes=notes,
+        lookups=lookups,
     )
     from specs.semantics import check_spec  # the checks that need more than a schema
 
-    problems = path_problems(spec) + check_spec(spec)
+    problems = path_problems(spec) + lookup_problems + check_spec(spec)
     if collect is not None:
         collect.extend(problems)
     elif problems:

@@ -5,10 +5,10 @@ Every check appends a Problem with the file and path; nothing raises until all a
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from specs.errors import Problem
+from specs.expressions import QUOTING_HINT
 from specs.model import domain_variables
 from specs.vocabulary import ALGORITHMS, DERIVE, MAP, date_format_problem, time_format_problem
 
@@ -19,7 +19,6 @@ NUMERIC_ALGORITHMS = {
 # derive-kind arguments that name variables of the same domain
 VARIABLE_ARGS = ("testcd", "orres", "orresu", "stresc", "stresn", "lo", "hi", "ornr", "dtc", "result",
                  "birth", "ref", "stat", "tpt")
-TEMPLATE_FIELD = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
 # what an algorithm may do instead of stopping the run on a value that is not a number (error: stop)
 ON_INVALID = {"assign_numeric": ("error", "missing"), "derive_stnr": ("error", "missing"),
               "derive_stresc": ("error", "text")}
@@ -87,6 +86,12 @@ def check_mapping(mapping: dict, where: str, kind_allowed: set[str], ct, problem
         problems.append(Problem(f"{where}.on_invalid", f"'{algorithm}' takes on_invalid: "
                                                        f"{' or '.join(ON_INVALID.get(algorithm, ('error',)))}, "
                                                        f"not {mapping['on_invalid']!r}"))
+    for group in spec.one_of:
+        given = [a for a in group if a in args]
+        if len(given) != 1:
+            choices = " or ".join(f"'{a}'" for a in group)
+            problems.append(Problem(where, f"'{algorithm}' needs one of {choices}" if not given else
+                                    f"'{algorithm}' takes {choices}, not both"))
     codelist = mapping.get("codelist")
     if codelist and ct is not None and not ct.has(codelist):
         problems.append(Problem(f"{where}.codelist", f"codelist '{codelist}' is not in the study CT"))
@@ -98,10 +103,6 @@ def check_mapping(mapping: dict, where: str, kind_allowed: set[str], ct, problem
             if not isinstance(case, dict) or "when" not in case or "then" not in case:
                 problems.append(Problem(case_where, "a case needs 'when' (a condition) and 'then' (a mapping)"))
                 continue
-            try:
-                _parse_condition(case["when"])
-            except ValueError as exc:
-                problems.append(Problem(f"{case_where}.when", str(exc)))
             check_mapping(case["then"], f"{case_where}.then", {MAP}, ct, problems)
         if "otherwise" in mapping:
             check_mapping(mapping["otherwise"], f"{where}.otherwise", {MAP}, ct, problems)
@@ -151,17 +152,7 @@ def check_domain(spec, name: str, domain: dict, ct, problems: list[Problem]) -> 
                                                                      f"study.yaml"))
         if "by" not in merge and not ("left_on" in merge and "right_on" in merge):
             problems.append(Problem(f"{base}.merge[{index}]", "needs 'by' or both 'left_on' and 'right_on'"))
-    if "where" in domain:
-        try:
-            _parse_condition(domain["where"]["condition"])
-        except ValueError as exc:
-            problems.append(Problem(f"{base}.where.condition", str(exc)))
-    not_done = (domain.get("melt") or {}).get("not_done") or {}
-    if "when" in not_done:
-        try:
-            _parse_condition(not_done["when"])
-        except ValueError as exc:
-            problems.append(Problem(f"{base}.melt.not_done.when", str(exc)))
+    check_texts(spec, base, domain, problems)
 
     labels = [" ".join(str(t["label"]).split()).casefold() for t in domain.get("timepoints", [])]
     for index, label in enumerate(labels):
@@ -297,6 +288,72 @@ def check_spec(spec) -> list[Problem]:
     return problems
 
 
+def _mapping_texts(mapping: dict, path: tuple):
+    """(path, kind, text) of the conditions, expressions and templates a map-kind mapping reads."""
+    algorithm = mapping.get("algorithm")
+    if ALGORITHMS.get(algorithm) is None or ALGORITHMS[algorithm].kind != MAP:
+        return
+    if isinstance(mapping.get("expr"), str):
+        yield path + ("expr",), "expression", mapping["expr"]
+    if algorithm == "assign_template" and isinstance(mapping.get("template"), str):
+        yield path + ("template",), "template", mapping["template"]
+    if algorithm == "condition_add":
+        for index, case in enumerate(mapping.get("cases") or []):
+            if not isinstance(case, dict):
+                continue
+            if isinstance(case.get("when"), str):
+                yield path + ("cases", index, "when"), "condition", case["when"]
+            if isinstance(case.get("then"), dict):
+                yield from _mapping_texts(case["then"], path + ("cases", index, "then"))
+        if isinstance(mapping.get("otherwise"), dict):
+            yield from _mapping_texts(mapping["otherwise"], path + ("otherwise",))
+
+
+def raw_texts(domain: dict):
+    """(path within the domain, kind, text) of every condition, expression and template read on the raw
+    records of a domain (kind: condition, expression or template)."""
+    for index, variable in enumerate(domain["variables"]):
+        if isinstance(variable.get("map"), dict):
+            yield from _mapping_texts(variable["map"], ("variables", index, "map"))
+    if isinstance((domain.get("where") or {}).get("condition"), str):
+        yield ("where", "condition"), "condition", domain["where"]["condition"]
+    not_done = (domain.get("melt") or {}).get("not_done") or {}
+    if isinstance(not_done.get("when"), str):
+        yield ("melt", "not_done", "when"), "condition", not_done["when"]
+
+
+def parse_text(kind: str, text: str):
+    from specs.conditions import parse_condition, parse_expression, parse_template
+
+    return {"condition": parse_condition, "expression": parse_expression, "template": parse_template}[kind](text)
+
+
+def check_texts(spec, base: str, domain: dict, problems: list[Problem]) -> None:
+    """Every condition, expression and template parses, and the lookup tables it names exist."""
+    tables = getattr(spec, "lookups", {}) or {}
+    for path, kind, text in raw_texts(domain):
+        where = f"{base}.{_format_path(path)}"
+        try:
+            parsed = parse_text(kind, text)
+        except ValueError as exc:
+            problems.append(Problem(where, str(exc)))
+            continue
+        for table in sorted(parsed.tables - set(tables)):
+            known = ", ".join(sorted(tables)) or "none"
+            problems.append(Problem(where, f"no lookup table '{table}' in study.yaml lookups (tables: {known}; "
+                                           f"see docs/spec-reference.md#lookup-tables)"))
+        for key in sorted(parsed.variables):
+            problems.append(Problem(where, f"{key}: a mapped SDTM variable cannot be read in a {kind} on raw "
+                                           f"records ({QUOTING_HINT})"))
+
+
+def _format_path(path: tuple) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
+    return out
+
+
 def raw_columns_used(domain: dict) -> list[tuple[tuple, str]]:
     """(path within the domain, raw column) for every raw column the domain's mapping reads."""
     used: list[tuple[tuple, str]] = []
@@ -308,16 +365,8 @@ def raw_columns_used(domain: dict) -> list[tuple[tuple, str]]:
         for arg in ("source", "date", "time", "minutes"):
             if isinstance(mapping.get(arg), str):
                 used.append((path + (arg,), mapping[arg]))
-        if algorithm == "assign_template":
-            for field_name in TEMPLATE_FIELD.findall(mapping.get("template", "")):
-                used.append((path + ("template",), field_name))
         if algorithm == "condition_add":
             for index, case in enumerate(mapping.get("cases") or []):
-                try:
-                    for column in sorted(_parse_condition(case["when"]).columns):
-                        used.append((path + ("cases", index, "when"), column))
-                except (ValueError, KeyError, TypeError):
-                    pass
                 if isinstance(case, dict) and isinstance(case.get("then"), dict):
                     visit_mapping(case["then"], path + ("cases", index, "then"))
             if isinstance(mapping.get("otherwise"), dict):
@@ -326,10 +375,10 @@ def raw_columns_used(domain: dict) -> list[tuple[tuple, str]]:
     for index, variable in enumerate(domain["variables"]):
         if variable.get("map"):
             visit_mapping(variable["map"], ("variables", index, "map"))
-    if "where" in domain:
+    for path, kind, text in raw_texts(domain):
         try:
-            for column in sorted(_parse_condition(domain["where"]["condition"]).columns):
-                used.append((("where", "condition"), column))
+            for column in sorted(parse_text(kind, text).columns):
+                used.append((path, column))
         except ValueError:
             pass
     for arg in ("by", "order"):
@@ -337,13 +386,6 @@ def raw_columns_used(domain: dict) -> list[tuple[tuple, str]]:
             used.append((("dedupe", arg), column))
     for column in (domain.get("melt") or {}).get("columns", {}):
         used.append((("melt", "columns"), column))
-    not_done = (domain.get("melt") or {}).get("not_done") or {}
-    if "when" in not_done:
-        try:
-            for column in sorted(_parse_condition(not_done["when"]).columns):
-                used.append((("melt", "not_done", "when"), column))
-        except ValueError:
-            pass
     return used
 
 

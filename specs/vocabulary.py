@@ -22,6 +22,7 @@ class Algorithm:
     description: str
     stage: int = 0  # derive-kind only: derivations run stage by stage across all domains
     defaults: dict = field(default_factory=dict)  # the value of an optional argument the spec leaves out
+    one_of: tuple[tuple[str, ...], ...] = ()  # groups of optional arguments of which exactly one is given
 
 
 MAP = "map"
@@ -34,14 +35,15 @@ ALGORITHMS: dict[str, Algorithm] = {
     a.name: a
     for a in [
         # map-kind: computed from the raw record; `source` names raw columns
-        Algorithm("assign_no_ct", MAP, ("source",), ("terms", "default"), "Collected",
-                  "Copied from the collected value{terms}."),
-        Algorithm("assign_ct", MAP, ("source",), ("terms", "codelist"), "Collected",
-                  "Collected value mapped to its controlled term{terms}."),
+        Algorithm("assign_no_ct", MAP, (), ("source", "expr", "terms", "default"), "Collected",
+                  "Copied from the collected value{expr}{terms}.", one_of=(("source", "expr"),)),
+        Algorithm("assign_ct", MAP, (), ("source", "expr", "terms", "codelist"), "Collected",
+                  "Collected value mapped to its controlled term{expr}{terms}.", one_of=(("source", "expr"),)),
         Algorithm("hardcode_no_ct", MAP, ("value",), (), "Assigned", "Assigned the value '{value}'."),
         Algorithm("hardcode_ct", MAP, ("value",), ("codelist",), "Assigned",
                   "Assigned the controlled term '{value}'."),
-        Algorithm("assign_numeric", MAP, ("source",), ("on_invalid",), "Collected", "Collected numeric value."),
+        Algorithm("assign_numeric", MAP, (), ("source", "expr", "on_invalid"), "Collected",
+                  "Collected numeric value{expr}.", one_of=(("source", "expr"),)),
         Algorithm("assign_datetime", MAP, ("date", "format"), ("time", "time_format", "cutoff_2000"), "Collected",
                   "ISO 8601 date/time from the collected date ({format}){time}; unknown parts (UN/UNK) left out."),
         Algorithm("assign_template", MAP, ("template",), (), "Derived",

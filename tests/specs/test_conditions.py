@@ -116,12 +116,31 @@ def test_unknown_column_is_named():
         ("AESER = 'Y'", "unexpected '=' at position 6 in: AESER = 'Y' (use == to compare)"),
         ("AESER == 'Y' xx", "unexpected 'xx' at position 13 in: AESER == 'Y' xx (expected 'and', 'or' or the end)"),
         ("AESER == 'Y", "unterminated string starting at position 9 in: AESER == 'Y"),
-        ("AESER ==", "unexpected end of condition at position 8 in: AESER == (expected a quoted text or a number)"),
+        ("AESER ==", "unexpected end of condition at position 8 in: AESER == (expected a column name, a quoted "
+                     "text, a number or a function)"),
         ("(A == 1", "unexpected end of condition at position 7 in: (A == 1 (expected ')')"),
         ("A in 1", "unexpected '1' at position 5 in: A in 1 (expected '(')"),
         ("A is not", "unexpected end of condition at position 8 in: A is not (expected 'empty')"),
-        ("A == B", "unexpected 'B' at position 5 in: A == B (expected a quoted text or a number)"),
-        ("1 == A", "unexpected '1' at position 0 in: 1 == A (expected a column name)"),
+        ("A in (B)", "unexpected 'B' at position 6 in: A in (B) (expected a quoted text or a number)"),
+        ("A", "a condition is expected at position 0 in: A ('A' is a value: compare it, e.g. A == 'Y', or test "
+              "it with is empty)"),
+        ("A == 'x' + 1 and B", "a condition is expected at position 0 in: A == 'x' + 1 and B ('B' is a value: "
+                               "compare it, e.g. B == 'Y', or test it with is empty)"),
+        ("upper(A == 'x') == 'X'", "a value is expected at position 6 in: upper(A == 'x') == 'X' ('A == 'x'' is a "
+                                   "condition)"),
+        ("2ND_DOSE == 'Y'", "unexpected '2ND_DOSE' at position 0 in: 2ND_DOSE == 'Y' (put a column name with "
+                            "spaces, dots or a leading digit in backticks: `AE Start Date`, `IT.AETERM`)"),
+        ("IT.`AE TERM` == 'x'", "unexpected '`AE TERM`' at position 3 in: IT.`AE TERM` == 'x' (expected a "
+                                "variable name after 'IT.' (put a column name with spaces, dots or a leading "
+                                "digit in backticks: `AE Start Date`, `IT.AETERM`))"),
+        ("`AE Term == 'x'", "unterminated name starting at position 0 in: `AE Term == 'x'"),
+        ("A matches '('", "not a regular expression at position 10 in: A matches '(' (missing ), unterminated "
+                          "subpattern at position 0)"),
+        ("split(A, '-') == 'x'", "split() takes 3 argument(s), not 2, at position 0 in: split(A, '-') == 'x'"),
+        ("substr(A, '1') == 'x'", "substr(): argument 2 must be a whole number, at position 10 in: "
+                                  "substr(A, '1') == 'x'"),
+        ("date(A, 'middle') > '2020'", "date(): argument 2 must be 'first' or 'last', at position 8 in: "
+                                       "date(A, 'middle') > '2020'"),
         ("A == 1 @", "unexpected '@' at position 7 in: A == 1 @"),
         ("   ", "empty condition: '   '"),
     ],
@@ -135,5 +154,7 @@ def test_syntax_errors_are_pinned(text, message):
 
 def test_never_evaluates_python():
     # text that eval() would run is just a syntax error here
-    with pytest.raises(ConditionError, match="unexpected '\\(' at position 10"):
+    with pytest.raises(ConditionError, match="unknown function '__import__' at position 0 in: "):
         parse_condition("__import__('os').system('true')")
+    with pytest.raises(ConditionError, match="unexpected '\\)' at position 6"):
+        parse_condition("A == ().__class__")
