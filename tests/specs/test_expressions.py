@@ -119,3 +119,11 @@ def test_every_function_has_a_worked_example():
     assert sorted(FUNCTIONS) == ["coalesce", "concat", "date", "lookup", "lower", "number", "pad_left", "pad_right",
                                  "regex_extract", "regex_replace", "round", "split", "substr", "trim", "upper"]
     assert all(f.doc and f.example for f in FUNCTIONS.values())
+
+
+def test_numbers_are_read_strictly_in_the_records_decimal_mark():
+    frame = pd.DataFrame({"DOSE": ["0,83", "1,500", "1.5", "inf"], "__decimal": [",", ",", ".", "."]})
+    result, problems = parse_expression("number(DOSE) * 2").evaluate(frame)
+    assert list(result[:3]) == [1.66, 3.0, 3.0] and pd.isna(result[3])
+    assert list(problems) == ["", "", "", "'inf' is not a number"]
+    assert list(parse_condition("DOSE > 1").evaluate(frame)) == [False, True, True, False]
