@@ -48,7 +48,9 @@ def _join(dataset: pd.DataFrame, add: pd.DataFrame, keys: list[str], add_keys: l
     for new, old in mapping.items():
         right[new] = add[old]
     for left_name, right_name in zip(keys, right_on):  # join text with text and numbers with numbers
-        if pd.api.types.is_numeric_dtype(dataset[left_name]) != pd.api.types.is_numeric_dtype(right[right_name]):
+        left_numeric = pd.api.types.is_numeric_dtype(dataset[left_name])
+        if left_numeric != pd.api.types.is_numeric_dtype(right[right_name]) or \
+                (left_numeric and dataset[left_name].dtype.kind == "f" and right[right_name].dtype.kind != "f"):
             right[right_name] = right[right_name].astype(dataset[left_name].dtype)
     out = dataset.merge(right, how="left", left_on=keys, right_on=right_on, sort=False)
     out.index = dataset.index

@@ -75,6 +75,18 @@ def _with_columns(dataset: pd.DataFrame, names) -> pd.DataFrame:
     return out
 
 
+def seq_list(values: pd.Series, group) -> pd.Series:
+    """Per group, its sequence numbers sorted and separated by spaces ("3 4 7"): the source records of
+    a record derived from several (SRCSEQL). Each distinct number is formatted once."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    keep = numbers.notna().to_numpy()
+    frame = pd.DataFrame({"g": np.asarray(group)[keep], "n": numbers.to_numpy()[keep]}).sort_values(["g", "n"])
+    codes, uniques = pd.factorize(frame["n"])
+    texts = np.array([str(int(x)) if float(x).is_integer() else repr(float(x)) for x in uniques], dtype=object)
+    frame["t"] = texts[codes] if len(texts) else frame["n"].astype(object)
+    return frame.groupby("g", sort=True)["t"].agg(" ".join)
+
+
 def derive_param_auc(dataset: pd.DataFrame, by_vars, parameter: str, set_values_to: dict,
                      time_points, time_var: str = "ATPTN", missing: str = "none", blq: str = "half",
                      where=None, keep_vars=(), analysis_var: str = "AVAL", text_var: str = "AVALC",
@@ -119,8 +131,7 @@ def derive_param_auc(dataset: pd.DataFrame, by_vars, parameter: str, set_values_
         new[var] = value_
     new[analysis_var] = auc
     if new_seq_list_var and seq_var and seq_var in rows.columns:
-        seqs = pd.to_numeric(rows[seq_var], errors="coerce").groupby(group.to_numpy())
-        new[new_seq_list_var] = seqs.agg(lambda s: " ".join(str(int(x)) for x in sorted(s.dropna())))
+        new[new_seq_list_var] = seq_list(rows[seq_var], group.to_numpy())
     out = pd.concat([dataset, new.reset_index(drop=True)], ignore_index=True)
     out.attrs = dict(dataset.attrs)
     return out
@@ -220,8 +231,9 @@ def derive_param_computed(dataset: pd.DataFrame, dataset_add=None, by_vars=("USU
 def get_summary_records(dataset: pd.DataFrame, by_vars, summaries: dict, set_values_to: dict | None = None,
                         where=None) -> pd.DataFrame:
     """One record per ``by_vars`` group: ``summaries`` is ``{new_var: {var, fun}}`` with ``fun`` one
-    of mean, sum, min, max, count, first, last (e.g. the mean daily insulin dose of the diary days
-    before a visit). Returns only the new records."""
+    of mean, sum, min, max, count, first, last, or ``seqlist`` (the group's sequence numbers, e.g.
+    CMSEQ, sorted and separated by spaces: the SRCSEQL of a record summarizing several), e.g. the mean
+    daily insulin dose of the diary days before a visit. Returns only the new records."""
     by_vars = assert_vars(by_vars, "by_vars")
     assert_data_frame(dataset, "by_vars", required_vars=by_vars)
     if not isinstance(summaries, dict) or not summaries:
@@ -231,11 +243,16 @@ def get_summary_records(dataset: pd.DataFrame, by_vars, summaries: dict, set_val
     out = grouped.size().rename("__n").to_frame()
     for new, s in summaries.items():
         fun = s.get("fun") if isinstance(s, dict) else None
-        assert_one_of(fun, ("mean", "sum", "min", "max", "count", "first", "last"), f"summaries.{new}.fun")
+        assert_one_of(fun, ("mean", "sum", "min", "max", "count", "first", "last", "seqlist"), f"summaries.{new}.fun")
         if fun == "count":
             out[new] = out["__n"]
             continue
         assert_data_frame(rows, f"summaries.{new}.var", required_vars=[s.get("var")])
+        if fun == "seqlist":
+            group = rows.groupby(by_vars, dropna=False, sort=True).ngroup().to_numpy()
+            listed = seq_list(rows[s["var"]], group)
+            out[new] = listed.reindex(range(len(out))).to_numpy()
+            continue
         col = rows[s["var"]]
         if fun not in ("first", "last"):
             col = pd.to_numeric(col, errors="coerce")

@@ -192,11 +192,32 @@ def test_adlb_ranges_and_no_screen_failures(adam_built):
 def test_adeff_idaa1c(adam_built):
     adeff = adam_built["ADEFF"]
     ins = _rows(adeff, USUBJID="S001", PARAMCD="INSDOSE", AVISIT="MONTH 3").iloc[0]
-    assert ins.AVAL == pytest.approx(0.40)  # mean 28.8 U/day / 72 kg at M3
+    assert ins.AVAL == pytest.approx(0.40) and ins.PARAMTYP == "DERIVED"  # mean 28.8 U/day / 72 kg at M3
     ida = _rows(adeff, USUBJID="S001", PARAMCD="IDAA1C", AVISIT="MONTH 3").iloc[0]
     assert ida.AVAL == 8.4 and ida.CRIT1FL == "Y" and ida.CRIT1 == "IDAA1c <= 9 (partial remission)"
     assert ida.BASE == pytest.approx(9.2) and ida.CHG == pytest.approx(-0.8)  # 7.2 + 4 x 35/70
     assert _rows(adeff, USUBJID="S002", PARAMCD="IDAA1C", AVISIT="MONTH 3").CRIT1FL.item() == "N"  # 7.4 + 2.0
+
+
+def test_adeff_idaa1c_derives_again_from_its_components(adam_built, sdtm):
+    adeff = adam_built["ADEFF"]
+    visit = adeff[adeff.AVISITN.notna()].pivot_table(index=["USUBJID", "AVISITN"], columns="PARAMCD", values="AVAL")
+    done = visit.dropna(subset=["IDAA1C"])
+    assert len(done) == 4  # S001 and S002 at DAY 1 and MONTH 3
+    again = (done.HBA1C + 4 * (done.INSTOT / done.WEIGHT).round(4)).round(4)
+    assert again.tolist() == done.IDAA1C.tolist()
+    # S002's M3 mean is of 2 diary days (20 and 30 U): 25 U/day
+    assert visit.loc[("S002", 88.0), ["INSTOT", "INSDAYS"]].tolist() == [25.0, 2.0]
+    # each component traces to its SDTM records
+    cm, vs, lb = sdtm["CM"], sdtm["VS"], sdtm["LB"]
+    tot = _rows(adeff, USUBJID="S002", PARAMCD="INSTOT", AVISITN=88.0).iloc[0]
+    days = cm[cm.USUBJID.eq("S002") & cm.CMSEQ.isin([float(x) for x in tot.SRCSEQL.split()])]
+    assert (tot.SRCDOM, tot.SRCVAR, days.CMDOSE.mean()) == ("CM", "CMDOSE", tot.AVAL)
+    wt = _rows(adeff, USUBJID="S002", PARAMCD="WEIGHT", AVISITN=88.0).iloc[0]
+    assert (wt.SRCDOM, vs.loc[vs.USUBJID.eq("S002") & vs.VSSEQ.eq(wt.SRCSEQ), "VSSTRESN"].item()) == ("VS", wt.AVAL)
+    hb = _rows(adeff, USUBJID="S002", PARAMCD="HBA1C", AVISITN=88.0).iloc[0]
+    assert (hb.SRCDOM, lb.loc[lb.USUBJID.eq("S002") & lb.LBSEQ.eq(hb.SRCSEQ), "LBSTRESN"].item()) == ("LB", hb.AVAL)
+    assert pd.isna(_rows(adeff, USUBJID="S002", PARAMCD="INSDAYS").ABLFL).all()
 
 
 def test_dates_numeric(adam_built):
