@@ -80,6 +80,31 @@ def _as_type(values: pd.Series, variable) -> pd.Series:
     return values.astype(object).where(values.notna(), "").astype(str).astype(object)
 
 
+def duplicate_keys(data: pd.DataFrame, keys: list[str], domain: str, limit: int = 20) -> list[Problem]:
+    """A record whose key variables repeat an earlier record's: one located problem naming both (the keys
+    of a domain identify its records, in define.xml and for every merge by subject)."""
+    if not keys or len(data) < 2 or "__file" not in data:
+        return []
+    repeated = data.duplicated(keys, keep="first")
+    if not repeated.any():
+        return []
+    firsts = data[~repeated & data.duplicated(keys, keep=False)]
+    first_of = {tuple(k): f"{f} row {r} ({key})" for k, f, r, key in zip(
+        firsts[keys].itertuples(index=False, name=None), firsts["__file"], firsts["__row"], firsts["__key"])}
+    problems = []
+    later = data[repeated]
+    for values, f, r, key in zip(later[keys].head(limit).itertuples(index=False, name=None), later["__file"],
+                                 later["__row"], later["__key"]):
+        shown = ", ".join(f"{k} '{'' if pd.isna(v) else v}'" for k, v in zip(keys, values))
+        problems.append(Problem(f"{f} row {r} ({key})", f"{domain}: a second record with {shown}; the keys of "
+                                                        f"{domain} ({', '.join(keys)}) must identify one record "
+                                                        f"(first: {first_of.get(tuple(values), '?')})"))
+    if len(later) > limit:
+        problems.append(Problem(str(later["__file"].iloc[0]), f"... and {len(later) - limit} more {domain} records "
+                                                              f"with repeated keys"))
+    return problems
+
+
 def build_design_domain(name: str, build: str, studyid: str, design: dict, ct) -> pd.DataFrame:
     if build == "derive_ts":
         return trial_design.derive_ts(studyid, design, ct)
@@ -121,7 +146,7 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
         data = pd.DataFrame(index=records.index)
         for variable in dspec.variables:
             mapping = variable.map
-            if mapping and ALGORITHMS[mapping["algorithm"]].kind == MAP:
+            if mapping and ALGORITHMS[mapping["algorithm"]].kind == MAP and len(records):
                 ctx = MapContext(spec.studyid, name, variable.name, variable.codelist, ct, visits, arms,
                                  timepoints=dspec.raw.get("timepoints", []),
                                  supp_qnams=frozenset(v.name for v in dspec.supp_variables),
@@ -160,6 +185,11 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
             reports[name] = DomainReport(name, ", ".join(sources), sum(len(tables[s]) for s in sources),
                                          len(data), issues, warnings)
 
+    derived = {(name, v.name) for name, dspec in specs.items() for v in dspec.variables
+               if v.map and ALGORITHMS[v.map["algorithm"]].kind == DERIVE}
+    for name in reports:  # keys made of mapped variables: checked now, before anything merges by them
+        if not any((name, k) in derived for k in specs[name].keys):
+            problems += duplicate_keys(datasets[name], specs[name].keys, name)
     if problems or term_problems:
         raise RawDataError(problems + term_problems) if problems else ControlledTermError(term_problems)
 
@@ -191,6 +221,9 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
         problems += ctx.problems
         if name in reports:
             reports[name].warnings += ctx.warnings
+    for name in reports:
+        if any((name, k) in derived for k in specs[name].keys):
+            problems += duplicate_keys(datasets[name], specs[name].keys, name)
     if problems:
         raise DataError(problems)
 

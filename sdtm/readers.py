@@ -7,6 +7,7 @@ itself, so every source looks the same to it. Problems are RawDataError naming t
 """
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 import logging
@@ -89,11 +90,70 @@ def read_csv_source(path, encoding: str = "utf-8") -> pd.DataFrame:
         line = raw[:exc.start].count(b"\n") + 1
         raise RawDataError([f"{path}: byte 0x{raw[exc.start]:02X} at offset {exc.start} (line {line}) "
                             f"is not valid {encoding}; try encoding='cp1252'"]) from None
+    names = _csv_structure(path, text)
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise RawDataError([f"{path}: not a readable CSV file ({str(exc).strip()})"]) from None
+    if len(frame.columns) != len(names):  # pandas and the csv module read the header differently
+        raise RawDataError([f"{path}: line 1: the header does not read as {len(names)} columns"])
+    frame.columns = range(len(names))  # our names, not pandas' renamed duplicates ('X.1')
+    problems = []
+    for position in [i for i, name in enumerate(names) if name == ""]:
+        filled = np.flatnonzero(frame[position].astype(str).str.strip().to_numpy() != "")
+        if filled.size:
+            problems.append(f"{path}: row {filled[0] + 1}: column {position + 1} has no name in the header "
+                            f"but holds '{frame[position].iloc[filled[0]]}'")
+    if problems:
+        raise RawDataError(problems)
+    frame = frame[[i for i, name in enumerate(names) if name != ""]]  # unnamed and empty: trailing commas
+    frame.columns = [name for name in names if name != ""]
     return frame_to_text(frame)
+
+
+def _csv_structure(path: Path, text: str, limit: int = 20) -> list[str]:
+    """The header's column names (stripped), after checking that no name appears twice and that every
+    record has as many fields as the header: pandas would rename a repeated column 'X.1', pad a short
+    record with empty values and shift a long first record into its index, all without a word."""
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader, None)
+        lengths = np.fromiter(map(len, reader), dtype=np.int64)  # the csv module's C loop, not ours
+    except csv.Error as exc:
+        raise RawDataError([f"{path}: line {reader.line_num}: not a readable CSV file ({exc})"]) from None
+    if header is None:
+        raise RawDataError([f"{path}: empty file: not even a header"])
+    names = [name.strip() for name in header]
+    problems, first = [], {}
+    for position, name in enumerate(names, start=1):
+        if name and name in first:
+            problems.append(f"{path}: line 1: column '{name}' appears twice in the header (columns "
+                            f"{first[name]} and {position})")
+        first.setdefault(name, position)
+    wrong = set(np.flatnonzero((lengths != len(names)) & (lengths != 0)).tolist()[:limit])
+    if wrong:
+        reader = csv.reader(io.StringIO(text))
+        next(reader)
+        last = max(wrong)
+        for index, record in enumerate(reader):  # an error path: find the lines of the wrong records
+            if index in wrong:
+                if len(record) < len(names):
+                    missing = names[len(record):]
+                    shown = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
+                    problems.append(f"{path}: line {reader.line_num}: {len(record)} values where the header has "
+                                    f"{len(names)} columns: no value for {shown}")
+                else:
+                    problems.append(f"{path}: line {reader.line_num}: {len(record)} values where the header has "
+                                    f"{len(names)} columns: '{record[len(names)]}' after the last column "
+                                    f"{names[-1]}")
+            if index >= last:
+                break
+        more = int(((lengths != len(names)) & (lengths != 0)).sum()) - len(wrong)
+        if more > 0:
+            problems.append(f"{path}: ... and {more} more records with a wrong number of values")
+    if problems:
+        raise RawDataError(problems)
+    return names
 
 
 # --- SAS files --------------------------------------------------------------------------------------

@@ -149,3 +149,40 @@ def test_a_raw_column_named_like_the_toolkits_own_is_a_spec_error(workspace):
                                                                   "value: '01'}}")
     assert ("spec/sdtm.yaml: domains.AE.from: ae.csv has a column RAWSOURCE, the name the toolkit gives each "
             "record's source: rename it") in failure(spec, raw)
+
+
+# ---------------------------------------------------------------------------- records and raw files
+def test_a_header_only_form_maps_to_an_empty_domain(workspace, capsys):
+    spec, raw = workspace
+    ae = raw / "edc" / "ae.csv"
+    ae.write_text(ae.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")  # no AE yet
+    code, out, _ = run_cli(spec, raw, capsys)
+    assert code == 0
+    assert "AE       ae                             0       0           0" in out
+    from define.xpt import read_xpt
+
+    ae_data, _ = read_xpt(Path("out") / "sdtm" / "ae.xpt")
+    assert len(ae_data) == 0 and "AETERM" in ae_data.columns
+
+
+def test_two_records_for_one_subject_in_dm_is_a_located_error(workspace, capsys):
+    spec, raw = workspace
+    dm = raw / "edc" / "dm.csv"
+    dm.write_text(dm.read_text(encoding="utf-8") + "01-002,01,SCR,DM,2,02/06/1987,Female,Not Hispanic or Latino,"
+                                                   "White\n", encoding="utf-8")
+    code, _, err = run_cli(spec, raw, capsys)
+    assert code == 1
+    assert ("raw/edc/dm.csv row 27 (Subject=01-002, Folder=SCR, RecordPosition=2): DM: a second record with "
+            "STUDYID 'NCT05153070', USUBJID 'NCT05153070-01-002'; the keys of DM (STUDYID, USUBJID) must identify "
+            "one record (first: raw/edc/dm.csv row 2 (Subject=01-002, Folder=SCR, RecordPosition=1))") in err
+
+
+def test_a_duplicated_header_and_a_short_row_are_errors(workspace, capsys):
+    spec, raw = workspace
+    edit(raw / "edc" / "ae.csv", ",AESEV,AESER,", ",AESEV,AESEV,")
+    edit(raw / "edc" / "dm.csv", "01-002,01,SCR,DM,1,02/06/1987,Female,Not Hispanic or Latino,White",
+         "01-002,01,SCR,DM,1,02/06/1987,Female")
+    code, _, err = run_cli(spec, raw, capsys)
+    assert code == 1
+    assert "raw/edc/ae.csv: line 1: column 'AESEV' appears twice in the header (columns 10 and 11)" in err
+    assert "raw/edc/dm.csv: line 3: 7 values where the header has 9 columns: no value for ETHNIC, RACE" in err
