@@ -115,6 +115,8 @@ def _csv_structure(path: Path, text: str, limit: int = 20) -> list[str]:
     """The header's column names (stripped), after checking that no name appears twice and that every
     record has as many fields as the header: pandas would rename a repeated column 'X.1', pad a short
     record with empty values and shift a long first record into its index, all without a word."""
+    if csv.field_size_limit() < len(text):  # a value may be as long as the file (pandas has no limit)
+        csv.field_size_limit(len(text))
     reader = csv.reader(io.StringIO(text))
     try:
         header = next(reader, None)
