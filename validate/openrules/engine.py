@@ -8,12 +8,12 @@ as CORE lists execution errors and absent-variable skips.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
-from validate.openrules import library
+from validate.openrules import tables
 from validate.openrules.frame import ROW, Const, EvalFrame, GroupedSet, MissingVariable, RuleDataError
 from validate.openrules.library import LibraryGap
 from validate.openrules.loader import OpenRule
@@ -104,106 +104,6 @@ class Study:
             if found is not None and name in self.datasets[found.name].columns:
                 out.add(name)
         return out
-
-
-# ----------------------------------------------------------------------------------- rule-type tables
-def _record_table(df: pd.DataFrame) -> pd.DataFrame:
-    out = df.reset_index(drop=True).copy()
-    out[ROW] = np.arange(1, len(out) + 1)
-    return out
-
-
-def _variable_table(study: Study, name: str) -> pd.DataFrame:
-    meta = study.package.meta.get(name)
-    data = study.datasets[name]
-    rows = []
-    for order, column in enumerate(data.columns, start=1):
-        v = meta.variables.get(column) if meta is not None else None
-        series = data[column]
-        empty = series.isna()
-        rows.append({"variable_name": column, "variable_order_number": order,
-                     "variable_label": v.label if v else None, "variable_size": v.length if v else None,
-                     "variable_data_type": v.type if v else None, "variable_format": v.format if v else None,
-                     "variable_has_empty_values": bool(empty.any()), "variable_is_empty": bool(empty.all())})
-    table = pd.DataFrame(rows, columns=["variable_name", "variable_order_number", "variable_label", "variable_size",
-                                        "variable_data_type", "variable_format", "variable_has_empty_values",
-                                        "variable_is_empty"])
-    table[ROW] = np.arange(1, len(table) + 1)
-    return table
-
-
-def _dataset_table(study: Study, info: DatasetInfo) -> pd.DataFrame:
-    return pd.DataFrame({"dataset_name": [info.name], "dataset_label": [info.label],
-                         "dataset_location": [info.filename], "dataset_size": [study.file_size(info.name)],
-                         "dataset_domain": [info.domain], ROW: [1]})
-
-
-def _presence_table(study: Study) -> pd.DataFrame:
-    row = {}
-    for name, info in study.infos.items():
-        row.setdefault(info.domain or name, info.filename)
-        row.setdefault(name, info.filename)
-    table = pd.DataFrame([row])
-    table[ROW] = 1
-    return table
-
-
-def _value_frames(study: Study, info: DatasetInfo, with_dataset: bool, lengths: bool = True):
-    """One frame per variable (long format, a variable at a time, so a dataset is never multiplied by its
-    width): the variable's values and record numbers as columns, its metadata (name, label, type...) as
-    constants, so a condition on them is tested once per variable."""
-    data = study.datasets[info.name]
-    meta = study.package.meta.get(info.name)
-    n = len(data)
-    rows = np.arange(1, n + 1)
-    dataset = _dataset_table(study, info).iloc[0].drop(ROW).to_dict() if with_dataset else {}
-    for order, column in enumerate(data.columns, start=1):
-        v = meta.variables.get(column) if meta is not None else None
-        values = data[column]
-        table = pd.DataFrame({"row_number": rows, "variable_value": values.reset_index(drop=True), ROW: rows})
-        if lengths and not pd.api.types.is_numeric_dtype(values):
-            table["variable_value_length"] = values.str.len().to_numpy(dtype="float64", na_value=np.nan)
-        constants = {"variable_name": column, "variable_order_number": order,
-                     "variable_label": v.label if v else None, "variable_size": v.length if v else None,
-                     "variable_data_type": v.type if v else None, "variable_format": v.format if v else None,
-                     **dataset}
-        yield EvalFrame(df=table, prefix=info.domain_cleaned, domain=info.domain, name=info.name,
-                        values={k: Const(value) for k, value in constants.items()}, cache=study.null_cache)
-
-
-def _define_item_table(study: Study, info: DatasetInfo) -> pd.DataFrame:
-    define = study.package.define
-    if define is None:
-        raise LibraryGap("the rule checks define.xml and the package has none")
-    group = define.groups.get(info.name) or define.groups.get(info.unsplit_name)
-    if group is None:
-        raise RuleDataError(f"define.xml does not describe {info.name}")
-    rows = []
-    for order, ref in enumerate(group.items, start=1):
-        item = define.items.get(ref.item_oid)
-        codelist = define.codelists.get(item.codelist_oid) if item is not None and item.codelist_oid else None
-        rows.append({
-            "define_variable_name": ref.name, "define_variable_label": item.label if item else None,
-            "define_variable_data_type": item.data_type if item else None,
-            "define_variable_size": item.length if item else None,
-            "define_variable_order_number": ref.order if ref.order is not None else order,
-            "define_variable_mandatory": "Yes" if ref.mandatory else "No",
-            "define_variable_has_codelist": codelist is not None,
-            "define_variable_ccode": codelist.code if codelist is not None else None,
-            "define_variable_codelist_coded_values": list(codelist.terms) if codelist is not None else [],
-            "define_variable_codelist_coded_codes": [c for c in codelist.terms.values() if c]
-            if codelist is not None else [],
-        })
-    table = pd.DataFrame(rows)
-    lib = library.domain_variables(info.domain_cleaned)
-    lib = lib.rename(columns={"name": "define_variable_name", "label": "library_variable_label",
-                              "type": "library_variable_data_type", "core": "library_variable_core",
-                              "role": "library_variable_role", "order": "library_variable_order_number"})
-    if not table.empty:
-        table = table.merge(lib.drop(columns=["domain", "class"]), on="define_variable_name", how="left")
-        table["library_variable_name"] = table["define_variable_name"].where(table["library_variable_label"].notna())
-    table[ROW] = np.arange(1, len(table) + 1)
-    return table
 
 
 # ------------------------------------------------------------------------------------------ findings
@@ -312,20 +212,72 @@ SKIPPED = (MissingVariable, UnsupportedOperator, UnsupportedOperation, LibraryGa
            RuleDataError)
 
 
+STUDY_LEVEL = {"Domain Presence Check": tables.presence_table,
+               "Domain Presence Check against Define XML": tables.presence_table_with_define}
+DATASET_LEVEL = {  # rule type -> (cache key, builder): the table one dataset is checked on
+    "Record Data": ("records", lambda study, info: tables.record_table(study.datasets[info.name])),
+    "Variable Metadata Check": ("variables", lambda study, info: tables.variable_table(study, info.name, True)),
+    "Dataset Metadata Check": ("dataset", tables.dataset_table),
+    "Variable Metadata Check against Define XML": (
+        None, lambda study, info: tables.variable_table_with(study, info, define=True, library_metadata=False)),
+    "Variable Metadata Check against Library Metadata": (
+        None, lambda study, info: tables.variable_table_with(study, info, define=False, library_metadata=True)),
+    "Variables Metadata Check against Define XML and Library Metadata": (
+        None, lambda study, info: tables.variable_table_with(study, info, define=True, library_metadata=True)),
+    "Dataset Metadata Check against Define XML": (None, tables.dataset_table_with_define),
+    "Define Item Group Metadata Check": (None, tables.define_group_table),
+    "Define Item Metadata Check": (None, lambda study, info: tables.define_item_table(study, info, False)),
+    "Define Item Metadata Check against Library Metadata": (
+        None, lambda study, info: tables.define_item_table(study, info, True)),
+}
+VALUE_CHECKS = ("Value Check with Variable Metadata", "Value Check with Dataset Metadata")
+AGAINST_DEFINE = ("Variable Metadata Check against Define XML",
+                  "Variables Metadata Check against Define XML and Library Metadata")
+
+
+def _compare_with_define(node):
+    """CORE's macro for the 'against Define XML' types: a condition without a value compares its variable
+    with define.xml's (variable_label with define_variable_label)."""
+    if isinstance(node, dict):
+        if "operator" in node and "value" not in node and str(node.get("name", "")).startswith("variable_"):
+            return {**node, "value": "define_" + node["name"]}
+        return {k: _compare_with_define(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_compare_with_define(v) for v in node]
+    return node
+
+
+def _value_check(study: Study, rule: OpenRule, info: DatasetInfo, referenced: set) -> list[Issue]:
+    issues = []
+    operations_frame = None
+    for frame in tables.value_frames(study, info, rule.rule_type.endswith("Dataset Metadata"),
+                                     "variable_value_length" in referenced):
+        if rule.operations:
+            if operations_frame is None:
+                operations_frame = EvalFrame(df=frame.df.iloc[0:0].copy(), prefix=info.domain_cleaned,
+                                             domain=info.domain, name=info.name)
+                run_operations(study, operations_frame, rule.operations)
+            frame.values.update(operations_frame.values)
+        try:
+            mask = evaluate(frame, rule.check)
+        except MissingVariable:
+            continue
+        issues.extend(_issues(rule, frame, mask, info.name, row_numbers=True))
+    return issues[:1] if rule.sensitivity == "Dataset" else issues
+
+
 def run_rule(rule: OpenRule, study: Study, result: RunResult) -> None:
     referenced = referenced_names(rule.check, set()) | set(rule.output_variables)
-    in_scope = []
-    for name, info in study.infos.items():
-        ok, _why = applies(rule, info, study.classes[name])
-        if ok:
-            in_scope.append(info)
-    if rule.rule_type == "Domain Presence Check":
+    in_scope = [info for name, info in study.infos.items() if applies(rule, info, study.classes[name])[0]]
+    if rule.rule_type in AGAINST_DEFINE:
+        rule = replace(rule, check=_compare_with_define(rule.check))
+    if rule.rule_type in STUDY_LEVEL:  # checked once for the study, when a dataset is in scope
         if not in_scope:
             return
         info = in_scope[0]
         study.current, study.current_data = info, study.datasets[info.name]
         try:
-            frame, mask = _evaluate(study, rule, info, _presence_table(study), referenced=referenced)
+            frame, mask = _evaluate(study, rule, info, STUDY_LEVEL[rule.rule_type](study), referenced=referenced)
         except SKIPPED as exc:
             result.skips.append(Skip(rule, STUDY, _skip_reason(exc), _skip_kind(exc)))
             return
@@ -335,43 +287,23 @@ def run_rule(rule: OpenRule, study: Study, result: RunResult) -> None:
     for info in in_scope:
         study.current, study.current_data = info, study.datasets[info.name]
         try:
-            if rule.rule_type in ("Value Check with Variable Metadata", "Value Check with Dataset Metadata"):
-                issues = []
-                operations_frame = None
-                for frame in _value_frames(study, info, rule.rule_type.endswith("Dataset Metadata"),
-                                           "variable_value_length" in referenced):
-                    if rule.operations:
-                        if operations_frame is None:
-                            operations_frame = EvalFrame(df=frame.df.iloc[0:0].copy(), prefix=info.domain_cleaned,
-                                                         domain=info.domain, name=info.name)
-                            run_operations(study, operations_frame, rule.operations)
-                        frame.values.update(operations_frame.values)
-                    try:
-                        mask = evaluate(frame, rule.check)
-                    except MissingVariable:
-                        continue
-                    issues.extend(_issues(rule, frame, mask, info.name, row_numbers=True))
-                if rule.sensitivity == "Dataset":
-                    issues = issues[:1]
-                result.checked.append((rule.core_id, info.name))
-                result.issues.extend(issues)
-                continue
-            if rule.rule_type == "Record Data":
-                table = study.table(("records", info.name), lambda: _record_table(study.datasets[info.name]))
-            elif rule.rule_type == "Variable Metadata Check":
-                table = study.table(("variables", info.name), lambda: _variable_table(study, info.name))
-            elif rule.rule_type == "Dataset Metadata Check":
-                table = study.table(("dataset", info.name), lambda: _dataset_table(study, info))
-            elif rule.rule_type == "Define Item Metadata Check against Library Metadata":
-                table = _define_item_table(study, info)
+            if rule.rule_type in VALUE_CHECKS:
+                issues = _value_check(study, rule, info, referenced)
+            elif rule.rule_type in DATASET_LEVEL:
+                key, build = DATASET_LEVEL[rule.rule_type]
+                if key == "variables" and not {"variable_has_empty_values", "variable_is_empty"} & referenced:
+                    key, build = "variable list", lambda study, info: tables.variable_table(study, info.name)
+                table = (study.table((key, info.name), lambda: build(study, info)) if key
+                         else build(study, info))
+                frame, mask = _evaluate(study, rule, info, table, referenced=referenced)
+                issues = _issues(rule, frame, mask, info.name, row_numbers=True)
             else:
                 raise UnsupportedOperation(f"rule type {rule.rule_type}")
-            frame, mask = _evaluate(study, rule, info, table, referenced=referenced)
         except SKIPPED as exc:
             result.skips.append(Skip(rule, info.name, _skip_reason(exc), _skip_kind(exc)))
             continue
         result.checked.append((rule.core_id, info.name))
-        result.issues.extend(_issues(rule, frame, mask, info.name, row_numbers=True))
+        result.issues.extend(issues)
 
 
 def run_rules(rules: list[OpenRule], package, terminology=None) -> RunResult:

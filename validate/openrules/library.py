@@ -36,6 +36,7 @@ def sdtmig_variables() -> pd.DataFrame:
         "domain": raw["Dataset Name"], "name": raw["Variable Name"], "label": raw["Variable Label"],
         "type": raw["Type"], "core": raw["Core"], "role": raw["Role"],
         "order": pd.to_numeric(raw["Variable Order"], errors="coerce"), "class": raw["Class"],
+        "ccode": raw["CDISC CT Codelist Code(s)"].where(raw["CDISC CT Codelist Code(s)"] != "", None),
     })
 
 

@@ -301,6 +301,123 @@ def map_values(study, frame: EvalFrame, op: dict) -> None:
     frame.df[op["id"]] = out
 
 
+def _aggregate(study, frame: EvalFrame, op: dict, how: str) -> None:
+    data, info = _source(study, frame, op)
+    target = _target(frame, op, info)
+    if target not in data.columns:
+        raise MissingVariable(target)
+    numbers = pd.to_numeric(data[target], errors="coerce")
+    groups = _group_columns(frame, data, op)
+    if not groups:
+        value = getattr(numbers, how)()
+        frame.values[op["id"]] = Const(None if pd.isna(value) else float(value))
+        return
+    table = data[groups].assign(_v=numbers.to_numpy()).groupby(groups, sort=False)["_v"].agg(how).reset_index()
+    _merge_back(frame, groups, table, "_v", op["id"])
+
+
+OPERATIONS["min"] = lambda s, f, o: _aggregate(s, f, o, "min")
+OPERATIONS["max"] = lambda s, f, o: _aggregate(s, f, o, "max")
+OPERATIONS["mean"] = lambda s, f, o: _aggregate(s, f, o, "mean")
+
+
+def _const_list(frame: EvalFrame, name) -> list:
+    value = frame.values.get(name)
+    if value is None:
+        return []
+    if not isinstance(value, Const) or not isinstance(value.value, (list, tuple, set)):
+        raise RuleDataError(f"{name} is not a list")
+    return list(value.value)
+
+
+@operation("minus")
+def minus(study, frame: EvalFrame, op: dict) -> None:
+    """Items of the ``name`` list not in the ``subtract`` list, in the first list's order."""
+    drop = set(_const_list(frame, op.get("subtract")))
+    frame.values[op["id"]] = Const([v for v in _const_list(frame, op.get("name")) if v not in drop])
+
+
+@operation("split_by")
+def split_by(study, frame: EvalFrame, op: dict) -> None:
+    column = frame.column(op.get("name"))
+    delimiter = str(op.get("delimiter", ";"))
+    frame.df[op["id"]] = map_distinct(column, lambda v: [part.strip() for part in str(v).split(delimiter)])
+
+
+@operation("variable_is_null")
+def variable_is_null(study, frame: EvalFrame, op: dict) -> None:
+    data = study.current_data if op.get("source") == "submission" else frame.df
+    name = frame.resolve(op.get("name"))
+    frame.values[op["id"]] = Const(name not in data.columns or bool(data[name].isna().all()))
+
+
+@operation("permissible_variables")
+def permissible_variables(study, frame: EvalFrame, op: dict) -> None:
+    frame.values[op["id"]] = Const(library.variables_with_core(study.current.domain_cleaned or study.current.name, "Perm"))
+
+
+@operation("required_expected_variables")
+def required_expected_variables(study, frame: EvalFrame, op: dict) -> None:
+    table = library.domain_variables(study.current.domain_cleaned or study.current.name)
+    if table.empty:
+        raise LibraryGap(f"{study.current.name} is not an SDTMIG 3.4 domain")
+    frame.values[op["id"]] = Const(table.loc[table["core"].isin(["Req", "Exp"]), "name"].tolist())
+
+
+@operation("standard_domains")
+def standard_domains(study, frame: EvalFrame, op: dict) -> None:
+    frame.values[op["id"]] = Const(sorted(library.standard_domains()))
+
+
+@operation("get_library_class_domains")
+def library_class_domains(study, frame: EvalFrame, op: dict) -> None:
+    wanted = op.get("domain_class")
+    table = library.sdtmig_datasets()
+    classes = table["class"].map(library.CLASS_NAMES)
+    rows = table if not wanted else table[classes == str(wanted).upper()]
+    frame.values[op["id"]] = Const([d for d in rows["domain"] if d != "SUPPQUAL"])
+
+
+@operation("variable_names")
+def variable_names(study, frame: EvalFrame, op: dict) -> None:
+    frame.values[op["id"]] = Const(sorted(set(library.sdtmig_variables()["name"])))
+
+
+@operation("related_domain_is_custom")
+def related_domain_is_custom(study, frame: EvalFrame, op: dict) -> None:
+    info = study.current
+    related = info.rdomain if info.is_supp else (info.domain_cleaned if info.is_ap else None)
+    related = related[2:] if related and related.startswith("AP") and len(related) == 4 else related
+    frame.values[op["id"]] = Const(bool(related) and related not in library.standard_domains())
+
+
+@operation("codelist_extensible")
+def codelist_extensible(study, frame: EvalFrame, op: dict) -> None:
+    ct = study.terminology
+    wanted = str(op.get("codelist") or "")
+    found = [cl for cl in (ct.by_code.values() if ct is not None else []) if wanted in (cl.short, cl.code)]
+    if not found:
+        raise LibraryGap(f"codelist_extensible: {wanted} is not in the loaded CT")
+    frame.values[op["id"]] = Const(bool(found[0].extensible))
+
+
+def _referenced_metadata(study, frame: EvalFrame, op: dict, by: str) -> None:
+    """Library metadata of the variable each record names (QNAM) or labels (QLABEL), as columns ``<id>_name``..."""
+    info = study.current
+    domain = info.rdomain if info.is_supp else (info.domain_cleaned or info.name)
+    table = library.domain_variables(domain)
+    keys = frame.column(op.get("name")).astype(object)
+    lookup = table.drop_duplicates(subset=[by]).set_index(by)
+    for field, column in (("name", "name"), ("role", "role"), ("ordinal", "order"), ("core", "core"),
+                          ("label", "label")):
+        mapping = lookup[column] if column != by else pd.Series(lookup.index, index=lookup.index)
+        frame.df[f"{op['id']}_{field}"] = keys.map(mapping).to_numpy()
+
+
+OPERATIONS["name_referenced_variable_metadata"] = lambda s, f, o: _referenced_metadata(s, f, o, "name")
+OPERATIONS["label_referenced_variable_metadata"] = lambda s, f, o: _referenced_metadata(s, f, o, "label")
+
+
 def run_operations(study, frame: EvalFrame, operations: list) -> None:
     for op in operations:
         func = OPERATIONS.get(op.get("operator"))

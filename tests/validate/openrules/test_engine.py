@@ -105,3 +105,40 @@ def test_variable_metadata_check(tmp_path):
     r = rule({"all": [{"name": "variable_name", "operator": "longer_than", "value": 8}]}, tmp_path,
              **{"Rule Type": "Variable Metadata Check"})
     assert findings(run_rules([r], package)) == [("AE", 2, {"variable_name": "AETERMXXX"})]
+
+
+def test_aggregates_lists_and_library_operations(tmp_path):
+    package = load_package(write_core_folder(tmp_path / "d", {
+        "DM": {"DOMAIN": ["DM", "DM"], "USUBJID": ["S1", "S2"], "AGE": ["30", "50"]},
+        "AE": {"DOMAIN": ["AE"], "USUBJID": ["S1"], "AETERM": ["X"], "AESEV": ["MILD"]}}, numeric=("AGE",)))
+    r = rule({"all": [{"name": "$max_age", "operator": "greater_than", "value": 40},
+                      {"name": "$missing", "operator": "contains_all", "value": ["AESEQ"]}]}, tmp_path,
+             Operations=[{"id": "$max_age", "operator": "max", "domain": "DM", "name": "AGE"},
+                         {"id": "$req", "operator": "required_variables"},
+                         {"id": "$cols", "operator": "get_column_order_from_dataset"},
+                         {"id": "$missing", "operator": "minus", "name": "$req", "subtract": "$cols"}],
+             Scope={"Domains": {"Include": ["AE"]}}, Sensitivity="Dataset",
+             Outcome={"Message": "m", "Output Variables": ["$max_age", "$missing"]})
+    assert findings(run_rules([r], package)) == [
+        ("AE", None, {"$max_age": "50", "$missing": "['STUDYID', 'AESEQ', 'AEDECOD']"})]
+
+
+def test_variable_metadata_against_define_xml_and_the_library(tmp_path):
+    from validate_study import clean_frames, write_define, write_package
+
+    frames = {"DM": clean_frames()["DM"]}
+    folder = write_package(tmp_path / "pkg", frames, labels={("DM", "SEX"): "Gender"})
+    write_define(folder / "define.xml", frames)
+    package = load_package(folder)
+    against_define = rule({"all": [{"name": "variable_label", "operator": "not_equal_to"}]}, tmp_path,
+                          **{"Rule Type": "Variable Metadata Check against Define XML",
+                             "Outcome": {"Message": "m", "Output Variables": ["variable_name", "variable_label",
+                                                                             "define_variable_label"]}})
+    got = findings(run_rules([against_define], package))
+    assert [v["variable_name"] for _, _, v in got] == ["SEX"] and got[0][2]["variable_label"] == "Gender"
+    against_library = rule({"all": [{"name": "variable_label", "operator": "not_equal_to",
+                                     "value": "library_variable_label"}]}, tmp_path,
+                           **{"Rule Type": "Variable Metadata Check against Library Metadata",
+                              "Outcome": {"Message": "m", "Output Variables": ["variable_name", "library_variable_label"]}})
+    got = findings(run_rules([against_library], package))
+    assert got == [("DM", 16, {"library_variable_label": "Sex", "variable_name": "SEX"})]

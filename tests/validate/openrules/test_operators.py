@@ -201,3 +201,13 @@ def test_a_date_with_an_unknown_month_is_not_compared():
     f = frame({"S": ["2024---15", "2024-03"], "E": ["2024-01-01", "2024-03-01"]})
     assert check(f, name="S", operator="date_greater_than", value="E") == [False, False]
     assert check(f, name="S", operator="date_greater_than_or_equal_to", value="E") == [False, True]
+
+
+def test_interval_precision_enumerated_columns_and_record_order():
+    f = frame({"D": ["2003-12-01/2003-12-10", "2003-12-15T10:00/2003-12-15T10:30:15", "2003-12-01", NA]})
+    assert check(f, name="D", operator="split_parts_have_unequal_length") == [False, True, False, False]
+    g = frame({"TSVAL": ["a", NA, "c"], "TSVAL1": ["b", "x", NA], "TSVAL2": [NA, NA, "y"]}, prefix="TS")
+    assert check(g, name="TSVAL", operator="inconsistent_enumerated_columns") == [False, True, True]
+    h = frame({"USUBJID": ["S1", "S1", "S1", "S2"], "AESEQ": [1.0, 3.0, 2.0, 1.0]})
+    assert check(h, name="--SEQ", operator="is_not_ordered_set", value="USUBJID") == [False, False, True, False]
+    assert check(h, name="--SEQ", operator="is_not_ordered_by", order="asc") == [False, True, False, True]
