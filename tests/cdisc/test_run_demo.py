@@ -1,5 +1,6 @@
 """End to end: the `cdisc` command on the built-in demo study, as a user runs it."""
 import json
+import os
 import subprocess
 import sys
 
@@ -134,3 +135,26 @@ def test_every_folder_of_the_output_validates(demo_run, tmp_path, capsys):
         assert validate_main([str(folder), "--out", str(tmp_path / "report")]) == 0, capsys.readouterr()
     printed = capsys.readouterr().out
     assert "note: an output folder of cdisc run: validated m5/" in printed
+
+
+def test_cdisc_adam_replaces_its_folder_whole_in_a_run_output(demo_run, tmp_path, capsys):
+    import shutil
+
+    from cdisc.cli import main
+    from cdisc.publish import STATE, OutputFolder
+
+    out, _ = demo_run
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy, symlinks=True)  # the links stay links into the copy's versions
+    assert main(["adam", str(copy / "sdtm"), "--out", str(copy / "adam")]) == 0
+    assert (copy / "adam").is_symlink() and os.readlink(copy / "adam").startswith(".cdisc/v-")
+    for path in (out / "adam").glob("*.xpt"):
+        assert (copy / "adam" / path.name).read_bytes() == path.read_bytes(), path.name
+    folder = OutputFolder(copy)
+    assert sorted(p.name for p in (copy / STATE).iterdir()) == sorted(folder.referenced() | {"current"})
+    define = "m5/datasets/nct05153070/tabulations/sdtm/define.xml"
+    assert main(["package", "--out", str(copy), "--format", "xpt,json"]) == 0  # a new version, switched in whole
+    assert (copy / define).read_bytes() == (out / define).read_bytes()
+    assert (copy / "m5/datasets/nct05153070/tabulations/sdtm/dm.json").is_file()
+    assert (copy / "sdtm" / "dm.xpt").read_bytes() == (out / "sdtm" / "dm.xpt").read_bytes()
+    assert sorted(p.name for p in (copy / STATE).iterdir()) == sorted(folder.referenced() | {"current"})

@@ -27,30 +27,20 @@ CASES = make_cases(TABLES, KEYS, SPEC.studyid, COUNT, SEED)
 
 # Failures that belong to the mapping part of issue 9 (i9-mapping) today, by case id.
 DUPLICATE = "i9-mapping: a raw record whose key repeats another record's is mapped as a second record, no error"
-DUPLICATE_DM = "i9-mapping: a duplicate DM record ends in a traceback"
 NOT_A_NUMBER = "i9-mapping: a numeric result that is not a number gives an empty --STRESN, no error"
 UNKNOWN_SUBJECT = "i9-mapping: a record of a subject that is not in DM is mapped (a typo in Subject), no error"
 EXPECTED_FAILURES: dict[str, str] = {
-    "001-sv-Subject+Folder+RecordPosition-duplicate_key": DUPLICATE,
-    "007-vs-Subject+Folder+RecordPosition-duplicate_key": DUPLICATE,
     "012-ds-Subject-lower": UNKNOWN_SUBJECT,
-    "016-sv-Subject+Folder+RecordPosition-duplicate_key": DUPLICATE,
-    "027-dm-Subject+Folder+RecordPosition-duplicate_key": DUPLICATE_DM,
     "029-vs-PULSE-accent": NOT_A_NUMBER,
     "030-ex_il2-Subject+Folder+RecordPosition-duplicate_key": DUPLICATE,
-    "043-sv-Subject+Folder+RecordPosition-duplicate_key": DUPLICATE,
     "050-sv-Subject-lower": UNKNOWN_SUBJECT,
-    "059-facs-SUBJECT+SAMPLEID-duplicate_key": DUPLICATE,
-    "061-facs-SUBJECT+SAMPLEID-duplicate_key": DUPLICATE,
     "067-ex_il2-Subject+Folder+RecordPosition-duplicate_key": DUPLICATE,
-    "088-dm-Subject+Folder+RecordPosition-duplicate_key": DUPLICATE_DM,
     "089-ex_csa-Subject+Folder+RecordPosition-duplicate_key": DUPLICATE,
     "094-insulin-Subject+Folder+RecordPosition-duplicate_key": DUPLICATE,
     "129-ex_il2-Subject+Folder+RecordPosition-duplicate_key": DUPLICATE,
     "134-ds-Subject-accent": UNKNOWN_SUBJECT,
     "161-ae-Subject+Folder+RecordPosition-duplicate_key": DUPLICATE,
     "169-ae-Subject+Folder+RecordPosition-duplicate_key": DUPLICATE,
-    "171-vs-Subject+Folder+RecordPosition-duplicate_key": DUPLICATE,
     "183-sv-Subject-accent": UNKNOWN_SUBJECT,
     "196-ds-Subject+Folder+RecordPosition-duplicate_key": DUPLICATE,
 }
