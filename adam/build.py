@@ -122,8 +122,9 @@ def build_adam(sdtm: dict[str, pd.DataFrame], spec: AdamSpec | str | Path | None
 
 
 def read_sdtm_folder(sdtm_dir: str | Path) -> dict[str, pd.DataFrame]:
-    """Read every ``*.xpt`` of a folder (any tool's): {DOMAIN: DataFrame}; cp1252 when not UTF-8."""
-    import pyreadstat
+    """Read every ``*.xpt`` of a folder (any tool's, v5 or v8): {DOMAIN: DataFrame}; cp1252 when not
+    UTF-8. A truncated or damaged file is refused (sasxport checks the structure)."""
+    from sasxport import XportError, read_xport
 
     folder = Path(sdtm_dir)
     files = sorted(folder.glob("*.xpt")) + sorted(folder.glob("*.XPT"))
@@ -132,11 +133,9 @@ def read_sdtm_folder(sdtm_dir: str | Path) -> dict[str, pd.DataFrame]:
     out = {}
     for f in files:
         try:
-            df, _ = pyreadstat.read_xport(str(f))
-        except UnicodeDecodeError:
-            df, _ = pyreadstat.read_xport(str(f), encoding="cp1252")
-        except Exception as exc:
-            raise DataError([Problem(str(f), f"cannot read as SAS XPORT: {exc}")]) from None
+            df = read_xport(f).data
+        except XportError as exc:
+            raise DataError([Problem(exc.path, exc.message)]) from None
         for c in df.columns:  # blank text is missing in XPT
             if df[c].dtype == object or pd.api.types.is_string_dtype(df[c]):
                 df[c] = df[c].astype("string").replace("", pd.NA)

@@ -172,7 +172,7 @@ def _groups(folder: Path) -> dict[str, Path]:
 
 
 def _read(path: Path):
-    from define.xpt import read_xpt  # pyreadstat; UTF-8, else cp1252
+    from define.xpt import read_xpt  # sasxport; UTF-8, else cp1252
 
     data, meta = read_xpt(path)
     for column in data.columns:

@@ -1,4 +1,4 @@
-"""SAS XPORT version 5 (SAS TS-140 layout): our own writer, and a reader on top of pyreadstat.
+"""SAS XPORT version 5 (SAS TS-140 layout): our own writer, and reading back with sasxport.
 
 Why our own writer: pyreadstat stamps the clock into the header (reruns must be byte-identical) and
 cannot set character lengths (FDA wants the spec length = the longest value, not a default).
@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 
 from define.transliterate import transliterate_series, to_ascii
+from sasxport import XportError, read_xport
+from sasxport.ibm import ibm_bytes, ibm_to_ieee, ieee_to_ibm  # noqa: F401  (this module's API too)
 from specs.errors import DataError, Problem, RawDataError
 
 log = logging.getLogger(__name__)
@@ -52,55 +54,6 @@ class XptMetadata:
     dataset_name: str
     dataset_label: str
     variables: list[XptVariable]
-
-
-# --- IBM-370 hexadecimal floating point -------------------------------------------------------------
-
-def ieee_to_ibm(values: np.ndarray) -> np.ndarray:
-    """IEEE doubles -> IBM-370 hex floats, as uint64 whose big-endian bytes are the 8 stored bytes.
-
-    IBM: sign bit, 7-bit exponent of 16 biased by 64, 56-bit fraction in [1/16, 1). The conversion is
-    exact: a 53-bit IEEE mantissa always fits in the 56-bit fraction. NaN -> SAS missing '.'
-    (0x2E then zeros). Infinities and |x| >= 16**63 cannot be stored: ValueError.
-    """
-    x = np.asarray(values, dtype=np.float64)
-    nan = np.isnan(x)
-    if np.isinf(x).any():
-        raise ValueError("infinite values cannot be stored in XPT")
-    mantissa, exponent = np.frexp(np.where(nan, 0.0, np.abs(x)))  # |x| = mantissa * 2**exponent
-    exponent = exponent.astype(np.int64)
-    hex_exponent = -((-exponent) // 4)  # ceil(exponent / 4)
-    shift = 4 * hex_exponent - exponent  # 0..3 bits to move the mantissa right
-    fraction = (mantissa * 2.0**53).astype(np.uint64) << (3 - shift).astype(np.uint64)
-    biased = hex_exponent + 64
-    if (biased > 127).any():
-        raise ValueError("a value is too large for an IBM float (|x| >= 16**63)")
-    # Below 16**-64: denormalize (shift the fraction right a hex digit at a time), or flush to zero.
-    under = biased < 0
-    if under.any():
-        digits = np.where(under, -biased, 0).astype(np.uint64)
-        fraction = np.where(digits * 4 >= 56, 0, fraction >> np.minimum(digits * 4, 63))
-        biased = np.where(under, 0, biased)
-    sign = (np.signbit(x) & (x != 0)).astype(np.uint64)
-    ibm = (sign << np.uint64(63)) | (biased.astype(np.uint64) << np.uint64(56)) | fraction
-    ibm = np.where(fraction == 0, np.uint64(0), ibm)
-    return np.where(nan, np.uint64(0x2E << 56), ibm).astype(np.uint64)
-
-
-def ibm_to_ieee(words: np.ndarray) -> np.ndarray:
-    """IBM-370 hex floats (uint64 of the big-endian bytes) -> IEEE doubles; SAS missing -> NaN."""
-    w = np.asarray(words, dtype=np.uint64)
-    fraction = (w & np.uint64(0x00FFFFFFFFFFFFFF)).astype(np.float64)  # may round beyond 53 bits
-    exponent = ((w >> np.uint64(56)) & np.uint64(0x7F)).astype(np.int64) - 64
-    value = np.ldexp(fraction, (4 * exponent - 56).astype(np.int32))
-    value = np.where((w >> np.uint64(63)) == 1, -value, value)
-    missing = ((w & np.uint64(0x00FFFFFFFFFFFFFF)) == 0) & ((w >> np.uint64(56)) != 0)
-    return np.where(missing, np.nan, value)
-
-
-def ibm_bytes(value: float) -> bytes:
-    """The 8 stored bytes of one number (handy for tests and debugging)."""
-    return ieee_to_ibm(np.array([value])).astype(">u8").tobytes()
 
 
 # --- checks -----------------------------------------------------------------------------------------
@@ -317,47 +270,18 @@ def write_xpt(dataset: pd.DataFrame, path, *, dataset_name: str, dataset_label: 
 
 # --- reading ----------------------------------------------------------------------------------------
 
-def _format_text(sas_format: str | None) -> str | None:
-    """pyreadstat's 'DATE9' / '8.2' / 'BEST' -> 'DATE9.' / '8.2' / 'BEST.'."""
-    if not sas_format:
-        return None
-    return sas_format if "." in sas_format else sas_format + "."
-
-
 def read_xpt(path) -> tuple[pd.DataFrame, XptMetadata]:
-    """Read an XPORT file: the data (numbers as float64, SAS dates left as day numbers) and metadata.
+    """Read an XPORT file (v5 or v8, any tool's): the data (numbers as float64, SAS dates left as day
+    numbers) and metadata. The structure is checked first: a truncated or damaged file is refused.
 
     Text is decoded as UTF-8, or as cp1252 when that fails (files in the wild often are cp1252);
     the encoding used is in ``data.attrs["encoding"]``.
     """
-    import pyreadstat
-
-    path = Path(path)
-    if not path.is_file():
-        raise RawDataError([f"{path}: file not found"])
-    errors = []
-    # encoding=None: pyreadstat hands the bytes to Python's strict UTF-8 decoder; readstat's own
-    # conversion (encoding="utf-8") silently cuts a value at a cp1252 byte before trailing blanks.
-    for encoding in (None, "cp1252"):
-        try:
-            data, meta = pyreadstat.read_xport(str(path), encoding=encoding, disable_datetime_conversion=True)
-            break
-        except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError, UnicodeDecodeError) as exc:
-            errors.append(str(exc))
-    else:
-        raise RawDataError([f"{path}: not a readable XPORT file ({'; '.join(errors)})"])
-    encoding = encoding or "utf-8"
-    if encoding != "utf-8":
-        log.warning("%s: text is not UTF-8, read as %s", path, encoding)
-    data.attrs["encoding"] = encoding
-    variables = [
-        XptVariable(
-            name=name,
-            label=meta.column_names_to_labels.get(name) or "",
-            type="Char" if meta.readstat_variable_types[name] == "string" else "Num",
-            length=int(meta.variable_storage_width[name]),
-            format=_format_text(meta.original_variable_types.get(name)),
-        )
-        for name in meta.column_names
-    ]
-    return data, XptMetadata(meta.table_name or "", meta.file_label or "", variables)
+    try:
+        dataset = read_xport(path)
+    except XportError as exc:
+        raise RawDataError([Problem(exc.path, exc.message)]) from None
+    if dataset.encoding != "utf-8":
+        log.warning("%s: text is not UTF-8, read as %s", path, dataset.encoding)
+    variables = [XptVariable(v.name, v.label, v.type, v.length, v.format) for v in dataset.variables]
+    return dataset.data, XptMetadata(dataset.name, dataset.label, variables)

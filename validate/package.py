@@ -13,8 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyreadstat
-
+from sasxport import XportError, read_xport
 from specs.errors import DataError, Problem
 
 from validate.datafolder import is_core_data_folder, read_core_data_folder
@@ -160,28 +159,25 @@ def blank_to_na(df: pd.DataFrame, char_columns: list[str]) -> pd.DataFrame:
 
 
 def read_xpt(path: Path) -> tuple[pd.DataFrame, DatasetMeta]:
-    encoding = "utf-8"
+    """One XPORT file (v5 or v8, UTF-8 else cp1252), its structure checked: a truncated or damaged
+    file is a DataError (the CLI exits 2), never a partial dataset validated as if whole."""
     try:
-        try:
-            df, meta = pyreadstat.read_xport(str(path))
-        except (UnicodeDecodeError, pyreadstat.ReadstatError) as exc:
-            if "encoding" not in str(exc).lower() and not isinstance(exc, UnicodeDecodeError):
-                raise
-            encoding = "cp1252"  # real-world XPT files are often Windows-1252
-            df, meta = pyreadstat.read_xport(str(path), encoding="cp1252")
-    except Exception as exc:  # pyreadstat raises several unrelated types for a damaged file
-        raise DataError([Problem(str(path), f"not a readable SAS XPORT file ({type(exc).__name__}: {exc})")]) from None
-    name = (meta.table_name or path.stem).upper()
-    dmeta = DatasetMeta(name=name, label=meta.file_label or "", path=path, encoding=encoding)
-    formats = meta.original_variable_types or {}
-    widths = meta.variable_storage_width or {}
-    types = meta.readstat_variable_types or {}
-    for order, col in enumerate(df.columns, start=1):
-        kind = "Char" if types.get(col) == "string" else "Num"
-        dmeta.variables[col] = VariableMeta(col, meta.column_names_to_labels.get(col) or "", kind,
-                                            widths.get(col), formats.get(col) or "", order)
-    df = blank_to_na(df, [c for c, v in dmeta.variables.items() if v.type == "Char"])
+        dataset = read_xport(path)
+    except XportError as exc:
+        raise DataError([Problem(exc.path, exc.message)], title="unreadable datasets") from None
+    name = (dataset.name or path.stem).upper()
+    dmeta = DatasetMeta(name=name, label=dataset.label, path=path, encoding=dataset.encoding)
+    for order, var in enumerate(dataset.variables, start=1):
+        dmeta.variables[var.name] = VariableMeta(var.name, var.label, var.type, var.length, _format(var.format), order)
+    df = blank_to_na(dataset.data, [c for c, v in dmeta.variables.items() if v.type == "Char"])
     return df, dmeta
+
+
+def _format(sas_format: str | None) -> str:
+    """'DATE9.' -> 'DATE9', '8.2' -> '8.2', None -> '': the format as pyreadstat reported it."""
+    if not sas_format:
+        return ""
+    return sas_format[:-1] if sas_format.endswith(".") else sas_format
 
 
 def read_dataset_json(path: Path) -> tuple[pd.DataFrame, DatasetMeta]:

@@ -216,14 +216,17 @@ def test_xpt_source_falls_back_to_cp1252(tmp_path, caplog):
     assert frame["AETERM"].tolist() == ["Café", "", "x"]
     assert frame.attrs["encoding"] == "cp1252"
     assert f"{path}: text is not utf-8, read as cp1252" in caplog.text
-    with pytest.raises(RawDataError, match="not a readable XPORT file"):
+    with pytest.raises(RawDataError, match=r"lab.xpt: text that is not utf-8: variable AETERM row 1: "
+                                           r"byte 0xE9 at offset 3 of b'Caf\\xe9'"):
         read_xpt_source(path, encoding="utf-8")  # strict: no silent cut at the cp1252 byte
     assert read_xpt_source(path, encoding="cp1252")["AETERM"].tolist() == ["Café", "", "x"]
 
 
 def test_garbage_xpt_is_a_raw_data_error(tmp_path):
     (tmp_path / "x.xpt").write_bytes(b"not an xport file" * 10)
-    with pytest.raises(RawDataError, match=r"x.xpt: not a readable XPORT file"):
+    with pytest.raises(RawDataError, match=r"x.xpt: not a SAS XPORT file: the first record should be the "
+                                           r"library header 'HEADER RECORD\*+LIBRARY HEADER RECORD!+', "
+                                           r"found 'not an xport file"):
         read_xpt_source(tmp_path / "x.xpt")
 
 

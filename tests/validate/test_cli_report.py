@@ -61,7 +61,9 @@ def test_cli_exits_0_on_clean_package_with_default_out(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("make,message", [
-    (lambda d: (d / "dm.xpt").write_bytes((d / "dm.xpt").read_bytes()[:500]), "dm.xpt: not a readable SAS XPORT file"),
+    (lambda d: (d / "dm.xpt").write_bytes((d / "dm.xpt").read_bytes()[:500]),
+     "dm.xpt: truncated SAS XPORT file: it ends at byte 500, inside the second member header record "
+     "(record 7, bytes 480-559); expected at least 560 bytes"),
     (lambda d: (d / "define.xml").write_text("<ODM><Study>"), "define.xml: not a readable define.xml"),
     (lambda d: (d / "qq.json").write_text("{not json"), "qq.json: not readable Dataset-JSON"),
     (lambda d: (d / "notes.json").write_text('{"name": "NOTES", "columns": [], "rows": []}'),

@@ -1,0 +1,81 @@
+"""IBM-370 hexadecimal floating point, the number format of SAS XPORT, to and from IEEE doubles.
+
+IBM: sign bit, 7-bit exponent of 16 biased by 64, 56-bit fraction in [1/16, 1), big-endian. SAS
+missing values are one byte ('.', '_' or 'A'-'Z') followed by zero bytes. A numeric variable shorter
+than 8 bytes stores the leading bytes of the 8-byte number.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+FRACTION_MASK = np.uint64(0x00FFFFFFFFFFFFFF)
+# First bytes of the SAS missing values: '.', '_' (._) and 'A'-'Z' (.A-.Z).
+MISSING_BYTES = np.zeros(256, dtype=bool)
+_EXTRA_BITS = np.array([0, 0, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3], dtype=np.int32)
+MISSING_BYTES[[ord("."), ord("_")] + list(range(ord("A"), ord("Z") + 1))] = True
+
+
+def ieee_to_ibm(values: np.ndarray) -> np.ndarray:
+    """IEEE doubles -> IBM-370 hex floats, as uint64 whose big-endian bytes are the 8 stored bytes.
+
+    The conversion is exact: a 53-bit IEEE mantissa always fits in the 56-bit fraction. NaN -> SAS
+    missing '.' (0x2E then zeros). Infinities and |x| >= 16**63 cannot be stored: ValueError.
+    Values below 16**-64 are denormalized (shifted right a hex digit at a time) or flushed to zero.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    nan = np.isnan(x)
+    if np.isinf(x).any():
+        raise ValueError("infinite values cannot be stored in XPT")
+    mantissa, exponent = np.frexp(np.where(nan, 0.0, np.abs(x)))  # |x| = mantissa * 2**exponent
+    exponent = exponent.astype(np.int64)
+    hex_exponent = -((-exponent) // 4)  # ceil(exponent / 4)
+    shift = 4 * hex_exponent - exponent  # 0..3 bits to move the mantissa right
+    fraction = (mantissa * 2.0**53).astype(np.uint64) << (3 - shift).astype(np.uint64)
+    biased = hex_exponent + 64
+    if (biased > 127).any():
+        raise ValueError("a value is too large for an IBM float (|x| >= 16**63)")
+    under = biased < 0
+    if under.any():
+        digits = np.where(under, -biased, 0).astype(np.uint64)
+        fraction = np.where(digits * 4 >= 56, 0, fraction >> np.minimum(digits * 4, 63))
+        biased = np.where(under, 0, biased)
+    sign = (np.signbit(x) & (x != 0)).astype(np.uint64)
+    ibm = (sign << np.uint64(63)) | (biased.astype(np.uint64) << np.uint64(56)) | fraction
+    ibm = np.where(fraction == 0, np.uint64(0), ibm)
+    return np.where(nan, np.uint64(0x2E << 56), ibm).astype(np.uint64)
+
+
+def ibm_to_ieee(words: np.ndarray) -> np.ndarray:
+    """IBM-370 hex floats (uint64 of the big-endian bytes) -> IEEE doubles; SAS missing values -> NaN.
+
+    As SAS's own conversion (TS-140) does, a fraction with more than 53 significant bits loses its
+    lowest bits by truncation (a number written from an IEEE double never has more). The largest IBM
+    value with every fraction bit set reads as infinity, as SAS and ReadStat read it. A zero fraction
+    with any other first byte is 0.
+    """
+    w = np.asarray(words, dtype=np.uint64)
+    first = (w >> np.uint64(56)).astype(np.uint8)
+    fraction = w & FRACTION_MASK
+    top = (fraction >> np.uint64(52)).astype(np.uint8)  # the leading hex digit, 1..15 when normalized
+    shift = _EXTRA_BITS[top]  # bits beyond 53 to drop: 0..3
+    exponent = (first & np.uint8(0x7F)).astype(np.int32) * 4 + (shift - (64 * 4 + 56))
+    value = np.ldexp((fraction >> shift.astype(np.uint64)).astype(np.float64), exponent)
+    np.negative(value, out=value, where=first >= 0x80)
+    value[fraction == 0] = 0.0
+    largest = (fraction == FRACTION_MASK) & ((first & np.uint8(0x7F)) == 0x7F)
+    value[largest] = np.copysign(np.inf, value[largest])
+    value[MISSING_BYTES[first] & (fraction == 0)] = np.nan
+    return value
+
+
+def missing_codes(words: np.ndarray) -> np.ndarray:
+    """Per value: 0 when it is a number, else the byte of its SAS missing value ('.', '_', 'A'-'Z')."""
+    w = np.asarray(words, dtype=np.uint64)
+    first = (w >> np.uint64(56)).astype(np.uint8)
+    missing = ((w & FRACTION_MASK) == 0) & MISSING_BYTES[first]
+    return np.where(missing, first, np.uint8(0))
+
+
+def ibm_bytes(value: float) -> bytes:
+    """The 8 stored bytes of one number (handy for tests and debugging)."""
+    return ieee_to_ibm(np.array([value])).astype(">u8").tobytes()

@@ -1,0 +1,197 @@
+"""Read a SAS XPORT file (v5 or v8/v9) into a DataFrame with numpy over the fixed-width records.
+
+Values come out as pyreadstat gives them: numbers as float64 (every SAS missing value . ._ .A-.Z as
+NaN; which special missing value it was is kept in ``special_missing``), text with trailing blanks
+removed (blank = ""), SAS dates left as day numbers. Text is decoded once per distinct value: UTF-8
+(strict), else cp1252 for the whole file (files in the wild often are), unless an encoding is given;
+the one used is reported. The structure is checked first (``sasxport.layout``): a truncated or damaged
+file is an XportError, never a partial read.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sasxport.ibm import MISSING_BYTES, ibm_to_ieee
+from sasxport.layout import Layout, Variable, XportError, read_layout
+
+FALLBACK_ENCODING = "cp1252"
+PARALLEL_ROWS = 50_000  # below this, threads cost more than they save
+TEXT_DTYPE = pd.Series(["text"]).dtype  # pandas 3: str; pandas 2: object
+_MIX = np.uint64(0x9E3779B97F4A7C15)  # odd constant for hashing fixed-width byte strings
+
+
+@dataclass(frozen=True)
+class XportVariable:
+    name: str
+    label: str
+    type: str  # "Char" or "Num"
+    length: int
+    format: str | None  # 'DATE9.', '8.2', 'BEST.', '$CHAR20.' or None
+    informat: str | None = None
+    position: int = 0
+
+
+@dataclass
+class XportDataset:
+    path: Path
+    data: pd.DataFrame
+    name: str
+    label: str
+    variables: list[XportVariable]
+    encoding: str  # the one the text was decoded with
+    version: int  # 5, or 8 for v8/v9
+    created: str = ""
+    modified: str = ""
+    # column -> the special missing values (".A".."Z", "._") by row position; '.' is not listed
+    special_missing: dict[str, pd.Series] = field(default_factory=dict)
+
+
+def check_xport(path) -> Layout:
+    """The checked structure of an XPORT file, without decoding its values."""
+    path = Path(path)
+    return read_layout(path, _read_bytes(path))
+
+
+def read_xport(path, encoding: str | None = None) -> XportDataset:
+    """Read one XPORT file. ``encoding`` None: UTF-8, else cp1252; otherwise that encoding only."""
+    path = Path(path)
+    raw = _read_bytes(path)
+    layout = read_layout(path, raw)
+    n = layout.observations
+    records = np.frombuffer(raw, dtype=np.uint8, count=n * layout.record_length,
+                            offset=layout.data_offset).reshape(n, layout.record_length)
+    columns: dict[str, np.ndarray] = {}
+    special: dict[str, pd.Series] = {}
+    text_columns = []
+    # Columns are independent and the heavy work is numpy and pandas hashing, which release the GIL:
+    # two threads use both cores on large files.
+    with ThreadPoolExecutor(max_workers=2 if n >= PARALLEL_ROWS else 1) as pool:
+        jobs = [(var, pool.submit(_numbers, records, var) if var.type == "Num"
+                 else pool.submit(_distinct, records[:, var.position:var.position + var.length]))
+                for var in layout.variables]
+        for var, job in jobs:
+            if var.type == "Num":
+                columns[var.name], codes = job.result()
+                if codes is not None:
+                    special[var.name] = codes
+            else:
+                codes, distinct = job.result()
+                text_columns.append((var, codes, distinct))
+    labels = [layout.dataset_label] + [v.label for v in layout.variables]
+    used, decoded_labels, decoded_columns = _decode(path, encoding, labels, text_columns)
+    for (var, codes, _), texts in zip(text_columns, decoded_columns):
+        columns[var.name] = _text_array(texts, codes)
+    data = pd.DataFrame({v.name: columns[v.name] for v in layout.variables}, index=pd.RangeIndex(n))
+    data.attrs["encoding"] = used
+    variables = [XportVariable(v.name, label, v.type, v.length, v.format, v.informat, v.position)
+                 for v, label in zip(layout.variables, decoded_labels[1:])]
+    return XportDataset(path=path, data=data, name=layout.dataset_name, label=decoded_labels[0],
+                        variables=variables, encoding=used, version=layout.version, created=layout.created,
+                        modified=layout.modified, special_missing=special)
+
+
+def _text_array(distinct: np.ndarray, codes: np.ndarray):
+    """The column of ``distinct[codes]`` in the text dtype pandas infers for text (as pyreadstat's
+    frames have it), built from the distinct values so the strings are checked once each."""
+    if TEXT_DTYPE == object or len(codes) == 0:  # an empty column stays object, as pandas infers it
+        return distinct[codes] if len(codes) else np.empty(0, dtype=object)
+    return pd.array(distinct, dtype=TEXT_DTYPE).take(codes)
+
+
+def _read_bytes(path: Path) -> bytes:
+    if not path.is_file():
+        raise XportError(path, "file not found")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise XportError(path, f"cannot read the file ({exc.strerror or exc})") from None
+
+
+def _numbers(records: np.ndarray, var: Variable) -> tuple[np.ndarray, pd.Series | None]:
+    """IBM floats of 2-8 bytes -> float64, and the special missing values ('.A', '._') by row."""
+    n, record_length = records.shape
+    block = records[:, var.position:var.position + var.length]
+    if var.length == 8 and n:  # each record's 8 bytes read in place as a big-endian word
+        field = np.dtype({"names": ["v"], "formats": [">u8"], "offsets": [var.position], "itemsize": record_length})
+        words = records.reshape(-1).view(field)["v"].astype(np.uint64)
+    else:  # a shortened number keeps its leading bytes: pad with zeros
+        padded = np.zeros((n, 8), dtype=np.uint8)
+        padded[:, :var.length] = block
+        words = padded.view(">u8")[:, 0].astype(np.uint64)
+    values = ibm_to_ieee(words)
+    first = block[:, 0]
+    special = MISSING_BYTES[first] & (first != ord("."))
+    if not special.any():
+        return values, None
+    candidates = np.flatnonzero(special & np.isnan(values))
+    if len(candidates) == 0:
+        return values, None
+    texts = np.array(["." + chr(b) for b in range(256)], dtype=object)
+    return values, pd.Series(texts[first[candidates]], index=candidates, dtype=object)
+
+
+def _distinct(block: np.ndarray) -> tuple[np.ndarray, list[bytes]]:
+    """Codes of the distinct fixed-width values of a text column, and each value's bytes.
+
+    Each record's bytes are hashed 8 at a time and the hashes factorized (no Python per row); the
+    grouping is then verified byte for byte, so a hash collision can never merge two values.
+    """
+    n, width = block.shape
+    if n == 0:
+        return np.empty(0, dtype=np.intp), []
+    words = -(-width // 8)
+    padded = np.zeros((n, words * 8), dtype=np.uint8)
+    padded[:, :width] = block
+    lanes = padded.view("<u8")
+    key = lanes[:, 0].copy()
+    for i in range(1, words):
+        key *= _MIX
+        key ^= lanes[:, i]
+    codes, uniques = pd.factorize(key)  # codes numbered in order of first appearance
+    seen = np.maximum.accumulate(codes)
+    first = np.flatnonzero(np.concatenate([[True], seen[1:] > seen[:-1]]))
+    if words > 1 and not np.array_equal(lanes, lanes[first][codes]):  # a hash collision: group exactly
+        _, first, codes = np.unique(padded.view(f"V{words * 8}")[:, 0], return_index=True, return_inverse=True)
+        codes = codes.reshape(-1)
+    distinct = np.ascontiguousarray(padded[first, :width]).view(f"S{width}").ravel().tolist()
+    return codes, [value.rstrip(b" \x00") for value in distinct]  # numpy drops trailing NULs only
+
+
+def _decode(path: Path, encoding: str | None, labels: list[bytes], text_columns: list
+            ) -> tuple[str, list[str], list[np.ndarray]]:
+    """Decode labels and distinct values with one encoding for the whole file."""
+    candidates = [encoding] if encoding else ["utf-8", FALLBACK_ENCODING]
+    problem = None
+    for codec in candidates:
+        try:
+            decoded_labels = [label.decode(codec) for label in labels]
+        except (UnicodeDecodeError, LookupError) as exc:
+            problem = problem or _where(exc, "a label", labels, None)
+            continue
+        decoded_columns = []
+        for var, codes, distinct in text_columns:
+            try:
+                texts = [value.decode(codec) for value in distinct]
+            except UnicodeDecodeError as exc:
+                problem = problem or _where(exc, f"variable {var.name}", distinct, codes)
+                break
+            decoded_columns.append(np.array(texts, dtype=object))
+        else:
+            return codec, decoded_labels, decoded_columns
+    tried = " nor ".join(candidates)
+    raise XportError(path, f"text that is neither {tried}: {problem}" if len(candidates) > 1
+                     else f"text that is not {tried}: {problem}")
+
+
+def _where(exc: UnicodeDecodeError, what: str, values: list[bytes], codes) -> str:
+    value = exc.object
+    row = ""
+    if codes is not None:
+        index = next(i for i, v in enumerate(values) if v is value or v == value)
+        row = f" row {int(np.flatnonzero(codes == index)[0]) + 1}"
+    return f"{what}{row}: byte 0x{value[exc.start]:02X} at offset {exc.start} of {value[:60]!r}"
