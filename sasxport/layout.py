@@ -341,7 +341,8 @@ def _observation_count(r: _Reader, raw: bytes, offset: int, length: int, declare
     last = _last_non_blank(raw, offset) - offset  # data bytes up to the last non-blank one
     needed = -(-last // length)  # records that the non-blank bytes occupy
     whole, partial = divmod(data, length)
-    found = f"{whole:,} whole records of {length} bytes" + (f" and {partial} bytes of a partial record" if partial else "")
+    found = (f"{whole:,} whole record{'s' if whole != 1 else ''} of {length} bytes"
+             + (f" and {partial} bytes of a partial record" if partial else ""))
     where = f"the data section ({data:,} bytes from byte {offset:,})"
     if declared is not None:
         if declared * length > data:

@@ -6,6 +6,7 @@ it was written with (label, type, length, format, order) so the rules can check 
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -243,6 +244,56 @@ def several_outputs_problem(path: Path) -> Problem | None:
                               "validate each of them")
 
 
+def _manifest_near(folder: Path, cache: dict) -> tuple[Path, dict] | None:
+    """The manifest.json of a `cdisc run` output in ``folder`` or the nearest folder above it."""
+    for candidate in [folder, *folder.parents]:
+        if candidate not in cache:
+            cache[candidate] = None
+            if is_run_output(candidate):
+                manifest = json.loads((candidate / "manifest.json").read_text("utf-8"))
+                cache[candidate] = {entry.get("path"): entry for entry in manifest.get("outputs", [])
+                                    if isinstance(entry, dict)}
+        if cache[candidate] is not None:
+            return candidate, cache[candidate]
+    return None
+
+
+def manifest_problems(files: list[Path]) -> list[Problem]:
+    """Files that differ from the size and SHA-256 the run's manifest.json recorded for them.
+
+    A v5 XPT file cut exactly at a record boundary that is a multiple of 80 bytes looks whole; where
+    the toolkit wrote a manifest beside the data, the checksum tells.
+    """
+    cache: dict = {}
+    problems = []
+    for file in files:
+        found = _manifest_near(file.resolve().parent, cache)
+        if found is None:
+            continue
+        folder, outputs = found
+        entry = outputs.get(file.resolve().relative_to(folder).as_posix())
+        if entry is None:
+            continue
+        size = file.stat().st_size
+        expected_size, expected_hash = entry.get("bytes"), entry.get("sha256")
+        if expected_size is not None and size != expected_size:
+            what = "truncated" if size < expected_size else "changed"
+            problems.append(Problem(str(file), f"{what} since it was written: {size:,} bytes, the manifest "
+                                               f"({folder / 'manifest.json'}) records {expected_size:,} bytes"))
+        elif expected_hash and _sha256(file) != expected_hash:
+            problems.append(Problem(str(file), f"changed since it was written: its SHA-256 differs from the one "
+                                               f"the manifest ({folder / 'manifest.json'}) records"))
+    return problems
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def load_package(path: str | Path, define: str | Path | None = None) -> Package:
     """Read every dataset under ``path`` (recursively) and the define.xml (given, or found under ``path``)."""
     path = Path(path)
@@ -273,6 +324,9 @@ def load_package(path: str | Path, define: str | Path | None = None) -> Package:
     files = _find_files(path)
     if not files:
         raise DataError([Problem(str(path), "no .xpt, .json, .ndjson or .dsjc dataset files found")])
+    changed = manifest_problems(files + define_files)
+    if changed:
+        raise DataError(changed, title="changed or truncated files")
     sources: dict[str, Path] = {}
     problems = []
     for file in files:

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import logging
+import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from define.xpt import XptVariable, write_xpt
+from define.xpt import XptVariable, ibm_bytes, write_xpt
 from sdtm.readers import (frame_to_text, number_text, read_csv_source, read_odm, read_source,
                           read_sas7bdat_source, read_xpt_source)
 from specs.errors import RawDataError
@@ -222,6 +224,35 @@ def test_xpt_source_falls_back_to_cp1252(tmp_path, caplog):
     assert read_xpt_source(path, encoding="cp1252")["AETERM"].tolist() == ["Café", "", "x"]
 
 
+def test_truncated_xpt_source_is_refused(tmp_path):
+    path = tmp_path / "lab.xpt"
+    write_lab_xpt(path)
+    path.write_bytes(path.read_bytes()[:-30])
+    with pytest.raises(RawDataError) as caught:
+        read_xpt_source(path)
+    assert str(caught.value) == (
+        f"1 raw data error:\n  {path}: truncated or damaged SAS XPORT file: 1,410 bytes is not a multiple of 80 "
+        f"(an XPORT file is made of 80-byte records); the data section (130 bytes from byte 1,280) holds 4 whole "
+        f"records of 28 bytes and 18 bytes of a partial record")
+
+
+def test_xpt_source_v8_and_special_missing_values(tmp_path):
+    import pyreadstat
+
+    path = tmp_path / "vendor.xpt"
+    frame = pd.DataFrame({"SubjectNumber": ["01-001", "01-002", "01-003"], "Result": [1.5, 99.0, np.nan],
+                          "CollectionDateTime": [1_900_000_000.0, np.nan, 0.5], "CollectionTime": [3600.0, 0.0, 59.0]})
+    pyreadstat.write_xport(frame, str(path), file_format_version=8, table_name="VENDOR",
+                           variable_format={"CollectionDateTime": "E8601DT19.", "CollectionTime": "TIME8."})
+    raw = path.read_bytes()
+    special = raw.index(ibm_bytes(99.0))
+    path.write_bytes(raw[:special] + b"A" + bytes(7) + raw[special + 8:])  # Result of 01-002 is .A
+    assert read_xpt_source(path).to_dict("list") == {
+        "SubjectNumber": ["01-001", "01-002", "01-003"], "Result": ["1.5", ".A", ""],
+        "CollectionDateTime": ["2020-03-16T17:46:40", "", "1960-01-01T00:00:00.500000"],
+        "CollectionTime": ["01:00:00", "00:00:00", "00:00:59"]}
+
+
 def test_garbage_xpt_is_a_raw_data_error(tmp_path):
     (tmp_path / "x.xpt").write_bytes(b"not an xport file" * 10)
     with pytest.raises(RawDataError, match=r"x.xpt: not a SAS XPORT file: the first record should be the "
@@ -230,10 +261,48 @@ def test_garbage_xpt_is_a_raw_data_error(tmp_path):
         read_xpt_source(tmp_path / "x.xpt")
 
 
-@pytest.mark.skip(reason="pyreadstat cannot write SAS7BDAT and no sample file ships with our packages; "
-                         "the conversion is tested below with pyreadstat.read_sas7bdat replaced")
+# A real SAS7BDAT file (64-bit, little-endian, 4 pages of 4,096 bytes, 300 rows): pyreadstat cannot
+# write SAS7BDAT and no package ships one, so it was made with ReadStat 1.1.8 (Debian's readstat) from a
+# pyreadstat-written .sav: `readstat lab.sav lab.sas7bdat`.
+SAS7BDAT = Path(__file__).parent / "data" / "lab.sas7bdat"
+
+
 def test_sas7bdat_real_file():
-    pass
+    frame = read_source(SAS7BDAT)
+    assert frame.shape == (300, 4) and frame.attrs["encoding"] == "UTF-8"
+    assert frame.iloc[:6].to_dict("list") == {
+        "SUBJID": ["01-000", "01-001", "01-002", "01-003", "01-004", "01-005"],
+        "VISIT": ["SCREENING", "WEEK 4", "SCREENING", "WEEK 4", "SCREENING", "Visite prévue"],
+        "LBORRES": ["0.00", "2.33", "4.67", "7.00", "9.33", "11.67"],
+        "LBVAL": ["0", "0.25", "0.5", "", "1", "1.25"]}
+
+
+@pytest.mark.parametrize("size", [24476, 20480, 12000, 8192, 300])
+def test_truncated_sas7bdat_says_what_is_missing(tmp_path, size):
+    path = tmp_path / "lab.sas7bdat"
+    path.write_bytes(SAS7BDAT.read_bytes()[:size])
+    if size < 216:
+        message = f"lab.sas7bdat: not a SAS7BDAT file (no SAS7BDAT header in its first {size} of {size} bytes)"
+    else:
+        message = (f"lab.sas7bdat: truncated SAS7BDAT file: the header declares 8,192 bytes of header and 4 pages "
+                   f"of 4,096 bytes (24,576 bytes), found {size:,} bytes")
+    with pytest.raises(RawDataError, match=re.escape(message)):
+        read_source(path)
+
+
+def test_sas7bdat_rows_read_against_the_declared_count(tmp_path, monkeypatch):
+    import pyreadstat
+
+    real = pyreadstat.read_sas7bdat
+
+    def short_read(path, encoding=None):  # as a reader that stops early would do
+        frame, meta = real(path, encoding=encoding)
+        return frame.iloc[:250], meta
+
+    monkeypatch.setattr(pyreadstat, "read_sas7bdat", short_read)
+    with pytest.raises(RawDataError, match=r"lab.sas7bdat: damaged SAS7BDAT file: the header declares 300 rows, "
+                                           r"250 were read"):
+        read_source(SAS7BDAT)
 
 
 def test_sas7bdat_source_conversion_and_fallback(tmp_path, monkeypatch):
@@ -251,7 +320,7 @@ def test_sas7bdat_source_conversion_and_fallback(tmp_path, monkeypatch):
 
     monkeypatch.setattr(pyreadstat, "read_sas7bdat", fake_read)
     path = tmp_path / "raw.sas7bdat"
-    path.write_bytes(b"")
+    path.write_bytes(SAS7BDAT.read_bytes())  # a real header, so that the size check passes
     frame = read_source(path)
     assert calls == [None, "cp1252"]
     assert frame.to_dict("list") == {"A": ["x", ""], "N": ["12", ""], "D": ["2023-06-01", ""]}
