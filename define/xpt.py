@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import struct
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -111,21 +112,25 @@ def _check_metadata(dataset: pd.DataFrame, dataset_name: str, dataset_label: str
 
 def _char_column(series: pd.Series, where: str, var: XptVariable, warnings: list[str],
                  problems: list[str]) -> np.ndarray:
-    """A Char column as fixed-width ASCII bytes (numpy 'S<length>'; missing -> blanks).
+    """A Char column as fixed-width ASCII bytes: a (rows, length) uint8 array, NUL after each value
+    (written as blanks), missing = all NUL.
 
     Work is done once per distinct value (factorize, then index back), so a million rows of a
     handful of terms cost little; rows are named only in warnings and problems.
     """
     if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_datetime64_any_dtype(series.dtype):
         problems.append(f"{where}: declared Char but the column holds {series.dtype} values")
-        return np.empty(0, dtype="S1")
+        return np.empty((0, 1), dtype=np.uint8)
+    fast = _ascii_column(series, var)
+    if fast is not None:
+        return fast
     codes, uniques = pd.factorize(series)  # missing values get code -1
     uniques = list(uniques)
     not_text = [i for i, v in enumerate(uniques) if not isinstance(v, str)]
     if not_text:
         row = int(np.flatnonzero(codes == not_text[0])[0])
         problems.append(f"{where} row {row + 1}: value {uniques[not_text[0]]!r} is not text")
-        return np.empty(0, dtype="S1")
+        return np.empty((0, 1), dtype=np.uint8)
     uniques.append("")  # code -1 (missing) indexes this last entry
     originals = pd.Series(uniques, dtype=object)
     ascii_values, changed = transliterate_series(originals.astype(str))
@@ -142,7 +147,52 @@ def _char_column(series: pd.Series, where: str, var: XptVariable, warnings: list
                         f"longer than the length {limit}")
     length = var.length if var.length is not None else max(1, min(longest, MAX_CHAR_LENGTH))
     encoded = np.array(ascii_values, dtype=object).astype(f"S{length}")
-    return encoded[codes]
+    return encoded[codes].view(np.uint8).reshape(len(codes), length)
+
+
+# What numpy makes of a missing value when it turns an object array into bytes (cut to the width).
+_MISSING_TEXTS = (b"None", b"nan", b"<NA>", b"NaT")
+
+
+def _ascii_column(series: pd.Series, var: XptVariable) -> np.ndarray | None:
+    """The common case in one pass of numpy over the Python strings: every value ASCII text no longer
+    than the length. None when any value is not (the caller then works per distinct value, reports
+    and transliterates); the bytes are the same either way (a test compares both paths)."""
+    values = series.to_numpy(dtype=object)
+    if len(values) == 0:
+        return None
+    if not isinstance(series.dtype, pd.StringDtype) and pd.api.types.infer_dtype(values, skipna=True) not in (
+            "string", "empty"):
+        return None
+    limit = var.length if var.length is not None else MAX_CHAR_LENGTH
+    sample = values[:: max(1, len(values) // 2000)]
+    guess = min(limit, max([len(v) for v in sample if isinstance(v, str)] + [4]))
+    try:  # one byte more than the guess, to see whether any value is longer
+        encoded = values.astype(f"S{guess + 1}")
+        grid = encoded.view(np.uint8).reshape(len(values), guess + 1)
+        if grid[:, guess].any():  # a value longer than the sample's longest
+            if guess >= limit:
+                return None  # longer than the length: reported by the slow path
+            encoded = values.astype(f"S{limit + 1}")
+            grid = encoded.view(np.uint8).reshape(len(values), limit + 1)
+            if grid[:, limit].any():
+                return None
+    except UnicodeEncodeError:
+        return None
+    width = grid.shape[1]
+    texts = _MISSING_TEXTS
+    if isinstance(series.dtype, pd.StringDtype):  # its one missing value
+        texts = (b"nan",) if series.dtype.na_value is not pd.NA else (b"<NA>",)
+    candidates = np.flatnonzero(np.isin(encoded, [text[:width] for text in texts]))
+    if len(candidates):  # numpy wrote 'None' or 'nan' for the missing values: blank them
+        encoded[candidates[pd.isna(values[candidates])]] = b""  # a real text 'None' or 'nan' stays
+    longest = int(np.strings.str_len(encoded).max())
+    length = var.length if var.length is not None else max(1, min(longest, MAX_CHAR_LENGTH))
+    if length <= width:
+        return grid[:, :length]
+    wider = np.zeros((len(values), length), dtype=np.uint8)
+    wider[:, :width] = grid
+    return wider
 
 
 def _num_column(series: pd.Series, where: str, problems: list[str]) -> np.ndarray:
@@ -199,6 +249,43 @@ def _pad80(block: bytes) -> bytes:
     return block + b" " * (-len(block) % 80)
 
 
+_NUL_TO_BLANK = bytes([32]) + bytes(range(1, 256))  # a bytes.translate table
+CHUNK_BYTES = 1 << 22  # records assembled 4 MB at a time: the work stays in the CPU cache
+
+
+def _write_observations(handle, variables: list[XptVariable], columns: list[np.ndarray], positions: np.ndarray,
+                        n_rows: int, helper: ThreadPoolExecutor) -> int:
+    """Write the records, a chunk of rows at a time; return the number of bytes written.
+
+    In each chunk the text columns are copied in, every NUL becomes a blank (bytes.translate over
+    the chunk, which also covers the numbers' places), then the numbers are copied over their places;
+    ``helper`` writes a chunk while the next one is assembled (at most two wait, in order).
+    """
+    record_length = int(positions[-1])
+    if n_rows == 0 or record_length == 0:
+        return 0
+    rows = max(1, CHUNK_BYTES // record_length)
+    chunk = np.zeros((min(rows, n_rows), record_length), dtype=np.uint8)
+    writes = []
+    for first in range(0, n_rows, rows):
+        count = min(rows, n_rows - first)
+        part = chunk[:count]
+        for var, block, start in zip(variables, columns, positions):
+            if var.type == "Char":
+                part[:, start:start + block.shape[1]] = block[first:first + count]
+        blanked = bytearray(part.tobytes().translate(_NUL_TO_BLANK))
+        out = np.frombuffer(blanked, dtype=np.uint8).reshape(count, record_length)
+        for var, block, start in zip(variables, columns, positions):
+            if var.type == "Num":
+                out[:, start:start + 8] = block[first:first + count]
+        writes.append(helper.submit(handle.write, blanked))
+        if len(writes) > 2:
+            writes.pop(0).result()
+    for write in writes:
+        write.result()
+    return n_rows * record_length
+
+
 def write_xpt(dataset: pd.DataFrame, path, *, dataset_name: str, dataset_label: str,
               variables: list[XptVariable], created: datetime | None = None) -> list[str]:
     """Write one dataset as a SAS XPORT v5 file; return the transliteration warnings.
@@ -218,30 +305,38 @@ def write_xpt(dataset: pd.DataFrame, path, *, dataset_name: str, dataset_label: 
         warnings.append(f"{dataset_name}: file name '{path.name}' is not '{dataset_name.lower()}.xpt'")
 
     n_rows = len(dataset)
-    columns, lengths = [], []
-    for var in variables:
-        where = f"{dataset_name}.{var.name}"
-        if var.type == "Char":
-            encoded = _char_column(dataset[var.name], where, var, warnings, problems)
-            columns.append(encoded)
-            length = encoded.dtype.itemsize
-        else:
-            columns.append(_num_column(dataset[var.name], where, problems))
-            length = 8
-        lengths.append(length)
-    if problems:
-        raise DataError([Problem(str(path), p) for p in problems])
+    # A second thread converts the numbers and writes the chunks (numpy and file writes release the
+    # GIL) while this one turns the Python strings into bytes.
+    with ThreadPoolExecutor(max_workers=1) as helper:
+        columns, lengths = [], []
+        for var in variables:
+            where = f"{dataset_name}.{var.name}"
+            if var.type == "Char":
+                block = _char_column(dataset[var.name], where, var, warnings, problems)
+                columns.append(block)
+                length = block.shape[1]
+            else:
+                values = _num_column(dataset[var.name], where, problems)
+                columns.append(helper.submit(_ibm_block, values) if not problems else None)
+                length = 8
+            lengths.append(length)
+        if problems:
+            raise DataError([Problem(str(path), p) for p in problems])
+        columns = [c.result() if isinstance(c, Future) else c for c in columns]
+        positions = np.concatenate([[0], np.cumsum(lengths)]).astype(int)
+        _write_file(path, _headers(dataset_name, dataset_label, variables, lengths, positions, created),
+                    variables, columns, positions, n_rows, helper)
+    return warnings
 
-    positions = np.concatenate([[0], np.cumsum(lengths)]).astype(int)
-    record_length = int(positions[-1])
-    observations = np.empty((n_rows, record_length), dtype=np.uint8)
-    for var, values, start, length in zip(variables, columns, positions, lengths):
-        if var.type == "Char":
-            block = values.view(np.uint8).reshape(n_rows, length)
-            observations[:, start:start + length] = np.where(block == 0, 32, block)
-        else:
-            observations[:, start:start + 8] = ieee_to_ibm(values).astype(">u8").view(np.uint8).reshape(n_rows, 8)
 
+def _ibm_block(values: np.ndarray) -> np.ndarray:
+    """(rows, 8) bytes of the IBM floats."""
+    return ieee_to_ibm(values).astype(">u8").view(np.uint8).reshape(len(values), 8)
+
+
+def _headers(dataset_name: str, dataset_label: str, variables: list[XptVariable], lengths: list[int],
+             positions: np.ndarray, created: datetime | None) -> bytes:
+    """Every record before the observations."""
     stamp = _sas_datetime(created or DEFAULT_CREATED)
     namestrs = b"".join(_namestr(var, i + 1, length, int(start))
                         for i, (var, length, start) in enumerate(zip(variables, lengths, positions)))
@@ -258,14 +353,19 @@ def write_xpt(dataset: pd.DataFrame, path, *, dataset_name: str, dataset_label: 
         _header("NAMESTR", f"000000{len(variables):04d}" + "0" * 20),
         _pad80(namestrs),
         _header("OBS"),
-        _pad80(observations.tobytes()),
     ]
-    content = b"".join(parts)
+    return b"".join(parts)
+
+
+def _write_file(path: Path, headers: bytes, variables, columns, positions, n_rows: int, helper) -> None:
+    """Headers, records, blank padding to 80, into a temporary name renamed at the end."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    partial.write_bytes(content)
+    with open(partial, "wb") as handle:
+        handle.write(headers)
+        size = _write_observations(handle, variables, columns, positions, n_rows, helper)
+        handle.write(b" " * (-size % 80))
     partial.replace(path)
-    return warnings
 
 
 # --- reading ----------------------------------------------------------------------------------------

@@ -255,3 +255,31 @@ def test_label_transliteration_is_warned(tmp_path):
     assert warnings == ["T dataset label: 'Événements' -> 'Evenements'", "T.A label: 'Durée' -> 'Duree'"]
     _, meta = pyreadstat.read_xport(str(tmp_path / "t.xpt"))
     assert (meta.file_label, meta.column_labels) == ("Evenements", ["Duree"])
+
+
+def test_fast_path_and_per_value_path_write_the_same_bytes(tmp_path, monkeypatch):
+    """ASCII columns go through numpy in one pass; the per-distinct-value path (used for non-ASCII,
+    non-text or too-long values) must give the very same bytes."""
+    import define.xpt as xpt
+
+    n = 5001
+    frame = pd.DataFrame({
+        "OBJ": pd.Series((["x", None, "None", "nan", "", "  lead", "trail  ", np.nan] * n)[:n], dtype=object),
+        "STR": pd.Series((["abc", None, "de"] * n)[:n], dtype="str"),
+        "ONE": pd.Series((["Y", None, "N"] * n)[:n], dtype=object),
+        "LATE": ["a"] * (n - 2) + ["a much longer value than the sample saw", "b"],  # row n-1 is not sampled
+        "FIXED": ["abc"] * n,
+    })
+    variables = [XptVariable("OBJ", "o", "Char"), XptVariable("STR", "s", "Char"), XptVariable("ONE", "y", "Char"),
+                 XptVariable("LATE", "l", "Char"), XptVariable("FIXED", "f", "Char", 10)]
+    used = []
+    fast = xpt._ascii_column
+    monkeypatch.setattr(xpt, "_ascii_column", lambda series, var: used.append(var.name) or fast(series, var))
+    write_xpt(frame, tmp_path / "fast.xpt", dataset_name="T", dataset_label="", variables=variables)
+    assert used == ["OBJ", "STR", "ONE", "LATE", "FIXED"]
+    monkeypatch.setattr(xpt, "_ascii_column", lambda series, var: None)
+    write_xpt(frame, tmp_path / "slow.xpt", dataset_name="T", dataset_label="", variables=variables)
+    assert (tmp_path / "fast.xpt").read_bytes() == (tmp_path / "slow.xpt").read_bytes()
+    data, meta = read_xpt(tmp_path / "fast.xpt")
+    assert data["OBJ"].tolist()[:8] == ["x", "", "None", "nan", "", "  lead", "trail", ""]
+    assert [v.length for v in meta.variables] == [7, 3, 1, 39, 10]
