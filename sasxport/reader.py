@@ -86,7 +86,7 @@ def read_xport(path, encoding: str | None = None) -> XportDataset:
     used, decoded_labels, decoded_columns = _decode(path, encoding, labels, text_columns)
     for (var, codes, _), texts in zip(text_columns, decoded_columns):
         columns[var.name] = _text_array(texts, codes)
-    data = pd.DataFrame({v.name: columns[v.name] for v in layout.variables}, index=pd.RangeIndex(n))
+    data = pd.DataFrame({v.name: columns[v.name] for v in layout.variables}, index=pd.RangeIndex(n), copy=False)
     data.attrs["encoding"] = used
     variables = [XportVariable(v.name, label, v.type, v.length, v.format, v.informat, v.position)
                  for v, label in zip(layout.variables, decoded_labels[1:])]

@@ -224,3 +224,14 @@ def test_random_ibm_numbers_read_as_pyreadstat_and_pandas_read_them(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(XportError, match="file not found"):
         read_xport(tmp_path / "nope.xpt")
+
+
+def test_a_hash_collision_never_merges_two_values(tmp_path, monkeypatch):
+    import sasxport.reader as reader
+
+    monkeypatch.setattr(reader, "_MIX", np.uint64(0))  # the hash keeps only the last 8 bytes: collisions
+    path = tmp_path / "c.xpt"
+    values = ["AAAAAAAA-same-tail", "BBBBBBBB-same-tail", "AAAAAAAA-same-tail", "CCCCCCCC-other"]
+    write_xpt(pd.DataFrame({"C": values}), path, dataset_name="C", dataset_label="",
+              variables=[XptVariable("C", "c", "Char")])
+    assert read_xport(path).data["C"].tolist() == values
