@@ -186,7 +186,9 @@ def _ascii_column(series: pd.Series, var: XptVariable) -> np.ndarray | None:
     candidates = np.flatnonzero(np.isin(encoded, [text[:width] for text in texts]))
     if len(candidates):  # numpy wrote 'None' or 'nan' for the missing values: blank them
         encoded[candidates[pd.isna(values[candidates])]] = b""  # a real text 'None' or 'nan' stays
-    longest = int(np.strings.str_len(encoded).max())
+    longest = width  # the last byte position any value reaches (columns checked from the right)
+    while longest and not grid[:, longest - 1].any():
+        longest -= 1
     length = var.length if var.length is not None else max(1, min(longest, MAX_CHAR_LENGTH))
     if length <= width:
         return grid[:, :length]
