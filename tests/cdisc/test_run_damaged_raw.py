@@ -30,6 +30,7 @@ def test_truncated_raw_xpt_stops_the_run(tmp_path, monkeypatch, capsys):
     assert code == 1
     assert err == (f"error: 1 raw data error:\n  {xpt}: truncated SAS XPORT file: the OBSV8 header declares 239 "
                    f"observations of 54 bytes (12,906 bytes), the data section (5,120 bytes from byte 2,720) holds "
-                   f"94 whole records of 54 bytes and 44 bytes of a partial record\n")
+                   f"94 whole records of 54 bytes and 44 bytes of a partial record\n"
+                   f"nothing was published: {out.name} is as it was\n")
     assert "Traceback" not in err
     assert [p.name for p in (out / "sdtm").iterdir()] == ["previous.txt"]
