@@ -121,6 +121,10 @@ class _Builder:
             elif kind == "sponsor":
                 if used:
                     out.append(CodeList(oid, what, cl_type, [CodeListItem(v) for v in sorted(used)]))
+            elif getattr(what, "package", "") == "study":  # the study's own codelist (study CT): no C-codes
+                terms = [CodeListItem(v, None, t.decode or None) for v, t in what.terms.items() if v in used]
+                if terms:
+                    out.append(CodeList(oid, what.name or what.short, cl_type, terms))
             else:
                 cdisc = {v: t for v, t in what.terms.items() if not getattr(t, "sponsor", False)}
                 terms = [CodeListItem(v, t.code, t.decode or None) for v, t in cdisc.items() if v in used]

@@ -71,3 +71,25 @@ def test_the_demo_spec_with_a_too_short_length_is_refused(demo_sdtm):
         "1 spec/data conflict:\n"
         f"  DM.USUBJID: value '{first}' is 18 characters, longer than the declared length 5 "
         f"({result.datasets['DM']['USUBJID'].nunique()} distinct values are too long)")
+
+
+def test_the_study_s_own_terms_and_codelists_carry_no_cdisc_code(ct, tmp_path):
+    from specs.study_ct import with_study_terms
+
+    path = tmp_path / "study_ct.csv"
+    path.write_text("codelist_code,term_code,term_value,collected_value\nC66741,V00224,VSALL,All tests\n"
+                    "TPT,,PREDOSE,Pre-dose\n", encoding="utf-8")
+    study = with_study_terms(ct, [(path, "study_ct.csv")])
+    frame = pd.DataFrame({"USUBJID": ["S1-001", "S1-001"], "VSTESTCD": ["SYSBP", "VSALL"],
+                          "VSTPT": ["PREDOSE", ""]})
+    variables = [VariableInput("USUBJID", "Unique Subject Identifier", "Char", COLLECTED),
+                 VariableInput("VSTESTCD", "Vital Signs Test Short Name", "Char", COLLECTED, codelist="VSTESTCD"),
+                 VariableInput("VSTPT", "Planned Time Point Name", "Char", COLLECTED, codelist="TPT")]
+    spec = DatasetInput("VS", "Vital Signs", "Tabulation", "FINDINGS", "One record per test", ["USUBJID"], variables,
+                        domain="VS")
+    model = build_define(STUDY, "Tabulation", [spec], {"VS": frame}, study)
+    lists = {c.name: c for c in model.codelists}
+    assert [(i.value, i.code, i.extended) for i in lists["Vital Signs Test Code"].items] == \
+        [("SYSBP", "C25298", False), ("VSALL", None, True)]  # a study term: an extended value, no C-code
+    assert (lists["TPT"].code, lists["TPT"].standard_oid, [(i.value, i.code) for i in lists["TPT"].items]) == \
+        (None, None, [("PREDOSE", None)])
