@@ -55,6 +55,33 @@ def _run_step(df: pd.DataFrame, env: dict, name: str, i: int, step: dict, file: 
     return _named(out.reset_index(drop=True), label)
 
 
+def _text(value) -> str | None:
+    """One distinct value as XPT text: numbers 1.0 -> "1", text stripped, blank -> None."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    text = str(value).strip()
+    return text or None
+
+
+def _char_column(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """A Char column as pandas text, and the text of its distinct values; every distinct value is
+    converted once and spread back by its code (a column of 300,000 records has a few hundred)."""
+    codes, uniques = pd.factorize(col)
+    texts = np.array([_text(u) for u in uniques], dtype=object)
+    values = pd.array(texts, dtype="string").take(codes, allow_fill=True)
+    return pd.Series(values, index=col.index), texts
+
+
+def _num_column(col: pd.Series) -> tuple[pd.Series, list]:
+    """A Num column as float64, and examples of text that is not a number."""
+    if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+        return col.astype("float64"), []
+    codes, uniques = pd.factorize(col)
+    numbers = pd.to_numeric(pd.Series(uniques, dtype=object), errors="coerce").to_numpy(dtype="float64")
+    bad = [u for u, n in zip(uniques, numbers) if np.isnan(n) and _text(u) is not None]
+    return pd.Series(np.append(numbers, np.nan)[codes], index=col.index, dtype="float64"), bad
+
+
 def _finalize(df: pd.DataFrame, name: str, ds: dict, file: str) -> pd.DataFrame:
     """Keep the declared variables in spec order with their types; check keys and lengths."""
     problems, columns = [], {}
@@ -65,26 +92,16 @@ def _finalize(df: pd.DataFrame, name: str, ds: dict, file: str) -> pd.DataFrame:
             continue
         col = df[v]
         if var["type"] == "Num":
-            num = pd.to_numeric(col, errors="coerce")
-            bad = col.notna() & num.isna() & col.astype("string").str.strip().ne("").fillna(False)
-            if bad.any():
-                problems.append(Problem(where, f"{name}.{v} is Num but holds text, e.g. {col[bad].head(3).tolist()}"))
-            columns[v] = num.astype("float64")
+            columns[v], bad = _num_column(col)
+            if bad:
+                problems.append(Problem(where, f"{name}.{v} is Num but holds text, e.g. {bad[:3]}"))
         else:
-            text = col.astype("string")
-            if pd.api.types.is_numeric_dtype(col):  # 1.0 -> "1"
-                codes, uniques = pd.factorize(col)  # format each distinct number once
-                texts = np.array([str(int(x)) if float(x).is_integer() else str(x) for x in uniques] + [None],
-                                 dtype=object)
-                text = pd.Series(texts[codes], index=col.index).astype("string")
-            text = text.str.strip().replace("", pd.NA)
+            columns[v], texts = _char_column(col)
             length = var.get("length", "auto")
             if length != "auto":
-                too_long = text.str.encode("utf-8").str.len().gt(length).fillna(False)
-                if too_long.any():
-                    problems.append(Problem(where, f"{name}.{v} has values longer than {length}: "
-                                                   f"{text[too_long].head(3).tolist()}"))
-            columns[v] = text
+                too_long = [t for t in texts if t is not None and len(t.encode("utf-8")) > length]
+                if too_long:
+                    problems.append(Problem(where, f"{name}.{v} has values longer than {length}: {too_long[:3]}"))
     if problems:
         raise DataError(problems)
     out = pd.DataFrame(columns, index=df.index)

@@ -39,7 +39,7 @@ def derive_var_extreme_flag(dataset: pd.DataFrame, by_vars, order, new_var: str,
                                            kind="stable", na_position="first" if mode == "last" else "last")
     chosen = candidates.drop_duplicates(by_vars, keep=mode).index if by_vars else \
         candidates.index[[0 if mode == "first" else -1]] if len(candidates) else candidates.index
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
     flag = pd.Series(false_value, index=dataset.index, dtype="string")
     flag[chosen] = true_value
     out[new_var] = flag
@@ -58,11 +58,11 @@ def derive_basetype_records(dataset: pd.DataFrame, basetypes: list[dict],
         if "basetype" not in b:
             raise SpecError([f"argument 'basetypes'[{i}]: needs 'basetype'"])
         mask = resolve_where(dataset, b.get("where"), f"basetypes[{i}].where")
-        part = dataset[mask].copy()
+        part = dataset[mask].copy(deep=False)
         part[new_var] = pd.Series(b["basetype"], index=part.index, dtype="string")
         parts.append(part)
         matched |= mask
-    rest = dataset[~matched].copy()
+    rest = dataset[~matched].copy(deep=False)
     rest[new_var] = pd.Series(pd.NA, index=rest.index, dtype="string")
     out = pd.concat([rest] + parts, ignore_index=True)
     out.attrs = dict(dataset.attrs)
@@ -93,7 +93,7 @@ def derive_var_ablfl(dataset: pd.DataFrame, by_vars, order, definitions: list[di
         where = resolve_where(dataset, d.get("where"), f"definitions[{i}].where") & of_type
         flagged = derive_var_extreme_flag(dataset, by_vars, order, "__fl", d.get("mode", "last"), where)
         flag[flagged["__fl"].eq("Y").fillna(False)] = "Y"
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
     out[new_var] = flag
     return out
 
@@ -138,7 +138,7 @@ def derive_var_chg(dataset: pd.DataFrame, by_vars=("USUBJID", "PARAMCD", "BASETY
     assert_data_frame(dataset, "by_vars", required_vars=by_vars)
     assert_data_frame(dataset, "order", required_vars=order + [analysis_var, base_var, flag_var])
     post = _after_baseline(dataset, by_vars, order, flag_var)
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
     chg = pd.to_numeric(dataset[analysis_var], errors="coerce") - pd.to_numeric(dataset[base_var], errors="coerce")
     chg = chg.where(post, np.nan).astype("float64")
     out[new_var] = chg.round(digits) if digits is not None else chg

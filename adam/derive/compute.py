@@ -25,7 +25,7 @@ def derive_var_ratio(dataset: pd.DataFrame, new_var: str, numerator, denominator
     num, den = _operand(dataset, numerator, "numerator"), _operand(dataset, denominator, "denominator")
     den = den.replace(0, np.nan) if isinstance(den, pd.Series) else (np.nan if den == 0 else den)
     value = pd.Series(float(scale) * num / den, index=dataset.index).astype("float64")
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
     out[new_var] = value.round(digits) if digits is not None else value
     return out
 
@@ -40,6 +40,6 @@ def derive_var_bmi(dataset: pd.DataFrame, new_var: str = "BMIBL", weight_var: st
     """``new_var`` = weight (kg) / (height (m))^2."""
     w, h = _operand(dataset, weight_var, "weight_var"), _operand(dataset, height_var, "height_var")
     value = compute_bmi(w, h.replace(0, np.nan)).astype("float64")
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
     out[new_var] = value.round(digits) if digits is not None else value
     return out

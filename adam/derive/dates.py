@@ -148,7 +148,7 @@ def derive_vars_dt(dataset: pd.DataFrame, new_vars_prefix: str, dtc: str, highes
     except DataError as exc:
         raise DataError([f"{name_of(dataset)}: variable {dtc!r}: " + p.message.split(": ", 1)[-1]
                          for p in exc.problems]) from None
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
     out[f"{new_vars_prefix}DT"] = _bounded(dataset, source, imputed, highest_imputation, min_dates, max_dates)
     if flag_imputation == "date" or (flag_imputation == "auto" and highest_imputation != "n"):
         out[f"{new_vars_prefix}DTF"] = imputed["flag"]
@@ -168,7 +168,7 @@ def derive_vars_dy(dataset: pd.DataFrame, reference_date: str, source_vars) -> p
         {(v[:-2] + "DY" if v.endswith("DT") else v + "DY"): v for v in assert_vars(source_vars, "source_vars")}
     assert_data_frame(dataset, "reference_date", required_vars=[reference_date])
     assert_data_frame(dataset, "source_vars", required_vars=list(mapping.values()))
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
     for new, src in mapping.items():
         out[new] = compute_dy(dataset[src], dataset[reference_date]).to_numpy()
     return out
@@ -179,7 +179,7 @@ def derive_var_duration(dataset: pd.DataFrame, new_var: str, start_date: str, en
     """``new_var`` = end - start (+ 1 when ``add_one``: both days count), in days; null if either is."""
     assert_data_frame(dataset, "start_date", required_vars=[start_date])
     assert_data_frame(dataset, "end_date", required_vars=[end_date])
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
     dur = pd.to_numeric(dataset[end_date], errors="coerce") - pd.to_numeric(dataset[start_date], errors="coerce")
     out[new_var] = dur + (1 if add_one else 0)
     return out

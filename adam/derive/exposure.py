@@ -44,7 +44,7 @@ def derive_var_planned_doses(dataset: pd.DataFrame, new_var: str, schedule, day_
     whole study's plan."""
     assert_vars(new_var, "new_var")
     days = compute_planned_days(schedule)
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
     if day_var is None:
         out[new_var] = float(len(days))
         return out
@@ -69,7 +69,7 @@ def derive_var_product(dataset: pd.DataFrame, new_var: str, factors, digits: int
             value = value * pd.to_numeric(dataset[f], errors="coerce")
         else:
             raise SpecError([f"argument 'factors': {f!r} is neither a variable nor a number"])
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
     out[new_var] = value.round(digits) if digits is not None else value.astype("float64")
     return out
 

@@ -37,7 +37,7 @@ def derive_var_anl_flag(dataset: pd.DataFrame, by_vars, new_var: str = "ANL01FL"
     best = work["dist"].groupby(group).transform("min")
     tied = work["dist"].eq(best)
     n_tied = tied.groupby(group).transform("sum")
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
     flag = pd.Series(pd.NA, index=dataset.index, dtype="string")
     if tie == "mean":
         single = tied & n_tied.eq(1)
@@ -72,7 +72,7 @@ def derive_var_cond_flag(dataset: pd.DataFrame, new_var: str, where, true_value:
     (population flags are never blank, so the default is Y/N)."""
     assert_vars(new_var, "new_var")
     mask = resolve_where(dataset, where)
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
     out[new_var] = pd.Series(np.where(mask, true_value, false_value if false_value is not None else ""),
                              index=dataset.index, dtype="string").replace("", pd.NA)
     return out
@@ -106,7 +106,7 @@ def derive_var_crit_flag(dataset: pd.DataFrame, condition, description: str, cri
     applies = resolve_where(dataset, where)
     known = applies & dataset[analysis_var].notna()
     met = resolve_where(dataset, condition, "condition")
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
     text = pd.Series(pd.NA, index=dataset.index, dtype="string")
     text[applies] = description
     flag = pd.Series(pd.NA, index=dataset.index, dtype="string")

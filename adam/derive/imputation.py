@@ -37,7 +37,7 @@ def derive_vars_blq(dataset: pd.DataFrame, rule: str = "half", new_var: str = "A
         lloq = given.where(given.notna(), stated)
     below = value.isna() & stated.notna() & lloq.notna() & resolve_where(dataset, where)
     factor, dtype = BLQ_RULES[rule]
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
     out[new_var] = value.where(~below, lloq * factor).astype("float64")
     current = out[dtype_var].astype("string") if dtype_var in out.columns else \
         pd.Series(pd.NA, index=out.index, dtype="string")

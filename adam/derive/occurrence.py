@@ -62,7 +62,7 @@ def derive_var_trtemfl(dataset: pd.DataFrame, new_var: str = "TRTEMFL", start_da
             worsened = (start < trt_start) & ((before < now) | np.isnan(before) | np.isnan(now))
         conditions = [np.isnan(trt_start), end < trt_start, np.isnan(start), new_event, worsened]
     flag = np.select(conditions, ["", "", "Y", "Y", "Y"], default="")
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
     out[new_var] = pd.Series(flag, index=dataset.index, dtype="string").replace("", pd.NA)
     return out
 
@@ -99,7 +99,7 @@ def derive_vars_supp(dataset: pd.DataFrame, dataset_add: pd.DataFrame, qnams=Non
         ex = supp.loc[dup, by_vars + ["IDVAR", "IDVARVAL", "QNAM"]].head(2).to_dict("records")
         raise DataError([f"{name_of(dataset_add, 'dataset_add')}: {int(dup.sum())} records give one qualifier "
                          f"twice, e.g. {ex}"])
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
     for q in wanted:
         out[q] = pd.Series(pd.NA, index=out.index, dtype="string")
     for idvar, rows in supp.groupby(supp["IDVAR"].fillna(""), sort=True):  # one join per IDVAR (e.g. AESEQ)

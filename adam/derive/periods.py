@@ -61,7 +61,7 @@ def derive_var_period_end(dataset: pd.DataFrame, by_vars, order, new_var: str = 
     last = following.isna()
     if end_var:
         end[last] = pd.to_numeric(ordered.loc[last, end_var], errors="coerce")
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
     out[new_var] = end.reindex(dataset.index).astype("float64")
     return out
 
@@ -110,7 +110,7 @@ def derive_vars_period(dataset: pd.DataFrame, dataset_ref, by_vars=("STUDYID", "
             raise DataError([f"{name_of(ref, 'dataset_ref')}: {period_var} {unknown} not among the periods "
                              f"{periods} of the design"])
     periods = sorted(periods) if periods is not None else found
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
     clash = [new.replace(_XX, f"{p:02d}") for p in periods for new in new_vars
              if new.replace(_XX, f"{p:02d}") in dataset.columns]
     if clash:
@@ -202,7 +202,7 @@ def derive_vars_joined(dataset: pd.DataFrame, dataset_add, by_vars, new_vars=Non
         rows = dataset.iloc[pairs.loc[dup, "__row"].unique()[:2]]
         raise DataError([f"{name_of(add, 'dataset_add')}: intervals [{start_var}, {end_var}] overlap at "
                          f"{join_var} of {name_of(dataset)} records {rows[by_vars + [join_var]].to_dict('records')}"])
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
     chosen = pairs.set_index("__row")
     for new in mapping:
         out[new] = chosen[new].reindex(range(len(dataset))).to_numpy()

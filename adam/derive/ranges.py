@@ -20,7 +20,7 @@ def derive_var_anrind(dataset: pd.DataFrame, new_var: str = "ANRIND", source_var
     hi = pd.to_numeric(dataset[high_var], errors="coerce")
     known = aval.notna() & (lo.notna() | hi.notna())
     ind = np.select([known & (aval < lo), known & (aval > hi), known], ["LOW", "HIGH", "NORMAL"], default="")
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
     out[new_var] = pd.Series(ind, index=dataset.index, dtype="string").replace("", pd.NA)
     return out
 

@@ -11,7 +11,7 @@ from .checks import assert_data_frame, assert_vars, resolve_where
 def filter_records(dataset: pd.DataFrame, where) -> pd.DataFrame:
     """Keep the records meeting ``where``."""
     assert_data_frame(dataset)
-    return dataset[resolve_where(dataset, where)].copy()
+    return dataset[resolve_where(dataset, where)].copy(deep=False)
 
 
 def derive_vars_copy(dataset: pd.DataFrame, new_vars: dict, where=None) -> pd.DataFrame:
@@ -21,7 +21,7 @@ def derive_vars_copy(dataset: pd.DataFrame, new_vars: dict, where=None) -> pd.Da
         raise SpecError(["argument 'new_vars' must map new names to source variables"])
     assert_data_frame(dataset, "new_vars", required_vars=list(new_vars.values()))
     mask = resolve_where(dataset, where)
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
     for new, src in new_vars.items():
         assert_vars(new, "new_vars")
         values = dataset[src]
@@ -37,7 +37,7 @@ def derive_vars_assigned(dataset: pd.DataFrame, set_values_to: dict, where=None)
     if not isinstance(set_values_to, dict) or not set_values_to:
         raise SpecError(["argument 'set_values_to' must map variables to values"])
     mask = resolve_where(dataset, where)
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
     for var, value in set_values_to.items():
         assert_vars(var, "set_values_to")
         const = pd.Series([value] * len(out), index=out.index,
@@ -52,7 +52,7 @@ def derive_vars_cat(dataset: pd.DataFrame, definition: list[dict]) -> pd.DataFra
     condition a record meets gives its values, records meeting none get nulls."""
     if not isinstance(definition, list) or not definition:
         raise SpecError(["argument 'definition' must be a non-empty list of {where, values}"])
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
     taken = pd.Series(False, index=dataset.index)
     new_vars = list(dict.fromkeys(v for d in definition for v in d.get("values", {})))
     for var in new_vars:
@@ -82,7 +82,7 @@ def derive_vars_if_absent(dataset: pd.DataFrame, set_values_to: dict) -> pd.Data
               and var not in dataset.columns}
     if not absent:
         return dataset
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
     for var, value in absent.items():
         dtype = "float64" if isinstance(value, (int, float)) and not isinstance(value, bool) else "string"
         out[var] = pd.Series(value if value is not None else pd.NA, index=out.index, dtype=dtype)

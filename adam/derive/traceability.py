@@ -13,7 +13,7 @@ def derive_vars_traceability(dataset: pd.DataFrame, srcdom: str, srcvar: str, se
     if seq_var:
         assert_data_frame(dataset, "seq_var", required_vars=[seq_var])
     mask = resolve_where(dataset, where)
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
     for var, value in (("SRCDOM", srcdom), ("SRCVAR", srcvar)):
         current = out[var] if var in out.columns else pd.Series(pd.NA, index=out.index, dtype="string")
         out[var] = pd.Series(value, index=out.index, dtype="string").where(mask, current)
@@ -29,7 +29,7 @@ def derive_var_obs_number(dataset: pd.DataFrame, by_vars=("USUBJID",), order=(),
     assert_data_frame(dataset, "by_vars", required_vars=by_vars)
     assert_data_frame(dataset, "order", required_vars=order)
     ordered = dataset.sort_values(by_vars + order, kind="stable", na_position="last")
-    out = ordered.copy()
+    out = ordered.copy(deep=False)
     out[new_var] = (ordered.groupby(by_vars, dropna=False, sort=False).cumcount() + 1).astype("float64") \
         if by_vars else pd.Series(range(1, len(ordered) + 1), index=ordered.index, dtype="float64")
     return out.reset_index(drop=True)

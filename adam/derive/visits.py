@@ -59,7 +59,7 @@ def derive_vars_visit_windows(dataset: pd.DataFrame, windows: list[dict], day_va
     for i, w in enumerate(windows):
         chosen[mask & (day >= w["low"]) & (day <= w["high"])] = i
     found = chosen >= 0
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
     for name, key in zip(names, _KEYS):
         values = np.array([w[key] for w in windows], dtype=object)
         column = pd.Series(np.where(found, values[np.clip(chosen, 0, None)], None), index=dataset.index)
