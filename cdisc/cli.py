@@ -112,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--ig", action="append", help="standard version to check against (3.2, 'ADaMIG 1.1'); repeatable")
 
     commands.add_parser("diff", help="compare two data cuts: cdisc diff OLD NEW [--out DIR] [--subject USUBJID]")
+    commands.add_parser("spec", help="draft a spec from a raw export; export/import it as a workbook "
+                                     "(cdisc spec -h)")
 
     ct = commands.add_parser("ct", help="controlled terminology: extract a study subset")
     ct.add_argument("rest", nargs=argparse.REMAINDER)
@@ -185,6 +187,9 @@ def _dispatch(argv: list[str], progress, publication) -> int:
     if argv[:1] == ["diff"]:
         from cdisc.diff import main as diff_main
         return diff_main(argv[1:])
+    if argv[:1] == ["spec"]:
+        from cdisc.spec_cli import main as spec_main
+        return spec_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.command == "run":
         from cdisc.pipeline import run

@@ -1,0 +1,50 @@
+"""`cdisc spec`: draft a spec from a raw export, and carry a spec to and from a workbook.
+
+    cdisc spec export SPEC_DIR --xlsx FILE               the spec as a Pinnacle 21-style workbook
+    cdisc spec import FILE --out SPEC_DIR                the spec folder a workbook describes
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from specs.errors import ProblemList
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cdisc spec", description="Draft a study spec, or carry it to and from "
+                                                                    "a workbook.")
+    commands = parser.add_subparsers(dest="spec_command", required=True)
+    export = commands.add_parser("export", help="the spec as a workbook laid out as Pinnacle 21's define spec")
+    export.add_argument("spec_dir")
+    export.add_argument("--xlsx", required=True, help="workbook to write (.xlsx)")
+    imp = commands.add_parser("import", help="the spec folder a workbook (or an sdtm.oak spec CSV) describes")
+    imp.add_argument("file")
+    imp.add_argument("--out", required=True, help="spec folder to write")
+    return parser
+
+
+def main(argv: list[str] | None = None, stream=None) -> int:
+    stream = stream or sys.stdout
+    args = build_parser().parse_args(argv)
+    from specs.loader import display_path
+
+    if args.spec_command == "export":
+        from specs.workbook import export_workbook
+
+        notes = export_workbook(args.spec_dir, args.xlsx)
+        print(f"wrote {display_path(Path(args.xlsx))}", file=stream)
+        for note in notes:
+            print(f"note: {note}", file=stream)
+        return 0
+    if args.spec_command == "import":
+        from specs.workbook import import_workbook
+
+        problems = import_workbook(args.file, args.out)
+        print(f"wrote {display_path(Path(args.out))} from {display_path(Path(args.file))}", file=stream)
+        if problems:
+            raise ProblemList(problems, "spec problems in the workbook (the spec folder was written; cdisc run "
+                                        "refuses it until they are fixed)")
+        return 0
+    return 0
