@@ -55,8 +55,10 @@ def describe_map(mapping: dict | None) -> str | None:
         if key == "algorithm":
             continue
         text = _render(key, value)
-        args[key] = {"terms": f" (recoded: {text})", "time": f" and time {text}", "expr": f", computed as {text}"
-                     }.get(key, text)
+        args[key] = {"terms": f" (recoded: {text})", "time": f" and time {text}", "expr": f", computed as {text}",
+                     "stresc": f"; a result reported below a limit ('<x' in {text}) is LOW when x is at or below "
+                               f"the lower limit, one above a limit ('>x') HIGH when x is at or above the upper "
+                               f"limit"}.get(key, text)
     if mapping["algorithm"] == "condition_add" and "otherwise" in mapping:
         args["cases"] += f"; otherwise: {_render('otherwise', mapping['otherwise'])}"
     try:

@@ -291,6 +291,41 @@ def date_part(dtc: pd.Series) -> pd.Series:
     return on_unique(parse, dtc).astype("datetime64[ns]")
 
 
+def datetime_part(dtc: pd.Series) -> pd.Series:
+    """The date and time (to the minute or second) of an ISO 8601 value as datetime64, NaT when the date is
+    partial or the time missing or partial."""
+    def parse(values: pd.Series) -> pd.Series:
+        text = values.fillna("").astype(str)
+        whole = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?")
+        return pd.to_datetime(text.where(whole), format="ISO8601", errors="coerce")
+    return on_unique(parse, dtc).astype("datetime64[ns]")
+
+
+def iso_datetime(moments: pd.Series) -> pd.Series:
+    """datetime64 -> ISO 8601 text to the minute ('2023-01-05T09:55'), with seconds when there are some;
+    '' for NaT."""
+    minutes = moments.dt.strftime("%Y-%m-%dT%H:%M")
+    seconds = moments.dt.strftime("%Y-%m-%dT%H:%M:%S")
+    text = minutes.where(moments.dt.second.fillna(0) == 0, seconds)
+    return text.where(moments.notna(), "").astype(object)
+
+
+_DURATION = r"(?P<sign>-)?P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+)S)?)?"
+
+
+def duration(text: pd.Series) -> pd.Series:
+    """ISO 8601 durations of days, hours, minutes and seconds ('-PT10M', 'PT1H30M', 'P1DT2H') as timedelta64;
+    NaT for anything else (years and months have no fixed length)."""
+    parts = text.fillna("").astype(str).str.fullmatch(_DURATION)
+    found = text.fillna("").astype(str).str.extract(f"^{_DURATION}$")
+    numbers = found[["d", "h", "m", "s"]].apply(pd.to_numeric, errors="coerce")
+    seconds = (numbers["d"].fillna(0) * 86400 + numbers["h"].fillna(0) * 3600 + numbers["m"].fillna(0) * 60
+               + numbers["s"].fillna(0))
+    seconds = seconds.where(found["sign"] != "-", -seconds)
+    valid = parts & numbers.notna().any(axis=1) & (text.fillna("").astype(str) != "")
+    return pd.to_timedelta(seconds.where(valid), unit="s")
+
+
 def study_day(dtc: pd.Series, reference: pd.Series) -> pd.Series:
     """SDTM study day: date - ref + 1 on or after the reference date, date - ref before it. No day 0."""
     delta = (date_part(dtc) - date_part(reference)).dt.days
@@ -298,4 +333,4 @@ def study_day(dtc: pd.Series, reference: pd.Series) -> pd.Series:
 
 
 __all__ = ["DATE_FORMATS", "TIME_FORMATS", "ParsedDates", "parse_datetime", "read_dates", "read_times",
-           "date_part", "study_day"]
+           "date_part", "datetime_part", "duration", "iso_datetime", "study_day"]

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from sdtm.dates import date_part, study_day
+from sdtm.dates import date_part, datetime_part, duration, iso_datetime, study_day
 from sdtm.numbers import decimal_marks, number_text, parse_numbers, read_numbers
 from sdtm.unique import on_unique
 from specs.errors import Problem, RecordIssue
@@ -112,12 +112,26 @@ def numeric_result(stresc: pd.Series) -> pd.Series:
     return number.astype(float)
 
 
-def reference_range_indicator(stresn: pd.Series, low: pd.Series, high: pd.Series) -> pd.Series:
+def reference_range_indicator(stresn: pd.Series, low: pd.Series, high: pd.Series,
+                              stresc: pd.Series | None = None) -> pd.Series:
+    """NORMAL, LOW or HIGH against the range; '' without a result or a range.
+
+    With ``stresc``, a result reported beyond a limit of quantitation has a position too when the range
+    decides it: '<0.02' (below 0.02) is LOW for a lower limit of 0.02 or more, '<=0.02' for one above 0.02;
+    '>500' is HIGH for an upper limit of 500 or less, '>=500' for one below 500. Otherwise it stays ''.
+    """
     out = pd.Series("", index=stresn.index, dtype=object)
     has_range = low.notna() | high.notna()
     out = out.mask(stresn.notna() & has_range, "NORMAL")
     out = out.mask(stresn.notna() & low.notna() & (stresn < low), "LOW")
     out = out.mask(stresn.notna() & high.notna() & (stresn > high), "HIGH")
+    if stresc is not None:
+        qualifier, bound, kind = read_numbers(stresc.fillna("").astype(str))
+        qualified = stresn.isna() & (kind == "qualified")
+        below = qualified & low.notna() & (((qualifier == "<") & (bound <= low)) | ((qualifier == "<=") & (bound < low)))
+        above = qualified & high.notna() & (((qualifier == ">") & (bound >= high)) |
+                                            ((qualifier == ">=") & (bound > high)))
+        out = out.mask(below, "LOW").mask(above, "HIGH")
     return out
 
 
@@ -168,6 +182,31 @@ def epoch_of(dataset: pd.DataFrame, dtc: str, se: pd.DataFrame) -> pd.Series:
     out.iloc[hits["ROW"].to_numpy()] = hits["EPOCH"].to_numpy()
     out.index = dataset.index
     return out
+
+
+def reference_time(dataset: pd.DataFrame, dtc: str, eltm: str, by_vars: list[str]) -> tuple[pd.Series, pd.Series]:
+    """(--RFTDTC, conflicting): the date/time of the reference time point (the meal of a meal test) of each
+    record with a planned elapsed time, shared by the records of a subject with the same ``by_vars``.
+
+    Each record with a complete date/time and an elapsed time gives its reference: --DTC minus --ELTM
+    (a sample at 10:05 at PT15M: 09:50; one at 09:40 at -PT10M: 09:50). The records of a group take the
+    reference they agree on, those without a time too (a sample not drawn). A group whose records give
+    different references is left empty, its records flagged in ``conflicting``.
+    """
+    moment = datetime_part(dataset[dtc])
+    elapsed = duration(dataset[eltm])
+    key = dataset[["USUBJID", *by_vars]].astype(object).where(dataset[["USUBJID", *by_vars]].notna(), "").astype(str)
+    planned = elapsed.notna() & (key != "").all(axis=1)
+    given = (moment - elapsed).where(planned)
+    frame = key.assign(__REF=given)
+    per_group = frame[given.notna()].groupby([*key.columns], sort=False)["__REF"].agg(["min", "max"])
+    agreed = per_group[per_group["min"] == per_group["max"]]["min"]
+    disagree = per_group.index[per_group["min"] != per_group["max"]]
+    index = pd.MultiIndex.from_frame(key)
+    found = pd.Series(agreed.reindex(index).to_numpy(), index=dataset.index)
+    found = found.where(planned)
+    conflicting = pd.Series(index.isin(disagree), index=dataset.index) & planned
+    return iso_datetime(pd.to_datetime(found)), conflicting
 
 
 NO_RESULT = {"", "ND", "NOT DONE"}
@@ -236,6 +275,7 @@ class DeriveContext:
     design: dict
     problems: list[Problem] = field(default_factory=list)
     warnings: list[RecordIssue] = field(default_factory=list)
+    records: pd.DataFrame | None = None  # the domain's raw records (index as the domain's), when mapped
 
     def other(self, name: str) -> pd.DataFrame:
         return self.domains[name]
@@ -324,9 +364,16 @@ def _derive_stresu(data, args, ctx):
 def _derive_stnr(data, args, ctx):
     """A range limit in the standard unit; a limit that is not a number stops the run, unless
     ``on_invalid: missing`` leaves it empty (listed as a warning)."""
-    number, problem = convert_limit(data[args["ornr"]], data[args["orresu"]], data[args["testcd"]], _units(ctx),
+    if args.get("source"):  # a limit the raw record gives (the LLOQ) that no variable holds as collected
+        records = ctx.records.loc[data.index]
+        limit = records[args["source"]].fillna("").astype(str)
+        messages = "from raw column " + args["source"] + ": '" + limit + "' "
+    else:
+        limit = data[args["ornr"]]
+        messages = "from " + args["ornr"] + ctx.raw_column(args["ornr"]) + ": '" + limit.astype(str) + "' "
+    number, problem = convert_limit(limit, data[args["orresu"]], data[args["testcd"]], _units(ctx),
                                     decimal_marks(data))
-    messages = _value_messages(data, args["ornr"], problem, ctx)
+    messages = messages + problem
     if args.get("on_invalid") == "missing":
         left = problem.str.startswith("is not a number") & ~problem.str.contains("; it ", regex=False)
         ctx.report(data, left, messages, warning="not a number, left empty (on_invalid: missing)")
@@ -335,12 +382,23 @@ def _derive_stnr(data, args, ctx):
     return number
 
 
+def _derive_rftdtc(data, args, ctx):
+    """--RFTDTC from --DTC and --ELTM; records of one group giving different references stop the run."""
+    by = list(args.get("by") or [])
+    values, conflicting = reference_time(data, args["dtc"], args["eltm"], by)
+    ctx.report(data, conflicting, "cannot be derived: the records of this subject with the same " +
+               ", ".join(by) + f" give different reference times ({args['dtc']} - {args['eltm']} = '" +
+               iso_datetime(datetime_part(data[args["dtc"]]) - duration(data[args["eltm"]])) + "')")
+    return values
+
+
 def _derive_stresn(data, args, ctx):
     return numeric_result(data[args["stresc"]])
 
 
 def _derive_nrind(data, args, ctx):
-    return reference_range_indicator(data[args["stresn"]], data[args["lo"]], data[args["hi"]])
+    return reference_range_indicator(data[args["stresn"]], data[args["lo"]], data[args["hi"]],
+                                     data[args["stresc"]] if args.get("stresc") else None)
 
 
 def _derive_rf_date(data, args, ctx):
@@ -396,6 +454,7 @@ DERIVE_ALGORITHMS = {
     "derive_stnr": _derive_stnr,
     "derive_stresn": _derive_stresn,
     "derive_nrind": _derive_nrind,
+    "derive_rftdtc": _derive_rftdtc,
     "derive_rf_date": _derive_rf_date,
     "derive_exist_flag": _derive_exist_flag,
     "derive_age": _derive_age,

@@ -17,6 +17,7 @@ from sdtm import design as trial_design
 from sdtm.algorithms import MapContext, run_map
 from sdtm.derivations import DERIVE_ALGORITHMS, DeriveContext
 from sdtm.exposure import constant_dosing_intervals, records_of_domain
+from sdtm.not_done import clear_not_done
 from sdtm.numbers import parse_numbers
 from sdtm.prepare import LOCATION, from_sources, prepare_records
 from sdtm.supp import build_supp, supp_domain_spec
@@ -211,7 +212,8 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
         if variable is None:
             datasets[name] = trial_design.derive_se(spec.studyid, spec.design, datasets["DM"], datasets)
             continue
-        ctx = DeriveContext(name, variable.name, datasets, specs[name].raw, ct, spec.design)
+        ctx = DeriveContext(name, variable.name, datasets, specs[name].raw, ct, spec.design,
+                            records=prepared.get(name))
         values = DERIVATIONS[variable.map["algorithm"]](datasets[name], variable.map, ctx)
         converted = _as_type(values, variable)
         if variable.type == "Num":
@@ -224,6 +226,7 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
     for name in reports:
         if any((name, k) in derived for k in specs[name].keys):
             problems += duplicate_keys(datasets[name], specs[name].keys, name)
+        problems += _not_done(name, datasets, specs[name].raw, ct, spec.design, notes)
     if problems:
         raise DataError(problems)
 
@@ -239,6 +242,21 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
         report.records_out = len(datasets[name])
     ordered_reports = [reports[n] for n in specs if n in reports]
     return SdtmResult(datasets, specs, ordered_reports, notes, cut_log)
+
+
+def _not_done(name: str, datasets: dict, raw: dict, ct, design: dict, notes: list[str]) -> list[Problem]:
+    """NOT DONE records lose their units and ranges (a note says how many); a result on one is an error."""
+    data, changed, holding = clear_not_done(datasets[name], name)
+    datasets[name] = data
+    if changed.any():
+        notes.append(f"{name}: {int(changed.sum())} NOT DONE record(s) ({name}STAT): units, reference ranges and "
+                     f"limits left empty (SDTMIG 4.5.1.3: a test not done has no result)")
+    ctx = DeriveContext(name, f"{name}STAT", datasets, raw, ct, design)
+    result = f"{name}ORRES" if f"{name}ORRES" in data else f"{name}STRESC"
+    if holding.any() and result in data:
+        ctx.report(data, holding, "= NOT DONE, but the record holds a result (" + result + " '" +
+                   data[result].astype(str) + "')")
+    return ctx.problems
 
 
 def finalize(data: pd.DataFrame, dspec: DomainSpec) -> pd.DataFrame:

@@ -50,6 +50,13 @@ def build_supp(parent: pd.DataFrame, dspec: DomainSpec, studyid: str) -> pd.Data
     return supp.drop(columns=["__seq", "__order"], errors="ignore").reset_index(drop=True)
 
 
+def _supp_role(variable: str) -> str | None:
+    from specs.standards import sdtmig_variable
+
+    meta = sdtmig_variable("SUPPQUAL", variable)
+    return meta.role if meta else None
+
+
 def supp_domain_spec(parent: DomainSpec) -> DomainSpec:
     name = f"SUPP{parent.name}"
     variables = [
@@ -57,7 +64,7 @@ def supp_domain_spec(parent: DomainSpec) -> DomainSpec:
                      codelist="DOMAIN" if var == "RDOMAIN" else None,
                      origin=Origin("Assigned" if var in ("STUDYID", "RDOMAIN", "IDVAR", "QNAM", "QLABEL", "QORIG")
                                    else ("Derived" if var != "QVAL" else "Collected")),
-                     method=None, comment=None, role=None, supp=None, map=None, order=i)
+                     method=None, comment=None, role=_supp_role(var), supp=None, map=None, order=i)
         for i, (var, label, core) in enumerate(SUPP_VARIABLES, start=1)
     ]
     return DomainSpec(name=name, label=f"Supplemental Qualifiers for {parent.name}", cls="RELATIONSHIP",

@@ -54,6 +54,14 @@ def _standard(domain: str, name: str):
         return None
 
 
+def _model_role(domain: str, name: str) -> str | None:
+    try:
+        from specs.standards import sdtm_model_role
+    except ImportError:  # pragma: no cover - standards metadata ships with the package
+        return None
+    return sdtm_model_role(domain, name)
+
+
 COPYING = {"assign_no_ct", "assign_ct", "assign_numeric"}
 
 
@@ -89,7 +97,8 @@ def domain_variables(domain: str, domain_spec: dict) -> list[VariableSpec]:
         label = variable.get("label") or (standard.label if standard else None)
         vtype = variable.get("type") or (standard.type if standard else None)
         core = variable.get("core") or (standard.core if standard else None)
-        role = variable.get("role") or (getattr(standard, "role", None) if standard else None)
+        role = variable.get("role") or (getattr(standard, "role", None) if standard else None) or \
+            _model_role(domain, name)
         length = variable.get("length")
         out.append(
             VariableSpec(

@@ -18,7 +18,7 @@ NUMERIC_ALGORITHMS = {
 }
 # derive-kind arguments that name variables of the same domain
 VARIABLE_ARGS = ("testcd", "orres", "orresu", "stresc", "stresn", "lo", "hi", "ornr", "dtc", "result",
-                 "birth", "ref", "stat", "tpt")
+                 "birth", "ref", "stat", "tpt", "eltm")
 # what an algorithm may do instead of stopping the run on a value that is not a number (error: stop)
 ON_INVALID = {"assign_numeric": ("error", "missing"), "derive_stnr": ("error", "missing"),
               "derive_stresc": ("error", "text")}
@@ -192,6 +192,13 @@ def check_domain(spec, name: str, domain: dict, ct, problems: list[Problem]) -> 
             for target in mapping.get(arg) or []:
                 if ALGORITHMS.get(mapping.get("algorithm")) and target not in names:
                     problems.append(Problem(f"{where}.map.{arg}", f"'{target}' is not a variable of {name}"))
+        if mapping.get("algorithm") == "derive_stnr" and ("ornr" in mapping) == ("source" in mapping):
+            problems.append(Problem(f"{where}.map", "'derive_stnr' needs either 'ornr' (a variable of the domain) "
+                                                    "or 'source' (a raw column), not both"))
+        if mapping.get("algorithm") == "derive_stnr" and "source" in mapping and \
+                not {"from", "from_domain"} & set(domain):
+            problems.append(Problem(f"{where}.map.source", f"{name} has no raw records to read "
+                                                           f"'{mapping['source']}' from"))
         if mapping.get("algorithm") in ("derive_blfl", "derive_lobxfl"):
             check_baseline(spec, mapping, f"{where}.map", names, problems)
         if mapping.get("algorithm") in ("derive_rf_date", "derive_exist_flag"):
@@ -360,6 +367,8 @@ def raw_columns_used(domain: dict) -> list[tuple[tuple, str]]:
 
     def visit_mapping(mapping: dict, path: tuple) -> None:
         algorithm = mapping.get("algorithm")
+        if algorithm == "derive_stnr" and isinstance(mapping.get("source"), str):
+            used.append((path + ("source",), mapping["source"]))  # a raw limit converted with the results
         if ALGORITHMS.get(algorithm) is None or ALGORITHMS[algorithm].kind != MAP:
             return
         for arg in ("source", "date", "time", "minutes"):

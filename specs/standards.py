@@ -127,6 +127,37 @@ def sdtmig_variable(domain: str, name: str) -> VariableMeta | None:
     return None
 
 
+@lru_cache(maxsize=None)
+def _roles_by_name() -> tuple[dict[str, str], dict[tuple[str, str], str]]:
+    """(role of each variable name used in the IG, role of each --suffix per class) for roles of variables
+    a domain takes from the SDTM model (VISITNUM in CM, LBLLOQ in LB): the first the IG gives."""
+    by_name: dict[str, str] = {}
+    by_suffix: dict[tuple[str, str], str] = {}
+    classes = {n: d.class_ for n, d in _sdtm_datasets().items()}
+    for domain, variables in _sdtm_variables().items():
+        for meta in variables.values():
+            if not meta.role:
+                continue
+            by_name.setdefault(meta.name, meta.role)
+            if len(domain) == 2 and meta.name.startswith(domain):
+                by_suffix.setdefault((classes.get(domain, ""), meta.name[2:]), meta.role)
+    return by_name, by_suffix
+
+
+def sdtm_model_role(domain: str, name: str) -> str | None:
+    """The SDTM role of a variable the IG does not list for the domain but that the model allows: the role
+    the IG gives the same name elsewhere (VISITNUM: Timing), else that of the same --suffix in a domain of
+    the same class (LBLLOQ as PCLLOQ: Variable Qualifier). None when the IG uses neither."""
+    by_name, by_suffix = _roles_by_name()
+    name = name.strip().upper()
+    if name in by_name:
+        return by_name[name]
+    meta = sdtmig_dataset(domain)
+    if meta is None or len(domain) != 2 or not name.startswith(domain.upper()):
+        return None
+    return by_suffix.get((meta.class_, name[2:]))
+
+
 # --------------------------------------------------------------------------------------------- ADaM
 # ADaMIG placeholders: xx and zz are two digits (01-99); y and w are 1-99 without zero-padding.
 _PLACEHOLDERS = {"xx": r"\d{2}", "zz": r"\d{2}", "y": r"[1-9]\d?", "w": r"[1-9]\d?"}

@@ -85,11 +85,16 @@ ALGORITHMS: dict[str, Algorithm] = {
                   "Numeric form of the standard result; null when it is not a plain number.", 11),
         Algorithm("derive_stresu", DERIVE, ("orresu", "testcd"), (), "Derived",
                   "Standard unit stated for the test; the original unit when none is stated.", 10),
-        Algorithm("derive_stnr", DERIVE, ("ornr", "orresu", "testcd"), ("on_invalid",), "Derived",
-                  "Reference range limit converted to the standard unit.", 10),
-        Algorithm("derive_nrind", DERIVE, ("stresn", "lo", "hi"), (), "Derived",
+        Algorithm("derive_stnr", DERIVE, ("orresu", "testcd"), ("ornr", "source", "on_invalid"), "Derived",
+                  "Reference range limit or limit of quantitation ({ornr}{source}) converted to the standard "
+                  "unit.", 10),
+        Algorithm("derive_nrind", DERIVE, ("stresn", "lo", "hi"), ("stresc",), "Derived",
                   "LOW below the standard lower limit, HIGH above the upper limit, NORMAL between; "
-                  "null without a result or a range.", 12),
+                  "null without a result or a range{stresc}.", 12),
+        Algorithm("derive_rftdtc", DERIVE, ("dtc", "eltm"), ("by",), "Derived",
+                  "Date/time of the reference time point: {dtc} minus the planned elapsed time {eltm}, the "
+                  "same for the records of a subject with the same {by} (those without a time take it from "
+                  "the others).", 12),
         Algorithm("derive_rf_date", DERIVE, ("sources", "pick"), (), "Derived",
                   "The {pick} date of: {sources}.", 20),
         Algorithm("derive_exist_flag", DERIVE, ("sources",), (), "Derived",

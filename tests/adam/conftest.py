@@ -92,7 +92,7 @@ def _vs():
 def _cm():
     rows = [("S001", 2, d, 35.0) for d in (-3, -2, -1)] + [("S001", 5, d, 28.8) for d in (85, 86, 87)] \
         + [("S002", 2, d, 25.0) for d in (-3, -2, -1)] + [("S002", 5, 85, 20.0), ("S002", 5, 86, 30.0)]
-    cm = pd.DataFrame(rows, columns=["USUBJID", "VISITNUM", "DY", "CMDOSE"])
+    cm = pd.DataFrame(rows, columns=["USUBJID", "VISITNUM", "DY", "CMDOSTOT"])
     cm["STUDYID"], cm["CMTRT"], cm["CMDOSU"] = "NCT05153070", "INSULIN", "U"
     cm["CMSTDTC"] = cm.DY.map(day)
     cm["CMSEQ"] = cm.groupby("USUBJID").cumcount() + 1.0

@@ -212,7 +212,7 @@ def test_adeff_idaa1c_derives_again_from_its_components(adam_built, sdtm):
     cm, vs, lb = sdtm["CM"], sdtm["VS"], sdtm["LB"]
     tot = _rows(adeff, USUBJID="S002", PARAMCD="INSTOT", AVISITN=88.0).iloc[0]
     days = cm[cm.USUBJID.eq("S002") & cm.CMSEQ.isin([float(x) for x in tot.SRCSEQL.split()])]
-    assert (tot.SRCDOM, tot.SRCVAR, days.CMDOSE.mean()) == ("CM", "CMDOSE", tot.AVAL)
+    assert (tot.SRCDOM, tot.SRCVAR, days.CMDOSTOT.mean()) == ("CM", "CMDOSTOT", tot.AVAL)
     wt = _rows(adeff, USUBJID="S002", PARAMCD="WEIGHT", AVISITN=88.0).iloc[0]
     assert (wt.SRCDOM, vs.loc[vs.USUBJID.eq("S002") & vs.VSSEQ.eq(wt.SRCSEQ), "VSSTRESN"].item()) == ("VS", wt.AVAL)
     hb = _rows(adeff, USUBJID="S002", PARAMCD="HBA1C", AVISITN=88.0).iloc[0]

@@ -120,14 +120,14 @@ def test_invalid_yaml_points_at_the_line(workspace, capsys):
 
 def test_text_mapped_into_a_numeric_variable_names_the_record(workspace, capsys):
     spec, raw, out = workspace
-    edit(spec / "sdtm.yaml", "{name: CMDOSE, origin: {type: Collected, source: Subject, pages: \"8\"}, method: "
-                             "\"Total daily insulin units from the diary.\", map: {algorithm: assign_numeric, "
-                             "source: INSDOSE}}",
-         "{name: CMDOSE, map: {algorithm: condition_add, cases: [{when: \"INSDOSE is not empty\", "
+    edit(spec / "sdtm.yaml", "{name: CMDOSTOT, origin: {type: Collected, source: Subject, pages: \"8\"}, method: "
+                             "\"Total daily insulin units from the diary (all injections of the day).\", map: "
+                             "{algorithm: assign_numeric, source: INSDOSE}}",
+         "{name: CMDOSTOT, map: {algorithm: condition_add, cases: [{when: \"INSDOSE is not empty\", "
          "then: {algorithm: assign_no_ct, source: CMDAT}}]}}")
     code, err = run(spec, raw, out, capsys)
     assert code == 1
-    assert "raw/edc/insulin.csv row 1 (Subject=01-001, Folder=D1, RecordPosition=1): CM.CMDOSE is Num but the " \
+    assert "raw/edc/insulin.csv row 1 (Subject=01-001, Folder=D1, RecordPosition=1): CM.CMDOSTOT is Num but the " \
            "mapping gives '" in err
     assert_untouched(out)
 

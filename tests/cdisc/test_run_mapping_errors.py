@@ -98,7 +98,7 @@ def test_on_invalid_missing_leaves_the_value_empty_and_lists_it(workspace, capsy
     code, out, _ = run_cli(spec, raw, capsys)
     assert code == 0
     assert "warnings (mapped as the spec says):\n" in out
-    assert ("  CM: 1 x CM.CMDOSE from column INSDOSE: not a number, left "
+    assert ("  CM: 1 x CM.CMDOSTOT from column INSDOSE: not a number, left "
             "empty (on_invalid: missing) (e.g. raw/edc/insulin.csv row 1 (Subject=01-001, Folder=D1, "
             "RecordPosition=1): 'UNK')") in out
     assert ("  DM: 2 x no record of rand with the same Subject (optional merge) (e.g. raw/edc/dm.csv row 9 "
@@ -109,7 +109,7 @@ def test_on_invalid_takes_only_the_policies_of_its_algorithm(workspace):
     spec, raw = workspace
     edit(spec / "sdtm.yaml", "map: {algorithm: assign_numeric, source: INSDOSE}",
          "map: {algorithm: assign_numeric, source: INSDOSE, on_invalid: text}")
-    assert "domains.CM.variables[7].map.on_invalid: 'assign_numeric' takes on_invalid: error or missing, not " \
+    assert "domains.CM.variables[8].map.on_invalid: 'assign_numeric' takes on_invalid: error or missing, not " \
            "'text'" in failure(spec, raw)
 
 
