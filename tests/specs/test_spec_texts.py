@@ -44,7 +44,7 @@ def test_bad_expressions_and_arguments_are_spec_errors(spec):
         "left(Subject, 2) (known: coalesce, concat, date, lookup, lower, number, pad_left, pad_right, regex_extract, "
         "regex_replace, round, split, substr, trim, upper; see docs/spec-reference.md#functions)",
         "spec/sdtm.yaml: domains.DM.variables[3].map: 'assign_no_ct' takes 'source' or 'expr', not both",
-        "spec/sdtm.yaml: domains.LB.variables[30].map.template: no lookup table 'tpt' in study.yaml lookups "
+        "spec/sdtm.yaml: domains.LB.variables[31].map.template: no lookup table 'tpt' in study.yaml lookups "
         "(tables: none; see docs/spec-reference.md#lookup-tables)",
     ]
 
@@ -53,17 +53,17 @@ def test_a_template_naming_an_unknown_column_is_a_spec_error(spec):
     edit(spec / "sdtm.yaml", "{name: LBTPT, map: {algorithm: assign_template, template: \"{TPT_MIN} MIN\"}}",
          "{name: LBTPT, map: {algorithm: assign_template, template: \"{IT.TPT} {`TPT MIN`} MIN\"}}")
     assert problems_of(spec) == [
-        "spec/sdtm.yaml: domains.LB.variables[30].map.template: IT.TPT: a mapped SDTM variable cannot be read in a "
+        "spec/sdtm.yaml: domains.LB.variables[31].map.template: IT.TPT: a mapped SDTM variable cannot be read in a "
         "template on raw records (put a column name with spaces, dots or a leading digit in backticks: "
         "`AE Start Date`, `IT.AETERM`)"]
     edit(spec / "sdtm.yaml", "{IT.TPT} ", "{`IT.TPT`} ")
     loaded = load_study_spec(spec)
     headers = {"lab": ["SUBJECT", "ACCESSION", "TESTCODE", "TPT_MIN", "TRANSFER", "RESULT", "UNIT", "REFLOW",
-                       "REFHIGH", "STATUS", "COMMENT", "SPECIMEN", "VISIT", "COLLDATE", "COLLTIME"]}
+                       "REFHIGH", "LLOQ", "STATUS", "COMMENT", "SPECIMEN", "VISIT", "COLLDATE", "COLLTIME"]}
     problems = [str(p) for p in check_raw_columns(loaded, headers)]
     assert problems == [
-        "spec/sdtm.yaml: domains.LB.variables[30].map.template: 'IT.TPT' is not a column of central_lab.csv",
-        "spec/sdtm.yaml: domains.LB.variables[30].map.template: 'TPT MIN' is not a column of central_lab.csv"]
+        "spec/sdtm.yaml: domains.LB.variables[31].map.template: 'IT.TPT' is not a column of central_lab.csv",
+        "spec/sdtm.yaml: domains.LB.variables[31].map.template: 'TPT MIN' is not a column of central_lab.csv"]
 
 
 def test_lookup_tables_from_the_spec_and_from_a_file_in_the_spec_folder(spec):
