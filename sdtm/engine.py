@@ -24,6 +24,7 @@ from sdtm.supp import build_supp, supp_domain_spec
 from sdtm.unique import on_unique
 from specs.errors import ControlledTermError, DataError, Problem, RawDataError, RecordIssue
 from specs.model import DomainSpec, domain_spec
+from specs.semantics import derivation_order
 from specs.vocabulary import ALGORITHMS, BUILD_STAGE, DERIVE, MAP
 
 
@@ -200,18 +201,22 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
 
         datasets, cut_log = apply_cut(datasets, spec.domains, spec.study_cut, cut)
 
-    tasks = []
-    for d_order, (name, dspec) in enumerate(specs.items()):
-        build = dspec.raw.get("build")
-        if build in BUILD_STAGE:
-            tasks.append((BUILD_STAGE[build], d_order, 0, name, None))
-        for variable in dspec.variables:
-            if variable.map and ALGORITHMS[variable.map["algorithm"]].kind == DERIVE:
-                tasks.append((ALGORITHMS[variable.map["algorithm"]].stage, d_order, variable.order, name, variable))
-    for _stage, _d, _v, name, variable in sorted(tasks, key=lambda t: t[:3]):
-        if variable is None:
+    variables = {(name, v.name): (d_order, v) for d_order, (name, dspec) in enumerate(specs.items())
+                 for v in dspec.variables}
+    builds = {(name, ""): d_order for d_order, (name, dspec) in enumerate(specs.items())
+              if dspec.raw.get("build") in BUILD_STAGE}
+
+    def priority(node):  # among derivations whose inputs are ready: the vocabulary's stage, then spec order
+        if node in builds:
+            return BUILD_STAGE[specs[node[0]].raw["build"]], builds[node], 0
+        d_order, variable = variables[node]
+        return ALGORITHMS[variable.map["algorithm"]].stage, d_order, variable.order
+
+    for name, variable_name in derivation_order(spec, priority):  # each after what it reads
+        if (name, variable_name) in builds:
             datasets[name] = trial_design.derive_se(spec.studyid, spec.design, datasets["DM"], datasets)
             continue
+        variable = variables[(name, variable_name)][1]
         ctx = DeriveContext(name, variable.name, datasets, specs[name].raw, ct, spec.design,
                             records=prepared.get(name))
         values = DERIVATIONS[variable.map["algorithm"]](datasets[name], variable.map, ctx)

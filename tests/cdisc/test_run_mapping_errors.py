@@ -186,3 +186,28 @@ def test_a_duplicated_header_and_a_short_row_are_errors(workspace, capsys):
     assert code == 1
     assert "raw/edc/ae.csv: line 1: column 'AESEV' appears twice in the header (columns 10 and 11)" in err
     assert "raw/edc/dm.csv: line 3: 7 values where the header has 9 columns: no value for ETHNIC, RACE" in err
+
+
+# -------------------------------------------------------------------------------------------- the spec
+def test_a_derivation_cycle_through_other_domains_is_a_spec_error(workspace, capsys):
+    spec, raw = workspace
+    edit(spec / "sdtm.yaml", "map: {algorithm: derive_rf_date, pick: first, sources: [{domain: EX, variable: "
+                             "EXSTDTC}]}\n      - name: RFENDTC",
+         "map: {algorithm: derive_rf_date, pick: first, sources: [{domain: EX, variable: EXSTDY}]}\n"
+         "      - name: RFENDTC")
+    code, _, err = run_cli(spec, raw, capsys)
+    assert code == 1
+    assert ("spec/sdtm.yaml: domains.DM.variables[4].map: dependency cycle: DM.RFSTDTC -> EX.EXSTDY -> DM.RFSTDTC "
+            "(each needs the next): no order can derive them") in err
+
+
+def test_a_template_naming_what_it_cannot_read_is_a_spec_error(workspace):
+    spec, raw = workspace
+    edit(spec / "sdtm.yaml", "{name: AETERM, origin: {type: Collected, source: Investigator, pages: \"7\"}, map: "
+                             "{algorithm: assign_no_ct, source: AETERM}}",
+         "{name: AETERM, map: {algorithm: assign_template, template: \"{IT.AETERM}\"}}")
+    assert "spec/sdtm.yaml: domains.AE.variables[5].map.template: IT.AETERM: a mapped SDTM variable cannot be read" \
+        in failure(spec, raw)
+    edit(spec / "sdtm.yaml", "template: \"{IT.AETERM}\"", "template: \"{`IT.AETERM`}\"")
+    assert "spec/sdtm.yaml: domains.AE.variables[5].map.template: 'IT.AETERM' is not a column of ae.csv" \
+        in failure(spec, raw)
