@@ -34,6 +34,7 @@ class MapContext:
     timepoints: list[dict] = field(default_factory=list)  # the domain's time point table
     supp_qnams: frozenset = frozenset()  # the domain's variables routed to SUPP--
     lookups: dict = field(default_factory=dict)  # the study's lookup tables (study.yaml lookups)
+    variables: dict = field(default_factory=dict)  # 'DOMAIN.NAME' -> mapped values, for late mappings
     problems: list[Problem] = field(default_factory=list)
     term_problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -88,7 +89,7 @@ class MapContext:
 
 
 def _evaluate(raw: pd.DataFrame, parsed, what: str, ctx: MapContext) -> pd.Series:
-    values, problems = parsed.evaluate(raw, tables=ctx.lookups)
+    values, problems = parsed.evaluate(raw, variables=ctx.variables, tables=ctx.lookups)
     ctx.report_problems(raw, problems, what)
     return values
 
@@ -251,7 +252,7 @@ def condition_add(raw, args, ctx):
         branches.append((None, args["otherwise"]))
     for condition, mapping in branches:
         hit = remaining if condition is None else \
-            condition.evaluate(raw, tables=ctx.lookups).fillna(False).astype(bool) & remaining
+            condition.evaluate(raw, variables=ctx.variables, tables=ctx.lookups).fillna(False).astype(bool) & remaining
         if hit.any():  # each mapping sees only the records it applies to
             pieces.append(run_map(raw[hit], mapping, ctx))
         remaining &= ~hit

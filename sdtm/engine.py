@@ -17,6 +17,7 @@ from sdtm import design as trial_design
 from sdtm.algorithms import MapContext, run_map
 from sdtm.derivations import DERIVE_ALGORITHMS, DeriveContext
 from sdtm.exposure import constant_dosing_intervals, records_of_domain
+from sdtm.late import referenced_values
 from sdtm.not_done import clear_not_done
 from sdtm.numbers import parse_numbers
 from sdtm.prepare import LOCATION, from_sources, prepare_records
@@ -24,6 +25,7 @@ from sdtm.supp import build_supp, supp_domain_spec
 from sdtm.unique import on_unique
 from specs.errors import ControlledTermError, DataError, Problem, RawDataError, RecordIssue
 from specs.model import DomainSpec, domain_spec
+from specs.references import stages as late_stages, variables_read
 from specs.semantics import derivation_order
 from specs.vocabulary import ALGORITHMS, BUILD_STAGE, DERIVE, MAP
 
@@ -126,6 +128,7 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
     datasets: dict[str, pd.DataFrame] = {}
     reports: dict[str, DomainReport] = {}
     visits, arms = spec.design.get("visits", []), spec.design.get("arms", [])
+    late, _ = late_stages(spec.domains)  # mappings that read mapped variables: computed with the derivations
 
     for name, dspec in specs.items():
         build = dspec.raw.get("build")
@@ -148,7 +151,8 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
         data = pd.DataFrame(index=records.index)
         for variable in dspec.variables:
             mapping = variable.map
-            if mapping and ALGORITHMS[mapping["algorithm"]].kind == MAP and len(records):
+            if mapping and ALGORITHMS[mapping["algorithm"]].kind == MAP and len(records) and \
+                    (name, variable.name) not in late:
                 ctx = MapContext(spec.studyid, name, variable.name, variable.codelist, ct, visits, arms,
                                  timepoints=dspec.raw.get("timepoints", []),
                                  supp_qnams=frozenset(v.name for v in dspec.supp_variables),
@@ -210,6 +214,8 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
         if node in builds:
             return BUILD_STAGE[specs[node[0]].raw["build"]], builds[node], 0
         d_order, variable = variables[node]
+        if node in late:
+            return late[node], d_order, variable.order
         return ALGORITHMS[variable.map["algorithm"]].stage, d_order, variable.order
 
     for name, variable_name in derivation_order(spec, priority):  # each after what it reads
@@ -217,6 +223,23 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
             datasets[name] = trial_design.derive_se(spec.studyid, spec.design, datasets["DM"], datasets)
             continue
         variable = variables[(name, variable_name)][1]
+        if ALGORITHMS[variable.map["algorithm"]].kind == MAP:  # a late mapping, on the raw records
+            data = datasets[name]
+            where = spec.where("sdtm", "domains", name, "variables", variable.order - 1, "map")
+            values_read, read_problems = referenced_values(datasets, name, variables_read(variable.map), where)
+            problems += read_problems
+            ctx = MapContext(spec.studyid, name, variable.name, variable.codelist, ct, visits, arms,
+                             timepoints=specs[name].raw.get("timepoints", []),
+                             supp_qnams=frozenset(v.name for v in specs[name].supp_variables),
+                             lookups=getattr(spec, "lookups", {}), variables=values_read)
+            if not read_problems and len(data):
+                values = run_map(prepared[name].loc[data.index], variable.map, ctx)
+                data[variable.name] = _as_type(values, variable)
+            problems += ctx.problems + ctx.term_problems
+            notes += ctx.notes
+            if name in reports:
+                reports[name].warnings += ctx.warnings
+            continue
         ctx = DeriveContext(name, variable.name, datasets, specs[name].raw, ct, spec.design,
                             records=prepared.get(name))
         values = DERIVATIONS[variable.map["algorithm"]](datasets[name], variable.map, ctx)

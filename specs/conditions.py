@@ -71,8 +71,11 @@ class _Readable:
         read = sorted(columns) + (["__decimal"] if "__decimal" in frame.columns and "__decimal" not in columns else [])
         work = frame[read].copy() if read else pd.DataFrame(index=frame.index)
         for key in sorted(wanted):
-            work["\0" + key] = np.asarray(variables[key], dtype=object) if not \
-                pd.api.types.is_numeric_dtype(variables[key]) else np.asarray(variables[key], dtype=float)
+            given = variables[key]
+            if isinstance(given, pd.Series):  # aligned by record: a mapping may see a subset of the records
+                given = given.reindex(frame.index)
+            numeric = pd.api.types.is_numeric_dtype(given) and not pd.api.types.is_bool_dtype(given)
+            work["\0" + key] = np.asarray(given, dtype=float if numeric else object)
         codes, distinct = distinct_codes(work, list(work.columns))
         return codes, Env(distinct, tables or {})
 

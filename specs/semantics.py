@@ -352,8 +352,17 @@ def check_texts(spec, base: str, domain: dict, problems: list[Problem]) -> None:
             problems.append(Problem(where, f"no lookup table '{table}' in study.yaml lookups (tables: {known}; "
                                            f"see docs/spec-reference.md#lookup-tables)"))
         for key in sorted(parsed.variables):
-            problems.append(Problem(where, f"{key}: a mapped SDTM variable cannot be read in a {kind} on raw "
-                                           f"records ({QUOTING_HINT})"))
+            other, variable = key.split(".", 1)
+            if path[0] in ("where", "melt"):
+                problems.append(Problem(where, f"{key}: a record filter reads raw columns only, before any variable "
+                                               f"is mapped ({QUOTING_HINT})"))
+            elif other not in spec.domains:
+                problems.append(Problem(where, f"{key}: '{other}' is not a domain of sdtm.yaml ({QUOTING_HINT})"))
+            elif variable not in [v.get("name") for v in spec.domains[other].get("variables", [])]:
+                problems.append(Problem(where, f"{key}: '{variable}' is not a variable of {other}"))
+            elif domain.get("intervals"):
+                problems.append(Problem(where, f"{key}: a domain whose records are merged into intervals cannot read "
+                                               f"mapped variables in its mappings"))
 
 
 def _format_path(path: tuple) -> str:
@@ -510,17 +519,29 @@ def _condition_columns(text) -> set[str]:
 
 
 def derivation_graph(spec) -> dict[tuple[str, str], set[tuple[str, str]]]:
-    """Each derive-kind variable (and SE, when built) -> the derived variables it reads. Variables made
-    by map-kind algorithms are ready before any derivation and are left out."""
+    """Each derive-kind variable (and SE, when built, and each mapping that reads mapped variables) -> the
+    derived or late variables it reads. Variables mapped from the raw record alone are ready before any
+    derivation and are left out."""
     derived = {(name, v["name"]): v["map"] for name, domain in spec.domains.items()
                for v in domain["variables"] if isinstance(v.get("map"), dict)
                and ALGORITHMS.get(v["map"].get("algorithm")) is not None
                and ALGORITHMS[v["map"]["algorithm"]].kind == DERIVE}
+    from specs.references import variables_read
+
+    late = {}  # map-kind mappings reading mapped variables (DOMAIN.NAME): computed among the derivations
+    for name, domain in spec.domains.items():
+        for v in domain["variables"]:
+            if (name, v["name"]) not in derived and isinstance(v.get("map"), dict):
+                reads = {tuple(key.split(".", 1)) for key in variables_read(v["map"])}
+                if reads:
+                    late[(name, v["name"])] = reads
     has_se = any(domain.get("build") == "derive_se" for domain in spec.domains.values())
-    nodes = set(derived) | ({SE_NODE} if has_se else set())
+    nodes = set(derived) | set(late) | ({SE_NODE} if has_se else set())
     graph: dict[tuple[str, str], set[tuple[str, str]]] = {}
     for node, mapping in derived.items():
         graph[node] = {r for r in _reads(node[0], mapping, spec) if r in nodes}
+    for node, reads in late.items():
+        graph[node] = {r for r in reads if r in nodes}
     if has_se:
         reads = {("DM", "RFPENDTC"), ("DM", "ARMCD")}
         for element in spec.design.get("elements", []):

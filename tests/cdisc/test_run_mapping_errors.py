@@ -206,7 +206,7 @@ def test_a_template_naming_what_it_cannot_read_is_a_spec_error(workspace):
     edit(spec / "sdtm.yaml", "{name: AETERM, origin: {type: Collected, source: Investigator, pages: \"7\"}, map: "
                              "{algorithm: assign_no_ct, source: AETERM}}",
          "{name: AETERM, map: {algorithm: assign_template, template: \"{IT.AETERM}\"}}")
-    assert "spec/sdtm.yaml: domains.AE.variables[5].map.template: IT.AETERM: a mapped SDTM variable cannot be read" \
+    assert "spec/sdtm.yaml: domains.AE.variables[5].map.template: IT.AETERM: 'IT' is not a domain of sdtm.yaml" \
         in failure(spec, raw)
     edit(spec / "sdtm.yaml", "template: \"{IT.AETERM}\"", "template: \"{`IT.AETERM`}\"")
     assert "spec/sdtm.yaml: domains.AE.variables[5].map.template: 'IT.AETERM' is not a column of ae.csv" \

@@ -70,3 +70,25 @@ def test_subject_elements_read_the_element_rules_and_epochs_read_subject_element
     graph = derivation_graph(spec)
     assert graph[("SE", "")] == {("EX", "EXSTDY"), ("DM", "RFPENDTC")}
     assert graph[("EX", "EPOCH")] == {("SE", "")}
+
+
+def test_a_mapping_reading_mapped_variables_is_in_the_graph_with_the_derivations():
+    # AETRTEM (a mapping reading DM.RFXSTDTC) comes after it; a derivation reading AETRTEM after AETRTEM;
+    # RFXSTDTC reading back what reads it closes a cycle through the mapping
+    ae = {"variables": AE["variables"] + [
+        variable("AETRTEM", "condition_add", cases=[{"when": "date(AESTDAT) >= date(DM.RFXSTDTC)",
+                                                     "then": {"algorithm": "hardcode_no_ct", "value": "Y"}}]),
+        variable("AESEQ", "derive_seq", order=["AETRTEM"])]}
+    dm = {"variables": DM["variables"][:2] + [variable("RFXSTDTC", "derive_rf_date", pick="first",
+                                                       sources=[{"domain": "EX", "variable": "EXSTDTC"}])]}
+    graph = derivation_graph(spec_of({"DM": dm, "EX": EX, "AE": ae}))
+    assert graph[("AE", "AETRTEM")] == {("DM", "RFXSTDTC")}
+    assert graph[("AE", "AESEQ")] == {("AE", "AETRTEM")}
+
+    dm["variables"][2] = variable("RFXSTDTC", "derive_rf_date", pick="first",
+                                  sources=[{"domain": "AE", "variable": "AETRTEM"}])
+    problems = []
+    check_cycles(spec_of({"DM": dm, "EX": EX, "AE": ae}), problems)
+    assert [str(p) for p in problems] == [
+        "sdtm.yaml: domains.AE.variables.3.map: dependency cycle: AE.AETRTEM -> DM.RFXSTDTC -> AE.AETRTEM (each "
+        "needs the next): no order can derive them"]

@@ -53,9 +53,8 @@ def test_a_template_naming_an_unknown_column_is_a_spec_error(spec):
     edit(spec / "sdtm.yaml", "{name: LBTPT, map: {algorithm: assign_template, template: \"{TPT_MIN} MIN\"}}",
          "{name: LBTPT, map: {algorithm: assign_template, template: \"{IT.TPT} {`TPT MIN`} MIN\"}}")
     assert problems_of(spec) == [
-        "spec/sdtm.yaml: domains.LB.variables[31].map.template: IT.TPT: a mapped SDTM variable cannot be read in a "
-        "template on raw records (put a column name with spaces, dots or a leading digit in backticks: "
-        "`AE Start Date`, `IT.AETERM`)"]
+        "spec/sdtm.yaml: domains.LB.variables[31].map.template: IT.TPT: 'IT' is not a domain of sdtm.yaml (put a "
+        "column name with spaces, dots or a leading digit in backticks: `AE Start Date`, `IT.AETERM`)"]
     edit(spec / "sdtm.yaml", "{IT.TPT} ", "{`IT.TPT`} ")
     loaded = load_study_spec(spec)
     headers = {"lab": ["SUBJECT", "ACCESSION", "TESTCODE", "TPT_MIN", "TRANSFER", "RESULT", "UNIT", "REFLOW",

@@ -219,14 +219,14 @@ def test_spec_errors_of_an_imported_workbook_are_located(demo_book, tmp_path):
                                 "'Investigator', 'pages': '7'} is not valid under any of the given schemas")
 
     def semantic_errors(wb):
-        set_cell(wb, "Variables", ("CM", "CMDOSE"), "Map Algorithm", "assign_sometimes")
+        set_cell(wb, "Variables", ("CM", "CMDOSTOT"), "Map Algorithm", "assign_sometimes")
         set_cell(wb, "Conditions", ("EX", "EXDOSFRQ", 1), "Algorithm", "hardcode_ctt")
         set_cell(wb, "Variables", ("LB", "LBDTC"), "Map Arguments", "date: COLLDATE, time: COLLTIME, format: YMD")
 
     problems = [str(p) for p in import_workbook(edited(demo_book, tmp_path, semantic_errors), tmp_path / "out2")]
     located = sorted(p.split(" [")[0] for p in problems)
-    assert located == ["Conditions row 11, column E (Algorithm)", "Variables row 164, column V (Map Arguments)",
-                       "Variables row 77, column T (Map Algorithm)"], problems
+    assert located == ["Conditions row 11, column E (Algorithm)", "Variables row 165, column V (Map Arguments)",
+                       "Variables row 79, column T (Map Algorithm)"], problems
     assert any("unknown algorithm 'assign_sometimes'" in p for p in problems)
     assert any("unknown date format 'YMD'" in p for p in problems)
 
