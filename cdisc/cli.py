@@ -115,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("spec", help="draft a spec from a raw export; export/import it as a workbook "
                                      "(cdisc spec -h)")
 
+    commands.add_parser("batch", help="many runs (studies, cuts) in parallel on Dask's distributed scheduler "
+                                      "(cdisc batch -h)")
+
     ct = commands.add_parser("ct", help="controlled terminology: extract a study subset")
     ct.add_argument("rest", nargs=argparse.REMAINDER)
     return parser
@@ -143,7 +146,7 @@ def _main(argv: list[str]) -> int:
 
     command = argv[0] if argv else ""
     progress, publication = Progress(True if "--progress" in argv else None), Publication()
-    progress.current = {"validate": "validating", "diff": "comparing the cuts", "ct": "extracting CT",
+    progress.current = {"validate": "validating", "batch": "running the batch", "diff": "comparing the cuts", "ct": "extracting CT",
                         "generate": "writing the demo raw export"}.get(command, "starting")
     try:
         return _dispatch(argv, progress, publication)
@@ -190,6 +193,9 @@ def _dispatch(argv: list[str], progress, publication) -> int:
     if argv[:1] == ["spec"]:
         from cdisc.spec_cli import main as spec_main
         return spec_main(argv[1:])
+    if argv[:1] == ["batch"]:
+        from cdisc.batch import main as batch_main
+        return batch_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.command == "run":
         from cdisc.pipeline import run
