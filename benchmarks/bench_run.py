@@ -1,0 +1,142 @@
+"""End to end: `cdisc run` on the demo study at several sizes, against issue 13's targets.
+
+    python benchmarks/bench_run.py                         # 1,000 and 10,000 subjects
+    python benchmarks/bench_run.py --subjects 1000 10000 100000 --work /tmp/bench
+
+For each size: `cdisc generate` (not timed), then `cdisc run --progress` in its own process, timed, with
+the process's peak memory (ru_maxrss from wait4) and the time of each stage (from the progress lines);
+then `cdisc validate` alone on the output's SDTM and ADaM folders. Beside it, the I/O floor: reading the
+raw files with pandas plus writing as many bytes as the run wrote, from memory; the ratio run / floor
+says how far the stages are from doing nothing but I/O. Last, how time and memory grow with the number
+of subjects (linear: 10x subjects -> 10x time). Each target is printed with its measured value.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+TARGET_SECONDS_10K, TARGET_MEMORY_10K, TARGET_VALIDATE_10K = 60.0, 2 * 1024 ** 3, 15.0
+STAGE = re.compile(r"^\[\s*([0-9.]+)s\] (.*)$")
+
+
+def cdisc(*args: str) -> list[str]:
+    return [sys.executable, "-m", "cdisc", *args]
+
+
+def stages(progress: str, total: float) -> list[tuple[str, float]]:
+    """Each progress step with the time until the next one."""
+    marks = [(float(m.group(1)), m.group(2)) for m in map(STAGE.match, progress.splitlines()) if m]
+    ends = [t for t, _ in marks[1:]] + [total]
+    timed: dict[str, float] = {}
+    for (start, name), end in zip(marks, ends):
+        name = "reading the raw files" if name.startswith("reading ") else name  # one line, not one per file
+        timed[name] = timed.get(name, 0.0) + end - start
+    return list(timed.items())
+
+
+def io_floor(raw: Path, out: Path) -> tuple[float, int]:
+    """Seconds to read every raw CSV with pandas plus write the run's output bytes from memory."""
+    import pandas as pd
+
+    started = time.perf_counter()
+    for path in sorted(raw.rglob("*.csv")):
+        pd.read_csv(path, dtype=str, keep_default_na=False)
+    read = time.perf_counter() - started
+    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file() and not p.is_symlink())
+    block = b"\0" * (4 << 20)
+    target = out.parent / ".io-floor.bin"
+    started = time.perf_counter()
+    with open(target, "wb") as handle:
+        left = size
+        while left > 0:
+            handle.write(block[:min(left, len(block))])
+            left -= len(block)
+        handle.flush()
+        os.fsync(handle.fileno())
+    write = time.perf_counter() - started
+    target.unlink()
+    return read + write, size
+
+
+def one_size(subjects: int, work: Path) -> dict:
+    raw, out = work / f"raw-{subjects}", work / f"out-{subjects}"
+    if not raw.exists():
+        subprocess.run(cdisc("generate", "--out", str(raw), "--subjects", str(subjects)), check=True,
+                       stdout=subprocess.DEVNULL)
+    # each measurement in a fresh interpreter so that RUSAGE_CHILDREN is this run's peak alone
+    probe = ("import subprocess,sys,time,resource;t=time.perf_counter();"
+             "p=subprocess.run(sys.argv[1:],capture_output=True,text=True);"
+             "print(time.perf_counter()-t,resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,p.returncode);"
+             "sys.stderr.write(p.stderr)")
+    run = subprocess.run([sys.executable, "-c", probe, *cdisc("run", "--raw", str(raw), "--out", str(out),
+                                                              "--progress")], capture_output=True, text=True)
+    seconds, peak_kb, status = run.stdout.split()
+    seconds, peak = float(seconds), int(peak_kb) * 1024
+    result = {"subjects": subjects, "seconds": seconds, "peak": peak, "status": int(status),
+              "stages": stages(run.stderr, seconds)}
+    for folder in ("sdtm", "adam"):
+        check = subprocess.run([sys.executable, "-c", probe, *cdisc("validate", str(out / folder), "--out",
+                                                                    str(work / f"validation-{subjects}-{folder}"))],
+                               capture_output=True, text=True)
+        v_seconds, v_peak, _ = check.stdout.split()
+        result[f"validate_{folder}"] = (float(v_seconds), int(v_peak) * 1024)
+    result["floor"], result["bytes"] = io_floor(raw, out.resolve())
+    return result
+
+
+def gib(n: float) -> str:
+    return f"{n / 1024 ** 3:.2f} GB"
+
+
+def report(results: list[dict]) -> None:
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"load average {os.getloadavg()[0]:.1f} at the end")
+    for r in results:
+        print(f"\n{r['subjects']:,} subjects: cdisc run {r['seconds']:.1f} s, peak {gib(r['peak'])}, exit {r['status']}; "
+              f"{r['bytes'] / 1e6:.0f} MB written; I/O floor {r['floor']:.1f} s (run / floor {r['seconds'] / r['floor']:.1f}x)")
+        for name, seconds in r["stages"]:
+            print(f"  {seconds:7.1f} s  {name}")
+        vs, va = r["validate_sdtm"], r["validate_adam"]
+        print(f"  cdisc validate alone: SDTM {vs[0]:.1f} s ({gib(vs[1])}), ADaM {va[0]:.1f} s ({gib(va[1])})")
+    by_size = {r["subjects"]: r for r in results}
+    if 10000 in by_size:
+        r = by_size[10000]
+        validate = r["validate_sdtm"][0] + r["validate_adam"][0]
+        print("\ntargets (issue 13), 10,000 subjects:")
+        print(f"  end to end <= {TARGET_SECONDS_10K:.0f} s: {r['seconds']:.1f} s "
+              f"({r['seconds'] / TARGET_SECONDS_10K:.1f}x the target) {'MET' if r['seconds'] <= TARGET_SECONDS_10K else 'not met'}")
+        print(f"  peak memory < {gib(TARGET_MEMORY_10K)}: {gib(r['peak'])} "
+              f"{'MET' if r['peak'] < TARGET_MEMORY_10K else 'not met'}")
+        print(f"  validate SDTM + ADaM < {TARGET_VALIDATE_10K:.0f} s: {validate:.1f} s "
+              f"{'MET' if validate < TARGET_VALIDATE_10K else 'not met'}")
+    sizes = sorted(by_size)
+    for small, large in zip(sizes, sizes[1:]):
+        factor = large / small
+        t = by_size[large]["seconds"] / by_size[small]["seconds"]
+        m = by_size[large]["peak"] / by_size[small]["peak"]
+        print(f"growth {small:,} -> {large:,} subjects ({factor:g}x): time {t:.1f}x, memory {m:.1f}x "
+              f"({'linear or better' if t <= factor * 1.1 else 'worse than linear'})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subjects", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--work", default="/tmp/cdisc-bench-run")
+    args = parser.parse_args()
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    results = []
+    for subjects in args.subjects:
+        print(f"running {subjects:,} subjects...", file=sys.stderr, flush=True)
+        results.append(one_size(subjects, work))
+    report(results)
+
+
+if __name__ == "__main__":
+    main()
