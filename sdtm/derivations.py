@@ -15,6 +15,7 @@ from sdtm.dates import date_part, datetime_part, duration, iso_datetime, study_d
 from sdtm.numbers import decimal_marks, number_text, parse_numbers, read_numbers
 from sdtm.unique import on_unique
 from specs.errors import Problem, RecordIssue
+from specs.vocabulary import EPOCH_SAME_DAY
 
 # ---------------------------------------------------------------- pure functions over frames
 def derive_seq(dataset: pd.DataFrame, by_vars: list[str], order: list[str]) -> pd.Series:
@@ -165,19 +166,60 @@ def pick_date(frames: list[pd.DataFrame], pick: str) -> pd.Series:
     return pd.Series(picked["DTC"].to_numpy(), index=picked["USUBJID"].to_numpy(), dtype=object)
 
 
-def epoch_of(dataset: pd.DataFrame, dtc: str, se: pd.DataFrame) -> pd.Series:
-    """EPOCH of each record: the SE element with SESTDTC <= date < SEENDTC (date parts; the subject's last
-    element includes its end date). Null for partial dates and dates outside every element."""
-    records = pd.DataFrame({"USUBJID": dataset["USUBJID"].values, "DATE": date_part(dataset[dtc]).values,
-                            "ROW": np.arange(len(dataset))})
+def _day_bounds(dtc: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """First and last calendar day an ISO 8601 value can be (datetime64; NaT when unknown):
+    '2023-06' -> 2023-06-01 .. 2023-06-30, '2023-06-15T10:00' -> 2023-06-15 .. 2023-06-15."""
+    def parse(values: pd.Series) -> pd.DataFrame:
+        text = values.fillna("").astype(str)
+        found = text.str.extract(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", expand=True)
+        year, month, day = found[0], found[1], found[2]
+        first = (year + "-" + month.fillna("01") + "-" + day.fillna("01")).where(year.notna())
+        lo = pd.to_datetime(first, format="%Y-%m-%d", errors="coerce")
+        month_end = (pd.to_datetime((year + "-" + month.fillna("12") + "-01").where(year.notna()), format="%Y-%m-%d",
+                                    errors="coerce") + pd.offsets.MonthEnd(0))
+        hi = lo.where(day.notna(), month_end)
+        return pd.DataFrame({"lo": lo, "hi": hi}, index=values.index)
+
+    text = dtc.fillna("").astype(str)
+    uniques = pd.Series(text.unique(), dtype=object)
+    bounds = parse(uniques).set_index(uniques)
+    return (pd.Series(bounds["lo"].reindex(text).to_numpy(), index=dtc.index).astype("datetime64[ns]"),
+            pd.Series(bounds["hi"].reindex(text).to_numpy(), index=dtc.index).astype("datetime64[ns]"))
+
+
+def epoch_of(dataset: pd.DataFrame, dtc: str, se: pd.DataFrame, same_day: str = "later") -> pd.Series:
+    """EPOCH of each record: the SE element with SESTDTC <= --DTC < SEENDTC (the subject's last element
+    includes its end date), compared to the minute when both sides have a time, otherwise by date.
+
+    On the day an element starts, a record or an element start without a time cannot be ordered:
+    ``same_day`` says where such a record goes: 'later' (the element that starts that day, as SE's
+    SESTDTC <= --DTC reads), 'earlier' (the element that ends that day, e.g. pre-dose assessments) or
+    'null' (no EPOCH: not imputed). A partial date ('2023-06') gets the epoch of the one element that
+    holds all of its days, none when it spans a transition. Null outside every element (on the first
+    element's first day there is no earlier element: a record of that day is in it).
+    """
+    if same_day not in EPOCH_SAME_DAY:
+        raise ValueError(f"same_day must be one of {', '.join(EPOCH_SAME_DAY)}, not '{same_day}'")
+    lo, hi = _day_bounds(dataset[dtc])
+    records = pd.DataFrame({"USUBJID": dataset["USUBJID"].values, "LO": lo.values, "HI": hi.values,
+                            "AT": datetime_part(dataset[dtc]).values, "ROW": np.arange(len(dataset))})
     elements = se[["USUBJID", "SESTDTC", "SEENDTC", "EPOCH", "TAETORD"]].copy()
     elements["START"], elements["END"] = date_part(elements["SESTDTC"]), date_part(elements["SEENDTC"])
-    joined = records.dropna(subset=["DATE"]).merge(elements, on="USUBJID", how="inner")
+    elements["START_AT"], elements["END_AT"] = datetime_part(elements["SESTDTC"]), datetime_part(elements["SEENDTC"])
+    joined = records.dropna(subset=["LO"]).merge(elements, on="USUBJID", how="inner")
     joined["LAST"] = joined.groupby("USUBJID")["TAETORD"].transform("max") == joined["TAETORD"]
-    inside = (joined["DATE"] >= joined["START"]) & (
-        (joined["DATE"] < joined["END"]) | (joined["LAST"] & (joined["DATE"] <= joined["END"]))
-        | joined["END"].isna())
-    hits = joined[inside].sort_values(["ROW", "TAETORD"]).drop_duplicates("ROW", keep="last")
+    joined["FIRST"] = joined.groupby("USUBJID")["START"].transform("min") == joined["START"]
+    later, earlier = same_day == "later", same_day == "earlier"
+    timed_start = joined["AT"].notna() & joined["START_AT"].notna()
+    on_start_day = joined["LO"] == joined["START"]
+    # on the first element's first day no element ends: nothing to tell apart, whatever the rule
+    after_start = (joined["LO"] > joined["START"]) | (on_start_day & (
+        (timed_start & (joined["AT"] >= joined["START_AT"])) | (~timed_start & (later | joined["FIRST"]))))
+    timed_end = joined["AT"].notna() & joined["END_AT"].notna()
+    on_end_day = joined["HI"] == joined["END"]
+    before_end = joined["END"].isna() | (joined["HI"] < joined["END"]) | (joined["LAST"] & on_end_day) | (
+        on_end_day & (timed_end & (joined["AT"] < joined["END_AT"]) | (~timed_end & earlier)))
+    hits = joined[after_start & before_end].sort_values(["ROW", "TAETORD"]).drop_duplicates("ROW", keep="last")
     out = pd.Series("", index=range(len(dataset)), dtype=object)
     out.iloc[hits["ROW"].to_numpy()] = hits["EPOCH"].to_numpy()
     out.index = dataset.index
@@ -431,7 +473,7 @@ def _derive_study_day(data, args, ctx):
 
 
 def _derive_epoch(data, args, ctx):
-    return epoch_of(data, args["dtc"], ctx.other("SE"))
+    return epoch_of(data, args["dtc"], ctx.other("SE"), args.get("same_day", "later"))
 
 
 def _baseline(default_reference: str):

@@ -70,16 +70,18 @@ def _text(values: pd.Series) -> pd.Series:
 
 
 def derive_se(studyid: str, design: dict, dm: pd.DataFrame, domains: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """One row per subject per element reached: each element starts at the date its rule gives; it ends
-    where the next reached element starts; the last ends at DM.RFPENDTC. TAETORD and EPOCH come from the
-    subject's arm in TA (ARMCD, or the first arm holding the element when the subject has no arm)."""
+    """One row per subject per element reached: each element starts at the date and time its rule gives
+    (as precise as the event that starts it: the first injection at 2022-12-19T09:55; a date only when
+    shifted by offset_days); it ends where the next reached element starts; the last ends at DM.RFPENDTC.
+    TAETORD and EPOCH come from the subject's arm in TA (ARMCD, or the first arm holding the element when
+    the subject has no arm)."""
     rows = []
     for order, element in enumerate(design.get("elements", [])):
         rule = element["start"]
         source = records_where(dm if rule["domain"] == "DM" else domains[rule["domain"]], rule.get("where"))
         dates = source[["USUBJID", rule["variable"]]].rename(columns={rule["variable"]: "DTC"})
         picked = pick_date([dates], rule["pick"])
-        start = _shift(picked.str[:10], rule.get("offset_days", 0))
+        start = _shift(picked, rule.get("offset_days", 0))
         rows.append(pd.DataFrame({"USUBJID": start.index, "SESTDTC": start.values, "ETCD": element["etcd"],
                                   "ELEMENT": element["element"], "EPOCH": element["epoch"],
                                   "__DESIGN_ORDER": order}))
@@ -88,10 +90,10 @@ def derive_se(studyid: str, design: dict, dm: pd.DataFrame, domains: dict[str, p
     end_of_participation = pd.Series(dm["RFPENDTC"].values, index=dm["USUBJID"].values)
     # a start after the end of participation never happened (e.g. follow-up of a subject who left)
     end = _text(se["USUBJID"].map(end_of_participation)).str[:10]
-    se = se[se["SESTDTC"] <= end.mask(end == "", "9999")]
+    se = se[se["SESTDTC"].str[:10] <= end.mask(end == "", "9999")]
     se = se.sort_values(["USUBJID", "SESTDTC", "__DESIGN_ORDER"], kind="mergesort").reset_index(drop=True)
     next_start = se.groupby("USUBJID")["SESTDTC"].shift(-1)
-    se["SEENDTC"] = _text(next_start).mask(next_start.isna(), _text(se["USUBJID"].map(end_of_participation)).str[:10])
+    se["SEENDTC"] = _text(next_start).mask(next_start.isna(), _text(se["USUBJID"].map(end_of_participation)))
     armcd = se["USUBJID"].map(pd.Series(dm["ARMCD"].values, index=dm["USUBJID"].values)).fillna("")
     ta = pd.DataFrame([{"ARMCD": a["armcd"], "ETCD": etcd, "TAETORD": float(i)}
                        for a in design.get("arms", []) for i, etcd in enumerate(a["elements"], start=1)],

@@ -11,7 +11,7 @@ from pathlib import Path
 from specs.errors import Problem
 from specs.expressions import QUOTING_HINT
 from specs.model import domain_variables
-from specs.vocabulary import ALGORITHMS, DERIVE, MAP, date_format_problem, time_format_problem
+from specs.vocabulary import ALGORITHMS, DERIVE, EPOCH_SAME_DAY, MAP, date_format_problem, time_format_problem
 
 NUMERIC_ALGORITHMS = {
     "assign_numeric", "derive_visitnum", "derive_visitdy", "derive_study_day", "derive_seq", "derive_tptnum",
@@ -202,6 +202,9 @@ def check_domain(spec, name: str, domain: dict, ct, problems: list[Problem]) -> 
                                                            f"'{mapping['source']}' from"))
         if mapping.get("algorithm") in ("derive_blfl", "derive_lobxfl"):
             check_baseline(spec, mapping, f"{where}.map", names, problems)
+        if mapping.get("algorithm") == "derive_epoch" and mapping.get("same_day", "later") not in EPOCH_SAME_DAY:
+            problems.append(Problem(f"{where}.map.same_day", f"'{mapping['same_day']}' is not one of "
+                                                             f"{', '.join(EPOCH_SAME_DAY)}"))
         if mapping.get("algorithm") in ("derive_rf_date", "derive_exist_flag"):
             for i, source in enumerate(mapping.get("sources") or []):
                 needed = {"domain", "variable"} if mapping["algorithm"] == "derive_rf_date" else {"domain"}

@@ -29,6 +29,8 @@ MAP = "map"
 DERIVE = "derive"
 # derive_blfl / derive_lobxfl: reference (a DM variable), stat and tpt (variables of the domain), visits
 # and timepoints (values of VISIT and of tpt), same_day ('listed' or 'before'), see sdtm.derivations.
+# derive_epoch: where a record goes on the day an element starts when the order cannot be told.
+EPOCH_SAME_DAY = ("later", "earlier", "null")
 BASELINE_OPTIONS = ("reference", "stat", "visits", "tpt", "timepoints", "same_day")
 
 ALGORITHMS: dict[str, Algorithm] = {
@@ -113,10 +115,14 @@ ALGORITHMS: dict[str, Algorithm] = {
         Algorithm("derive_study_day", DERIVE, ("dtc",), (), "Derived",
                   "Study day of {dtc} relative to DM.RFSTDTC: date - RFSTDTC + 1 on or after it, date - RFSTDTC "
                   "before it (no day 0); null for partial dates.", 40),
-        Algorithm("derive_epoch", DERIVE, ("dtc",), (), "Derived",
-                  "Epoch of the subject's SE element whose start date is on or before the date of {dtc} and whose "
-                  "end date is after it (the last element includes its end date); null for partial dates and "
-                  "dates before the first element.", 40),
+        Algorithm("derive_epoch", DERIVE, ("dtc",), ("same_day",), "Derived",
+                  "Epoch of the subject's SE element with SESTDTC <= {dtc} < SEENDTC (the last element includes "
+                  "its end date), compared to the minute when both have a time, otherwise by date. On the day an "
+                  "element starts, when the time of {dtc} or of the element start is not known, the order cannot "
+                  "be told and the record is placed by the rule same_day = {same_day} (later: in the element that "
+                  "starts that day; earlier: in the element that ends that day; null: EPOCH left null, not "
+                  "imputed). A partial date gets the epoch of the one element holding all its days, none when it "
+                  "spans a transition; null before the first element.", 40, {"same_day": "later"}),
         Algorithm("derive_blfl", DERIVE, ("by", "dtc", "result"), BASELINE_OPTIONS, "Derived",
                   "'Y' on the last record with a result ({result}) per subject and {by} before DM.{reference} "
                   "(sdtm.oak's derive_blfl: an earlier date, or the same date and an earlier time; on the same "
@@ -139,8 +145,9 @@ BUILDS = {
     "derive_te": "Trial Elements from the design's elements.",
     "derive_tv": "Trial Visits from the design's visit schedule.",
     "derive_ti": "Trial Inclusion/Exclusion Criteria from the design's criteria.",
-    "derive_se": "Subject Elements: each element starts at the date its rule gives and ends where the next "
-                 "starts; the last ends at DM.RFPENDTC.",
+    "derive_se": "Subject Elements: each element starts at the date and time of the event its rule gives (as "
+                 "precisely as that event was collected; a date only when shifted by days) and ends where the "
+                 "next starts; the last ends at DM.RFPENDTC.",
 }
 BUILD_STAGE = {"derive_se": 25}
 

@@ -48,6 +48,22 @@ def test_epoch_of_a_placebo_injection(demo_datasets):
     assert last_csa["EPOCH"] == "OPEN LABEL TREATMENT" and last_csa["EXENDY"] == 62
 
 
+def test_day_63_samples_drawn_before_the_first_injection_are_in_the_ciclosporin_epoch(demo_datasets):
+    # 01-001: first placebo injection 2022-12-19T09:55 (ex_il2.csv), Day-63 samples drawn at 09:00 that day
+    se = demo_datasets["SE"].query("USUBJID == 'NCT05153070-01-001'")
+    assert list(se["SESTDTC"]) == ["2022-10-10", "2022-10-18", "2022-12-19T09:55", "2023-10-16"]
+    assert list(se["SEENDTC"]) == ["2022-10-18", "2022-12-19T09:55", "2023-10-16", "2024-10-04"]
+    for name in ("LB", "CP", "VS"):
+        day63 = demo_datasets[name].query("VISIT == 'DAY 63'")
+        assert set(day63["EPOCH"]) == {"OPEN LABEL TREATMENT"}, name
+        assert set(demo_datasets[name].query("VISIT == 'DAY 67'")["EPOCH"]) == {"BLINDED TREATMENT"}, name
+    lb = demo_datasets["LB"].query("USUBJID == 'NCT05153070-01-001' and VISIT == 'DAY 63'")
+    assert set(lb["LBDTC"]) == {"2022-12-19T09:00"}
+    # the AE with a partial start date (2023-06) lies entirely in the subject's blinded element
+    ae = demo_datasets["AE"]
+    assert set(ae.loc[ae["AESTDTC"] == "2023-06", "EPOCH"]) == {"BLINDED TREATMENT"}
+
+
 def test_c_peptide_reported_in_ng_per_ml_is_converted(demo_datasets):
     # central_lab.csv: 01-001 MONTH 24, 15 min: RESULT 1.21, UNIT ng/mL -> ORRESU ug/L (CT synonym);
     # 1.21 x 0.331 = 0.40051 -> 0.401 nmol/L

@@ -1,4 +1,5 @@
 import pandas as pd
+import pytest
 
 from sdtm.derivations import (age_in_years, baseline_flag, convert_limit, convert_result, derive_seq, epoch_of,
                               numeric_result, reference_range_indicator)
@@ -94,10 +95,43 @@ def test_epoch_from_subject_elements():
                        "SESTDTC": ["2023-01-01", "2023-01-10", "2023-03-14"],
                        "SEENDTC": ["2023-01-10", "2023-03-14", "2023-06-30"],
                        "EPOCH": ["SCREENING", "OPEN LABEL TREATMENT", "FOLLOW-UP"]})
-    data = pd.DataFrame({"USUBJID": ["S1"] * 6,
-                         "LBDTC": ["2023-01-09", "2023-01-10T08:00", "2023-03-13", "2023-06-30", "2023-07-01", "2023-02"]})
+    data = pd.DataFrame({"USUBJID": ["S1"] * 7,
+                         "LBDTC": ["2023-01-09", "2023-01-10T08:00", "2023-03-13", "2023-06-30", "2023-07-01", "2023-02",
+                                   "2023-03"]})
+    # 2023-02 lies entirely in the ciclosporin element; 2023-03 spans the transition of 2023-03-14
     assert list(epoch_of(data, "LBDTC", se)) == ["SCREENING", "OPEN LABEL TREATMENT", "OPEN LABEL TREATMENT",
-                                                  "FOLLOW-UP", "", ""]
+                                                  "FOLLOW-UP", "", "OPEN LABEL TREATMENT", ""]
+
+
+# Elements to the minute: the blinded element starts with the first injection at 2022-12-19T09:55; the
+# screening and ciclosporin elements start on a date (consent, first capsule).
+SE_TIMED = pd.DataFrame({"USUBJID": ["S1"] * 4, "TAETORD": [1.0, 2.0, 3.0, 4.0],
+                         "SESTDTC": ["2022-10-10", "2022-10-18", "2022-12-19T09:55", "2023-10-16"],
+                         "SEENDTC": ["2022-10-18", "2022-12-19T09:55", "2023-10-16", "2024-10-04"],
+                         "EPOCH": ["SCREENING", "OPEN LABEL TREATMENT", "BLINDED TREATMENT", "FOLLOW-UP"]})
+
+
+def test_epoch_to_the_minute_on_the_day_an_element_starts():
+    data = pd.DataFrame({"USUBJID": ["S1"] * 5,
+                         "LBDTC": ["2022-12-19T09:40", "2022-12-19T09:55", "2022-12-19T10:10", "2022-12-19",
+                                   "2022-12-18T23:00"]})
+    # drawn 15 minutes before the first injection: still the ciclosporin epoch; at or after it: blinded
+    assert list(epoch_of(data, "LBDTC", SE_TIMED)) == [
+        "OPEN LABEL TREATMENT", "BLINDED TREATMENT", "BLINDED TREATMENT", "BLINDED TREATMENT", "OPEN LABEL TREATMENT"]
+
+
+def test_a_date_without_time_on_a_transition_day_follows_the_same_day_rule():
+    data = pd.DataFrame({"USUBJID": ["S1"] * 4,
+                         "LBDTC": ["2022-12-19", "2022-10-18T08:00", "2022-12-19T09:00", "2022-10-10T08:30"]})
+    # 2022-12-19 without time vs a start at 09:55, 08:00 on 2022-10-18 vs a start without time: order unknown;
+    # 2022-12-19T09:00 is before 09:55; on the consent day (first element) no element ends: screening
+    assert list(epoch_of(data, "LBDTC", SE_TIMED, same_day="earlier")) == [
+        "OPEN LABEL TREATMENT", "SCREENING", "OPEN LABEL TREATMENT", "SCREENING"]
+    assert list(epoch_of(data, "LBDTC", SE_TIMED, same_day="later")) == [
+        "BLINDED TREATMENT", "OPEN LABEL TREATMENT", "OPEN LABEL TREATMENT", "SCREENING"]
+    assert list(epoch_of(data, "LBDTC", SE_TIMED, same_day="null")) == ["", "", "OPEN LABEL TREATMENT", "SCREENING"]
+    with pytest.raises(ValueError, match="same_day must be one of later, earlier, null"):
+        epoch_of(data, "LBDTC", SE_TIMED, same_day="sometimes")
 
 
 def test_last_observation_before_first_dose():

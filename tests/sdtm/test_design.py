@@ -35,3 +35,12 @@ def test_subject_elements_and_actual_arms():
     assert list(arms["ACTARMCD"]) == ["A", "A", "", ""]
     assert list(arms["ARMNRS"]) == ["", "", "SCREEN FAILURE", "ASSIGNED, NOT TREATED"]
     assert list(arms["ACTARM"]) == ["Drug", "Drug", "", ""]
+
+
+def test_an_element_starts_at_the_date_and_time_of_the_event_that_starts_it():
+    dm = pd.DataFrame({"USUBJID": ["S1"], "ARMCD": ["A"], "RFICDTC": ["2023-01-01"], "RFPENDTC": ["2023-03-01"]})
+    ex = pd.DataFrame({"USUBJID": ["S1", "S1"], "EXTRT": ["DRUG", "DRUG"],
+                       "EXSTDTC": ["2023-01-10T09:55", "2023-02-01T08:00"]})
+    se = derive_se("X", DESIGN, dm, {"EX": ex})
+    assert list(se["SESTDTC"]) == ["2023-01-01", "2023-01-10T09:55", "2023-02-02"]
+    assert list(se["SEENDTC"]) == ["2023-01-10T09:55", "2023-02-02", "2023-03-01"]

@@ -103,3 +103,12 @@ def test_spec_errors_of_variable_references(study):
            "of DM" in messages
     assert "spec/sdtm.yaml: domains.AE.variables[4].map.expr: XX.AESPID: 'XX' is not a domain of sdtm.yaml (put a " \
            "column name with spaces, dots or a leading digit in backticks: `AE Start Date`, `IT.AETERM`)" in messages
+
+
+def test_an_unknown_same_day_rule_of_derive_epoch_is_a_spec_error(study):
+    spec, _ = study
+    edit(spec / "sdtm.yaml", "derive_epoch, dtc: LBDTC, same_day: earlier", "derive_epoch, dtc: LBDTC, same_day: before")
+    with pytest.raises(SpecError) as error:
+        load_study_spec(spec)
+    assert [str(p) for p in error.value.problems if "same_day" in str(p)] == [
+        "spec/sdtm.yaml: domains.LB.variables[28].map.same_day: 'before' is not one of later, earlier, null"]
