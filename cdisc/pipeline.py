@@ -45,6 +45,7 @@ class Progress:
 class RawExport:
     tables: dict[str, pd.DataFrame]
     files: dict[str, Path] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what was read but is no source's (REDCap instruments)
 
 
 def read_raw(spec: StudySpec, raw_dir: Path, edc: str = "csv", progress: Progress | None = None) -> RawExport:
@@ -56,6 +57,7 @@ def read_raw(spec: StudySpec, raw_dir: Path, edc: str = "csv", progress: Progres
     problems: list[Problem] = []
     tables, files = {}, {}
     odm_cache: dict[Path, dict[str, pd.DataFrame]] = {}
+    redcap = RedcapCache()
     for name, source in spec.sources.items():
         use_odm = edc == "odm" and "odm" in source
         named = source["odm"]["path"] if use_odm else source["path"]
@@ -79,12 +81,18 @@ def read_raw(spec: StudySpec, raw_dir: Path, edc: str = "csv", progress: Progres
                     continue
                 frame = forms[form]
                 label = f"{label}#{form}"
+            elif "redcap" in source:
+                frame = redcap.form(raw_dir, path, label, source["redcap"], spec.where("study", "sources", name,
+                                                                                      "redcap", "dictionary"),
+                                    progress)
+                label = f"{label}#{source['redcap']['form']}"
             else:
                 progress.step(f"reading {label}")
                 frame = read_source(path, encoding=source.get("encoding"))
         except CdiscError as exc:
             problems.extend(getattr(exc, "problems", [Problem(label, str(exc))]))
             continue
+        rows = frame.attrs.pop("rows", None)  # a REDCap instrument's lines in the records export
         if source.get("missing"):  # the file's own missing-value markers (R's NA, SAS's '.') read as empty
             frame = frame.mask(frame.isin(list(source["missing"])), "")
         missing_keys = [k for k in source["keys"] if k not in frame.columns]
@@ -92,11 +100,53 @@ def read_raw(spec: StudySpec, raw_dir: Path, edc: str = "csv", progress: Progres
             problems.append(Problem(label, f"key column(s) {', '.join(missing_keys)} missing (columns: "
                                            f"{', '.join(frame.columns)})"))
             continue
-        tables[name] = locate(frame, label, source["keys"], source.get("decimal", "."))
+        tables[name] = locate(frame, label, source["keys"], source.get("decimal", "."), rows)
         files[name] = path
     if problems:
         raise RawDataError(problems)
-    return RawExport(tables, files)
+    return RawExport(tables, files, redcap.unread_notes())
+
+
+class RedcapCache:
+    """REDCap records exports and data dictionaries, each read once however many instruments are sources;
+    remembers which instruments were read, to say which ones hold data that no source reads."""
+
+    def __init__(self):
+        self.records: dict[Path, pd.DataFrame] = {}
+        self.dictionaries: dict[Path, object] = {}
+        self.read: dict[Path, tuple[str, object, set]] = {}  # records path -> (label, dictionary, forms read)
+
+    def form(self, raw_dir: Path, path: Path, label: str, redcap: dict, where: str, progress: Progress
+             ) -> pd.DataFrame:
+        from sdtm.readers import read_csv_source
+        from sdtm.redcap import read_dictionary, read_form
+
+        dictionary_path, why = confined_path(raw_dir, redcap["dictionary"], "raw export folder")
+        if why:
+            raise RawDataError([Problem(where, why)])
+        if dictionary_path not in self.dictionaries:
+            shown = display_path(dictionary_path)
+            progress.step(f"reading {shown}")
+            self.dictionaries[dictionary_path] = read_dictionary(read_csv_source(dictionary_path), shown)
+        if path not in self.records:
+            progress.step(f"reading {label}")
+            self.records[path] = read_csv_source(path)
+        dictionary = self.dictionaries[dictionary_path]
+        self.read.setdefault(path, (label, dictionary, set()))[2].add(redcap["form"])
+        return read_form(self.records[path], dictionary, redcap["form"], label, tuple(redcap.get("codes", ())))
+
+    def unread_notes(self) -> list[str]:
+        from sdtm.redcap import rows_of_form
+
+        notes = []
+        for path, (label, dictionary, forms) in self.read.items():
+            for form in dictionary.forms():
+                if form not in forms:
+                    count = int(rows_of_form(self.records[path], dictionary, form).sum())
+                    if count:
+                        notes.append(f"{label}: instrument '{form}' holds data in {count} record(s) that no source "
+                                     f"reads (a source with redcap: {{form: {form}}} would map them)")
+        return notes
 
 
 @dataclass
@@ -179,6 +229,7 @@ def build_sdtm_from_raw(spec_dir=None, raw_dir=None, edc="csv", progress: Progre
     ct = study_ct(spec)  # its problems, if any, are among those above
     progress.step("mapping SDTM domains")
     result = build_sdtm(spec, raw.tables, ct, cut=cut)
+    result.notes += raw.notes
     return spec, raw, result
 
 

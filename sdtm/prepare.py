@@ -11,13 +11,14 @@ from specs.errors import Problem, RecordIssue
 LOCATION = ["__file", "__row", "__key", "__decimal"]
 
 
-def locate(frame: pd.DataFrame, file_label: str, keys: list[str], decimal: str = ".") -> pd.DataFrame:
-    """Add __file, __row (1-based data row), __key ('Subject=01-003, Folder=SCR') and __decimal (the
-    source's decimal mark, for every number read from the record) to a raw table."""
+def locate(frame: pd.DataFrame, file_label: str, keys: list[str], decimal: str = ".", rows=None) -> pd.DataFrame:
+    """Add __file, __row (1-based data row of the file: ``rows`` when the table is a part of it),
+    __key ('Subject=01-003, Folder=SCR') and __decimal (the source's decimal mark, for every number read
+    from the record) to a raw table."""
     located = frame.copy()
     located["__file"] = file_label
     located["__decimal"] = decimal
-    located["__row"] = np.arange(1, len(frame) + 1)
+    located["__row"] = np.arange(1, len(frame) + 1) if rows is None else np.asarray(rows)
     present = [k for k in keys if k in frame.columns]
     if present:
         key = pd.Series("", index=frame.index, dtype=object)
