@@ -2,6 +2,10 @@
 
     cdisc spec export SPEC_DIR --xlsx FILE               the spec as a Pinnacle 21-style workbook
     cdisc spec import FILE --out SPEC_DIR                the spec folder a workbook describes
+    cdisc spec import --from sdtm-oak FILE.csv --out SPEC_DIR
+                                                         a draft from sdtm.oak's mapping spec CSV (TODOs
+                                                         mark what it leaves open; cdisc run refuses
+                                                         the spec until they are resolved)
 """
 from __future__ import annotations
 
@@ -22,6 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp = commands.add_parser("import", help="the spec folder a workbook (or an sdtm.oak spec CSV) describes")
     imp.add_argument("file")
     imp.add_argument("--out", required=True, help="spec folder to write")
+    imp.add_argument("--from", dest="from_format", choices=["workbook", "sdtm-oak"], default="workbook",
+                     help="what FILE is: our workbook (default) or sdtm.oak's mapping spec CSV")
     return parser
 
 
@@ -37,6 +43,17 @@ def main(argv: list[str] | None = None, stream=None) -> int:
         print(f"wrote {display_path(Path(args.xlsx))}", file=stream)
         for note in notes:
             print(f"note: {note}", file=stream)
+        return 0
+    if args.spec_command == "import" and args.from_format == "sdtm-oak":
+        from specs.oak_spec import import_oak_spec
+
+        todos = import_oak_spec(args.file, args.out)
+        print(f"wrote {display_path(Path(args.out))} from {display_path(Path(args.file))} (sdtm.oak spec)",
+              file=stream)
+        if todos:
+            print(f"{len(todos)} TODO(s) to resolve before cdisc run accepts the spec:", file=stream)
+            for line in todos:
+                print(f"  {line}", file=stream)
         return 0
     if args.spec_command == "import":
         from specs.workbook import import_workbook
