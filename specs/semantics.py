@@ -25,6 +25,11 @@ ON_INVALID = {"assign_numeric": ("error", "missing"), "derive_stnr": ("error", "
               "derive_stresc": ("error", "text")}
 
 
+# how a study adds a codelist the CDISC CT lacks, said wherever a codelist is unknown
+CT_HINT = ("neither the CDISC CT of study.ct.sdtm nor a file of study.ct.files has it: a study adds its own "
+           "codelists and terms in a CSV file listed in study.yaml study.ct.files; see "
+           "docs/spec-reference.md#study-controlled-terminology")
+
 TIMEPOINT_ALGORITHMS = {"derive_tpt", "derive_tptnum", "derive_eltm", "derive_tptref"}
 
 
@@ -71,7 +76,8 @@ def check_mapping(mapping: dict, where: str, kind_allowed: set[str], ct, problem
     spec = ALGORITHMS.get(algorithm)
     if spec is None:
         known = ", ".join(sorted(ALGORITHMS))
-        problems.append(Problem(f"{where}.algorithm", f"unknown algorithm '{algorithm}' (known: {known})"))
+        problems.append(Problem(f"{where}.algorithm", f"unknown algorithm '{algorithm}' (known: {known}; see "
+                                                      f"docs/spec-reference.md#algorithms)"))
         return
     if spec.kind not in kind_allowed:
         problems.append(Problem(f"{where}.algorithm", f"'{algorithm}' maps raw records and needs a domain with "
@@ -95,7 +101,7 @@ def check_mapping(mapping: dict, where: str, kind_allowed: set[str], ct, problem
                                     f"'{algorithm}' takes {choices}, not both"))
     codelist = mapping.get("codelist")
     if codelist and ct is not None and not ct.has(codelist):
-        problems.append(Problem(f"{where}.codelist", f"codelist '{codelist}' is not in the study CT"))
+        problems.append(Problem(f"{where}.codelist", f"codelist '{codelist}' is not in the study CT ({CT_HINT})"))
     if algorithm == "assign_datetime":
         check_datetime_args(mapping, where, problems)
     if algorithm == "condition_add":
@@ -170,7 +176,7 @@ def check_domain(spec, name: str, domain: dict, ct, problems: list[Problem]) -> 
         if variable.get("codelist") and ct is not None and not ct.has(variable["codelist"]) and \
                 variable["codelist"] not in spec.study.get("dictionaries", {}):
             problems.append(Problem(f"{where}.codelist", f"codelist '{variable['codelist']}' is not in the "
-                                                         f"study CT"))
+                                                         f"study CT ({CT_HINT})"))
         mapping = variable.get("map")
         if mapping is None:
             continue

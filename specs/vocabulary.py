@@ -5,7 +5,9 @@ The names follow sdtm.oak: the name in the spec is the name of the function in `
 domains). ``sdtm`` checks at import that it implements exactly this vocabulary.
 
 Each entry: kind, required arguments, optional arguments, origin it implies, a one-line description
-(used as the default Define-XML method text when the spec gives none).
+(used as the default Define-XML method text when the spec gives none). Each algorithm's arguments and a
+worked example are documented in ``specs.algorithm_docs`` (a test fails for an undocumented one), and
+docs/spec-reference.md is generated from both (``python -m specs.reference_doc --out docs/spec-reference.md``).
 """
 from __future__ import annotations
 
