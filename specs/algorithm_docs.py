@@ -293,7 +293,9 @@ ALGORITHM_DOCS: dict[str, AlgorithmDoc] = {
                                                                       "2023-01"]},
                 [1, -1, 11, None], {"domains": {"DM": {"USUBJID": ["S-1"], "RFSTDTC": ["2023-01-10"]}}})),
     "derive_epoch": AlgorithmDoc(
-        {},
+        {"same_day": "Where a record goes on the day an element starts when its time or the element's start time "
+                     "is not known: `later` (default: the element that starts that day), `earlier` (the element "
+                     "that ends that day) or `null` (EPOCH left empty)."},
         Example("AE", "EPOCH", {"dtc": "AESTDTC"},
                 {"USUBJID": ["S-1", "S-1", "S-1", "S-1"], "AESTDTC": ["2023-01-02", "2023-01-10", "2023-02-01",
                                                                       "2023-01"]},
@@ -301,8 +303,8 @@ ALGORITHM_DOCS: dict[str, AlgorithmDoc] = {
                 {"domains": {"SE": {"USUBJID": ["S-1", "S-1"], "ETCD": ["SCRN", "CSA"], "TAETORD": [1, 2],
                                     "EPOCH": ["SCREENING", "TREATMENT"],
                                     "SESTDTC": ["2023-01-01", "2023-01-10"], "SEENDTC": ["2023-01-10", "2023-02-01"]}}},
-                note="2023-01-10 ends screening and starts treatment: it is in treatment; the last element "
-                     "includes its end date.")),
+                note="2023-01-10 ends screening and starts treatment, with no time: same_day `later` puts it in "
+                     "treatment; the last element includes its end date; 2023-01 spans the transition.")),
     "derive_blfl": AlgorithmDoc(
         dict(_BASELINE),
         Example("VS", "VSBLFL", {"by": ["VSTESTCD"], "dtc": "VSDTC", "result": "VSORRES"},
