@@ -117,6 +117,19 @@ def test_is_not_unique_relationship_flags_both_sides_of_a_broken_pairing():
         True, True, True, True, False]
 
 
+def test_a_relationship_is_assessed_among_the_records_the_earlier_conditions_select():
+    # CORE-000152: TSVAL 'PLACEBO' coded in TCNTRL and uncoded in COMPTRT is no break of the coded pairing
+    f = frame({"TSPARMCD": ["TCNTRL", "COMPTRT", "ADDON", "HLTSUBJI", "RANDOM"],
+               "TSVAL": ["PLACEBO", "PLACEBO", "N", "N", "N"],
+               "TSVALCD": ["C49648", NA, "C49487", "C49487", "C49488"]}, prefix="TS")
+    rule = {"all": [{"name": "TSVAL", "operator": "non_empty"}, {"name": "TSVALCD", "operator": "non_empty"},
+                    {"name": "TSVAL", "operator": "is_not_unique_relationship", "value": "TSVALCD"}]}
+    assert check(f, **rule) == [False, False, True, True, True]
+    # without the conditions the null counts as a value, as CORE-000132's expected results want
+    assert check(f, name="TSVAL", operator="is_not_unique_relationship", value="TSVALCD") == [
+        True, True, True, True, True]
+
+
 def test_present_on_multiple_rows_within_groups_records_without_a_subject_together():
     f = frame({"USUBJID": ["S1", "S1", "S2", NA, NA], "RELID": ["R1", "R1", "R1", "R9", "R9"]})
     assert check(f, name="RELID", operator="not_present_on_multiple_rows_within", within="USUBJID") == [

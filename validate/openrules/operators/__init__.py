@@ -22,7 +22,10 @@ def evaluate(frame: EvalFrame, node: dict) -> np.ndarray:
         result = np.ones(frame.n, dtype=bool)
         children = node["all"]
         for i, child in enumerate(children):
-            result &= evaluate(frame, child)
+            if child.get("operator") in SCOPED and i and not result.all():
+                result &= _within(frame, child, result)
+            else:
+                result &= evaluate(frame, child)
             if not result.any():  # nothing can be flagged any more: the rest need not run, but a variable
                 for rest in children[i + 1:]:  # they name that is absent still makes the rule not apply
                     _require_variables(frame, rest)
@@ -51,6 +54,25 @@ def evaluate(frame: EvalFrame, node: dict) -> np.ndarray:
         return np.full(frame.n, bool(np.asarray(func(one, node), dtype=bool).reshape(-1)[0]))
     result = func(frame, node)
     return np.asarray(result, dtype=bool).reshape(-1) if frame.n else np.zeros(0, dtype=bool)
+
+
+# A relationship between two variables is assessed among the records the earlier conditions of the same
+# "all" select: CORE-000152 ("when TSVAL and TSVALCD are populated, one-to-one") must not count a TSVAL left
+# uncoded in another parameter (COMPTRT PLACEBO) against the same TSVAL coded in TCNTRL. Rules without such
+# conditions (CORE-000132, -000184, -000268) still count a null as a value, as their expected results do.
+SCOPED = ("is_not_unique_relationship", "is_unique_relationship")
+
+
+def _within(frame: EvalFrame, node: dict, selected: np.ndarray) -> np.ndarray:
+    out = np.zeros(frame.n, dtype=bool)
+    if selected.any():
+        rows = np.flatnonzero(selected)
+        sub = EvalFrame(df=frame.df.iloc[rows].reset_index(drop=True), prefix=frame.prefix, domain=frame.domain,
+                        name=frame.name, values=frame.values)
+        out[rows] = evaluate(sub, node)
+    else:
+        _require_variables(frame, node)
+    return out
 
 
 def _require_variables(frame: EvalFrame, node: dict) -> None:
