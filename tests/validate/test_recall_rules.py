@@ -181,6 +181,26 @@ def test_split_lb_is_one_domain_for_seq_and_supp_parents():
         ("SUPPLBHE", "IDVARVAL", "RDOMAIN=LB, USUBJID=S-1, IDVAR=LBSEQ, IDVARVAL=4, QNAM=LBCLSIG", "4")]
 
 
+def test_split_parts_share_one_length_the_longest_of_the_domain():
+    lbch = frame({"STUDYID": ["S"], "USUBJID": ["S-1"], "LBSEQ": [1.0], "LBTESTCD": ["GLUC"], "LBORRES": ["5.5"]})
+    lbhe = frame({"STUDYID": ["S"], "USUBJID": ["S-1"], "LBSEQ": [2.0], "LBTESTCD": ["HGB"], "LBORRES": ["13.25"]})
+    pkg = package(LBCH=lbch, LBHE=lbhe)
+    for name, longest in (("LBCH", {"STUDYID": 1, "USUBJID": 3, "LBTESTCD": 4}), ("LBHE", {"STUDYID": 1, "USUBJID": 3})):
+        for variable, meta in pkg.meta[name].variables.items():
+            if meta.type == "Char":
+                meta.length = longest.get(variable, 5)
+    # LBCH.LBORRES is 5 long for a longest value of 3 in LBCH, 5 in LBHE: right for the domain (no CV0106)
+    assert [(r.dataset, r.variable) for r in run_rules(pkg, None, ["CV0106"]).itertuples()] == [("LBHE", "LBTESTCD")]
+    # LBTESTCD: 4 in LBCH, 5 in LBHE (the parts of one domain differ)
+    found = run_rules(pkg, None, ["CV0110"])
+    assert [(r.dataset, r.variable, r.value) for r in found.itertuples()] == [("LBCH", "LBTESTCD", "4"),
+                                                                            ("LBHE", "LBTESTCD", "5")]
+    assert found["message"][0] == ("LBTESTCD has length 4 in LBCH but 5 (LBHE) in the other parts of the split "
+                                   "domain LB: the parts of a split dataset share one length, the longest value "
+                                   "of the domain")
+    assert run_rules(package(LB=lbch), None, ["CV0110"]).empty  # not split
+
+
 def test_visitnum_written_by_another_tool_compares_with_a_float_tolerance():
     sv = frame({"STUDYID": ["S"] * 2, "DOMAIN": ["SV"] * 2, "USUBJID": ["S-1"] * 2, "VISITNUM": [1.3, 2.0],
                 "VISIT": ["WEEK 1.3", "WEEK 2"]})

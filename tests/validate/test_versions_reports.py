@@ -61,6 +61,20 @@ def test_a_32_package_is_not_checked_against_34(tmp_path):
     assert findings.attrs["versions"]["SDTMIG"] == "3.2 (TS SDTIGVER; no metadata shipped: IG rules not checked)"
 
 
+def test_the_terminal_says_which_versions_were_checked_and_which_are_supported(tmp_path, capsys):
+    frames = clean_frames()
+    frames["TS"] = ts_frame("3.2")
+    folder = write_package(tmp_path / "pkg", frames)
+    main([str(folder), "--out", str(tmp_path / "report")])
+    printed = capsys.readouterr().out
+    assert ("  checked against SDTMIG 3.2 (TS SDTIGVER; no metadata shipped: IG rules not checked)" in printed
+            and "; IG variable metadata shipped: SDTMIG 3.4, ADaMIG 1.3; on another version the rules that need it "
+                "are not checked, the others run" in printed)
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "IG variable metadata shipped: SDTMIG 3.4, ADaMIG 1.3" in " ".join(capsys.readouterr().out.split())
+
+
 def test_ig_flag_wins_and_the_disagreement_is_noted(tmp_path):
     frames = clean_frames()
     frames["TS"] = ts_frame("3.2")

@@ -123,6 +123,22 @@ def _display(value) -> str:
     return str(value)
 
 
+def _display_all(values: list) -> list[str]:
+    """_display of each value, worked out once per distinct value (a rule may flag every record of a dataset)."""
+    memo: dict = {}
+    out = []
+    for value in values:
+        try:
+            key = (type(value), value)  # 1 and True are equal keys but display differently
+            text = memo.get(key)
+            if text is None:
+                text = memo[key] = _display(value)
+        except TypeError:  # unhashable (a list of a collection column)
+            text = _display(value)
+        out.append(text)
+    return out
+
+
 def _output_names(rule: OpenRule, frame: EvalFrame) -> list[str]:
     domain = frame.prefix or ""
     if rule.output_variables:
@@ -164,8 +180,7 @@ def _issues(rule: OpenRule, frame: EvalFrame, mask: np.ndarray, dataset: str, ro
     columns = {}
     for name in names:
         if name in frame.df.columns:
-            series = frame.df[name]
-            columns[name] = [_display(series.iloc[r]) for r in rows]
+            columns[name] = _display_all(frame.df[name].iloc[rows].tolist())
         elif name in frame.values:
             value = frame.values[name]
             if isinstance(value, Const):

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from validate.registry import Context, concat, dataset_finding, fail, rule
-from validate.rules.common import char_columns, factorized, numeric_key, per_unique
+from validate.rules.common import char_columns, factorized, numeric_key, per_unique, split_groups
 from validate.standards import adam_structure, adamig_variables, sdtmig_variables
 
 XPT_NAME = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
@@ -189,17 +189,58 @@ def file_name_matches(context: Context) -> pd.DataFrame:
 @rule(id="CV0106", severity="Warning", standard="FDA TCG", scope="any",
       message="{variable} has length {value} but its longest value is {longest}")
 def char_length_fits(context: Context) -> pd.DataFrame:
-    """Character lengths equal the longest value (not a default of 200)."""
+    """Character lengths equal the longest value (not a default of 200); for the parts of a split domain
+    (LBCH, LBHE), the longest value of the domain, since the parts share one length (CV0110)."""
     frames = []
     for name, df in context.package.datasets.items():
+        parts = _split_parts(context, name)
         for variable in char_columns(context, name):
             declared = context.package.meta[name].variables[variable].length
             if not declared:
                 continue
-            lengths = _byte_lengths(context, name, variable)
-            longest = int(np.nanmax(lengths, initial=0))
+            longest = max(_longest(context, part, variable) for part in parts)
             if declared > max(longest, 1):
                 frames.append(dataset_finding(name, variable, str(declared), longest=str(longest)))
+    return concat(frames)
+
+
+def _split_parts(context: Context, name: str) -> list[str]:
+    """The datasets of the split domain ``name`` belongs to (itself alone when it is not split)."""
+    if context.package.standard(name) != "SDTM":
+        return [name]
+    return next((names for names in split_groups(context).values() if name in names and len(names) > 1), [name])
+
+
+def _longest(context: Context, name: str, variable: str) -> int:
+    meta = context.package.meta[name].variables.get(variable)
+    if meta is None or meta.type != "Char" or variable not in context.package.datasets[name].columns:
+        return 0
+    return int(np.nanmax(_byte_lengths(context, name, variable), initial=0))
+
+
+@rule(id="CV0110", severity="Warning", standard="FDA TCG / SDTMIG",
+      message="{variable} has length {value} in {dataset} but {others} in the other parts of the split domain "
+              "{domain}: the parts of a split dataset share one length, the longest value of the domain")
+def split_lengths_agree(context: Context) -> pd.DataFrame:
+    """A variable has the same type and length in every part of a split domain (LBCH, LBHE, LBUR; SUPPLBCH,
+    SUPPLBHE), as when the parts are put back together."""
+    frames = []
+    for domain, names in split_groups(context).items():
+        if len(names) < 2:
+            continue
+        lengths = {}
+        for name in names:
+            for variable, meta in context.package.meta[name].variables.items():
+                if meta.type == "Char" and meta.length:
+                    lengths.setdefault(variable, {})[name] = meta.length
+        for variable, by_part in lengths.items():
+            if len(set(by_part.values())) < 2:
+                continue
+            for name, length in by_part.items():
+                others = sorted({f"{v} ({n})" for n, v in by_part.items() if n != name and v != length})
+                if others:
+                    frames.append(dataset_finding(name, variable, str(length), others=", ".join(others),
+                                                  domain=domain))
     return concat(frames)
 
 
