@@ -129,3 +129,30 @@ def test_records_are_located_in_the_export_and_unread_instruments_are_said(redca
         f"{{form: visit}} would map them)",
         f"instrument 'disposition' holds data in {ends} record(s) that no source reads (a source with redcap: "
         f"{{form: disposition}} would map them)"]
+
+
+def test_a_code_or_column_the_dictionary_does_not_know_stops_the_run_located(redcap_raw, tmp_path):
+    import shutil
+
+    from cdisc.pipeline import read_raw
+    from specs.errors import RawDataError
+    from specs.loader import load_study_spec
+
+    raw, _ = redcap_raw
+    spec = load_study_spec(SPEC)
+    damaged = tmp_path / "raw"
+    shutil.copytree(raw, damaged)
+    records = pd.read_csv(damaged / RECORDS_FILE, dtype=str, keep_default_na=False)
+    first = int(np.flatnonzero(records["redcap_event_name"] == "screening_arm_1")[0])
+    records.loc[first, "sex"] = "9"
+    records.to_csv(damaged / RECORDS_FILE, index=False)
+    with pytest.raises(RawDataError) as raised:
+        read_raw(spec, damaged)
+    assert [p.message for p in raised.value.problems] == [
+        "column sex: '9' is not a code of the data dictionary (1 Male, 2 Female)"]
+    assert raised.value.problems[0].where.endswith(
+        f"{RECORDS_FILE} row {first + 1} (record_id={records['record_id'][first]}, "
+        f"redcap_event_name=screening_arm_1)")
+    (damaged / "REDCAPDEMO_DataDictionary.csv").unlink()
+    with pytest.raises(RawDataError, match="REDCAPDEMO_DataDictionary.csv: file not found"):
+        read_raw(spec, damaged)
