@@ -132,19 +132,40 @@ def from_sdtm(spec, result, ct=None) -> DefineModel:
 ADAMIG_CODELISTS = {"Y": ("NY", ("Y",)), "(Y)": ("NY", ("Y",)), "Y/N": ("NY", ("Y", "N")), "N/Y": ("NY", ("Y", "N"))}
 
 
-def _adam_variable(v: dict, keys: list[str]) -> VariableInput:
+def _adam_origin(v: dict) -> OriginDef:
+    """Predecessor: the SDTM (or ADSL) variable copied; Derived or Assigned: the data it comes from, when given."""
     origin_type = v.get("origin", "Derived")
+    if origin_type == "Predecessor":
+        return OriginDef(origin_type, None, None, v.get("predecessor"))
+    return OriginDef(origin_type, None, None, f"From {v['from']}" if v.get("from") else None)
+
+
+def _adam_variable(v: dict, keys: list[str]) -> VariableInput:
     length = v.get("length", "auto")
     codelist, allowed = v.get("codelist"), tuple(str(x) for x in v.get("values", ()))
     if codelist in ADAMIG_CODELISTS:
         codelist, restricted = ADAMIG_CODELISTS[codelist]
         allowed = allowed or restricted
+    terms = v.get("terms")
     return VariableInput(
-        name=v["name"], label=v.get("label", ""), sas_type=v.get("type", "Char"),
-        origin=OriginDef(origin_type, None, None, v.get("predecessor") if origin_type == "Predecessor" else None),
+        name=v["name"], label=v.get("label", ""), sas_type=v.get("type", "Char"), origin=_adam_origin(v),
         length=None if length == "auto" or v.get("type") == "Num" else int(length),
         display_format=v.get("format"), codelist=codelist, allowed_values=allowed,
-        method=v.get("method"), comment=v.get("comment"), mandatory=v["name"] in keys)
+        method=v.get("method"), comment=v.get("comment"), mandatory=v["name"] in keys,
+        terms_from_data=terms is not None, decode_from=(terms or {}).get("decode") if isinstance(terms, dict) else None)
+
+
+def _per_parameter(v: dict) -> dict[str, VariableInput]:
+    """A variable's value-level entries by PARAMCD (``per_parameter``; key ``default`` for the others)."""
+    out = {}
+    for code, entry in (v.get("per_parameter") or {}).items():
+        merged = {"name": v["name"], "label": "", "type": v.get("type", "Char"), "origin": v.get("origin"), **entry}
+        if "origin" in entry and entry["origin"] != "Predecessor":
+            merged.pop("predecessor", None)
+        out[str(code)] = VariableInput(name=v["name"], label="", sas_type=merged["type"], origin=_adam_origin(merged),
+                                       display_format=v.get("format"), method=merged.get("method"),
+                                       comment=merged.get("comment"))
+    return out
 
 
 def adam_study(study: dict, adam_spec=None) -> StudyInput:
@@ -157,7 +178,7 @@ def adam_study(study: dict, adam_spec=None) -> StudyInput:
                       " ".join(str(study.get("description", "")).split()) or study["studyid"],
                       study.get("protocol", study["studyid"]), ("ADaMIG", str(adamig)), versions,
                       {k: str(v) for k, v in (study.get("dictionaries") or {}).items()},
-                      str(study.get("standards", {}).get("define", "2.1.0")))
+                      str(study.get("standards", {}).get("define", "2.1.0")), mandatory_from_data=True)
     return base
 
 
@@ -168,7 +189,11 @@ def adam_inputs(adam_spec, datasets: dict) -> list[DatasetInput]:
         keys = list(ds.get("keys", []))
         variables = [_adam_variable(v, keys) for v in ds.get("variables", [])]
         names = {v.name for v in variables}
-        rules = [ValueLevelRule(t, b, label) for t, b, label in ADAM_VALUE_LEVELS if t in names and b in names]
+        per_parameter = {v["name"]: _per_parameter(v) for v in ds.get("variables", []) if v.get("per_parameter")}
+        rules = [ValueLevelRule(t, b, label, per_parameter.pop(t, {}))
+                 for t, b, label in ADAM_VALUE_LEVELS if t in names and b in names]
+        if "PARAMCD" in names:
+            rules += [ValueLevelRule(t, "PARAMCD", "PARAM", entries) for t, entries in per_parameter.items()]
         inputs.append(DatasetInput(
             name=name, label=ds.get("label", ""), purpose="Analysis", cls=ds.get("class"),
             structure=ds.get("structure", ""), keys=keys, variables=variables, comment=ds.get("comment"),
@@ -182,4 +207,7 @@ def from_adam(adam_spec, datasets: dict, study: dict, ct=None) -> DefineModel:
     if ct is None:
         from specs.ct import load_ct
         ct = load_ct()
-    return build_define(adam_study(study, adam_spec), "Analysis", adam_inputs(adam_spec, datasets), datasets, ct)
+    from define.arm import add_analysis_results
+
+    model = build_define(adam_study(study, adam_spec), "Analysis", adam_inputs(adam_spec, datasets), datasets, ct)
+    return add_analysis_results(model, (getattr(adam_spec, "data", None) or {}).get("analysis_results") or [])

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from define.infer import char_attributes, numeric_attributes, repeating, text_values, value_attributes
-from define.model import (CodeList, CodeListItem, CommentDef, DatasetInput, DefineModel, ItemDef, ItemGroupDef,
-                          ItemRef, Leaf, MethodDef, OriginDef, RangeCheck, Standard, StudyInput, ValueListDef,
+from define.model import (DEFAULT_VALUE, CodeList, CodeListItem, CommentDef, DatasetInput, DefineModel, ItemDef,
+                          ItemGroupDef, ItemRef, Leaf, MethodDef, OriginDef, RangeCheck, Standard, StudyInput, ValueListDef,
                           VariableInput, WhereClauseDef)
 from define.transliterate import to_ascii
 from specs.ct import MULTIPLE, multiple_allowed
@@ -52,6 +52,9 @@ class _Builder:
         self.where_clauses: dict[str, WhereClauseDef] = {}
         self.pages_used = False
         self.supp_qnams: dict[str, set] = {}  # parent dataset -> QNAMs of its SUPP-- (SDTMIG 4.2.8.3)
+        self.frame: pd.DataFrame | None = None  # the records being described (decodes of data codelists)
+        self.decodes: dict[str, dict] = {}  # data codelist OID -> {term: decode}
+        self.shared_methods: dict[tuple, str] = {}  # (dataset, variable, method text) -> value-level MethodDef OID
         ig_name, ig_version = study.standard
         self.standards = [Standard("STD.IG", ig_name, "IG", ig_version)]
         for publishing_set, version in study.ct_versions.items():
@@ -97,7 +100,29 @@ class _Builder:
             oid = f"CL.{ds}.{oid_part(var.name)}"
             self._collect(oid, ("sponsor", f"{ds}.{var.name}", cl_type), distinct)
             return oid
+        if var.terms_from_data:
+            oid = f"CL.{ds}.{oid_part(var.name)}"
+            self._collect(oid, ("data", f"{ds}.{var.name}", cl_type), distinct)
+            if var.decode_from:
+                self._collect_decodes(ds, var, oid, used)
+            return oid
         return None
+
+    def _collect_decodes(self, ds: str, var: VariableInput, oid: str, used: pd.Series) -> None:
+        """The decode of each term (one value of ``var.decode_from`` per term, else a problem)."""
+        if self.frame is None or var.decode_from not in self.frame.columns:
+            self.problems.append(Problem(f"{ds}.{var.name}", f"the decode variable '{var.decode_from}' is not a "
+                                                             f"column of {ds}"))
+            return
+        decodes = text_values(self.frame[var.decode_from].loc[used.index]) if len(used) else pd.Series(dtype=object)
+        pairs = pd.DataFrame({"code": used.loc[decodes.index], "decode": decodes}).drop_duplicates()
+        doubled = pairs[pairs["code"].duplicated(keep=False)]
+        if not doubled.empty:
+            code = doubled["code"].iloc[0]
+            found = ", ".join(f"'{d}'" for d in doubled.loc[doubled["code"] == code, "decode"])
+            self.problems.append(Problem(f"{ds}.{var.name}", f"value '{code}' has more than one {var.decode_from} "
+                                                             f"({found}): a codelist term has one decode"))
+        self.decodes.setdefault(oid, {}).update(dict(zip(pairs["code"], pairs["decode"])))
 
     def _check_allowed(self, ds: str, var: VariableInput, distinct: list[str]) -> None:
         if var.allowed_values:
@@ -118,6 +143,11 @@ class _Builder:
             used = entry["values"]
             if kind == "external":
                 out.append(CodeList(oid, what, cl_type, external=(what, self.study.dictionaries[what])))
+            elif kind == "data":
+                decodes = self.decodes.get(oid, {})
+                order = sorted(used, key=lambda v: (float(v), v) if cl_type != "text" else (0, v))
+                if used:
+                    out.append(CodeList(oid, what, cl_type, [CodeListItem(v, None, decodes.get(v)) for v in order]))
             elif kind == "sponsor":
                 if used:
                     out.append(CodeList(oid, what, cl_type, [CodeListItem(v) for v in sorted(used)]))
@@ -189,6 +219,16 @@ class _Builder:
             self.problems.append(Problem(where, f"value '{value}' is {length} characters, longer than the "
                                                 f"declared length {declared}{more}"))
 
+    def mandatory(self, var: VariableInput, series: pd.Series) -> bool:
+        """Mandatory = Yes: the spec's word (SDTM core Req), or, for ADaM, a value in every record."""
+        if not self.study.mandatory_from_data:
+            return var.mandatory
+        if series.empty:
+            return False
+        if var.sas_type == "Char":
+            return len(text_values(series)) == len(series)
+        return bool(pd.to_numeric(series, errors="coerce").notna().all())
+
     def dataset(self, spec: DatasetInput, data: pd.DataFrame) -> ItemGroupDef | None:
         refs = []
         missing = [v.name for v in spec.variables if v.name not in data.columns]
@@ -198,10 +238,11 @@ class _Builder:
                                          + "; ".join(filter(None, [missing and f"not in the data: {', '.join(missing)}",
                                                                    extra and f"not in the spec: {', '.join(extra)}"]))))
             return None
+        self.frame = data
         for order, var in enumerate(spec.variables, start=1):
             oid = f"IT.{spec.name}.{oid_part(var.name)}"
             self.items[oid] = self.item(spec.name, var, data[var.name], oid, var.name)
-            refs.append(ItemRef(oid, order, var.mandatory,
+            refs.append(ItemRef(oid, order, self.mandatory(var, data[var.name]),
                                 spec.keys.index(var.name) + 1 if var.name in spec.keys else None,
                                 self.method_oid(spec.name, var.name, var, spec.build_method), var.role))
         for rule in spec.value_levels:
@@ -226,9 +267,10 @@ class _Builder:
             if (parent.sas_type == "Char" and text_values(subset).empty) or \
                     (parent.sas_type == "Num" and pd.to_numeric(subset, errors="coerce").isna().all()):
                 continue  # no result for this value: the parent's definition covers it
-            override = rule.per_value.get(value)
-            label = override.label if override else parent.label
-            if override is None and rule.label_from and rule.label_from in data.columns:
+            key = value if value in rule.per_value else DEFAULT_VALUE
+            override = rule.per_value.get(key)
+            label = override.label if override and override.label else parent.label
+            if not (override and override.label) and rule.label_from and rule.label_from in data.columns:
                 labels = text_values(data.loc[mask, rule.label_from])
                 label = labels.iloc[0] if not labels.empty else value
             var = override or parent
@@ -248,21 +290,39 @@ class _Builder:
             self.where_clauses.setdefault(wc_oid, WhereClauseDef(
                 wc_oid, [RangeCheck(f"IT.{ds}.{oid_part(rule.by)}", "EQ", (value,))], ds,
                 ((rule.by, "EQ", (value,)),)))
-            method = (self.method_oid(ds, f"{rule.target}.{value}", override, None) if override
-                      else self.methods.get(f"MT.{ds}.{oid_part(rule.target)}") and f"MT.{ds}.{oid_part(rule.target)}")
-            entries.append(ItemRef(oid, len(entries) + 1, False, None, method, None, wc_oid))
+            shared = (ds, rule.target, override.method) if override and override.method else None
+            if shared in self.shared_methods:  # parameters with the same method share one MethodDef
+                method = self.shared_methods[shared]
+            else:
+                method = (self.method_oid(ds, f"{rule.target}.{key}", override, None) if override
+                          else self.methods.get(f"MT.{ds}.{oid_part(rule.target)}") and f"MT.{ds}.{oid_part(rule.target)}")
+                if shared:
+                    self.shared_methods[shared] = method
+            if method and key == DEFAULT_VALUE:
+                self.methods[method].name = f"Algorithm to derive {ds}.{rule.target} ({rule.by} without its own method)"
+            mandatory = self.mandatory(parent, subset) if self.study.mandatory_from_data else False
+            entries.append(ItemRef(oid, len(entries) + 1, mandatory, None, method, None, wc_oid))
         if entries:
             vl_oid = f"VL.{ds}.{oid_part(rule.target)}"
             self.value_lists.append(ValueListDef(vl_oid, entries))
             self.items[f"IT.{ds}.{oid_part(rule.target)}"].value_list_oid = vl_oid
 
 
+def value_in(column: pd.Series, values: list[str]) -> pd.Series:
+    """Records whose value is one of ``values`` (CheckValue text; numbers as written in define.xml: 67, 2.5)."""
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        text = pd.Series("", index=column.index, dtype=object)
+        numbers = number_text(column)
+        text.loc[numbers.index] = numbers
+        return text.isin(values)
+    return column.astype("string").fillna("").isin(values)
+
+
 def where_clause_mask(data: pd.DataFrame, clause: WhereClauseDef) -> pd.Series:
     """The records a WhereClauseDef selects (all its conditions hold)."""
     mask = pd.Series(True, index=data.index)
     for variable, comparator, values in clause.conditions:
-        column = data[variable].astype("string").fillna("")
-        hit = column.isin(list(values))
+        hit = value_in(data[variable], list(values))
         mask &= hit if comparator in ("EQ", "IN") else ~hit
     return mask
 

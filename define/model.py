@@ -45,6 +45,8 @@ class VariableInput:
     comment: str | None = None
     role: str | None = None  # SDTM role
     mandatory: bool = False
+    terms_from_data: bool = False  # a sponsor codelist of the values found in the data
+    decode_from: str | None = None  # with terms_from_data: the variable whose values decode each term
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,10 @@ class ValueLevelRule:
     target: str
     by: str
     label_from: str | None = None
-    per_value: dict = field(default_factory=dict)  # value -> VariableInput
+    per_value: dict = field(default_factory=dict)  # value (or DEFAULT_VALUE) -> VariableInput
+
+
+DEFAULT_VALUE = "default"  # the per_value entry of every value without its own
 
 
 @dataclass
@@ -87,7 +92,8 @@ class StudyInput:
     ct_versions: dict[str, str]  # publishing set -> date: {"SDTM": "2025-03-28", "ADaM": ...}
     dictionaries: dict[str, str] = field(default_factory=dict)  # {"MedDRA": "27.0"}
     define_version: str = "2.1.0"
-    acrf: "Path | None" = None  # the annotated CRF (PDF) shipped beside define.xml; None: no page references
+    acrf: "Path | bytes | None" = None  # the annotated CRF (PDF file or its bytes) beside define.xml; None: no pages
+    mandatory_from_data: bool = False  # ItemRef Mandatory = Yes only where the data hold no null (ADaM)
 
 
 # --- the model: one object per Define-XML element ----------------------------------------------------
@@ -231,6 +237,7 @@ class DefineModel:
     comments: list[CommentDef] = field(default_factory=list)
     documents: list[Leaf] = field(default_factory=list)  # aCRF, reviewer's guide
     data: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)  # the datasets described
+    analysis_results: list = field(default_factory=list)  # define.arm.ResultDisplay (ARM 1.0), ADaM only
 
     @property
     def mdv_oid(self) -> str:

@@ -30,10 +30,11 @@ def resource_path(*parts: str) -> Path:
     return Path(str(resources.files("define").joinpath("resources", *parts)))
 
 
-def _o(tag: str, parent=None, **attrs):
+def _o(tag: str, parent=None, nsmap=None, **attrs):
     attrs = {k: str(v) for k, v in attrs.items() if v is not None}
     name = f"{{{ODM_NS}}}{tag}"
-    return etree.SubElement(parent, name, attrs) if parent is not None else etree.Element(name, attrs, nsmap=NSMAP)
+    return etree.SubElement(parent, name, attrs) if parent is not None else etree.Element(name, attrs,
+                                                                                          nsmap=nsmap or NSMAP)
 
 
 def _d(tag: str, parent, **attrs):
@@ -152,7 +153,10 @@ def define_tree(model: DefineModel, created: datetime | str) -> etree._ElementTr
     study = model.study
     stamp = created if isinstance(created, str) else created.replace(microsecond=0, tzinfo=None).isoformat()
     kind = "SDTM" if model.purpose == "Tabulation" else "ADaM"
-    root = _o("ODM", ODMVersion="1.3.2", FileType="Snapshot",
+    from define.arm import ARM_NS, write_arm
+
+    root = _o("ODM", nsmap={**NSMAP, "arm": ARM_NS} if model.analysis_results else NSMAP,
+              ODMVersion="1.3.2", FileType="Snapshot",
               FileOID=f"{study.studyid}.{kind}.Define-XML_{study.define_version}", CreationDateTime=stamp,
               Originator=ORIGINATOR, SourceSystem=ORIGINATOR, SourceSystemVersion=_version())
     root.set(f"{{{DEF_NS}}}Context", "Submission")
@@ -190,6 +194,8 @@ def define_tree(model: DefineModel, created: datetime | str) -> etree._ElementTr
         _text(_d("CommentDef", mdv, OID=comment.oid), "Description", comment.description)
     for leaf in model.documents:
         _leaf(mdv, leaf)
+    if model.analysis_results:
+        write_arm(mdv, model, _o, _d, _text)
     return etree.ElementTree(root)
 
 
@@ -216,11 +222,13 @@ def write_define(model: DefineModel, path, created: datetime | str, stylesheet: 
     return path
 
 
-@lru_cache(maxsize=1)
-def define_schema() -> etree.XMLSchema:
-    """The Define-XML 2.1 XSD (shipped in define/resources/schema; no network access)."""
+@lru_cache(maxsize=2)
+def define_schema(arm: bool = False) -> etree.XMLSchema:
+    """The Define-XML 2.1 XSD, or with ``arm`` the ARM 1.0 XSD that extends it (shipped in
+    define/resources/schema; no network access)."""
     parser = etree.XMLParser(resolve_entities=False, no_network=True)
-    root = resource_path("schema", "cdisc-define-2.1", "define2-1-0.xsd")
+    root = resource_path("schema", *(("cdisc-arm-1.0", "arm1-0-0.xsd") if arm else
+                                     ("cdisc-define-2.1", "define2-1-0.xsd")))
     return etree.XMLSchema(etree.parse(str(root), parser))
 
 
@@ -231,7 +239,7 @@ def validate_define(path) -> list[str]:
         document = etree.parse(str(path), parser)
     except (OSError, etree.XMLSyntaxError) as exc:
         return [f"{path}: not readable XML: {exc}"]
-    schema = define_schema()
+    schema = define_schema(arm="arm" in (document.getroot().nsmap or {}))
     if schema.validate(document):
         return []
     return [f"line {e.line}: {e.message}" for e in schema.error_log]

@@ -1,0 +1,124 @@
+"""Analysis Results Metadata (ARM 1.0 for Define-XML 2.1) from the ``analysis_results`` of adam.yaml.
+
+Each result display (a table of the CSR) holds analysis results: the dataset, the records analysed (a
+WhereClauseDef: every ``where`` condition holds, a value is EQ, a list IN), the analysis variables, the
+reason and purpose (ARM's enumerations), the documentation of the method and, optionally, the code.
+What the spec names must exist: the dataset, its variables, PARAMCD, and at least one record selected;
+otherwise one DataError names every problem.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from define.build import oid_part, value_in
+from define.model import DefineModel, RangeCheck, WhereClauseDef
+from specs.errors import DataError, Problem
+
+ARM_NS = "http://www.cdisc.org/ns/arm/v1.0"
+
+
+@dataclass
+class AnalysisResult:
+    oid: str
+    description: str
+    reason: str
+    purpose: str
+    dataset_oid: str
+    where_clause_oid: str
+    variable_oids: list[str]
+    parameter_oid: str | None = None
+    documentation: str | None = None
+    code: str | None = None
+    code_context: str | None = None
+    records: int = 0  # records the where clause selects (for the reviewer's guide)
+
+
+@dataclass
+class ResultDisplay:
+    oid: str
+    name: str
+    title: str
+    results: list[AnalysisResult] = field(default_factory=list)
+
+
+def _text_of(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def add_analysis_results(model: DefineModel, entries: list[dict], where: str = "adam.yaml: analysis_results"
+                         ) -> DefineModel:
+    """Add the result displays of ``entries`` (adam.yaml ``analysis_results``) and their where clauses to
+    ``model``; DataError naming each entry that does not fit the datasets described."""
+    problems: list[Problem] = []
+    displays = []
+    for d_index, entry in enumerate(entries or []):
+        display = ResultDisplay(f"RD.{oid_part(entry['id'])}", entry["id"], entry["title"])
+        for r_index, result in enumerate(entry["results"]):
+            at = f"{where}[{d_index}].results[{r_index}]"
+            ds = result["dataset"]
+            if ds not in model.data:
+                problems.append(Problem(f"{at}.dataset", f"'{ds}' is not an ADaM dataset of this package"))
+                continue
+            data = model.data[ds]
+            missing = [v for v in list(result["where"]) + list(result["variables"]) if v not in data.columns]
+            if missing:
+                problems.append(Problem(at, f"not variables of {ds}: {', '.join(missing)}"))
+                continue
+            oid = f"AR.{oid_part(entry['id'])}.R.{r_index + 1}"
+            checks, conditions = [], []
+            mask = pd.Series(True, index=data.index)
+            for variable, value in result["where"].items():
+                values = tuple(_text_of(v) for v in (value if isinstance(value, list) else [value]))
+                comparator = "IN" if isinstance(value, list) else "EQ"
+                checks.append(RangeCheck(f"IT.{ds}.{oid_part(variable)}", comparator, values))
+                conditions.append((variable, comparator, values))
+                mask &= value_in(data[variable], list(values))
+            clause = WhereClauseDef(f"WC.{oid}", checks, ds, tuple(conditions))
+            if not mask.any():
+                problems.append(Problem(f"{at}.where", f"selects no record of {ds}: "
+                                        + " and ".join(f"{v} {c} {', '.join(x)}" for v, c, x in conditions)))
+                continue
+            model.where_clauses.append(clause)
+            display.results.append(AnalysisResult(
+                oid, result["description"], result["reason"], result["purpose"], f"IG.{ds}", clause.oid,
+                [f"IT.{ds}.{oid_part(v)}" for v in result["variables"]],
+                f"IT.{ds}.PARAMCD" if "PARAMCD" in data.columns else None, result.get("documentation"),
+                result.get("code"), result.get("code_context"), int(mask.sum())))
+        if display.results:
+            displays.append(display)
+    if problems:
+        raise DataError(problems, title="analysis results that do not fit the datasets")
+    model.analysis_results = displays
+    return model
+
+
+def write_arm(mdv, model: DefineModel, o, d, text) -> None:
+    """Append ``arm:AnalysisResultDisplays`` to the MetaDataVersion element ``mdv`` (after def:leaf);
+    ``o``, ``d`` and ``text`` are define.xml's element makers (ODM, def, Description/TranslatedText)."""
+    from lxml import etree
+
+    def a(tag, parent, **attrs):
+        return etree.SubElement(parent, f"{{{ARM_NS}}}{tag}", {k: str(v) for k, v in attrs.items() if v is not None})
+
+    displays = a("AnalysisResultDisplays", mdv)
+    for display in model.analysis_results:
+        element = a("ResultDisplay", displays, OID=display.oid, Name=display.name)
+        text(element, "Description", display.title)
+        for result in display.results:
+            r = a("AnalysisResult", element, OID=result.oid, ParameterOID=result.parameter_oid,
+                  AnalysisReason=result.reason, AnalysisPurpose=result.purpose)
+            text(r, "Description", result.description)
+            datasets = a("AnalysisDatasets", r)
+            dataset = a("AnalysisDataset", datasets, ItemGroupOID=result.dataset_oid)
+            d("WhereClauseRef", dataset, WhereClauseOID=result.where_clause_oid)
+            for variable in result.variable_oids:
+                a("AnalysisVariable", dataset, ItemOID=variable)
+            if result.documentation:
+                text(a("Documentation", r), "Description", result.documentation)
+            if result.code:
+                code = a("ProgrammingCode", r, Context=result.code_context or "Python 3")
+                a("Code", code).text = result.code

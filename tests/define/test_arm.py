@@ -1,0 +1,96 @@
+"""Data codelists, Mandatory from the data, value-level defaults and ARM on small hand-made frames."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from define.arm import add_analysis_results
+from define.build import build_define
+from define.model import DEFAULT_VALUE, DatasetInput, OriginDef, StudyInput, ValueLevelRule, VariableInput
+from define.xml import define_tree, define_schema
+from specs.errors import DataError
+
+DERIVED = OriginDef("Derived")
+
+
+def _study():
+    return StudyInput("S1", "S1", "Study S1", "S1", ("ADaMIG", "1.3"), {}, mandatory_from_data=True)
+
+
+def _frame():
+    return pd.DataFrame({"STUDYID": "S1", "USUBJID": ["A", "A", "B", "B"], "PARAMCD": ["X", "Y", "X", "Y"],
+                         "PARAM": ["Ex (u)", "Why (u)", "Ex (u)", "Why (u)"], "AVISITN": [1.0, 1.0, 2.0, None],
+                         "AVAL": [1.5, 2.0, 3.5, 4.0]})
+
+
+def _inputs(per_value=None, decode="PARAM"):
+    variables = [VariableInput("STUDYID", "Study Identifier", "Char", OriginDef("Assigned")),
+                 VariableInput("USUBJID", "Unique Subject Identifier", "Char", OriginDef("Assigned")),
+                 VariableInput("PARAMCD", "Parameter Code", "Char", OriginDef("Assigned"), terms_from_data=True,
+                               decode_from=decode),
+                 VariableInput("PARAM", "Parameter", "Char", OriginDef("Assigned"), terms_from_data=True),
+                 VariableInput("AVISITN", "Analysis Visit (N)", "Num", DERIVED, method="visit", mandatory=True),
+                 VariableInput("AVAL", "Analysis Value", "Num", DERIVED, method="all parameters")]
+    return [DatasetInput("ADX", "X", "Analysis", "BASIC DATA STRUCTURE", "s", ["USUBJID", "PARAMCD", "AVISITN"],
+                         variables, value_levels=[ValueLevelRule("AVAL", "PARAMCD", "PARAM", per_value or {})])]
+
+
+def test_data_codelist_with_decodes_and_mandatory_from_the_data():
+    model = build_define(_study(), "Analysis", _inputs(), {"ADX": _frame()})
+    codelists = {c.oid: c for c in model.codelists}
+    assert [(i.value, i.decode) for i in codelists["CL.ADX.PARAMCD"].items] == [("X", "Ex (u)"), ("Y", "Why (u)")]
+    assert [i.value for i in codelists["CL.ADX.PARAM"].items] == ["Ex (u)", "Why (u)"]
+    mandatory = {r.item_oid: r.mandatory for r in model.group("ADX").items}
+    # AVISITN is a key (the spec says mandatory) but one record has none: not mandatory
+    assert mandatory == {"IT.ADX.STUDYID": True, "IT.ADX.USUBJID": True, "IT.ADX.PARAMCD": True,
+                         "IT.ADX.PARAM": True, "IT.ADX.AVISITN": False, "IT.ADX.AVAL": True}
+
+
+def test_a_code_with_two_decodes_is_refused():
+    frame = _frame()
+    frame.loc[2, "PARAM"] = "Ex (other unit)"
+    with pytest.raises(DataError) as error:
+        build_define(_study(), "Analysis", _inputs(), {"ADX": frame})
+    assert "ADX.PARAMCD: value 'X' has more than one PARAM ('Ex (u)', 'Ex (other unit)'): a codelist term has " \
+           "one decode" in str(error.value)
+
+
+def test_value_level_default_and_shared_methods():
+    per_value = {"Y": VariableInput("AVAL", "", "Num", OriginDef("Derived", None, None, "From LB.LBSTRESN"),
+                                    method="sum of the Xs"),
+                 DEFAULT_VALUE: VariableInput("AVAL", "", "Num", OriginDef("Predecessor", None, None, "LB.LBSTRESN"))}
+    model = build_define(_study(), "Analysis", _inputs(per_value), {"ADX": _frame()})
+    entries = {r.item_oid: r for r in model.value_lists[0].items}
+    assert entries["IT.ADX.AVAL.X"].method_oid is None
+    assert model.items["IT.ADX.AVAL.X"].origin.description == "LB.LBSTRESN"
+    assert model.items["IT.ADX.AVAL.X"].label == "Ex (u)"
+    assert {m.oid: m.description for m in model.methods}[entries["IT.ADX.AVAL.Y"].method_oid] == "sum of the Xs"
+
+
+def test_analysis_results_validate_against_the_arm_schema():
+    model = build_define(_study(), "Analysis", _inputs(), {"ADX": _frame()})
+    add_analysis_results(model, [{"id": "T 1", "title": "Table 1", "results": [
+        {"description": "Y at visit 1", "reason": "SPECIFIED IN SAP", "purpose": "PRIMARY OUTCOME MEASURE",
+         "dataset": "ADX", "where": {"PARAMCD": "Y", "AVISITN": [1, 2]}, "variables": ["AVAL"],
+         "documentation": "Mean", "code": "adx.AVAL.mean()"}]}])
+    result = model.analysis_results[0].results[0]
+    assert (result.oid, result.records, result.parameter_oid) == ("AR.T_1.R.1", 1, "IT.ADX.PARAMCD")
+    tree = define_tree(model, "2025-01-01T00:00:00")
+    assert define_schema(arm=True).validate(tree), define_schema(arm=True).error_log
+
+
+def test_analysis_results_that_do_not_fit_are_refused():
+    model = build_define(_study(), "Analysis", _inputs(), {"ADX": _frame()})
+    entries = [{"id": "T1", "title": "t", "results": [
+        {"description": "d", "reason": "SPECIFIED IN SAP", "purpose": "PRIMARY OUTCOME MEASURE", "dataset": "ADX",
+         "where": {"PARAMCD": "Z"}, "variables": ["AVAL"]},
+        {"description": "d", "reason": "SPECIFIED IN SAP", "purpose": "PRIMARY OUTCOME MEASURE", "dataset": "ADX",
+         "where": {"PARAMCD": "X"}, "variables": ["CHG"]},
+        {"description": "d", "reason": "SPECIFIED IN SAP", "purpose": "PRIMARY OUTCOME MEASURE", "dataset": "ADQS",
+         "where": {"PARAMCD": "X"}, "variables": ["AVAL"]}]}]
+    with pytest.raises(DataError) as error:
+        add_analysis_results(model, entries)
+    text = str(error.value)
+    assert "adam.yaml: analysis_results[0].results[0].where: selects no record of ADX: PARAMCD EQ Z" in text
+    assert "adam.yaml: analysis_results[0].results[1]: not variables of ADX: CHG" in text
+    assert "adam.yaml: analysis_results[0].results[2].dataset: 'ADQS' is not an ADaM dataset of this package" in text
