@@ -92,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     package.add_argument("--out", default="out", help="the folder of the earlier run (default: out)")
     package.add_argument("--spec", help="study spec folder; default: built-in study")
     package.add_argument("--format", default="xpt", help="dataset formats, comma separated: xpt,json")
+    package.add_argument("--raw", help="the raw export whose EDC metadata (ODM) makes acrf.pdf; default: built-in")
 
     generate = commands.add_parser("generate", help="write the demo study's raw export")
     generate.add_argument("--out", required=True)
@@ -212,7 +213,7 @@ def _dispatch(argv: list[str], progress, publication) -> int:
         return EXIT_PUBLISHED
     if args.command == "package":
         from cdisc.pipeline import package_from_folder
-        package_from_folder(args.out, args.spec, args.format, publication=publication)
+        package_from_folder(args.out, args.spec, args.format, publication=publication, raw_dir=args.raw)
         return 0
     if args.command == "generate":
         from cdisc.demo.generator import main as generate_main

@@ -278,9 +278,10 @@ def tool_version() -> str:
         return "0.1.0"
 
 
-def validate_package(package, folder: Path, progress: Progress) -> tuple[int, list[str]]:
+def validate_package(package, folder: Path, progress: Progress, found: dict | None = None) -> tuple[int, list[str]]:
     """Validate what was written (the m5 folders with their define.xml); reports into folder.
-    Returns the number of error-level findings and the summary lines to show."""
+    Returns the number of error-level findings and the summary lines to show; ``found`` receives the
+    findings of each folder ("sdtm"/"adam" -> table), for the reviewer's guides."""
     from validate.cli import validate, write_reports
     from validate.report import terminal_summary
 
@@ -288,6 +289,8 @@ def validate_package(package, folder: Path, progress: Progress) -> tuple[int, li
     for key, data_folder in sorted(package.folders.items(), key=lambda kv: kv[0] != "sdtm"):
         progress.step(f"validating {key.upper()}")
         checked, findings = validate(data_folder)
+        if found is not None:
+            found[key] = findings
         write_reports(findings, folder / key, {"path": str(data_folder.relative_to(package.root)),
                                                "datasets": ", ".join(sorted(checked.datasets))})
         summary = terminal_summary(findings).splitlines()
@@ -338,10 +341,16 @@ def run(spec_dir=None, raw_dir=None, out_dir="out", edc="csv", created: datetime
         # --sdtm-only still gives SDTM its define.xml and its validation (no adam.yaml needed)
         progress.step("writing define.xml, define.html and the m5 package")
         package = write_submission(staging, spec, result, adam_spec=adam_spec, adam_datasets=adam,
-                                   created=created, formats=formats)
+                                   created=created, formats=formats, raw_dir=raw_dir or builtin_raw_dir(),
+                                   guides=True)
         notes = list(dict.fromkeys(notes + package.notes))  # the package rewrites the same XPTs
         if validate:
-            validation_errors, validation_lines = validate_package(package, staging / "validation", progress)
+            found: dict = {}
+            validation_errors, validation_lines = validate_package(package, staging / "validation", progress, found)
+            from define.guides import write_guides
+
+            progress.step("writing the reviewer's guides")  # now with the conformance findings
+            write_guides(package.folders, spec, package.models, adam_spec, found, created)
         progress.step("writing the manifest")
         write_keys(staging, keys)  # beside the manifest, out of the dataset folders (the validator reads those)
         if cut is not None:
@@ -404,10 +413,24 @@ def print_run_report(result, notes: list[str], folder: Path, stream) -> None:
               file=stream)
 
 
-def package_from_folder(folder, spec_dir=None, formats="xpt", stream=None, publication: Publication | None = None
-                        ) -> Path:
+def earlier_findings(folder: Path) -> dict:
+    """The findings of the earlier run's validation (validation/<sdtm|adam>/validation.json), for the
+    reviewer's guides of a package made again; a folder not validated has none."""
+    import json
+
+    found = {}
+    for key in ("sdtm", "adam"):
+        path = Path(folder) / "validation" / key / "validation.json"
+        if path.is_file():
+            found[key] = pd.DataFrame(json.loads(path.read_text("utf-8")).get("findings") or [])
+    return found
+
+
+def package_from_folder(folder, spec_dir=None, formats="xpt", stream=None, publication: Publication | None = None,
+                        raw_dir=None) -> Path:
     """`cdisc package`: the m5 package (XPT, define.xml, stylesheet, define.html, Dataset-JSON) again
-    from the SDTM and ADaM files of an earlier run in folder, with the spec's metadata."""
+    from the SDTM and ADaM files of an earlier run in folder, with the spec's metadata (and the EDC
+    metadata of the raw export in raw_dir, default the built-in one as for `cdisc run`, for the aCRF)."""
     from types import SimpleNamespace
 
     from adam.spec import load_adam_spec
@@ -441,7 +464,9 @@ def package_from_folder(folder, spec_dir=None, formats="xpt", stream=None, publi
             created = datetime.fromisoformat(json.loads(manifest.read_text("utf-8"))["created"])
         copy_version(folder, staging, leave_out={"m5"})  # the rest of the output as it was
         package = write_submission(staging, spec, SimpleNamespace(datasets=datasets, specs=specs),
-                                   adam_spec=adam_spec, adam_datasets=adam, created=created, formats=formats)
+                                   adam_spec=adam_spec, adam_datasets=adam, created=created, formats=formats,
+                                   raw_dir=raw_dir or builtin_raw_dir(), guides=True,
+                                   findings=earlier_findings(folder))
     print(f"submission package written to {display_path(folder / 'm5')}: "
           + ", ".join(f"{k.upper()} {len(list(v.glob('*.xpt')))} datasets" for k, v in
                       sorted((key, folder / p.relative_to(staging)) for key, p in package.folders.items())),

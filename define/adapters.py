@@ -69,18 +69,21 @@ def describe_map(mapping: dict | None) -> str | None:
 
 # --- SDTM ---------------------------------------------------------------------------------------------
 
-def _sdtm_variable(v) -> VariableInput:
+def _sdtm_variable(v, domain: str | None = None, acrf=None) -> VariableInput:
     origin = v.origin
     description = origin.predecessor if origin.type == "Predecessor" else None
+    pages = origin.pages
+    if acrf is not None and origin.type == "Collected":  # the generated aCRF: the pages its annotations are on
+        pages = acrf.pages_of(domain, v.name)
     return VariableInput(
         name=v.name, label=v.label, sas_type=v.type,
-        origin=OriginDef(origin.type, origin.source, origin.pages, description),
+        origin=OriginDef(origin.type, origin.source, pages, description),
         length=v.length, significant_digits=v.significant_digits, codelist=v.codelist,
         method=v.method or (describe_map(v.map) if origin.type == "Derived" else None),
         comment=v.comment, role=v.role, mandatory=v.core == "Req")
 
 
-def sdtm_study(spec) -> StudyInput:
+def sdtm_study(spec, acrf=None) -> StudyInput:
     study = spec.study
     return StudyInput(
         studyid=study["studyid"], name=study.get("name", study["studyid"]),
@@ -90,7 +93,7 @@ def sdtm_study(spec) -> StudyInput:
         ct_versions={"SDTM": str(study.get("ct", {}).get("sdtm", ""))},
         dictionaries={k: str(v) for k, v in (study.get("dictionaries") or {}).items()},
         define_version=str(study.get("standards", {}).get("define", "2.1.0")),
-        acrf=annotated_crf(spec))
+        acrf=acrf.pdf if acrf is not None else annotated_crf(spec))
 
 
 def annotated_crf(spec):
@@ -101,29 +104,31 @@ def annotated_crf(spec):
     return annotated_crf_path(spec)
 
 
-def sdtm_inputs(result) -> list[DatasetInput]:
+def sdtm_inputs(result, acrf=None) -> list[DatasetInput]:
+    """``acrf``: the generated ``define.acrf.AnnotatedCrf``, whose pages replace the spec's CRF pages."""
     inputs = []
     for name in result.datasets:
         dspec = result.specs[name]
         raw = dspec.raw or {}
         rules = [ValueLevelRule(t, b, label) for t, b, label in SDTM_VALUE_LEVELS.get(name, [])]
         if "supp_of" in raw:
-            per_value = {qnam: _sdtm_variable(v) for qnam, v in (raw.get("qvals") or {}).items()}
+            per_value = {qnam: _sdtm_variable(v, raw["supp_of"], acrf) for qnam, v in (raw.get("qvals") or {}).items()}
             rules.append(ValueLevelRule("QVAL", "QNAM", "QLABEL", per_value))
         inputs.append(DatasetInput(
             name=name, label=dspec.label, purpose="Tabulation", cls=dspec.cls,
             structure=dspec.structure or "", keys=list(dspec.keys),
-            variables=[_sdtm_variable(v) for v in dspec.parent_variables],
+            variables=[_sdtm_variable(v, name, acrf) for v in dspec.parent_variables],
             domain=raw.get("supp_of", name), build_method=BUILDS.get(raw.get("build")), value_levels=rules))
     return inputs
 
 
-def from_sdtm(spec, result, ct=None) -> DefineModel:
-    """The SDTM define model: ``spec`` a ``specs.loader.StudySpec``, ``result`` the SDTM build."""
+def from_sdtm(spec, result, ct=None, acrf=None) -> DefineModel:
+    """The SDTM define model: ``spec`` a ``specs.loader.StudySpec``, ``result`` the SDTM build, ``acrf`` the
+    annotated CRF generated from the EDC metadata (``define.acrf.build_acrf``), if any."""
     if ct is None:
         from specs.ct import load_ct
         ct = load_ct()
-    return build_define(sdtm_study(spec), "Tabulation", sdtm_inputs(result), result.datasets, ct)
+    return build_define(sdtm_study(spec, acrf), "Tabulation", sdtm_inputs(result, acrf), result.datasets, ct)
 
 
 # --- ADaM ---------------------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ class PackageResult:
     folders: dict[str, Path] = field(default_factory=dict)  # "sdtm"/"adam" -> folder
     files: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    models: dict[str, DefineModel] = field(default_factory=dict)  # "sdtm"/"adam" -> what define.xml describes
 
 
 def study_folder(root, studyid: str) -> Path:
@@ -134,7 +135,11 @@ def write_standard_folder(model: DefineModel, folder: Path, *, created: datetime
     define_path = write_define(model, folder / "define.xml", created)
     files += [define_path, copy_stylesheet(folder)]
     if any(leaf.id == "LF.acrf" for leaf in model.documents):
-        files.append(Path(shutil.copyfile(model.study.acrf, folder / "acrf.pdf")))
+        if isinstance(model.study.acrf, (bytes, bytearray)):  # generated from the EDC metadata
+            (folder / "acrf.pdf").write_bytes(model.study.acrf)
+            files.append(folder / "acrf.pdf")
+        else:
+            files.append(Path(shutil.copyfile(model.study.acrf, folder / "acrf.pdf")))
     if validate:
         problems += [Problem(define_path.name, e) for e in validate_define(define_path)]
     if html:
@@ -174,6 +179,7 @@ def write_package(root, *, sdtm: DefineModel | None = None, adam: DefineModel | 
             files, notes = write_standard_folder(model, folder, created=created, formats=formats,
                                                  size_limit=size_limit, html=html, ndjson_rows=ndjson_rows)
             result.folders[key] = target.joinpath(*parts)
+            result.models[key] = model
             result.files += [target / f.relative_to(staging) for f in files]
             result.notes += notes
     except BaseException:
@@ -185,22 +191,41 @@ def write_package(root, *, sdtm: DefineModel | None = None, adam: DefineModel | 
 
 def write_submission(out_dir, spec, sdtm_result, *, adam_spec=None, adam_datasets=None, ct=None,
                      created: datetime | None = None, formats=("xpt",), size_limit: int = FIVE_GB,
-                     html: bool = True) -> PackageResult:
+                     html: bool = True, raw_dir=None, guides: bool = False, findings: dict | None = None
+                     ) -> PackageResult:
     """What ``cdisc run`` / ``cdisc package`` call: SDTM (and ADaM when given) -> ``out_dir``/m5/...
 
     ``spec`` is the StudySpec, ``sdtm_result`` the SDTM build (``result.datasets``, ``result.specs``);
     ``adam_spec`` an ``adam.spec.AdamSpec`` and ``adam_datasets`` its built outputs. ``created`` (the
     cut date) stamps define.xml, Dataset-JSON and XPT headers; default 2000-01-01 for reproducibility.
+    ``raw_dir``: the raw export; when it holds the ODM export the spec names and the spec folder brings
+    no annotated CRF of its own, acrf.pdf is generated from the EDC metadata (``define.acrf``).
+    ``guides``: write the reviewer's guides (csdrg.pdf, adrg.pdf; ``define.guides``) beside each define.xml,
+    which declares them; ``findings`` ({"sdtm"/"adam": validator findings}) fills their conformance section
+    (the run writes them again once it has validated the package).
     """
-    from define.adapters import from_adam, from_sdtm
+    from define.acrf import build_acrf
+    from define.adapters import annotated_crf, from_adam, from_sdtm
 
     if ct is None:
         from specs.study_ct import study_ct
         ct = study_ct(spec)
     created = created or datetime(2000, 1, 1)
-    sdtm = from_sdtm(spec, sdtm_result, ct)
+    acrf = build_acrf(spec, raw_dir, created) if raw_dir is not None and annotated_crf(spec) is None else None
+    sdtm = from_sdtm(spec, sdtm_result, ct, acrf=acrf)
     adam = from_adam(adam_spec, adam_datasets, spec.study, ct) if adam_spec is not None and adam_datasets else None
     if isinstance(formats, str):
         formats = tuple(f.strip() for f in formats.split(",") if f.strip())
-    return write_package(out_dir, sdtm=sdtm, adam=adam, created=created, formats=formats, size_limit=size_limit,
-                         html=html)
+    if guides:
+        from define.guides import GUIDES
+
+        for key, model in (("sdtm", sdtm), ("adam", adam)):
+            if model is not None:
+                model.documents.append(GUIDES[key])
+    package = write_package(out_dir, sdtm=sdtm, adam=adam, created=created, formats=formats,
+                            size_limit=size_limit, html=html)
+    if guides:
+        from define.guides import write_guides
+
+        package.files += write_guides(package.folders, spec, package.models, adam_spec, findings, created)
+    return package

@@ -175,6 +175,11 @@ def define_tree(model: DefineModel, created: datetime | str) -> etree._ElementTr
     acrf = any(d.id == "LF.acrf" for d in model.documents)
     if acrf and model.purpose == "Tabulation":
         _d("DocumentRef", _d("AnnotatedCRF", mdv), leafID="LF.acrf")
+    supplemental = [d for d in model.documents if d.id != "LF.acrf"]  # reviewer's guides
+    if supplemental:
+        holder = _d("SupplementalDoc", mdv)
+        for leaf in supplemental:
+            _d("DocumentRef", holder, leafID=leaf.id)
     for value_list in model.value_lists:
         element = _d("ValueListDef", mdv, OID=value_list.oid)
         for ref in value_list.items:

@@ -246,6 +246,7 @@ class StudySpec:
     version: int = 1  # the spec format version the files are written in (specs.migrate)
     notes: list[str] = field(default_factory=list)  # what to change to write the current version
     lookups: dict = field(default_factory=dict)  # name -> specs.lookups.LookupTable
+    reviewers_guide: dict = field(default_factory=dict)  # explanations of known conformance findings (define.guides)
 
     @property
     def studyid(self) -> str:
@@ -302,6 +303,7 @@ def load_study_spec(folder: str | Path | None = None, collect: list[Problem] | N
         version=study_doc.get("version", 1),
         notes=notes,
         lookups=lookups,
+        reviewers_guide=study_doc.get("reviewers_guide") or {},
     )
     from specs.semantics import check_spec  # the checks that need more than a schema
 

@@ -10,6 +10,8 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 import pandas as pd
 
+from cdisc.demo.crf_text import FORM_NAMES, QUESTIONS
+
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
 EDC_COLUMNS = ["Subject", "SiteNumber", "Folder", "Form", "RecordPosition"]
 
@@ -50,7 +52,7 @@ def _metadata(study_oid, forms, folders) -> str:
                 for n, f in enumerate(form_oids, 1)]
         out.append("</StudyEventDef>\n")
     for oid, (_, table) in forms.items():
-        out.append(f'<FormDef OID="{oid}" Name="{oid}" Repeating="No">'
+        out.append(f'<FormDef OID="{oid}" Name={quoteattr(FORM_NAMES.get(oid, oid))} Repeating="No">'
                    f'<ItemGroupRef ItemGroupOID="IG.{oid}" Mandatory="Yes"/></FormDef>\n')
     for oid, (_, table) in forms.items():
         out.append(f'<ItemGroupDef OID="IG.{oid}" Name="{oid}" Repeating="Yes">\n')  # OIDs unique per ODM
@@ -58,7 +60,10 @@ def _metadata(study_oid, forms, folders) -> str:
                 for n, c in enumerate(table.columns[len(EDC_COLUMNS):], 1)]
         out.append("</ItemGroupDef>\n")
     for oid, (_, table) in forms.items():
-        out += [f'<ItemDef OID="{oid}.{c}" Name="{c}" DataType="text"/>\n'
+        questions = QUESTIONS.get(oid, {})
+        out += [f'<ItemDef OID="{oid}.{c}" Name="{c}" DataType="text">'
+                f'<Question><TranslatedText xml:lang="en">{_escape(questions[c])}</TranslatedText></Question>'
+                '</ItemDef>\n' if c in questions else f'<ItemDef OID="{oid}.{c}" Name="{c}" DataType="text"/>\n'
                 for c in table.columns[len(EDC_COLUMNS):]]
     out.append("</MetaDataVersion>\n</Study>\n")
     return "".join(out)

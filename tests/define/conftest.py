@@ -39,3 +39,64 @@ def xp():
         assert found, f"nothing at {xpath}"
         return found[0]
     return find
+
+
+def pdf_pages(content: bytes) -> list[str]:
+    """The text of each page of a PDF as fpdf2 writes it (page tree order; Flate content streams; text
+    shown with Tj), one line per text run: enough to check where a text is, without a PDF library."""
+    import re
+    import zlib
+
+    assert content.startswith(b"%PDF-") and content.rstrip().endswith(b"%%EOF"), "not a complete PDF"
+    objects = {int(m.group(1)): m.group(2) for m in re.finditer(rb"(\d+) 0 obj(.*?)endobj", content, re.S)}
+    tree = next(o for o in objects.values() if re.search(rb"/Type\s*/Pages\b", o))
+    kids = [int(k) for k in re.findall(rb"(\d+) 0 R", re.search(rb"/Kids\s*\[(.*?)\]", tree, re.S).group(1))]
+    pages = []
+    for kid in kids:
+        contents = int(re.search(rb"/Contents (\d+) 0 R", objects[kid]).group(1))
+        stream = re.search(rb"stream\r?\n(.*?)\r?\nendstream", objects[contents], re.S).group(1)
+        if b"/FlateDecode" in objects[contents].split(b"stream")[0]:
+            stream = zlib.decompress(stream)
+        runs = re.findall(rb"\((.*?)(?<!\\)\)\s*Tj", stream, re.S)
+        pages.append("\n".join(r.replace(rb"\(", b"(").replace(rb"\)", b")").replace(rb"\\", b"\\")
+                               .decode("latin-1") for r in runs))
+    return pages
+
+
+@pytest.fixture(scope="session")
+def demo_acrf(demo_sdtm):
+    """The annotated CRF generated from the built-in raw export's ODM metadata."""
+    from cdisc.pipeline import builtin_raw_dir
+    from define.acrf import build_acrf
+
+    return build_acrf(demo_sdtm[0], builtin_raw_dir(), CREATED)
+
+
+@pytest.fixture(scope="session")
+def demo_submission(demo, tmp_path_factory):
+    """The demo's SDTM and ADaM package as `cdisc run` writes it: XPT and Dataset-JSON, define.xml with
+    analysis results, the aCRF from the raw export's ODM metadata, the reviewer's guides."""
+    from adam.build import build_adam
+    from adam.spec import load_adam_spec
+    from cdisc.pipeline import builtin_raw_dir
+    from define.package import write_submission
+
+    adam_spec = load_adam_spec()
+    datasets = build_adam(demo.result.datasets, adam_spec)
+    root = tmp_path_factory.mktemp("submission")
+    package = write_submission(root, demo.spec, demo.result, adam_spec=adam_spec, adam_datasets=datasets,
+                               ct=demo.ct, created=CREATED, formats="xpt,json", raw_dir=builtin_raw_dir(),
+                               guides=True)
+    return package, datasets, adam_spec
+
+
+@pytest.fixture(scope="session")
+def demo_guides(demo_submission, demo):
+    """The package's reviewer's guides written again with the validator's findings, as the run does."""
+    from define.guides import write_guides
+    from validate.cli import validate
+
+    package, _, adam_spec = demo_submission
+    found = {key: validate(folder)[1] for key, folder in package.folders.items()}
+    write_guides(package.folders, demo.spec, package.models, adam_spec, found, CREATED)
+    return package, found

@@ -16,16 +16,8 @@ NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns
 
 
 @pytest.fixture(scope="module")
-def adam_package(demo, tmp_path_factory):
-    from adam.build import build_adam
-    from adam.spec import load_adam_spec
-    from define.package import write_submission
-
-    adam_spec = load_adam_spec()
-    datasets = build_adam(demo.result.datasets, adam_spec)
-    root = tmp_path_factory.mktemp("adam")
-    package = write_submission(root, demo.spec, demo.result, adam_spec=adam_spec, adam_datasets=datasets,
-                               ct=demo.ct, created=datetime(2025, 3, 28), formats="xpt,json")
+def adam_package(demo_submission):
+    package, datasets, _ = demo_submission
     return package, datasets
 
 

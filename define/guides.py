@@ -1,0 +1,354 @@
+"""The reviewer's guides of a package, generated from the spec and the run: the clinical study data
+reviewer's guide (csdrg.pdf, beside the SDTM define.xml) and the analysis data reviewer's guide (adrg.pdf,
+beside the ADaM define.xml), with the sections of the PhUSE templates (cSDRG v1.2, ADRG v1.2).
+
+What they say comes from the spec (study, standards, sources, trial design, the ADaM intermediate
+datasets, the explanations of known conformance findings in study.yaml ``reviewers_guide.findings``), the
+define models (datasets, records, methods, codelists, analysis results) and the run (the data cut, the
+validator's findings). Each guide is written to ``<folder>/<name>.pdf`` and declared in that folder's
+define.xml as a def:SupplementalDoc (``define.package.write_submission(guides=True)``).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+
+from define.model import DefineModel, Leaf
+from define.pdfdoc import PdfDocument
+
+GUIDES = {"sdtm": Leaf("LF.csdrg", "csdrg.pdf", "Clinical Study Data Reviewer's Guide"),
+          "adam": Leaf("LF.adrg", "adrg.pdf", "Analysis Data Reviewer's Guide")}
+NO_EXPLANATION = "No explanation given by the sponsor."
+
+
+# --- what both guides say ---------------------------------------------------------------------------
+
+def _study_table(doc: PdfDocument, spec) -> None:
+    study = spec.study
+    rows = [["Study identifier", study.get("studyid", "")], ["Protocol", study.get("protocol", "")],
+            ["Study name", study.get("name", "")], ["Title", " ".join(str(study.get("description", "")).split())],
+            ["Sponsor", study.get("sponsor", "")]]
+    doc.table(["Item", "Value"], [r for r in rows if r[1]], [40, 150])
+
+
+def _standards_table(doc: PdfDocument, spec, kind: str) -> None:
+    study = spec.study
+    standards, ct = study.get("standards", {}), study.get("ct", {})
+    rows = []
+    if kind == "sdtm":
+        rows += [["SDTM", standards.get("sdtm", "")], ["SDTMIG", standards.get("sdtmig", "")],
+                 ["CDISC SDTM Controlled Terminology", ct.get("sdtm", "")]]
+    else:
+        rows += [["ADaMIG", standards.get("adamig", "")], ["CDISC ADaM Controlled Terminology", ct.get("adam", "")],
+                 ["Analysis Results Metadata", "1.0"]]
+    rows += [["Define-XML", standards.get("define", "2.1.0")]]
+    rows += [[name, str(version)] for name, version in (study.get("dictionaries") or {}).items()]
+    doc.table(["Standard or dictionary", "Version"], [r for r in rows if r[1]], [100, 90])
+
+
+def _design(doc: PdfDocument, spec) -> None:
+    design = getattr(spec, "design", None) or {}
+    elements = {e["etcd"]: e for e in design.get("elements", [])}
+    if design.get("arms"):
+        doc.para("Arms and their planned sequence of elements (TA):")
+        doc.table(["ARMCD", "Arm", "Elements in order"],
+                  [[a["armcd"], a["arm"], " > ".join(elements.get(e, {}).get("element", e) for e in a["elements"])]
+                   for a in design["arms"]], [30, 60, 100])
+    if elements:
+        doc.para("Elements (TE) and the epochs they belong to:")
+        doc.table(["ETCD", "Element", "Epoch", "Start rule", "End rule", "Planned"],
+                  [[e["etcd"], e.get("element", ""), e.get("epoch", ""), e.get("testrl", ""), e.get("teenrl", ""),
+                    e.get("tedur", "")] for e in elements.values()], [16, 36, 34, 42, 44, 18])
+    if design.get("visits"):
+        doc.para("Planned visits (TV):")
+        doc.table(["VISITNUM", "VISIT", "Study day", "Start rule"],
+                  [[v.get("visitnum"), v.get("visit"), v.get("visitdy", ""), v.get("tvstrl", "")]
+                   for v in design["visits"]], [22, 40, 22, 106])
+
+
+def _datasets_table(doc: PdfDocument, model: DefineModel, extra=None) -> None:
+    rows = []
+    for group in model.groups:
+        row = [group.name, group.label, group.cls or "", group.structure, ", ".join(group.keys),
+               str(len(model.data[group.name]))]
+        rows.append(row + ([extra(group)] if extra else []))
+    headers = ["Dataset", "Label", "Class", "Structure", "Keys", "Records"] + (["Notes"] if extra else [])
+    widths = [16, 32, 26, 46, 52, 18] if not extra else [15, 28, 22, 38, 38, 14, 35]
+    doc.table(headers, rows, widths)
+
+
+def data_cut(model: DefineModel) -> str:
+    """The data cut the datasets were made at, as the data say (TS DCUTDTC/DCUTDESC, ADSL DCUTDT/DCUTDESC)."""
+    ts = model.data.get("TS")
+    if ts is not None and {"TSPARMCD", "TSVAL"} <= set(ts.columns):
+        values = dict(zip(ts["TSPARMCD"].astype(str), ts["TSVAL"].astype(str)))
+        if values.get("DCUTDTC"):
+            return f"Data cut of {values['DCUTDTC']}" + (f" ({values['DCUTDESC']})" if values.get("DCUTDESC") else "")
+    adsl = model.data.get("ADSL")
+    if adsl is not None and "DCUTDT" in adsl.columns and adsl["DCUTDT"].notna().any():
+        dates = pd.to_datetime(adsl["DCUTDT"].dropna(), unit="D", origin="1960-01-01").dt.date.astype(str)
+        description = adsl["DCUTDESC"].dropna().astype(str) if "DCUTDESC" in adsl.columns else pd.Series(dtype=str)
+        text = f"Data cut of {dates.min()}" + ("" if dates.nunique() == 1 else f" to {dates.max()} (per subject)")
+        return text + (f" ({description.iloc[0]})" if not description.empty and description.iloc[0] else "")
+    return "No data cut: the datasets hold all the data of the raw export."
+
+
+def explanation(known: list[dict], rule: str, dataset: str, variable: str) -> str:
+    """The sponsor's explanation of a finding (the first entry whose rule, and dataset/variable when given, match)."""
+    for entry in known:
+        if str(entry.get("rule")) != rule:
+            continue
+        if entry.get("dataset") and str(entry["dataset"]) != dataset:
+            continue
+        if entry.get("variable") and str(entry["variable"]) != variable:
+            continue
+        return " ".join(str(entry.get("explanation", "")).split()) or NO_EXPLANATION
+    return NO_EXPLANATION
+
+
+def findings_summary(findings: pd.DataFrame | None, known: list[dict]) -> pd.DataFrame:
+    """One row per rule, severity, dataset and variable: records (the count of each finding) and the first
+    message, with the spec's explanation."""
+    columns = ["rule", "severity", "dataset", "variable", "records", "message", "explanation"]
+    if findings is None or findings.empty:
+        return pd.DataFrame(columns=columns)
+    frame = findings.copy()
+    for column in ("dataset", "variable"):
+        frame[column] = frame[column].astype("string").fillna("") if column in frame else ""
+    frame["records"] = pd.to_numeric(frame["count"], errors="coerce").fillna(1) if "count" in frame else 1
+    grouped = frame.groupby(["rule", "severity", "dataset", "variable"], sort=True, dropna=False).agg(
+        records=("records", "sum"), message=("message", "first")).reset_index()
+    grouped["records"] = grouped["records"].astype(int)
+    grouped["explanation"] = [explanation(known, r, d, v) for r, d, v in
+                              zip(grouped["rule"], grouped["dataset"], grouped["variable"])]
+    order = {"Error": 0, "Warning": 1, "Notice": 2}
+    return grouped.sort_values(["severity", "rule", "dataset"], key=lambda s: s.map(order).fillna(3)
+                               if s.name == "severity" else s)[columns].reset_index(drop=True)
+
+
+def _conformance(doc: PdfDocument, findings: pd.DataFrame | None, known: list[dict], version: str) -> None:
+    doc.heading("Conformance inputs", 2)
+    doc.para(f"The datasets and define.xml as written were checked by the validator of cdisc-toolkit {version} "
+             "(SDTMIG/ADaMIG conformance rules, FDA business and validator rules it implements, CDISC CT, "
+             "Define-XML consistency). The full report (validation.html, .json, .csv, .xlsx) is in the validation "
+             "folder of the run.")
+    doc.heading("Issues summary", 2)
+    if findings is None:
+        doc.para("The conformance check was not run for this package (cdisc run --no-validate).")
+        return
+    summary = findings_summary(findings, known)
+    if summary.empty:
+        doc.para("The validator reported no finding.")
+        return
+    counts = summary.groupby("severity")["records"].sum()
+    doc.para("Findings: " + ", ".join(f"{counts.get(s, 0)} {s.lower()}(s)" for s in ("Error", "Warning", "Notice"))
+             + ". Each is listed once per rule, dataset and variable with the sponsor's explanation.")
+    doc.table(["Rule", "Severity", "Dataset", "Variable", "Records", "Message", "Explanation"],
+              summary.astype(str).values.tolist(), [15, 16, 16, 18, 14, 55, 56])
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+        return version("cdisc-toolkit")
+    except Exception:
+        return "0"
+
+
+# --- the two guides ----------------------------------------------------------------------------------
+
+def csdrg(spec, model: DefineModel, findings: pd.DataFrame | None, created: datetime | None = None) -> bytes:
+    """The clinical study data reviewer's guide of the SDTM package ``model``."""
+    study = spec.study
+    doc = PdfDocument("Clinical Study Data Reviewer's Guide",
+                      f"Study {study.get('studyid', '')} ({study.get('name', '')}): SDTM tabulation datasets", created)
+    known = reviewers_findings(spec)
+    doc.heading("Introduction")
+    doc.heading("Purpose", 2)
+    doc.para("This guide describes the SDTM datasets of the study: how they were made from the raw export, the "
+             "trial design they represent, the data cut, and the conformance findings with their explanations. "
+             "It was generated with the datasets from the same study specification.")
+    _study_table(doc, spec)
+    doc.heading("Study data standards and dictionary inventory", 2)
+    _standards_table(doc, spec, "sdtm")
+    doc.heading("Source data", 2)
+    doc.table(["Source", "File", "Description"],
+              [[key, s.get("path", ""), s.get("description", "") or ("EDC form " + s["odm"]["form"] if s.get("odm")
+                                                                     else "")]
+               for key, s in spec.sources.items()], [30, 60, 100])
+    doc.heading("Protocol description")
+    doc.heading("Protocol number and title", 2)
+    doc.para(f"{study.get('protocol', '')}: {' '.join(str(study.get('description', '')).split())}")
+    doc.heading("Protocol design in relation to the trial design datasets", 2)
+    _design(doc, spec)
+    doc.heading("Subject data description")
+    doc.heading("Overview", 2)
+    _datasets_table(doc, model)
+    doc.heading("Annotated CRF", 2)
+    if any(d.id == "LF.acrf" for d in model.documents):
+        doc.para("acrf.pdf, beside define.xml, shows each EDC form with its questions and the SDTM variables each "
+                 "item is submitted in; define.xml origins of collected variables point at its pages.")
+    else:
+        doc.para("No annotated CRF is part of this package.")
+    doc.heading("Data cut", 2)
+    doc.para(data_cut(model))
+    doc.heading("Traceability", 2)
+    doc.para("Each dataset, the raw sources it is made from (records not mapped are listed by the run with the "
+             "reason), and the derived variables whose method define.xml gives:")
+    rows = []
+    for group in model.groups:
+        domain = spec.domains.get(group.domain or group.name, {})
+        sources = _domain_sources(domain)
+        files = [spec.sources[s]["path"] for s in sources if s in spec.sources]
+        derived = [model.items[r.item_oid].name for r in group.items if r.method_oid]
+        rows.append([group.name, ", ".join(files) or ("trial design of the study specification" if not sources
+                                                       else ", ".join(sources)), ", ".join(derived)])
+    doc.table(["Dataset", "Made from", "Derived variables (define.xml methods)"], rows, [18, 72, 100])
+    doc.heading("Data conformance summary")
+    _conformance(doc, findings, known, _version())
+    return doc.output()
+
+
+def adrg(spec, model: DefineModel, adam_spec, findings: pd.DataFrame | None, created: datetime | None = None
+         ) -> bytes:
+    """The analysis data reviewer's guide of the ADaM package ``model``."""
+    study = spec.study
+    doc = PdfDocument("Analysis Data Reviewer's Guide",
+                      f"Study {study.get('studyid', '')} ({study.get('name', '')}): ADaM analysis datasets", created)
+    known = reviewers_findings(spec)
+    methods = {m.oid: m.description for m in model.methods}
+    doc.heading("Introduction")
+    doc.heading("Purpose", 2)
+    doc.para("This guide describes the ADaM datasets of the study: populations, treatment variables, analysis "
+             "visits and baselines, imputations, the intermediate datasets, traceability to SDTM, the analysis "
+             "results of the key endpoints and the conformance findings with their explanations.")
+    _study_table(doc, spec)
+    doc.heading("Study data standards and dictionary inventory", 2)
+    _standards_table(doc, spec, "adam")
+    doc.heading("Source data", 2)
+    doc.para("The ADaM datasets were made from the SDTM datasets of the same package (tabulations/sdtm), read "
+             "from the XPT files as submitted.")
+    doc.heading("Protocol description")
+    doc.heading("Protocol number and title", 2)
+    doc.para(f"{study.get('protocol', '')}: {' '.join(str(study.get('description', '')).split())}")
+    doc.heading("Protocol design", 2)
+    _design(doc, spec)
+    doc.heading("Analysis considerations related to multiple analysis datasets")
+    adsl = model.data.get("ADSL")
+    doc.heading("Analysis populations", 2)
+    if adsl is not None:
+        flags = [c for c in adsl.columns if c.endswith("FL") and c not in ("DTHFL",)]
+        doc.table(["Flag", "Subjects Y", "Definition"],
+                  [[f, str(int((adsl[f] == "Y").sum())), methods.get(f"MT.ADSL.{f}", "")] for f in flags],
+                  [20, 20, 150])
+    doc.heading("Treatment variables", 2)
+    doc.table(["Variable", "Values", "Definition"], _codelist_rows(model, ("TRT", "APERIOD")), [24, 66, 100])
+    doc.heading("Analysis visits, baselines and imputations", 2)
+    doc.table(["Variable", "Definition"],
+              [[oid.split(".", 1)[1], text] for oid, text in methods.items()
+               if oid.split(".")[-1] in ("AVISIT", "ABLFL", "BASETYPE", "DTYPE", "ASTDT", "AENDT", "ANL01FL")],
+              [30, 160])
+    doc.heading("Analysis data creation and processing issues")
+    doc.heading("Data cut", 2)
+    doc.para(data_cut(model))
+    doc.heading("Intermediate datasets and data dependencies", 2)
+    rows = []
+    for name, ds in adam_spec.datasets.items():
+        source = ds.get("source")
+        rows.append([name, "written" if ds.get("output", True) else "intermediate, not submitted",
+                     ", ".join(source) if isinstance(source, list) else str(source), ds.get("comment", "")])
+    doc.table(["Dataset", "Kind", "Made from", "Note"], rows, [20, 40, 50, 80])
+    doc.heading("Analysis dataset descriptions")
+    doc.heading("Overview", 2)
+    _datasets_table(doc, model)
+    doc.heading("Parameters", 2)
+    doc.table(["Dataset", "PARAMCD", "Parameter", "Records"], _parameter_rows(model), [20, 24, 126, 20])
+    doc.heading("Traceability", 2)
+    doc.para("Records taken from one SDTM record carry SRCDOM, SRCVAR and SRCSEQ; parameters derived from "
+             "several records (the C-peptide AUC from the MMTT samples, the mean insulin dose from the diary "
+             "days) list the --SEQ of their sources in SRCSEQL. Value-level metadata in define.xml gives the "
+             "origin and method of each parameter.")
+    doc.table(["Dataset", "Source domains (SRCDOM: records)", "Records with SRCSEQL"], _trace_rows(model),
+              [24, 110, 56])
+    doc.heading("Analysis results", 2)
+    if model.analysis_results:
+        doc.table(["Display", "Result", "Purpose", "Records"],
+                  [[d.name + ": " + d.title, r.description, r.purpose, str(r.records)]
+                   for d in model.analysis_results for r in d.results], [70, 70, 32, 18])
+    else:
+        doc.para("No analysis results metadata in this package.")
+    doc.heading("Data conformance summary")
+    _conformance(doc, findings, known, _version())
+    return doc.output()
+
+
+def _domain_sources(domain: dict) -> list[str]:
+    value = domain.get("from")
+    own = [] if value is None else ([value] if isinstance(value, str) else list(value))
+    return own + [m["source"] for m in domain.get("merge", []) if isinstance(m, dict) and "source" in m]
+
+
+def _codelist_rows(model: DefineModel, prefixes: tuple) -> list[list[str]]:
+    rows, seen = [], set()
+    for codelist in model.codelists:
+        variable = codelist.name.split(".")[-1]
+        if not variable.startswith(prefixes) or variable in seen or variable.endswith("N"):
+            continue
+        seen.add(variable)
+        dataset = codelist.name.split(".")[0]
+        rows.append([variable, ", ".join(i.value for i in codelist.items),
+                     next((m.description for m in model.methods if m.oid == f"MT.{dataset}.{variable}"), "")])
+    return rows
+
+
+def _parameter_rows(model: DefineModel) -> list[list[str]]:
+    rows = []
+    for name, data in model.data.items():
+        if "PARAMCD" not in data.columns:
+            continue
+        counts = data.groupby(["PARAMCD", "PARAM"], sort=False).size() if "PARAM" in data.columns else \
+            data.groupby("PARAMCD", sort=False).size()
+        for key, count in counts.items():
+            code, label = key if isinstance(key, tuple) else (key, "")
+            rows.append([name, code, label, str(int(count))])
+    return rows
+
+
+def _trace_rows(model: DefineModel) -> list[list[str]]:
+    rows = []
+    for name, data in model.data.items():
+        if "SRCDOM" not in data.columns:
+            continue
+        domains = data["SRCDOM"].astype("string").fillna("(none: derived)").value_counts(sort=False)
+        seql = int(data["SRCSEQL"].astype("string").fillna("").str.strip().ne("").sum()) \
+            if "SRCSEQL" in data.columns else 0
+        rows.append([name, ", ".join(f"{d}: {n}" for d, n in domains.items()), str(seql)])
+    return rows
+
+
+def reviewers_findings(spec) -> list[dict]:
+    """The sponsor's explanations of known conformance findings (study.yaml ``reviewers_guide.findings``)."""
+    guide = getattr(spec, "reviewers_guide", None) or {}
+    return list(guide.get("findings") or [])
+
+
+def write_guides(folders: dict[str, Path], spec, models: dict[str, DefineModel], adam_spec=None,
+                 findings: dict[str, pd.DataFrame | None] | None = None, created: datetime | None = None
+                 ) -> list[Path]:
+    """csdrg.pdf in the SDTM folder, adrg.pdf in the ADaM one (``folders``/``models`` keyed sdtm/adam)."""
+    findings = findings or {}
+    written = []
+    for key, folder in folders.items():
+        model = models.get(key)
+        if model is None or (key == "adam" and adam_spec is None):
+            continue
+        content = (csdrg(spec, model, findings.get(key), created) if key == "sdtm"
+                   else adrg(spec, model, adam_spec, findings.get(key), created))
+        path = Path(folder) / GUIDES[key].href
+        partial = path.with_name(path.name + ".partial")
+        partial.write_bytes(content)
+        partial.replace(path)
+        written.append(path)
+    return written
