@@ -146,7 +146,7 @@ def _conformance(doc: PdfDocument, findings: pd.DataFrame | None, known: list[di
     doc.para("Findings: " + ", ".join(f"{counts.get(s, 0)} {s.lower()}(s)" for s in ("Error", "Warning", "Notice"))
              + ". Each is listed once per rule, dataset and variable with the sponsor's explanation.")
     doc.table(["Rule", "Severity", "Dataset", "Variable", "Records", "Message", "Explanation"],
-              summary.astype(str).values.tolist(), [15, 16, 16, 18, 14, 55, 56])
+              summary.astype(str).values.tolist(), [15, 15, 14, 20, 16, 53, 57])
 
 
 def _version() -> str:
@@ -291,8 +291,11 @@ def _domain_sources(domain: dict) -> list[str]:
 
 
 def _codelist_rows(model: DefineModel, prefixes: tuple) -> list[list[str]]:
+    """The values and definition of the variables named ``prefixes*``, from the first dataset (in the
+    package's order: ADSL first) that has them."""
+    rank = {g.name: n for n, g in enumerate(model.groups)}
     rows, seen = [], set()
-    for codelist in model.codelists:
+    for codelist in sorted(model.codelists, key=lambda c: (rank.get(c.name.split(".")[0], len(rank)), c.name)):
         variable = codelist.name.split(".")[-1]
         if not variable.startswith(prefixes) or variable in seen or variable.endswith("N"):
             continue
