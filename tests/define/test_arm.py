@@ -1,6 +1,8 @@
 """Data codelists, Mandatory from the data, value-level defaults and ARM on small hand-made frames."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -94,3 +96,23 @@ def test_analysis_results_that_do_not_fit_are_refused():
     assert "adam.yaml: analysis_results[0].results[0].where: selects no record of ADX: PARAMCD EQ Z" in text
     assert "adam.yaml: analysis_results[0].results[1]: not variables of ADX: CHG" in text
     assert "adam.yaml: analysis_results[0].results[2].dataset: 'ADQS' is not an ADaM dataset of this package" in text
+
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "reference" / "define-xml-2.1"
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="needs ../shared beside the clone")
+def test_the_cdisc_adam_example_with_arm_validates_and_ours_against_the_reference_schema(tmp_path):
+    from lxml import etree
+
+    from define.xml import validate_define
+
+    # the CDISC example (ARM included) passes our check, which picks the ARM schema for it
+    assert validate_define(SHARED / "examples" / "defineV21-ADaM.xml") == []
+    # ours, against the reference copy of the ARM 1.0 schema (which extends Define-XML 2.1)
+    model = build_define(_study(), "Analysis", _inputs(), {"ADX": _frame()})
+    add_analysis_results(model, [{"id": "T1", "title": "t", "results": [
+        {"description": "d", "reason": "DATA DRIVEN", "purpose": "EXPLORATORY OUTCOME MEASURE", "dataset": "ADX",
+         "where": {"PARAMCD": "X"}, "variables": ["AVAL"]}]}])
+    schema = etree.XMLSchema(etree.parse(str(SHARED / "schema" / "cdisc-arm-1.0" / "arm1-0-0.xsd")))
+    assert schema.validate(define_tree(model, "2025-01-01T00:00:00")), schema.error_log
