@@ -3,8 +3,8 @@
 Each result display (a table of the CSR) holds analysis results: the dataset, the records analysed (a
 WhereClauseDef: every ``where`` condition holds, a value is EQ, a list IN), the analysis variables, the
 reason and purpose (ARM's enumerations), the documentation of the method and, optionally, the code.
-What the spec names must exist: the dataset, its variables, PARAMCD, and at least one record selected;
-otherwise one DataError names every problem.
+What the spec names must exist: the dataset and its variables; otherwise one DataError names every
+problem. A result may select no record (a data cut before its visit): its metadata stays, with 0 records.
 """
 from __future__ import annotations
 
@@ -77,11 +77,8 @@ def add_analysis_results(model: DefineModel, entries: list[dict], where: str = "
                 checks.append(RangeCheck(f"IT.{ds}.{oid_part(variable)}", comparator, values))
                 conditions.append((variable, comparator, values))
                 mask &= value_in(data[variable], list(values))
+            # a result whose records a data cut has not reached yet keeps its metadata (records = 0)
             clause = WhereClauseDef(f"WC.{oid}", checks, ds, tuple(conditions))
-            if not mask.any():
-                problems.append(Problem(f"{at}.where", f"selects no record of {ds}: "
-                                        + " and ".join(f"{v} {c} {', '.join(x)}" for v, c, x in conditions)))
-                continue
             model.where_clauses.append(clause)
             display.results.append(AnalysisResult(
                 oid, result["description"], result["reason"], result["purpose"], f"IG.{ds}", clause.oid,
