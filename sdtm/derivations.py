@@ -7,6 +7,7 @@ registry at the end adapts each to the spec's arguments, taking the other domain
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,7 @@ from sdtm.dates import date_part, datetime_part, duration, iso_datetime, study_d
 from sdtm.numbers import decimal_marks, number_text, parse_numbers, read_numbers
 from sdtm.unique import on_unique
 from specs.errors import Problem, RecordIssue
+from specs.units import DOC, conversions
 from specs.vocabulary import EPOCH_SAME_DAY
 
 # ---------------------------------------------------------------- pure functions over frames
@@ -40,15 +42,35 @@ def convert_result(orres: pd.Series, orresu: pd.Series, testcd: pd.Series, stand
 
 
 def _round_text(values: pd.Series, places: pd.Series) -> pd.Series:
+    """Numbers as text, rounded to the declared decimals halves away from zero (as SAS ROUND and the
+    expression grammar's round(): 0.0005 to 3 decimals is 0.001, not the binary float's 0.000)."""
     out = []
     for value, digits in zip(values, places):
         if pd.isna(value):
             out.append("")
         elif pd.notna(digits):
-            out.append(f"{round(float(value), int(digits)):.{int(digits)}f}")
+            quantum = Decimal(1).scaleb(-int(digits))
+            out.append(str(Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP)))
         else:
             out.append(f"{float(value):.10g}")
     return pd.Series(out, index=values.index, dtype=object)
+
+
+def _convert_numbers(number: pd.Series, testcd: pd.Series, orresu: pd.Series, standard_units: dict
+                     ) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(converted, known, problem) for each (test, unit) pair's conversion of the test's table."""
+    converted = pd.Series(np.nan, index=number.index, dtype=float)
+    known = pd.Series(False, index=number.index)
+    problem = pd.Series("", index=number.index, dtype=object)
+    pairs = pd.DataFrame({"t": testcd.astype(object), "u": orresu.astype(object)})
+    for (test, unit), rows in pairs.groupby(["t", "u"], sort=False).groups.items():
+        entry = standard_units.get(test)
+        conversion = conversions(entry).get(unit) if isinstance(entry, dict) else None
+        if conversion is None:
+            continue
+        values, why = conversion.apply(number.loc[rows])
+        converted.loc[rows], known.loc[rows], problem.loc[rows] = values, True, why
+    return converted, known, problem
 
 
 def _convert_result(orres: pd.Series, orresu: pd.Series, testcd: pd.Series, marks: pd.Series,
@@ -57,9 +79,10 @@ def _convert_result(orres: pd.Series, orresu: pd.Series, testcd: pd.Series, mark
 
     A test with a standard unit (``standard_units``) is quantitative: its result must be a number or a
     qualified number ('<0.02') written with the record's decimal mark. In the standard unit it is copied as
-    reported (precision and qualifier kept, a decimal comma written as a point); in a unit with a stated
-    factor it is multiplied and rounded to the stated decimals ('<x' converts x). A result with no unit, a
-    unit with no factor, or text that is not a number is a problem, never copied under the standard unit.
+    reported (precision and qualifier kept, a decimal comma written as a point); in a unit of the test's
+    conversion table (``specs.units``: factor, offset, formula or molar mass) it is converted and rounded
+    to the stated decimals ('<x' converts x). A result with no unit, a unit with no conversion, or text
+    that is not a number is a problem, never copied under the standard unit.
     Tests without a standard unit keep their result (decimal point normalized) and their unit.
     """
     entries = testcd.map(lambda t: standard_units.get(t))
@@ -69,13 +92,11 @@ def _convert_result(orres: pd.Series, orresu: pd.Series, testcd: pd.Series, mark
     present = text != ""
     qualifier, number, kind = read_numbers(text, marks)
     same_unit = orresu == standard.fillna("\x00")
-    factor = pd.Series([e.get("factors", {}).get(u) if isinstance(e, dict) else None
-                        for e, u in zip(entries, orresu)], index=orres.index, dtype=float)
-    factor = factor.where(~same_unit, 1.0)
+    number_in_standard, known, formula_problem = _convert_numbers(number, testcd, orresu, standard_units)
     decimals = entries.map(lambda e: e.get("decimals") if isinstance(e, dict) else None)
-    convert = has_standard & ~same_unit & factor.notna()
-    converted = qualifier + _round_text(number * factor, decimals)
-    cannot = has_standard & ~same_unit & factor.isna()  # no value rather than a value in the wrong unit
+    convert = has_standard & ~same_unit & known
+    converted = qualifier + _round_text(number_in_standard, decimals)
+    cannot = has_standard & ~same_unit & ~known  # no value rather than a value in the wrong unit
     stresc = number_text(text, marks).where(~convert, converted).where(present & ~cannot, "")
     stresu = standard.where(has_standard, orresu).where(present, "").astype(object)
 
@@ -84,7 +105,9 @@ def _convert_result(orres: pd.Series, orresu: pd.Series, testcd: pd.Series, mark
     not_number = quantitative & kind.eq("text")
     problem = problem.mask(not_number, "is not a number" + pd.Series(
         np.where(marks == ",", " (decimal comma)", ""), index=orres.index))
-    no_factor = quantitative & ~same_unit & factor.isna() & (orresu != "")
+    failed = quantitative & convert & kind.ne("text") & (formula_problem != "")
+    problem = problem.mask(failed, "cannot be converted from " + orresu + ": " + formula_problem)
+    no_factor = quantitative & ~same_unit & ~known & (orresu != "")
     unit_text = "is in " + orresu + ", which " + no_factor_text(orresu, testcd, standard.fillna(""))
     problem = problem.mask(no_factor, unit_text.where(~not_number, problem + "; it " + unit_text))
     no_unit = quantitative & (orresu == "")
@@ -94,8 +117,8 @@ def _convert_result(orres: pd.Series, orresu: pd.Series, testcd: pd.Series, mark
 
 
 def no_factor_text(unit: pd.Series, testcd: pd.Series, standard: pd.Series) -> pd.Series:
-    return ("has no factor to the standard unit " + standard + " of " + testcd + " (add '" + unit +
-            "' to standard_units." + testcd + ".factors)")
+    return ("has no conversion to the standard unit " + standard + " of " + testcd + " (add '" + unit +
+            "' to standard_units." + testcd + ".factors or .conversions; " + DOC + ")")
 
 
 def convert_limit(ornr: pd.Series, orresu: pd.Series, testcd: pd.Series, standard_units: dict,
@@ -392,7 +415,7 @@ def _derive_stresc(data, args, ctx):
 
 
 def _derive_stresu(data, args, ctx):
-    """The standard unit; a unit with no factor to it stops the run (never a value labelled with a unit
+    """The standard unit; a unit with no conversion to it stops the run (never a value labelled with a unit
     it was not converted to)."""
     placeholder = pd.Series("1", index=data.index, dtype=object)
     _, unit, problem = convert_result(placeholder, data[args["orresu"]], data[args["testcd"]], _units(ctx))

@@ -11,6 +11,7 @@ from pathlib import Path
 from specs.errors import Problem
 from specs.expressions import QUOTING_HINT
 from specs.model import domain_variables
+from specs.units import check_units
 from specs.vocabulary import ALGORITHMS, DERIVE, EPOCH_SAME_DAY, MAP, date_format_problem, time_format_problem
 
 NUMERIC_ALGORITHMS = {
@@ -160,6 +161,7 @@ def check_domain(spec, name: str, domain: dict, ct, problems: list[Problem]) -> 
         if "by" not in merge and not ("left_on" in merge and "right_on" in merge):
             problems.append(Problem(f"{base}.merge[{index}]", "needs 'by' or both 'left_on' and 'right_on'"))
     check_texts(spec, base, domain, problems)
+    problems += check_units(f"{base}.standard_units", domain.get("standard_units"))
 
     labels = [" ".join(str(t["label"]).split()).casefold() for t in domain.get("timepoints", [])]
     for index, label in enumerate(labels):

@@ -83,8 +83,9 @@ ALGORITHMS: dict[str, Algorithm] = {
         Algorithm("derive_test_name", DERIVE, ("testcd",), ("codelist",), "Assigned",
                   "Test name paired with the test code in controlled terminology (same NCI C-code).", 10),
         Algorithm("derive_stresc", DERIVE, ("orres", "orresu", "testcd"), ("on_invalid",), "Derived",
-                  "Result in the standard unit as text: converted by the factor stated per unit for the test; "
-                  "'<x' results keep their qualifier and convert x.", 10),
+                  "Result in the standard unit as text: converted by the test's conversion table (standard_units: "
+                  "a factor, an offset, a formula or a molar mass per unit) and rounded to its decimals; '<x' "
+                  "results keep their qualifier and convert x.", 10),
         Algorithm("derive_stresn", DERIVE, ("stresc",), (), "Derived",
                   "Numeric form of the standard result; null when it is not a plain number.", 11),
         Algorithm("derive_stresu", DERIVE, ("orresu", "testcd"), (), "Derived",
@@ -218,3 +219,30 @@ def time_format_problem(name) -> str | None:
         return None
     return (f"unknown time format {name!r} (known: {', '.join(TIME_FORMATS)}; see "
             f"docs/spec-reference.md#date-and-time-formats)")
+
+# ------------------------------------------------------------------------------------ unit conversions
+# `standard_units.<TESTCD>` in a findings domain: the test's standard unit, the decimals its converted
+# results are rounded to (halves away from zero, as SAS ROUND) and its conversion table: one entry per
+# unit its results may be collected in. A result in a unit the table does not list is an error, never a
+# value copied and labelled with the standard unit. Each entry gives exactly one of these:
+UNIT_CONVERSIONS: dict[str, tuple[str, str]] = {
+    "factor": ("standard = result x factor; with `offset`, standard = result x factor + offset. "
+               "`factors: {unit: factor}` is the short form of `conversions: {unit: {factor: ...}}`.",
+               "GLUC mg/dL to mmol/L: {factor: 0.0555}; TEMP F to C: {factor: 0.5555555556, offset: -17.7777777778}"),
+    "formula": ("an expression of the expression grammar that reads the result as `x` (arithmetic, round(), "
+                "numbers): the conversion of a unit with an offset written as it is known.",
+                "TEMP F to C: {formula: '(x - 32) * 5 / 9'}: 98.6 F is 37.0 C"),
+    "molar_mass": ("the analyte's molar mass in g/mol: between a mass concentration and a molar concentration "
+                   "(either way; units of MASS_CONCENTRATION_UNITS and MOLAR_CONCENTRATION_UNITS), the factor "
+                   "worked out from the two units' scales.",
+                   "CPEPTIDE ng/mL to nmol/L: {molar_mass: 3020.3}: 1.51 ng/mL is 1.51 x 1000 / 3020.3 = "
+                   "0.500 nmol/L; GLUC mg/dL to mmol/L: {molar_mass: 180.16}: 90 mg/dL is 0.9 / 180.16 x 1000 = 4.996 mmol/L (3 decimals)"),
+}
+# Mass concentrations in g/L and molar concentrations in mol/L (UNIT codelist spellings).
+MASS_CONCENTRATION_UNITS: dict[str, float] = {
+    "g/L": 1.0, "g/dL": 10.0, "g/mL": 1000.0, "mg/mL": 1.0, "mg/dL": 1e-2, "mg/L": 1e-3, "ug/mL": 1e-3,
+    "ug/dL": 1e-5, "ug/L": 1e-6, "ng/mL": 1e-6, "ng/dL": 1e-8, "ng/L": 1e-9, "pg/mL": 1e-9, "pg/L": 1e-12,
+}
+MOLAR_CONCENTRATION_UNITS: dict[str, float] = {
+    "mol/L": 1.0, "mmol/L": 1e-3, "umol/L": 1e-6, "nmol/L": 1e-9, "pmol/L": 1e-12, "fmol/L": 1e-15,
+}

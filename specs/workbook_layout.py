@@ -167,7 +167,8 @@ MELT = _t("Melt", [("Column", ("column",), "text"), ("Test Code", ("code",))], c
 TIMEPOINTS = _t("Time Points", [("Label", ("label",)), ("TPT", ("tpt",)), ("TPTNUM", ("tptnum",)),
                                 ("ELTM", ("eltm",)), ("TPTREF", ("tptref",))], context=["Dataset"])
 UNITS = _t("Standard Units", [("Unit", ("unit",)), ("Decimals", ("decimals",), "int"),
-                              ("Factors", ("factors",), "yaml")], context=["Dataset", "Test Code"])
+                              ("Factors", ("factors",), "yaml"), ("Conversions", ("conversions",), "yaml")],
+               context=["Dataset", "Test Code"])
 SOURCES = _t("Sources", [("Path", ("path",), "text"), ("Keys", ("keys",), "names"), ("Encoding", ("encoding",)),
                          ("Missing", ("missing",), "yaml"), ("Decimal", ("decimal",)), ("Role", ("role",)),
                          ("ODM Path", ("odm", "path"), "text"), ("ODM Form", ("odm", "form"), "text"),

@@ -49,10 +49,10 @@ def test_a_result_in_a_unit_with_no_factor_stops_the_run(workspace, capsys):
     code, _, err = run_cli(spec, raw, capsys)
     assert code == 1
     assert (f"raw/vendor/central_lab.csv row 6 ({LAB_KEY}): LB.LBSTRESC from LBORRES (raw column RESULT): "
-            "'380' is in pmol/L, which has no factor to the standard unit nmol/L of CPEPTIDE (add 'pmol/L' "
-            "to standard_units.CPEPTIDE.factors)") in err
+            "'380' is in pmol/L, which has no conversion to the standard unit nmol/L of CPEPTIDE (add 'pmol/L' "
+            "to standard_units.CPEPTIDE.factors or .conversions; see docs/spec-reference.md#unit-conversions)") in err
     assert (f"raw/vendor/central_lab.csv row 6 ({LAB_KEY}): LB.LBSTRESU from LBORRESU (raw column UNIT): "
-            "'pmol/L' has no factor to the standard unit nmol/L of CPEPTIDE") in err
+            "'pmol/L' has no conversion to the standard unit nmol/L of CPEPTIDE") in err
     assert not Path("out").exists()
 
 

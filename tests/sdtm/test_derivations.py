@@ -34,10 +34,12 @@ def test_a_unit_with_no_factor_is_never_labelled_with_the_standard_unit():
     stresc, stresu, problem = convert_result(pd.Series(["380", "abc"]), pd.Series(["pmol/L", "pmol/L"]),
                                              pd.Series(["CPEPTIDE"] * 2), UNITS)
     assert list(stresc) == ["", ""]
-    assert problem[0] == ("is in pmol/L, which has no factor to the standard unit nmol/L of CPEPTIDE "
-                          "(add 'pmol/L' to standard_units.CPEPTIDE.factors)")
-    assert problem[1] == ("is not a number; it is in pmol/L, which has no factor to the standard unit nmol/L "
-                          "of CPEPTIDE (add 'pmol/L' to standard_units.CPEPTIDE.factors)")
+    assert problem[0] == ("is in pmol/L, which has no conversion to the standard unit nmol/L of CPEPTIDE "
+                          "(add 'pmol/L' to standard_units.CPEPTIDE.factors or .conversions; "
+                          "see docs/spec-reference.md#unit-conversions)")
+    assert problem[1] == ("is not a number; it is in pmol/L, which has no conversion to the standard unit nmol/L "
+                          "of CPEPTIDE (add 'pmol/L' to standard_units.CPEPTIDE.factors or .conversions; "
+                          "see docs/spec-reference.md#unit-conversions)")
 
 
 def test_a_quantitative_result_must_be_a_number_with_a_unit():
@@ -143,3 +145,52 @@ def test_last_observation_before_first_dose():
     # S1 HBA1C on the first-dose day has no result, so the screening value is the last one before dosing.
     assert list(baseline_flag(data, ["LBTESTCD"], "LBDTC", "LBSTRESC", reference, same_day="before")) == \
         ["Y", "", "", "Y", ""]
+
+
+TABLES = {
+    "TEMP": {"unit": "C", "decimals": 1, "conversions": {"F": {"formula": "(x - 32) * 5 / 9"},
+                                                         "K": {"factor": 1, "offset": -273.15}}},
+    "GLUC": {"unit": "mmol/L", "decimals": 2, "conversions": {"mg/dL": {"molar_mass": 180.16}}},
+    "CHOL": {"unit": "mmol/L", "decimals": 2, "conversions": {"mg/dL": {"molar_mass": 386.65}}},
+    "CPEPTIDE": {"unit": "nmol/L", "decimals": 3, "conversions": {"ng/mL": {"molar_mass": 3020.3}}},
+    "INSULIN": {"unit": "uU/mL", "decimals": 2, "factors": {"pmol/L": 0.144}},
+}
+
+
+def test_conversions_by_formula_offset_and_molar_mass_per_test():
+    # TEMP: (98.6 - 32) x 5 / 9 = 37.0; (100.5 - 32) x 5 / 9 = 38.0555 -> 38.1; '<95' F -> '<35.0';
+    #       310.15 K - 273.15 = 37.0
+    # GLUC: 90 mg/dL = 0.9 g/L / 180.16 = 4.99556 mmol/L -> 5.00; CHOL: 200 mg/dL = 2 / 386.65 = 5.1726 -> 5.17
+    # CPEPTIDE: 1.51 ng/mL x 1000 / 3020.3 = 0.499950 -> 0.500; INSULIN: 60 pmol/L x 0.144 = 8.64
+    stresc, stresu, problem = convert_result(
+        pd.Series(["98.6", "100.5", "<95", "310.15", "90", "200", "1.51", "60", "37.2"]),
+        pd.Series(["F", "F", "F", "K", "mg/dL", "mg/dL", "ng/mL", "pmol/L", "C"]),
+        pd.Series(["TEMP", "TEMP", "TEMP", "TEMP", "GLUC", "CHOL", "CPEPTIDE", "INSULIN", "TEMP"]), TABLES)
+    assert list(stresc) == ["37.0", "38.1", "<35.0", "37.0", "5.00", "5.17", "0.500", "8.64", "37.2"]
+    assert list(stresu) == ["C", "C", "C", "C", "mmol/L", "mmol/L", "nmol/L", "uU/mL", "C"]
+    assert set(problem) == {""}
+
+
+def test_converted_results_round_halves_away_from_zero():
+    # 2.675 is 2.67499999... as a binary float: Python's round gives 2.67, SAS ROUND (and ours) 2.68
+    units = {"X": {"unit": "b", "decimals": 2, "factors": {"a": 1}}}
+    stresc, _, _ = convert_result(pd.Series(["2.675", "-2.675", "0.005"]), pd.Series(["a"] * 3),
+                                  pd.Series(["X"] * 3), units)
+    assert list(stresc) == ["2.68", "-2.68", "0.01"]
+
+
+def test_a_unit_without_a_declared_conversion_stays_an_error():
+    # mg/dL has a molar mass for GLUC, not for TEMP; mmol/L is not in GLUC's table
+    stresc, _, problem = convert_result(pd.Series(["98", "5.2"]), pd.Series(["mg/dL", "umol/L"]),
+                                        pd.Series(["TEMP", "GLUC"]), TABLES)
+    assert list(stresc) == ["", ""]
+    assert problem[1] == ("is in umol/L, which has no conversion to the standard unit mmol/L of GLUC (add 'umol/L' "
+                          "to standard_units.GLUC.factors or .conversions; see "
+                          "docs/spec-reference.md#unit-conversions)")
+
+
+def test_a_formula_that_cannot_convert_a_value_is_a_problem():
+    units = {"X": {"unit": "b", "conversions": {"a": {"formula": "10 / x"}}}}
+    stresc, _, problem = convert_result(pd.Series(["0", "4"]), pd.Series(["a", "a"]), pd.Series(["X", "X"]), units)
+    assert list(stresc) == ["", "2.5"]
+    assert problem[0] == "cannot be converted from a: division by zero in 10 / x"
