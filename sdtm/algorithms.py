@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from sdtm.arms import match_arms
 from sdtm.dates import parse_datetime
 from sdtm.numbers import decimal_marks, parse_numbers
 from sdtm.unique import on_unique
+from sdtm.visits import place_visits
 from specs.conditions import parse_condition, parse_expression, parse_template
 from specs.ct import MULTIPLE, multiple_allowed
 from specs.errors import Problem, RecordIssue
@@ -32,6 +34,7 @@ class MapContext:
     visits: list[dict]
     arms: list[dict]
     timepoints: list[dict] = field(default_factory=list)  # the domain's time point table
+    unscheduled: dict | None = None  # the design's rule for unscheduled visits (design.unscheduled)
     supp_qnams: frozenset = frozenset()  # the domain's variables routed to SUPP--
     lookups: dict = field(default_factory=dict)  # the study's lookup tables (study.yaml lookups)
     variables: dict = field(default_factory=dict)  # 'DOMAIN.NAME' -> mapped values, for late mappings
@@ -269,13 +272,11 @@ def derive_usubjid(raw, args, ctx):
 
 
 def _schedule_lookup(raw, args, ctx, field_name: str):
-    match = args.get("match", "folder")
-    table = {v["match"][match]: v.get(field_name) for v in ctx.visits if match in v.get("match", {})}
-    values = _text(raw, args["source"])
-    unknown = (values != "") & ~values.isin(list(table))
-    ctx.report(raw, unknown, args["source"], f"is not a visit of the schedule (design.visits match.{match}: "
-                                             f"{', '.join(map(str, table))})")
-    return values.map(table)
+    """The schedule's field for the collected visit label (sdtm.visits: patterns, case and spaces ignored,
+    unscheduled visits by the design's rule); a label it cannot place is a located problem."""
+    placed = place_visits(_text(raw, args["source"]), ctx.visits, ctx.unscheduled, args.get("match", "folder"))
+    ctx.report_each(raw, placed["problem"], args["source"])
+    return placed[field_name]
 
 
 def derive_visitnum(raw, args, ctx):
@@ -324,6 +325,11 @@ def derive_tptref(raw, args, ctx):
 
 
 def _arm_lookup(raw, args, ctx, field_name: str):
+    """The arm of the randomization code, or (``match``) of the collected text by design.arms[].match."""
+    if args.get("match"):
+        armcd, problem = match_arms(_text(raw, args["source"]), ctx.arms, args["match"])
+        ctx.report_each(raw, problem, args["source"])
+        return armcd.map({a["armcd"]: a[field_name] for a in ctx.arms}).fillna("").astype(object)
     table = {a["randomization_code"]: a[field_name] for a in ctx.arms if "randomization_code" in a}
     values = _text(raw, args["source"])
     unknown = (values != "") & ~values.isin(list(table))

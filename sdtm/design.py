@@ -108,11 +108,12 @@ def derive_se(studyid: str, design: dict, dm: pd.DataFrame, domains: dict[str, p
     return se.drop(columns="__DESIGN_ORDER")
 
 
-def actual_arm(dm: pd.DataFrame, se: pd.DataFrame, design: dict) -> pd.DataFrame:
+def actual_arm(dm: pd.DataFrame, se: pd.DataFrame, design: dict, sequences: str = "prefix") -> pd.DataFrame:
     """ACTARMCD/ACTARM from the elements each subject went through, and ARMNRS/ACTARMUD.
 
-    A treated subject whose element sequence is an arm's sequence, or its leading part (one who left
-    early), gets that arm (the planned one when several match); never randomized: SCREEN FAILURE;
+    A treated subject whose element sequence is an arm's sequence, or (``sequences='prefix'``) its leading
+    part (one who left early), or (``sequences='listed'``) one of the sequences the arm lists
+    (``arms[].sequences``), gets that arm (the planned one when several match); never randomized: SCREEN FAILURE;
     randomized without exposure: ASSIGNED, NOT TREATED; a sequence matching no arm: UNPLANNED TREATMENT,
     described in ACTARMUD.
     """
@@ -127,7 +128,8 @@ def actual_arm(dm: pd.DataFrame, se: pd.DataFrame, design: dict) -> pd.DataFrame
     matched_cd = pd.Series("", index=dm.index, dtype=object)
     for arm in arms:  # the first arm in design order that fits, or the planned arm when it fits too
         elements = arm["elements"]
-        prefixes = {">".join(elements[:k]) for k in range(2, len(elements) + 1)}
+        prefixes = {">".join(elements[:k]) for k in range(2, len(elements) + 1)} if sequences == "prefix" else \
+            {">".join(elements)} | {">".join(listed) for listed in arm.get("sequences") or []}
         fits = subject_sequence.isin(prefixes)
         matched_cd = matched_cd.mask(fits & ((matched_cd == "") | (planned == arm["armcd"])), arm["armcd"])
     matched_cd = matched_cd.where(is_treated & (planned != ""), "")

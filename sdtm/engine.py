@@ -15,6 +15,7 @@ import pandas as pd
 
 from sdtm import design as trial_design
 from sdtm.algorithms import MapContext, run_map
+from sdtm.arms import actual_arm_collected
 from sdtm.derivations import DERIVE_ALGORITHMS, DeriveContext
 from sdtm.exposure import constant_dosing_intervals, records_of_domain
 from sdtm.late import referenced_values
@@ -31,8 +32,19 @@ from specs.vocabulary import ALGORITHMS, BUILD_STAGE, DERIVE, MAP
 
 
 def _derive_actual(column: str):
+    """ACTARMCD, ACTARM, ARMNRS, ACTARMUD: from the SE elements, or (``source``) from the collected actual
+    treatment matched to design.arms[].match.<match>; derive_actarmcd reports the texts it cannot place."""
     def derive(data, args, ctx):
-        return trial_design.actual_arm(data, ctx.other("SE"), ctx.design)[column]
+        arms = ctx.design.get("arms", [])
+        if not args.get("source"):
+            return trial_design.actual_arm(data, ctx.other("SE"), ctx.design,
+                                           args.get("sequences", "prefix"))[column]
+        collected = ctx.records.loc[data.index, args["source"]]
+        result, problem = actual_arm_collected(data, collected, arms, args.get("match", "actual"))
+        if column == "ACTARMCD":
+            ctx.report(data, problem != "", "from raw column " + args["source"] + ": '" +
+                       collected.fillna("").astype(str) + "' " + problem)
+        return result[column]
     return derive
 
 
@@ -155,6 +167,7 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
                     (name, variable.name) not in late:
                 ctx = MapContext(spec.studyid, name, variable.name, variable.codelist, ct, visits, arms,
                                  timepoints=dspec.raw.get("timepoints", []),
+                                 unscheduled=spec.design.get("unscheduled"),
                                  supp_qnams=frozenset(v.name for v in dspec.supp_variables),
                                  lookups=getattr(spec, "lookups", {}))
                 values = run_map(records, mapping, ctx)
@@ -230,6 +243,7 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
             problems += read_problems
             ctx = MapContext(spec.studyid, name, variable.name, variable.codelist, ct, visits, arms,
                              timepoints=specs[name].raw.get("timepoints", []),
+                             unscheduled=spec.design.get("unscheduled"),
                              supp_qnams=frozenset(v.name for v in specs[name].supp_variables),
                              lookups=getattr(spec, "lookups", {}), variables=values_read)
             if not read_problems and len(data):

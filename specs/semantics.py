@@ -12,6 +12,7 @@ from specs.errors import Problem
 from specs.expressions import QUOTING_HINT
 from specs.model import domain_variables
 from specs.units import check_units
+from specs.visit_match import normal, patterns
 from specs.vocabulary import ALGORITHMS, DERIVE, EPOCH_SAME_DAY, MAP, date_format_problem, time_format_problem
 
 NUMERIC_ALGORITHMS = {
@@ -32,6 +33,7 @@ CT_HINT = ("neither the CDISC CT of study.ct.sdtm nor a file of study.ct.files h
            "docs/spec-reference.md#study-controlled-terminology")
 
 TIMEPOINT_ALGORITHMS = {"derive_tpt", "derive_tptnum", "derive_eltm", "derive_tptref"}
+ACTUAL_ARM = ("derive_actarmcd", "derive_actarm", "derive_armnrs", "derive_actarmud")
 
 
 def _algorithms_in(mapping: dict) -> set[str]:
@@ -213,6 +215,8 @@ def check_domain(spec, name: str, domain: dict, ct, problems: list[Problem]) -> 
         if mapping.get("algorithm") == "derive_epoch" and mapping.get("same_day", "later") not in EPOCH_SAME_DAY:
             problems.append(Problem(f"{where}.map.same_day", f"'{mapping['same_day']}' is not one of "
                                                              f"{', '.join(EPOCH_SAME_DAY)}"))
+        if mapping.get("algorithm") in (*ACTUAL_ARM, "derive_armcd", "derive_arm"):
+            check_arm_mapping(spec, name, domain, mapping, f"{where}.map", problems)
         if mapping.get("algorithm") in ("derive_rf_date", "derive_exist_flag"):
             for i, source in enumerate(mapping.get("sources") or []):
                 needed = {"domain", "variable"} if mapping["algorithm"] == "derive_rf_date" else {"domain"}
@@ -266,6 +270,27 @@ def check_baseline(spec, mapping: dict, where: str, names: list[str], problems: 
             problems.append(Problem(f"{where}.{arg}", "a list of texts"))
 
 
+def check_arm_mapping(spec, name: str, domain: dict, mapping: dict, where: str, problems: list[Problem]) -> None:
+    """Arm matching by the design's labels: an arm names the key; the actual-arm variables of a domain read
+    the actual arm the same way; a collected actual treatment needs raw records."""
+    arms = spec.design.get("arms", [])
+    key = mapping.get("match", "actual" if mapping["algorithm"] in ACTUAL_ARM and mapping.get("source") else None)
+    if key is not None and not any(key in (arm.get("match") or {}) for arm in arms):
+        problems.append(Problem(f"{where}.match", f"no arm of design.arms has match.{key} (give each arm's "
+                                                  f"labels there)"))
+    if mapping["algorithm"] not in ACTUAL_ARM:
+        return
+    if mapping.get("sequences", "prefix") not in ("prefix", "listed"):
+        problems.append(Problem(f"{where}.sequences", f"'{mapping['sequences']}' is not 'prefix' or 'listed'"))
+    if mapping.get("source") and not {"from", "from_domain"} & set(domain):
+        problems.append(Problem(f"{where}.source", f"{name} has no raw records to read '{mapping['source']}' from"))
+    reads = {tuple(sorted((k, str(v)) for k, v in (variable.get("map") or {}).items() if k != "algorithm"))
+             for variable in domain["variables"] if (variable.get("map") or {}).get("algorithm") in ACTUAL_ARM}
+    if len(reads) > 1 and mapping["algorithm"] == "derive_actarmcd":
+        problems.append(Problem(where, f"{', '.join(ACTUAL_ARM)} must read the actual arm alike (the same source, "
+                                       f"match and sequences)"))
+
+
 def check_design(spec, ct, problems: list[Problem]) -> None:
     design = spec.design
     etcds = [e["etcd"] for e in design.get("elements", [])]
@@ -274,6 +299,11 @@ def check_design(spec, ct, problems: list[Problem]) -> None:
             if element not in etcds:
                 problems.append(Problem(spec.where("study", "design", "arms", index, "elements"),
                                         f"'{element}' is not an element of design.elements"))
+        for number, sequence in enumerate(arm.get("sequences") or []):
+            for element in sequence:
+                if element not in etcds:
+                    problems.append(Problem(spec.where("study", "design", "arms", index, "sequences", number),
+                                            f"'{element}' is not an element of design.elements"))
     for index, element in enumerate(design.get("elements", [])):
         start = element["start"]
         if start["domain"] not in spec.domains:
@@ -288,6 +318,33 @@ def check_design(spec, ct, problems: list[Problem]) -> None:
     visitnums = [v["visitnum"] for v in design.get("visits", [])]
     if len(visitnums) != len(set(visitnums)):
         problems.append(Problem(spec.where("study", "design", "visits"), "VISITNUM values must be unique"))
+    check_visit_matches(spec, design, problems)
+
+
+def check_visit_matches(spec, design: dict, problems: list[Problem]) -> None:
+    """Visit patterns compile; a label is not given to two visits (case and spaces ignored)."""
+    seen: dict[tuple[str, str], str] = {}
+    entries = [(("study", "design", "visits", i, "match"), v.get("match") or {}, v.get("visit"))
+               for i, v in enumerate(design.get("visits", []))]
+    entries += [(("study", "design", "arms", i, "match"), a.get("match") or {}, None)
+                for i, a in enumerate(design.get("arms", []))]
+    if isinstance(design.get("unscheduled"), dict):
+        entries.append((("study", "design", "unscheduled", "match"), design["unscheduled"].get("match") or {}, None))
+    for path, match, visit in entries:
+        for key, value in match.items():
+            try:
+                found = patterns(value)
+            except ValueError as exc:
+                problems.append(Problem(spec.where(*path, key), str(exc)))
+                continue
+            for pattern in found:
+                if pattern.kind != "label" or visit is None:
+                    continue
+                label = (key, normal(pattern.text))
+                if label in seen and seen[label] != visit:
+                    problems.append(Problem(spec.where(*path, key), f"'{pattern.text}' is also the label of "
+                                                                    f"{seen[label]} (case and spaces ignored)"))
+                seen.setdefault(label, visit)
 
 
 def check_spec(spec) -> list[Problem]:
@@ -389,7 +446,7 @@ def raw_columns_used(domain: dict) -> list[tuple[tuple, str]]:
 
     def visit_mapping(mapping: dict, path: tuple) -> None:
         algorithm = mapping.get("algorithm")
-        if algorithm == "derive_stnr" and isinstance(mapping.get("source"), str):
+        if algorithm in ("derive_stnr", *ACTUAL_ARM) and isinstance(mapping.get("source"), str):
             used.append((path + ("source",), mapping["source"]))  # a raw limit converted with the results
         if ALGORITHMS.get(algorithm) is None or ALGORITHMS[algorithm].kind != MAP:
             return

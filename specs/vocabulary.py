@@ -34,6 +34,11 @@ DERIVE = "derive"
 # derive_epoch: where a record goes on the day an element starts when the order cannot be told.
 EPOCH_SAME_DAY = ("later", "earlier", "null")
 BASELINE_OPTIONS = ("reference", "stat", "visits", "tpt", "timepoints", "same_day")
+# derive_actarmcd and its companions (ACTARM, ARMNRS, ACTARMUD; all four with the same arguments): source (a
+# raw column of the domain: the collected actual treatment) and match (the key of design.arms[].match naming
+# it), or sequences ('prefix': an arm's SE elements or their leading part; 'listed': its elements or the
+# sequences design.arms[].sequences lists).
+ACTUAL_ARM_OPTIONS = ("source", "match", "sequences")
 
 ALGORITHMS: dict[str, Algorithm] = {
     a.name: a
@@ -59,11 +64,17 @@ ALGORITHMS: dict[str, Algorithm] = {
         Algorithm("derive_usubjid", MAP, ("source",), (), "Derived",
                   "Concatenation of STUDYID and the subject number, separated by '-'."),
         Algorithm("derive_visitnum", MAP, ("source",), ("match",), "Derived",
-                  "Visit number of the planned visit in the trial design (TV) matching the collected visit."),
+                  "Visit number of the planned visit in the trial design (TV) whose label, regex or glob "
+                  "(design.visits match.{match}; case and spaces ignored) matches the collected {source}; an "
+                  "unscheduled visit numbered by design.unscheduled (from its label, or after the last "
+                  "scheduled visit).", defaults={"match": "folder"}),
         Algorithm("derive_visit", MAP, ("source",), ("match",), "Derived",
-                  "Visit name of the planned visit in the trial design (TV) matching the collected visit."),
+                  "Visit name of the planned visit in the trial design (TV) matching the collected {source} "
+                  "(design.visits match.{match}); 'UNSCHEDULED n' for an unscheduled visit.",
+                  defaults={"match": "folder"}),
         Algorithm("derive_visitdy", MAP, ("source",), ("match",), "Derived",
-                  "Planned study day of the visit in the trial design (TV)."),
+                  "Planned study day of the visit in the trial design (TV) matching the collected {source}; "
+                  "null for an unscheduled visit.", defaults={"match": "folder"}),
         Algorithm("derive_tpt", MAP, ("source",), (), "Derived",
                   "Planned time point name from the domain's time point table, matching the collected "
                   "{source} (case and spaces ignored)."),
@@ -74,11 +85,13 @@ ALGORITHMS: dict[str, Algorithm] = {
                   "{source}."),
         Algorithm("derive_tptref", MAP, ("source",), (), "Derived",
                   "Time point reference from the domain's time point table for the collected {source}."),
-        Algorithm("derive_armcd", MAP, ("source",), (), "Derived",
-                  "Planned arm code from the randomization list (TA arms by randomization code); null when "
-                  "the subject was not randomized."),
-        Algorithm("derive_arm", MAP, ("source",), (), "Derived",
-                  "Planned arm from the randomization list (TA arms by randomization code)."),
+        Algorithm("derive_armcd", MAP, ("source",), ("match",), "Derived",
+                  "Planned arm code from the randomization list (TA arms by randomization code, or with `match` "
+                  "the arm whose design.arms match.{match} names the collected {source}); null when the subject "
+                  "was not randomized."),
+        Algorithm("derive_arm", MAP, ("source",), ("match",), "Derived",
+                  "Planned arm from the randomization list (TA arms by randomization code, or with `match` by "
+                  "design.arms match.{match})."),
         # derive-kind: computed from mapped variables (and other domains); run after all mapping
         Algorithm("derive_test_name", DERIVE, ("testcd",), ("codelist",), "Assigned",
                   "Test name paired with the test code in controlled terminology (same NCI C-code).", 10),
@@ -106,15 +119,22 @@ ALGORITHMS: dict[str, Algorithm] = {
                   "'Y' when the subject has a record in: {sources}; null otherwise.", 20),
         Algorithm("derive_age", DERIVE, ("birth", "ref"), (), "Derived",
                   "Age in completed years from the birth date {birth} to {ref}.", 30),
-        Algorithm("derive_actarmcd", DERIVE, (), (), "Derived",
-                  "Actual arm code: the arm of TA whose elements match the subject's SE elements; null with "
-                  "ARMNRS when the subject was not treated.", 30),
-        Algorithm("derive_actarm", DERIVE, (), (), "Derived", "Actual arm matching ACTARMCD in TA.", 31),
-        Algorithm("derive_armnrs", DERIVE, (), (), "Derived",
+        Algorithm("derive_actarmcd", DERIVE, (), ACTUAL_ARM_OPTIONS, "Derived",
+                  "Actual arm code: the arm of TA matching what the subject received, its SE elements (the "
+                  "arm's elements or, by the spec's rule, their leading part or a sequence the design lists) or "
+                  "the collected actual treatment as the design's arm labels name it; null with ARMNRS when the "
+                  "subject was not treated.", 30,
+                  {"sequences": "prefix", "match": "actual"}),
+        Algorithm("derive_actarm", DERIVE, (), ACTUAL_ARM_OPTIONS, "Derived",
+                  "Actual arm matching ACTARMCD in TA.", 31, {"sequences": "prefix", "match": "actual"}),
+        Algorithm("derive_armnrs", DERIVE, (), ACTUAL_ARM_OPTIONS, "Derived",
                   "Reason ARM or ACTARM is null: SCREEN FAILURE (never randomized), ASSIGNED, NOT TREATED "
-                  "(randomized, no exposure), UNPLANNED TREATMENT (elements matching no arm).", 32),
-        Algorithm("derive_actarmud", DERIVE, (), (), "Derived",
-                  "Description of an unplanned treatment: the subject's SE elements in order.", 33),
+                  "(randomized, no exposure or no actual treatment collected), UNPLANNED TREATMENT (elements "
+                  "matching no arm, or treated without being randomized).", 32,
+                  {"sequences": "prefix", "match": "actual"}),
+        Algorithm("derive_actarmud", DERIVE, (), ACTUAL_ARM_OPTIONS, "Derived",
+                  "Description of an unplanned treatment: the subject's SE elements in order (or the collected "
+                  "actual treatment).", 33, {"sequences": "prefix", "match": "actual"}),
         Algorithm("derive_study_day", DERIVE, ("dtc",), (), "Derived",
                   "Study day of {dtc} relative to DM.RFSTDTC: date - RFSTDTC + 1 on or after it, date - RFSTDTC "
                   "before it (no day 0); null for partial dates.", 40),
