@@ -19,8 +19,8 @@ from sdtm.unique import on_unique
 from sdtm.visits import place_visits
 from specs.conditions import parse_condition, parse_expression, parse_template
 from specs.ct import MULTIPLE, multiple_allowed
-from specs.errors import Problem, RecordIssue
-from specs.vocabulary import CUTOFF_2000, DEFAULT_TIME_FORMATS
+from specs.errors import DataError, Problem, RecordIssue
+from specs.vocabulary import ALGORITHMS, CUTOFF_2000, DEFAULT_TIME_FORMATS
 
 @dataclass
 class MapContext:
@@ -355,4 +355,22 @@ MAP_ALGORITHMS = {
 
 
 def run_map(raw: pd.DataFrame, mapping: dict, ctx: MapContext) -> pd.Series:
-    return MAP_ALGORITHMS[mapping["algorithm"]](raw, mapping, ctx)
+    name = mapping["algorithm"]
+    if name in MAP_ALGORITHMS:
+        return MAP_ALGORITHMS[name](raw, mapping, ctx)
+    return study_algorithm(name, raw, mapping, ctx)
+
+
+def study_algorithm(name: str, records: pd.DataFrame, mapping: dict, ctx) -> pd.Series:
+    """A study plugin's algorithm (specs.plugins): its values, one per record, or a DataError naming it."""
+    algorithm = ALGORITHMS[name]
+    try:
+        values = algorithm.function(records, mapping, ctx)
+    except Exception as exc:  # the study's own code: name it, with where it failed
+        raise DataError([Problem(f"{ctx.domain}.{ctx.variable}", f"study algorithm {name} ({algorithm.plugin}) "
+                                                                 f"failed: {type(exc).__name__}: {exc}")]) from exc
+    if not isinstance(values, pd.Series) or not values.index.equals(records.index):
+        raise DataError([Problem(f"{ctx.domain}.{ctx.variable}", f"study algorithm {name} ({algorithm.plugin}) must "
+                                                                 f"return a pandas Series with one value per record "
+                                                                 f"(on the index of its records)")])
+    return values

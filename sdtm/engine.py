@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from sdtm import design as trial_design
-from sdtm.algorithms import MapContext, run_map
+from sdtm.algorithms import MapContext, run_map, study_algorithm
 from sdtm.arms import actual_arm_collected
 from sdtm.derivations import DERIVE_ALGORITHMS, DeriveContext
 from sdtm.exposure import constant_dosing_intervals, records_of_domain
@@ -28,7 +28,7 @@ from specs.errors import ControlledTermError, DataError, Problem, RawDataError, 
 from specs.model import DomainSpec, domain_spec
 from specs.references import stages as late_stages, variables_read
 from specs.semantics import derivation_order
-from specs.vocabulary import ALGORITHMS, BUILD_STAGE, DERIVE, MAP
+from specs.vocabulary import ALGORITHMS, BUILD_STAGE, DERIVE, MAP, use_study_algorithms
 
 
 def _derive_actual(column: str):
@@ -133,6 +133,7 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
     With a data cut (sdtm.cut.DataCut), the cut applies to the mapped records before any derivation, so
     that DM's reference dates, SE, epochs, study days and sequence numbers are derived from what remains.
     """
+    use_study_algorithms(getattr(spec, "plugins", {}))  # this spec's own algorithms, if another was loaded since
     problems: list[Problem] = []
     term_problems: list[Problem] = []
     notes: list[str] = list(getattr(spec, "notes", []))
@@ -256,7 +257,9 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
             continue
         ctx = DeriveContext(name, variable.name, datasets, specs[name].raw, ct, spec.design,
                             records=prepared.get(name))
-        values = DERIVATIONS[variable.map["algorithm"]](datasets[name], variable.map, ctx)
+        algorithm = variable.map["algorithm"]
+        values = DERIVATIONS[algorithm](datasets[name], variable.map, ctx) if algorithm in DERIVATIONS else \
+            study_algorithm(algorithm, datasets[name], variable.map, ctx)
         converted = _as_type(values, variable)
         if variable.type == "Num":
             ctx.report(datasets[name], values.notna() & (values.astype(str) != "") & converted.isna(),

@@ -247,6 +247,7 @@ class StudySpec:
     notes: list[str] = field(default_factory=list)  # what to change to write the current version
     lookups: dict = field(default_factory=dict)  # name -> specs.lookups.LookupTable
     reviewers_guide: dict = field(default_factory=dict)  # explanations of known conformance findings (define.guides)
+    plugins: dict = field(default_factory=dict)  # name -> the Algorithm of a study plugin (specs.plugins)
 
     @property
     def studyid(self) -> str:
@@ -292,6 +293,12 @@ def load_study_spec(folder: str | Path | None = None, collect: list[Problem] | N
     from specs.lookups import read_lookups
 
     lookups, lookup_problems = read_lookups(folder, study_doc.get("lookups"), display_path(study_path), display_path)
+    from specs.plugins import load_plugins
+    from specs.vocabulary import use_study_algorithms
+
+    plugins, plugin_problems = load_plugins(folder, study_doc.get("plugins"),
+                                            lambda index: f"{display_path(study_path)}: plugins[{index}]")
+    use_study_algorithms(plugins)  # this spec's own algorithm names, checked and run as the built-ins
     spec = StudySpec(
         folder=folder,
         study=study_doc["study"],
@@ -304,12 +311,14 @@ def load_study_spec(folder: str | Path | None = None, collect: list[Problem] | N
         notes=notes,
         lookups=lookups,
         reviewers_guide=study_doc.get("reviewers_guide") or {},
+        plugins=plugins,
     )
     from specs.semantics import check_spec  # the checks that need more than a schema
 
-    problems = path_problems(spec) + lookup_problems + check_spec(spec)
+    problems = path_problems(spec) + lookup_problems + plugin_problems + check_spec(spec)
     if collect is not None:
         collect.extend(problems)
     elif problems:
+        use_study_algorithms({})  # a spec that does not load leaves no names behind
         raise SpecError(problems)
     return spec

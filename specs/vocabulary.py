@@ -11,6 +11,7 @@ docs/spec-reference.md is generated from both (``python -m specs.reference_doc -
 """
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 
@@ -25,6 +26,54 @@ class Algorithm:
     stage: int = 0  # derive-kind only: derivations run stage by stage across all domains
     defaults: dict = field(default_factory=dict)  # the value of an optional argument the spec leaves out
     one_of: tuple[tuple[str, ...], ...] = ()  # groups of optional arguments of which exactly one is given
+    function: object = field(default=None, compare=False)  # a study plugin's function (specs.plugins)
+    plugin: str | None = None  # the spec-folder file of a study plugin's algorithm
+
+
+class AlgorithmRegistry(dict):
+    """The built-in vocabulary, plus the algorithms of the study plugins of the spec in use (specs.plugins):
+    a study's own names are known only while its spec is the one loaded or run."""
+
+    def _study(self) -> dict:
+        return _STUDY_ALGORITHMS.get()
+
+    def __getitem__(self, name):
+        if dict.__contains__(self, name):
+            return dict.__getitem__(self, name)
+        return self._study()[name]
+
+    def get(self, name, default=None):
+        return self[name] if name in self else default
+
+    def __contains__(self, name) -> bool:
+        return dict.__contains__(self, name) or name in self._study()
+
+    def __iter__(self):
+        yield from dict.__iter__(self)
+        yield from self._study()
+
+    def __len__(self) -> int:
+        return dict.__len__(self) + len(self._study())
+
+    def keys(self):
+        return list(iter(self))
+
+    def items(self):
+        return [(name, self[name]) for name in self]
+
+    def values(self):
+        return [self[name] for name in self]
+
+    def builtin(self, name: str) -> bool:
+        return dict.__contains__(self, name)
+
+
+_STUDY_ALGORITHMS: ContextVar[dict] = ContextVar("study_algorithms", default={})
+
+
+def use_study_algorithms(algorithms: dict) -> None:
+    """Make a spec's plugin algorithms (name -> Algorithm) the study ones in use (none: {})."""
+    _STUDY_ALGORITHMS.set(dict(algorithms))
 
 
 MAP = "map"
@@ -40,7 +89,7 @@ BASELINE_OPTIONS = ("reference", "stat", "visits", "tpt", "timepoints", "same_da
 # sequences design.arms[].sequences lists).
 ACTUAL_ARM_OPTIONS = ("source", "match", "sequences")
 
-ALGORITHMS: dict[str, Algorithm] = {
+ALGORITHMS: AlgorithmRegistry = AlgorithmRegistry({
     a.name: a
     for a in [
         # map-kind: computed from the raw record; `source` names raw columns
@@ -159,7 +208,7 @@ ALGORITHMS: dict[str, Algorithm] = {
         Algorithm("derive_seq", DERIVE, ("order",), ("by",), "Derived",
                   "Sequence number 1..n per subject in the order of {order}.", 50),
     ]
-}
+})
 
 # Domains built from the trial design (study.yaml) or from other domains rather than from one raw source.
 BUILDS = {
