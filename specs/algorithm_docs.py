@@ -49,7 +49,11 @@ COMMON_ARGUMENTS = {
                 "variable's own `codelist`.",
     "value": "The value every record gets (text, or a number for a Num variable).",
     "match": "Which `match` key of the visits in study.yaml `design.visits` the collected value is compared "
-             "with (default `folder`; e.g. `vendor` for a lab transfer's visit labels).",
+             "with (default `folder`; e.g. `vendor` for a lab transfer's visit labels). Each visit gives there the "
+             "label, a `{regex: ...}` or a `{glob: ...}` (or a list of these), matching the whole label with case "
+             "and spaces ignored; a label no visit matches is an unscheduled visit when `design.unscheduled` "
+             "matches it (numbered from its label, or after the last scheduled visit with `number: after_last`), "
+             "otherwise an error of its record, as is a label two visits match.",
     "by": "Variables of the domain that, with USUBJID, form the groups.",
     "dtc": "The --DTC variable of the domain (ISO 8601) the value is computed from.",
     "testcd": "The --TESTCD variable of the domain.",
@@ -58,6 +62,21 @@ COMMON_ARGUMENTS = {
                   "located) or the policy named for this algorithm (each such record listed as a warning in "
                   "the run report).",
 }
+
+# Arguments of the actual-arm algorithms (derive_actarmcd, derive_actarm, derive_armnrs, derive_actarmud: all
+# four with the same arguments).
+_ACTUAL_ARM_ARGS = {
+    "source": "A raw column of the domain holding the collected actual treatment: the actual arm is the arm "
+              "whose `design.arms[].match.<match>` labels name it (empty: not treated); a text naming no arm, "
+              "or two, is an error of its record. Without it, the actual arm comes from the subject's SE elements.",
+    "match": "Which `match` key of `design.arms` names the collected actual treatment (default `actual`).",
+    "sequences": "Without `source`: `prefix` (default) matches an arm's SE elements or their leading part (a "
+                 "subject who left early); `listed` matches only an arm's elements or the sequences its "
+                 "`design.arms[].sequences` lists.",
+}
+_ARM_MATCH = ("With `match`, the key of `design.arms[].match` whose labels (a label, `{regex: ...}` or "
+              "`{glob: ...}`, case and spaces ignored) name the collected arm text, instead of the randomization "
+              "code; a text naming no arm, or two, is an error of its record.")
 
 # Arguments of the baseline flags (derive_blfl, derive_lobxfl).
 _BASELINE = {
@@ -198,11 +217,13 @@ ALGORITHM_DOCS: dict[str, AlgorithmDoc] = {
         Example("PC", "PCTPTREF", {"source": "TIMEPOINT"}, {"TIMEPOINT": ["Pre-dose", "30 min post-dose"]},
                 ["DOSE", "DOSE"], {"timepoints": _TIMEPOINTS})),
     "derive_armcd": AlgorithmDoc(
-        {"source": "The raw column holding the randomization code (design.arms randomization_code)."},
+        {"source": "The raw column holding the randomization code (design.arms randomization_code).",
+         "match": _ARM_MATCH},
         Example("DM", "ARMCD", {"source": "RAND_CODE"}, {"RAND_CODE": ["A", "B", ""]}, ["IL2", "PBO", None],
                 {"arms": _ARMS})),
     "derive_arm": AlgorithmDoc(
-        {"source": "The raw column holding the randomization code (design.arms randomization_code)."},
+        {"source": "The raw column holding the randomization code (design.arms randomization_code).",
+         "match": _ARM_MATCH},
         Example("DM", "ARM", {"source": "RAND_CODE"}, {"RAND_CODE": ["A", "B"]},
                 ["Ciclosporin then ILT-101", "Ciclosporin then placebo"], {"arms": _ARMS})),
     "derive_test_name": AlgorithmDoc(
@@ -274,17 +295,17 @@ ALGORITHM_DOCS: dict[str, AlgorithmDoc] = {
                                                                             "2023-06-15"]},
                 [32, 33, None])),
     "derive_actarmcd": AlgorithmDoc(
-        {}, Example("DM", "ACTARMCD", {}, _ACTUAL_ARM_RECORDS, ["IL2", "IL2", None, None, None], _ACTUAL_ARM_CONTEXT,
+        _ACTUAL_ARM_ARGS, Example("DM", "ACTARMCD", {}, _ACTUAL_ARM_RECORDS, ["IL2", "IL2", None, None, None], _ACTUAL_ARM_CONTEXT,
                     _ACTUAL_ARM_NOTE)),
     "derive_actarm": AlgorithmDoc(
-        {}, Example("DM", "ACTARM", {}, _ACTUAL_ARM_RECORDS, ["Ciclosporin then ILT-101", "Ciclosporin then ILT-101", None, None, None],
+        _ACTUAL_ARM_ARGS, Example("DM", "ACTARM", {}, _ACTUAL_ARM_RECORDS, ["Ciclosporin then ILT-101", "Ciclosporin then ILT-101", None, None, None],
                     _ACTUAL_ARM_CONTEXT, _ACTUAL_ARM_NOTE)),
     "derive_armnrs": AlgorithmDoc(
-        {}, Example("DM", "ARMNRS", {}, _ACTUAL_ARM_RECORDS,
+        _ACTUAL_ARM_ARGS, Example("DM", "ARMNRS", {}, _ACTUAL_ARM_RECORDS,
                     [None, None, "SCREEN FAILURE", "ASSIGNED, NOT TREATED", "UNPLANNED TREATMENT"], _ACTUAL_ARM_CONTEXT,
                     _ACTUAL_ARM_NOTE)),
     "derive_actarmud": AlgorithmDoc(
-        {}, Example("DM", "ACTARMUD", {}, _ACTUAL_ARM_RECORDS, [None, None, None, None, "SCRN -> CSA -> PBO -> IL2"],
+        _ACTUAL_ARM_ARGS, Example("DM", "ACTARMUD", {}, _ACTUAL_ARM_RECORDS, [None, None, None, None, "SCRN -> CSA -> PBO -> IL2"],
                     _ACTUAL_ARM_CONTEXT, _ACTUAL_ARM_NOTE)),
     "derive_study_day": AlgorithmDoc(
         {},

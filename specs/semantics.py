@@ -80,8 +80,7 @@ def check_mapping(mapping: dict, where: str, kind_allowed: set[str], ct, problem
     if spec is None:
         known = ", ".join(sorted(ALGORITHMS))
         problems.append(Problem(f"{where}.algorithm", f"unknown algorithm '{algorithm}' (known: {known}; see "
-                                                      f"docs/spec-reference.md#algorithms; a study's own algorithms "
-                                                      f"are declared in study.yaml plugins)"))
+                                                      f"docs/spec-reference.md#algorithms)"))
         return
     if spec.kind not in kind_allowed:
         problems.append(Problem(f"{where}.algorithm", f"'{algorithm}' maps raw records and needs a domain with "
