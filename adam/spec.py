@@ -155,6 +155,10 @@ def load_adam_spec(path: str | Path | None = None) -> AdamSpec:
     data = read_yaml(file, read_problems)  # UTF-8, a file, limited aliases: one message per problem
     if read_problems:
         raise SpecError(read_problems)
+    from specs.loader import format_path
+    from specs.todo import refuse_todos
+
+    refuse_todos([(data, shown)], format_path)
     problems = check_adam_spec(data)
     if problems:
         raise SpecError([Problem(shown, p) for p in problems])

@@ -278,6 +278,9 @@ def load_study_spec(folder: str | Path | None = None, collect: list[Problem] | N
     study_path, sdtm_path = folder / "study.yaml", folder / "sdtm.yaml"
     study_doc = read_yaml(study_path, problems)
     sdtm_doc = read_yaml(sdtm_path, problems)
+    from specs.todo import refuse_todos  # before the schema: a TODO stands where the schema wants a decision
+
+    refuse_todos([(study_doc, display_path(study_path)), (sdtm_doc, display_path(sdtm_path))], format_path)
     if study_doc is not None:
         problems += schema_problems(study_doc, "study", study_path)
     if sdtm_doc is not None:

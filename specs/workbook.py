@@ -827,6 +827,7 @@ _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
 def parse_location(text: str) -> tuple:
+    text = re.sub(r" \([^()]*\)$", "", text)  # the item's name a TODO message adds: 'variables[3] (AESEV)'
     return tuple(int(i) if i else k for k, i in _PATH_PART.findall(text))
 
 
