@@ -1,5 +1,6 @@
 """`cdisc spec`: draft a spec from a raw export, and carry a spec to and from a workbook.
 
+    cdisc spec draft --raw DIR --out SPEC_DIR            a first spec from a raw export (TODOs to resolve)
     cdisc spec export SPEC_DIR --xlsx FILE               the spec as a Pinnacle 21-style workbook
     cdisc spec import FILE --out SPEC_DIR                the spec folder a workbook describes
     cdisc spec import --from sdtm-oak FILE.csv --out SPEC_DIR
@@ -20,6 +21,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cdisc spec", description="Draft a study spec, or carry it to and from "
                                                                     "a workbook.")
     commands = parser.add_subparsers(dest="spec_command", required=True)
+    draft = commands.add_parser("draft", help="a first spec from a raw export: proposals with their confidence, "
+                                              "TODOs for what a person must decide")
+    draft.add_argument("--raw", required=True, help="raw export folder (CSV, XPT, SAS7BDAT, ODM XML)")
+    draft.add_argument("--out", required=True, help="spec folder to write (study.yaml, sdtm.yaml, draft-report.md)")
+    draft.add_argument("--compare", metavar="SPEC_DIR", help="a hand-written spec of the same export: print how "
+                                                               "many of its variables the draft proposes correctly")
+    draft.add_argument("--force", action="store_true", help="overwrite the spec files of an existing folder")
     export = commands.add_parser("export", help="the spec as a workbook laid out as Pinnacle 21's define spec")
     export.add_argument("spec_dir")
     export.add_argument("--xlsx", required=True, help="workbook to write (.xlsx)")
@@ -36,6 +44,27 @@ def main(argv: list[str] | None = None, stream=None) -> int:
     args = build_parser().parse_args(argv)
     from specs.loader import display_path
 
+    if args.spec_command == "draft":
+        from cdisc.spec_draft import DRAFT_FILES, draft_spec
+
+        out = Path(args.out)
+        existing = [name for name in DRAFT_FILES if (out / name).exists()]
+        if existing and not args.force:
+            raise ProblemList([f"{display_path(out / name)}: already exists (--force overwrites it)"
+                               for name in existing], "argument errors")
+        counts = draft_spec(args.raw, out)
+        print(f"wrote {display_path(out)}: {counts['domains']} domains, {counts['variables']} variables from "
+              f"{counts['forms']} raw forms; {counts['todos']} TODO(s) to resolve (see "
+              f"{display_path(out / 'draft-report.md')})", file=stream)
+        for path in counts["skipped"]:
+            print(f"note: {path}: no domain recognised (no subject column, or no known names): not drafted",
+                  file=stream)
+        if args.compare:
+            from cdisc.draft_score import compare_specs
+
+            score = compare_specs(out, args.compare)
+            print(f"compared with {display_path(Path(args.compare))}: {score.line()}", file=stream)
+        return 0
     if args.spec_command == "export":
         from specs.workbook import export_workbook
 
