@@ -113,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--ig", action="append", help="standard version to check against (3.2, 'ADaMIG 1.1'); repeatable")
 
     commands.add_parser("diff", help="compare two data cuts: cdisc diff OLD NEW [--out DIR] [--subject USUBJID]")
+    commands.add_parser("explain", help="where a value comes from: cdisc explain OUT DATASET.VARIABLE "
+                                        "[--usubjid ID] [--seq N]")
     commands.add_parser("spec", help="draft a spec from a raw export; export/import it as a workbook "
                                      "(cdisc spec -h)")
 
@@ -191,6 +193,9 @@ def _dispatch(argv: list[str], progress, publication) -> int:
     if argv[:1] == ["diff"]:
         from cdisc.diff import main as diff_main
         return diff_main(argv[1:])
+    if argv[:1] == ["explain"]:
+        from cdisc.explain import main as explain_main
+        return explain_main(argv[1:])
     if argv[:1] == ["spec"]:
         from cdisc.spec_cli import main as spec_main
         return spec_main(argv[1:])

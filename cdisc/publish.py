@@ -246,7 +246,8 @@ class OutputFolder:
 
 
 # what a run writes in its output folder (a version); anything else there is the user's and left alone
-OUTPUTS = ("adam", "cut_report.html", "cut_report.json", "keys.json", "m5", "manifest.json", "sdtm", "validation")
+OUTPUTS = ("adam", "cut_report.html", "cut_report.json", "keys.json", "lineage", "m5", "manifest.json", "sdtm",
+           "validation")
 
 
 def output_root(slot: Path) -> Path:

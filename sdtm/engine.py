@@ -19,6 +19,7 @@ from sdtm.arms import actual_arm_collected
 from sdtm.derivations import DERIVE_ALGORITHMS, DeriveContext
 from sdtm.exposure import constant_dosing_intervals, records_of_domain
 from sdtm.late import referenced_values
+from sdtm.lineage import record_lineage
 from sdtm.not_done import clear_not_done
 from sdtm.numbers import parse_numbers
 from sdtm.prepare import LOCATION, from_sources, prepare_records
@@ -76,6 +77,7 @@ class SdtmResult:
     reports: list[DomainReport]
     notes: list[str]
     cut_log: pd.DataFrame | None = None
+    lineage: pd.DataFrame | None = None  # per mapped record: its raw file, row and key (sdtm.lineage)
 
 
 def _empty_column(variable, index) -> pd.Series:
@@ -282,11 +284,14 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
             datasets[supp_name] = build_supp(datasets[name], dspec, spec.studyid)
             specs[supp_name] = supp_domain_spec(dspec)
 
-    datasets = {name: finalize(datasets[name], dspec) for name, dspec in specs.items()}  # the spec's order
+    ordered = {name: ordered_records(datasets[name], dspec) for name, dspec in specs.items()}  # the spec's order
+    lineage = record_lineage({name: (ordered[name], datasets[name], prepared.get(name)) for name in reports},
+                             specs)
+    datasets = {name: frame.reset_index(drop=True) for name, frame in ordered.items()}
     for name, report in reports.items():
         report.records_out = len(datasets[name])
     ordered_reports = [reports[n] for n in specs if n in reports]
-    return SdtmResult(datasets, specs, ordered_reports, notes, cut_log)
+    return SdtmResult(datasets, specs, ordered_reports, notes, cut_log, lineage)
 
 
 def _not_done(name: str, datasets: dict, raw: dict, ct, design: dict, notes: list[str]) -> list[Problem]:
@@ -306,6 +311,11 @@ def _not_done(name: str, datasets: dict, raw: dict, ct, design: dict, notes: lis
 
 def finalize(data: pd.DataFrame, dspec: DomainSpec) -> pd.DataFrame:
     """Spec variable order and types, the spec's sort order, SUPP-routed and internal columns dropped."""
+    return ordered_records(data, dspec).reset_index(drop=True)
+
+
+def ordered_records(data: pd.DataFrame, dspec: DomainSpec) -> pd.DataFrame:
+    """finalize, keeping the index of the records it was given (for their lineage)."""
     variables = dspec.parent_variables
     out = pd.DataFrame(index=data.index)
     for variable in variables:
@@ -313,4 +323,4 @@ def finalize(data: pd.DataFrame, dspec: DomainSpec) -> pd.DataFrame:
         out[variable.name] = _as_type(column, variable)
     if dspec.sort:
         out = out.sort_values(dspec.sort, kind="mergesort", na_position="first")
-    return out.reset_index(drop=True)
+    return out

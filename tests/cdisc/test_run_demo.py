@@ -179,3 +179,89 @@ def test_the_open_rules_find_on_the_demo_output_only_what_the_readme_classifies(
         f"new open-rule findings on the demo output: {sorted(found - CLASSIFIED_OPEN_RULE_FINDINGS)}: fix the "
         "mapping or the engine, or classify them in the README")
     assert sum(r["status"] == "ran" and str(r.get("core_id") or "").startswith("CORE-") for r in report["rules"]) > 200
+
+
+def test_explain_follows_an_auc_value_to_its_lb_records_and_their_raw_lab_rows(demo_run, capsys):
+    from cdisc.cli import main
+
+    out, _ = demo_run
+    adlb, _ = pyreadstat.read_xport(str(out / "adam" / "adlb.xpt"))
+    auc = adlb[(adlb["PARAMCD"] == "CPAUC") & adlb["AVAL"].notna()].iloc[0]
+    assert main(["explain", str(out), "ADLB.AVAL", "--usubjid", auc.USUBJID, "--seq", str(int(auc.ASEQ))]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:2] == ["ADLB.AVAL (ADaM, origin Derived)", "  spec: adam.yaml: datasets.ADLB.variables[26]"]
+    assert lines[3].startswith("  define.xml method: LBSTRESN/CPSTRESN; ")
+    seqs = auc.SRCSEQL.split()
+    assert f"  from: LB.LBSTRESN of {len(seqs)} LB record(s) (LBSEQ {', '.join(seqs)})" in lines
+    raw = [line for line in lines if line.startswith("      raw: vendor/central_lab.csv row ")]
+    assert len(raw) == len(seqs) == 6
+    assert all("TESTCODE=CPEP" in line for line in raw)
+
+
+def test_explain_names_the_raw_file_row_and_column_of_an_sdtm_value(demo_run, capsys):
+    from cdisc.cli import main
+
+    out, _ = demo_run
+    assert main(["explain", str(out), "VS.VSORRES", "--usubjid", "NCT05153070-01-001", "--seq", "3"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "VS.VSORRES (SDTM, origin Collected)",
+        "  spec: sdtm.yaml: domains.VS.variables[7]",
+        "  algorithm: assign_no_ct {source: RESULT}",
+        "  how: Copied from the collected value.",
+        "VS record USUBJID=NCT05153070-01-001, VSSEQ=3: VSORRES = '80'",
+        "  raw: edc/vs.csv row 3 (Subject=01-001, Folder=D63, RecordPosition=1, TESTCD=DIABP), column DIABP"]
+    assert main(["explain", str(out), "AE.AESEV"]) == 0
+    assert "  codelist: AESEV" in capsys.readouterr().out.splitlines()
+    assert main(["explain", str(out), "AE.NOPE"]) == 1
+    assert capsys.readouterr().err.startswith("error: 1 explain error:\n  AE.NOPE is not a variable of the run's "
+                                              "output (datasets: ADAE, ")
+
+
+def test_the_lineage_methods_are_define_xml_methods(demo_run):
+    from lxml import etree
+
+    out, _ = demo_run
+    variables = pd.read_csv(out / "lineage" / "variables.csv", dtype=str, keep_default_na=False)
+    define = etree.parse(str(out / "m5/datasets/nct05153070/tabulations/sdtm/define.xml"))
+    ns = {"odm": "http://www.cdisc.org/ns/odm/v1.3"}
+    methods = {m.get("OID"): " ".join(m.xpath("string(odm:Description/odm:TranslatedText)", namespaces=ns).split())
+               for m in define.iterfind(".//odm:MethodDef", ns)}
+    sdtm = variables[(variables["LAYER"] == "SDTM") & (variables["METHOD"] != "")]
+    assert len(sdtm) > 50
+    for row in sdtm.itertuples():
+        oid = f"MT.{row.DATASET}.{row.VARIABLE}"
+        if oid in methods:
+            assert methods[oid] == " ".join(row.METHOD.split()), oid
+    assert sum(f"MT.{r.DATASET}.{r.VARIABLE}" in methods for r in sdtm.itertuples()) > 50
+    records = pd.read_csv(out / "lineage" / "records.csv", dtype=str, keep_default_na=False)
+    lb, _ = pyreadstat.read_xport(str(out / "sdtm" / "lb.xpt"))
+    assert (records["DATASET"] == "LB").sum() == len(lb)
+
+
+def test_the_readme_five_minute_path_runs(demo_run, tmp_path, monkeypatch, capsys):
+    """The commands of README's "A new study in five minutes", as written there (RAW: the demo export)."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    from cdisc.cli import main
+    from cdisc.pipeline import builtin_raw_dir
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## A new study in five minutes", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+    commands = [shlex.split(re.sub(r"\s+#.*$", "", line))[1:] for line in block.splitlines() if line.strip()]
+    assert [c[:2] for c in commands] == [["spec", "draft"], ["spec", "export"], ["spec", "import"],
+                                         ["run", "--spec"], ["explain", "out"]]
+    monkeypatch.chdir(tmp_path)
+    out, _ = demo_run
+    raw = str(builtin_raw_dir())
+    draft, export, imp, run, explain = [[raw if a == "RAW" else a for a in c] for c in commands]
+    assert main(draft) == 0
+    assert main(export) == 0
+    assert main(imp) == 1  # the workbook is the draft's: its TODOs are listed, row by row
+    assert "TODO: AEREL_CSA or AEREL_IL2?" in capsys.readouterr().err
+    assert main(run) == 1  # refused until every TODO is resolved
+    assert re.match(r"error: \d+ unresolved TODOs:\n", capsys.readouterr().err)
+    assert main([str(out) if a == "out" else a for a in explain]) == 0  # on the finished demo spec's run
+    assert "      raw: vendor/central_lab.csv row 14 (SUBJECT=01-001, ACCESSION=A0000002, TESTCODE=CPEP, TPT_MIN=0, " \
+           "TRANSFER=T01)" in capsys.readouterr().out
