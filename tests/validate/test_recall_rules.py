@@ -181,6 +181,13 @@ def test_split_lb_is_one_domain_for_seq_and_supp_parents():
         ("SUPPLBHE", "IDVARVAL", "RDOMAIN=LB, USUBJID=S-1, IDVAR=LBSEQ, IDVARVAL=4, QNAM=LBCLSIG", "4")]
 
 
+def test_scores_of_questionnaires_need_no_unit():
+    qs = frame({"STUDYID": ["S"], "DOMAIN": ["QS"], "USUBJID": ["S-1"], "QSSEQ": [1.0], "QSTESTCD": ["NPTOT"],
+                "QSORRES": ["12"], "QSORRESU": [None], "QSSTRESC": ["12"], "QSSTRESU": [None]})
+    assert check("SD0026", QS=qs) == [] and check("SD0029", QS=qs) == []
+    assert check("SD0026", QSNI=qs) == []  # a split part of QS too
+
+
 def test_split_parts_share_one_length_the_longest_of_the_domain():
     lbch = frame({"STUDYID": ["S"], "USUBJID": ["S-1"], "LBSEQ": [1.0], "LBTESTCD": ["GLUC"], "LBORRES": ["5.5"]})
     lbhe = frame({"STUDYID": ["S"], "USUBJID": ["S-1"], "LBSEQ": [2.0], "LBTESTCD": ["HGB"], "LBORRES": ["13.25"]})

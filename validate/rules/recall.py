@@ -16,6 +16,9 @@ from validate.standards import GENERAL_CLASSES, class_variables, domain_class, s
 
 NOT_TREATED_ARMS = ("SCRNFAIL", "NOTASSGN", "NOTTRT")
 BASELINE_DOMAINS = ("EG", "LB", "MB", "MS", "PC", "VS")
+# Questionnaires, ratings and scales (QS, FT, RS) report scores, which have no unit: on the CDISC pilot, SD0026
+# and SD0029 flagged 180,000 QS records that Pinnacle 21 does not.
+SCORE_DOMAINS = ("QS", "FT", "RS")
 RANGE_SUFFIXES = ("ORNRLO", "ORNRHI", "STNRLO", "STNRHI", "STNRC", "NRIND")
 
 
@@ -37,6 +40,8 @@ def orresu_when_orres(context: Context) -> pd.DataFrame:
     """--ORRESU is populated when --ORRES holds a numeric result."""
     frames = []
     for name, df in context.package.sdtm().items():
+        if context.package.domain(name) in SCORE_DOMAINS:
+            continue
         cols = _columns(context, name, "ORRES", "ORRESU")
         if cols:
             result, unit = cols
@@ -51,6 +56,8 @@ def stresu_when_stresc(context: Context) -> pd.DataFrame:
     """--STRESU is populated when --STRESC holds a numeric result."""
     frames = []
     for name, df in context.package.sdtm().items():
+        if context.package.domain(name) in SCORE_DOMAINS:
+            continue
         cols = _columns(context, name, "STRESC", "STRESU")
         if cols:
             result, unit = cols
