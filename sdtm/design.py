@@ -39,12 +39,17 @@ def derive_ti(studyid: str, design: dict) -> pd.DataFrame:
                           "IECAT": c["iecat"], "TIVERS": c.get("tivers", "")} for c in design.get("ti", [])])
 
 
+def _ts_names(ct) -> dict:
+    if ct is None or not (ct.has("TSPARMCD") and ct.has("TSPARM")):
+        return {}
+    by_code = {t.code: v for v, t in ct.codelist("TSPARM").terms.items()}
+    return {v: by_code.get(t.code, "") for v, t in ct.codelist("TSPARMCD").terms.items()}
+
+
 def derive_ts(studyid: str, design: dict, ct) -> pd.DataFrame:
-    """TS rows; TSPARM is the name paired with TSPARMCD in CT; TSSEQ numbers repeats of a parameter."""
-    names = {}
-    if ct is not None and ct.has("TSPARMCD") and ct.has("TSPARM"):
-        by_code = {t.code: v for v, t in ct.codelist("TSPARM").terms.items()}
-        names = {v: by_code.get(t.code, "") for v, t in ct.codelist("TSPARMCD").terms.items()}
+    """TS rows; TSPARM is the name paired with TSPARMCD in CT; TSSEQ numbers repeats of a parameter. A
+    parameter whose value comes from the data (``from``) is left empty here and filled by complete_ts."""
+    names = _ts_names(ct)
     rows, counts = [], {}
     for item in design.get("ts", []):
         code = item["parmcd"]
@@ -54,7 +59,42 @@ def derive_ts(studyid: str, design: dict, ct) -> pd.DataFrame:
                      "TSPARM": names.get(code, ""), "TSVAL": "" if value is None else str(value),
                      "TSVALNF": item.get("valnf", ""), "TSVALCD": item.get("valcd", ""),
                      "TSVCDREF": item.get("vcdref", ""), "TSVCDVER": item.get("vcdver", "")})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["STUDYID", "DOMAIN", "TSSEQ", "TSPARMCD", "TSPARM", "TSVAL", "TSVALNF",
+                                       "TSVALCD", "TSVCDREF", "TSVCDVER"])
+
+
+def complete_ts(ts: pd.DataFrame, studyid: str, design: dict, datasets: dict[str, pd.DataFrame], ct,
+                cut=None) -> pd.DataFrame:
+    """TS values taken from the data (``from: {domain, variable, pick, where}``: the first or last value of
+    all subjects, e.g. SSTDTC = the earliest informed consent, or with pick: count the number of distinct
+    values, e.g. ACTSUB = the randomized subjects), TSVALNF = NI when the data have none; with a
+    data cut, DCUTDTC (the cut date; the latest one of a per-subject cut) and DCUTDESC."""
+    ts = ts.copy()
+    items = design.get("ts", [])
+    for position, item in enumerate(items):
+        rule = item.get("from")
+        if not rule:
+            continue
+        source = records_where(datasets[rule["domain"]], rule.get("where"))
+        values = source[rule["variable"]].fillna("").astype(str)
+        values = values[values != ""].sort_values(kind="mergesort")
+        if rule["pick"] == "count":  # how many distinct values (subjects: variable USUBJID)
+            picked = str(values.nunique())
+        else:
+            picked = "" if values.empty else (values.iloc[0] if rule["pick"] == "first" else values.iloc[-1])
+        ts.loc[ts.index[position], "TSVAL"] = picked
+        ts.loc[ts.index[position], "TSVALNF"] = "" if picked else "NI"
+    if cut is not None:
+        dates = [cut.date] if cut.date else []
+        dates += list((cut.per_subject or {}).values())
+        description = cut.description or f"Data cut at {max(dates)}: data known up to that date"
+        names = _ts_names(ct)
+        extra = pd.DataFrame([{"STUDYID": studyid, "DOMAIN": "TS", "TSSEQ": 1.0, "TSPARMCD": code,
+                               "TSPARM": names.get(code, ""), "TSVAL": value, "TSVALNF": "", "TSVALCD": "",
+                               "TSVCDREF": "", "TSVCDVER": ""}
+                              for code, value in (("DCUTDTC", max(dates)), ("DCUTDESC", description))])
+        ts = pd.concat([ts[~ts["TSPARMCD"].isin(["DCUTDTC", "DCUTDESC"])], extra], ignore_index=True)
+    return ts
 
 
 def _shift(dtc: pd.Series, days: int) -> pd.Series:

@@ -276,6 +276,9 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
         problems += _not_done(name, datasets, specs[name].raw, ct, spec.design, notes)
     if problems:
         raise DataError(problems)
+    for name, dspec in specs.items():  # TS values that come from the data, the data cut's parameters
+        if dspec.raw.get("build") == "derive_ts":
+            datasets[name] = trial_design.complete_ts(datasets[name], spec.studyid, spec.design, datasets, ct, cut)
 
     for name in list(specs):
         dspec = specs[name]

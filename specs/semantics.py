@@ -315,6 +315,22 @@ def check_design(spec, ct, problems: list[Problem]) -> None:
             except ValueError as exc:
                 problems.append(Problem(spec.where("study", "design", "elements", index, "start", "where"),
                                         str(exc)))
+    for index, item in enumerate(design.get("ts", [])):
+        rule = item.get("from")
+        if not rule:
+            continue
+        domain = spec.domains.get(rule["domain"])
+        if domain is None:
+            problems.append(Problem(spec.where("study", "design", "ts", index, "from", "domain"),
+                                    f"'{rule['domain']}' is not a domain of sdtm.yaml"))
+        elif rule["variable"] not in [v["name"] for v in domain.get("variables", [])]:
+            problems.append(Problem(spec.where("study", "design", "ts", index, "from", "variable"),
+                                    f"'{rule['variable']}' is not a variable of {rule['domain']}"))
+        if "where" in rule:
+            try:
+                _parse_condition(rule["where"])
+            except ValueError as exc:
+                problems.append(Problem(spec.where("study", "design", "ts", index, "from", "where"), str(exc)))
     visitnums = [v["visitnum"] for v in design.get("visits", [])]
     if len(visitnums) != len(set(visitnums)):
         problems.append(Problem(spec.where("study", "design", "visits"), "VISITNUM values must be unique"))

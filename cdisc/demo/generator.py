@@ -29,14 +29,14 @@ VISITS = [("SCR", "Screening", -14, "SCREENING", 0), ("D1", "Day 1", 1, "DAY 1",
           ("M3", "Month 3", 88, "MONTH 3", 3), ("M6", "Month 6", 179, "MONTH 6", 3),
           ("M9", "Month 9", 270, "MONTH 9", 3), ("M12", "Month 12", 361, "MONTH 12", 3),
           ("M18", "Month 18", 536, "MONTH 18", 3), ("M24", "Month 24", 719, "MONTH 24", 3)]
-FOLDER_ORDER = [v[0] for v in VISITS] + ["LOG", "EOS"]
+FOLDER_ORDER = [v[0] for v in VISITS] + ["LOG", "EOT", "EOS"]
 FORM_ITEMS = {
     "dm": ["BRTHDAT", "SEX", "ETHNIC", "RACE"],
     "ic": ["ICDAT", "ICVERS"],
     "rand": ["RANDDAT", "RANDNO"],
     "sv": ["VISDAT", "VISTIM"],
     "vs": ["VSDAT", "VSTIM", "VSPOS", "WEIGHT", "HEIGHT", "SYSBP", "DIABP", "PULSE", "TEMP"],
-    "ex_csa": ["EXSTDAT", "EXENDAT", "EXDOSE", "EXDOSU", "EXROUTE"],
+    "ex_csa": ["EXSTDAT", "EXENDAT", "EXDOSE", "EXDOSU", "EXROUTE", "EXDOSMG"],
     "ex_il2": ["EXDAT", "EXTIM", "EXKITNO", "EXYN", "EXREASND"],
     "ae": aes.AE_ITEMS,
     "insulin": ["CMDAT", "INSDOSE"],
@@ -182,14 +182,31 @@ def make_edc(rng, s: pd.DataFrame, visits: pd.DataFrame) -> dict:
     t["ex_il2"] = _il2(rng, s, visits)
     t["ae"] = _adverse_events(rng, s)
     t["insulin"] = _insulin(rng, s, visits)
+    t["ds"] = _disposition(s, t["ex_il2"])
+    return t
+
+
+def _disposition(s, il2):
+    """End of treatment (randomized subjects: the day of the last planned injection, or the withdrawal) and
+    end of study."""
     reason = np.select([s["screen_fail"], s["withdrawn"]], ["Screen failure", "Withdrawal by subject"],
                        "Completed")
     term = np.select([s["screen_fail"], s["withdrawn"]],
                      ["Non éligible : peptide C à jeun < 0,1 nmol/L", "Retrait du consentement"],
                      "Fin d'étude")
-    t["ds"] = edc_table("ds", s["subject"], "EOS", 1, {"DSSTDAT": ddmmyyyy(s["eos_date"]),
-                                                      "DSDECOD": reason, "DSTERM": term})
-    return t
+    eos = edc_table("ds", s["subject"], "EOS", 1, {"DSSTDAT": ddmmyyyy(s["eos_date"]),
+                                                   "DSDECOD": reason, "DSTERM": term})
+    rz = s[~s["screen_fail"]]
+    last = pd.to_datetime(il2["EXDAT"], format="%d/%m/%Y").groupby(il2["Subject"].to_numpy()).max()
+    eot_date = np.where(rz["withdrawn"], rz["eos_date"].to_numpy(),
+                        last.reindex(rz["subject"]).to_numpy(dtype="datetime64[D]"))
+    eot = edc_table("ds", rz["subject"], "EOT", 1, {
+        "DSSTDAT": ddmmyyyy(eot_date),
+        "DSDECOD": np.where(rz["withdrawn"], "Withdrawal by subject", "Completed"),
+        "DSTERM": np.where(rz["withdrawn"], "Retrait du consentement", "Fin de traitement")})
+    both = pd.concat([eot, eos], ignore_index=True)
+    order = both["Folder"].map({f: r for r, f in enumerate(FOLDER_ORDER)})
+    return both.assign(__o=order).sort_values(["Subject", "__o"], kind="mergesort").drop(columns="__o").reset_index(drop=True)
 
 
 def _vitals(rng, s, visits):
@@ -221,9 +238,12 @@ def _ciclosporin(rng, rz):
                 rows.append((subject, d1 + np.timedelta64(start - 1, "D"), d1 + np.timedelta64(m - 2, "D")))
             start = m + 1
     frame = pd.DataFrame(rows, columns=["subject", "start", "end"])
+    # the daily dose given, in mg: 7 mg/kg of the Day-1 weight in 25 mg capsules
+    weight = rz.set_index("subject")["weight0"].reindex(frame["subject"]).to_numpy()
+    daily_mg = np.round(7 * weight / 25) * 25
     return edc_table("ex_csa", frame["subject"], "LOG", position_within(frame["subject"].to_numpy()), {
         "EXSTDAT": ddmmyyyy(frame["start"]), "EXENDAT": ddmmyyyy(frame["end"]), "EXDOSE": "7",
-        "EXDOSU": "mg/kg/day", "EXROUTE": "Oral"})
+        "EXDOSU": "mg/kg/day", "EXROUTE": "Oral", "EXDOSMG": integers(daily_mg)})
 
 
 def _il2(rng, s, visits):
@@ -330,7 +350,8 @@ def generate(out_dir, seed: int = 20221, subjects: int = 24) -> dict:
         _write_csv(table, out / "vendor" / f"{name}.csv")
         counts[f"vendor/{name}.csv"] = len(table)
     folders = [(oid, name, [f.upper() for f in FORM_ITEMS if oid in _form_folders(f)])
-               for oid, name in [(v[0], v[1]) for v in VISITS] + [("LOG", "Logs"), ("EOS", "End of Study")]]
+               for oid, name in [(v[0], v[1]) for v in VISITS] + [("LOG", "Logs"), ("EOT", "End of Treatment"),
+                                                                   ("EOS", "End of Study")]]
     last_date = max(s["eos_date"].max(), visits["date"].max())
     counts["edc/odm_export.xml"] = write_odm(
         out / "edc" / "odm_export.xml", STUDYID,
@@ -343,7 +364,7 @@ def _form_folders(form: str) -> set:
     visits = {v[0] for v in VISITS}
     return {"dm": {"SCR"}, "ic": {"SCR"}, "rand": {"D1"}, "sv": visits, "vs": visits,
             "ex_csa": {"LOG"}, "ex_il2": {"LOG"}, "ae": {"LOG"}, "insulin": visits - {"SCR"},
-            "ds": {"EOS"}}[form]
+            "ds": {"EOT", "EOS"}}[form]
 
 
 def _write_csv(table: pd.DataFrame, path: Path) -> None:

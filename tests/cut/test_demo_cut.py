@@ -114,3 +114,10 @@ def test_diff_of_two_cuts_lists_the_records_the_later_cut_added(cuts, tmp_path):
     # exposure truncated at the first cut, complete in the later one
     ex_changes = by_name["EX"].changed
     assert ex_changes[ex_changes["variable"] == "EXENDTC"][["old", "new"]].values.tolist() == [[CUT, "2023-08-28"]]
+
+
+def test_the_cut_is_in_ts(cuts):
+    ts = cuts[CUT].datasets["TS"].set_index("TSPARMCD")
+    assert ts.loc["DCUTDTC", "TSVAL"] == CUT
+    assert ts.loc["DCUTDESC", "TSVAL"] == f"Data cut at {CUT}: data known up to that date"
+    assert ts.loc["SENDTC", "TSVAL"] <= CUT

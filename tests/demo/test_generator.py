@@ -56,8 +56,11 @@ def test_layout_and_default_counts(raw):
                                 + [f"vendor/{f}.csv" for f in ("central_lab", "flow_cytometry", "randomization")])
     assert (counts["randomized"], counts["screen_failures"], counts["withdrawn"]) == (24, 2, 1)
     assert len(read(out, "edc/dm.csv")) == 26 and len(read(out, "edc/rand.csv")) == 24
-    assert read(out, "edc/ds.csv")["DSDECOD"].value_counts().to_dict() == {
+    ds = read(out, "edc/ds.csv")
+    assert ds[ds["Folder"] == "EOS"]["DSDECOD"].value_counts().to_dict() == {
         "Completed": 23, "Screen failure": 2, "Withdrawal by subject": 1}
+    # end of treatment of every randomized subject (folder EOT)
+    assert ds[ds["Folder"] == "EOT"]["DSDECOD"].value_counts().to_dict() == {"Completed": 23, "Withdrawal by subject": 1}
 
 
 def test_fifty_subjects(tmp_path):
@@ -95,6 +98,7 @@ def test_screen_failures_have_screening_data_only(raw):
 def test_withdrawn_subject_has_no_data_after_month_9(raw):
     out, _ = raw
     ds = read(out, "edc/ds.csv")
+    ds = ds[ds["Folder"] == "EOS"]
     who = ds.loc[ds["DSDECOD"] == "Withdrawal by subject", "Subject"].item()
     sv = read(out, "edc/sv.csv")
     assert list(sv.loc[sv["Subject"] == who, "Folder"]) == ["SCR", "D1", "D63", "D67", "M3", "M6", "M9"]

@@ -89,7 +89,7 @@ def test_another_domain_is_read_from_the_subjects_one_record():
 def test_spec_errors_of_variable_references(study):
     spec, _ = study
     edit(spec / "sdtm.yaml", AETERM_LINE, AETERM_LINE + TREATMENT_EMERGENT.replace("DM.RFXSTDTC", "DM.RFXSTART", 1))
-    edit(spec / "sdtm.yaml", "where: {condition: \"EXYN != 'No'\"", "where: {condition: \"EX.EXTRT != 'No'\"")
+    edit(spec / "sdtm.yaml", "where: {condition: \"ECOCCUR != 'N'\"", "where: {condition: \"EX.EXTRT != 'No'\"")
     edit(spec / "sdtm.yaml", "{name: AESEQ, map: {algorithm: derive_seq, order: [AESTDTC, AETERM]}}",
          "{name: AESEQ, map: {algorithm: derive_seq, order: [AESTDTC, AETERM]}}\n"
          "      - {name: AEGRPID, map: {algorithm: assign_no_ct, expr: \"XX.AESPID\"}}")
@@ -112,3 +112,14 @@ def test_an_unknown_same_day_rule_of_derive_epoch_is_a_spec_error(study):
         load_study_spec(spec)
     assert [str(p) for p in error.value.problems if "same_day" in str(p)] == [
         "spec/sdtm.yaml: domains.LB.variables[28].map.same_day: 'before' is not one of later, earlier, null"]
+
+
+def test_a_ts_value_from_the_data_names_a_domain_and_a_variable_of_sdtm_yaml(study):
+    spec, _ = study
+    edit(spec / "study.yaml", "SSTDTC, from: {domain: DM, variable: RFICDTC", "SSTDTC, from: {domain: DM, variable: RFICDAT")
+    edit(spec / "study.yaml", "SENDTC, from: {domain: DM,", "SENDTC, from: {domain: XX,")
+    with pytest.raises(SpecError) as error:
+        load_study_spec(spec)
+    assert [str(p) for p in error.value.problems if ".ts[" in str(p)] == [
+        "spec/study.yaml: design.ts[3].from.variable: 'RFICDAT' is not a variable of DM",
+        "spec/study.yaml: design.ts[4].from.domain: 'XX' is not a domain of sdtm.yaml"]
