@@ -9,7 +9,7 @@ import pandas as pd
 import pyreadstat
 import pytest
 
-SDTM = ["ae", "cm", "cp", "dm", "ds", "ex", "lb", "se", "suppae", "sv", "ta", "te", "ti", "ts", "tv", "vs"]
+SDTM = ["ae", "cm", "cp", "dm", "ds", "ec", "ex", "lb", "se", "suppae", "sv", "ta", "te", "ti", "ts", "tv", "vs"]
 ADAM = ["adae", "adeff", "adex", "adlb", "adsl"]
 
 
@@ -28,7 +28,7 @@ def test_cdisc_run_writes_every_dataset_and_reports_per_domain(demo_run):
     assert sorted(p.stem for p in (out / "adam").glob("*.xpt")) == ADAM
     report = done.stdout
     assert "domain   source                    raw in     out  not mapped" in report
-    assert "EX: 21 x injection not administered (EXYN = No)" in report
+    assert "EX: 21 x dose not given (ECOCCUR = N): kept in EC" in report
     assert "LB: 1 x re-sent in a later transfer" in report
 
 
