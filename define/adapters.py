@@ -6,6 +6,8 @@ and the ADaM datasets built from it. Nothing here looks at values: that is ``def
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from define.build import build_define
 from define.model import DatasetInput, DefineModel, OriginDef, StudyInput, ValueLevelRule, VariableInput
 from specs.vocabulary import ALGORITHMS, BUILDS
@@ -80,7 +82,22 @@ def _sdtm_variable(v, domain: str | None = None, acrf=None) -> VariableInput:
         origin=OriginDef(origin.type, origin.source, pages, description),
         length=v.length, significant_digits=v.significant_digits, codelist=v.codelist,
         method=v.method or (describe_map(v.map) if origin.type == "Derived" else None),
-        comment=v.comment, role=v.role, mandatory=v.core == "Req")
+        comment=v.comment, role=v.role, mandatory=v.core == "Req", expected=v.core == "Exp")
+
+
+def _value_codelists(dspec) -> list[ValueLevelRule]:
+    """Value-level codelists a variable takes by the value of another (``value_codelists: {by: DSCAT,
+    codelists: {DISPOSITION EVENT: NCOMPLT, PROTOCOL MILESTONE: PROTMLST}}``): DSDECOD's terms come from one
+    codelist per category."""
+    raw = {v["name"]: v for v in (dspec.raw or {}).get("variables", [])}
+    rules = []
+    for v in dspec.parent_variables:
+        spec = (raw.get(v.name) or {}).get("value_codelists")
+        if spec:
+            parent = _sdtm_variable(v)
+            rules.append(ValueLevelRule(v.name, spec["by"], None, {
+                value: replace(parent, codelist=codelist) for value, codelist in spec["codelists"].items()}))
+    return rules
 
 
 def sdtm_study(spec, acrf=None) -> StudyInput:
@@ -111,6 +128,7 @@ def sdtm_inputs(result, acrf=None) -> list[DatasetInput]:
         dspec = result.specs[name]
         raw = dspec.raw or {}
         rules = [ValueLevelRule(t, b, label) for t, b, label in SDTM_VALUE_LEVELS.get(name, [])]
+        rules += _value_codelists(dspec)
         if "supp_of" in raw:
             per_value = {qnam: _sdtm_variable(v, raw["supp_of"], acrf) for qnam, v in (raw.get("qvals") or {}).items()}
             rules.append(ValueLevelRule("QVAL", "QNAM", "QLABEL", per_value))

@@ -40,6 +40,10 @@ def number_text(values: pd.Series) -> pd.Series:
     return pd.Series(texts[codes] if len(texts) else [], index=x.index, dtype=object).astype(str)
 
 
+# SDTMIG 4.1.5: an Expected variable stays in the dataset when no record has a value, and define.xml says why
+EXPECTED_WITHOUT_VALUE = ("Expected variable with no value in this study: the data item was not collected, "
+                          "or does not apply to any record.")
+
 class _Builder:
     def __init__(self, study: StudyInput, purpose: str, ct):
         self.study, self.purpose, self.ct = study, purpose, ct
@@ -203,10 +207,14 @@ class _Builder:
             if var.significant_digits is not None and attrs.data_type == "float":
                 attrs = type(attrs)("float", attrs.length, var.significant_digits)
             values = series
+        comment = var.comment
+        if comment is None and var.expected and not len(text_values(series) if var.sas_type == "Char"
+                                                        else series.dropna()):
+            comment = EXPECTED_WITHOUT_VALUE
         return ItemDef(oid, name, var.label, attrs.data_type, var.sas_type, xpt_length, attrs.length,
                        attrs.significant_digits, var.display_format,
                        self.codelist_oid(ds, var, values, attrs.data_type), self.origin(var.origin),
-                       self.comment_oid(f"{ds}.{oid_part(name)}", var.comment))
+                       self.comment_oid(f"{ds}.{oid_part(name)}", comment))
 
     def _check_length(self, where: str, series: pd.Series, declared: int) -> None:
         """One problem per variable: the first value over the declared length, and how many are."""

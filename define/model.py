@@ -47,6 +47,7 @@ class VariableInput:
     mandatory: bool = False
     terms_from_data: bool = False  # a sponsor codelist of the values found in the data
     decode_from: str | None = None  # with terms_from_data: the variable whose values decode each term
+    expected: bool = False  # SDTM core Exp: a variable with no value gets a comment saying so
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,11 @@ RULES = {
     "subjects": {"required": set(), "optional": set()},
     "findings": {"required": {"date"}, "optional": {"visit_in"}},
     "events": {"required": {"start"}, "optional": {"end", "ongoing", "visit_in"}},
-    "exposure": {"required": {"start", "end"}, "optional": {"visit_in"}},
+    "exposure": {"required": {"start", "end"}, "optional": {"visit_in", "open_end", "ongoing"}},
 }
+# exposure: an interval that goes on past the cut ends at the cut date ('cut'), or has no end yet ('empty',
+# as the database showed it at the cut: the last dose known is then its start, DM.RFXENDTC reads EXSTDTC too)
+OPEN_END = ("cut", "empty")
 LOG_COLUMNS = ["domain", "source", "row", "key", "usubjid", "action", "variable", "old", "new", "reason"]
 CUT_FILE_COLUMNS = ["USUBJID", "DCUTDTC"]
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -272,6 +275,8 @@ def _check_rule(name: str, rule: dict, data: pd.DataFrame) -> list[Problem]:
     for variable in rule.get("ongoing") or {}:
         if variable not in data:
             problems.append(Problem(f"{where}.ongoing", f"'{variable}' is not a variable of {name}"))
+    if rule.get("open_end", "cut") not in OPEN_END:
+        problems.append(Problem(f"{where}.open_end", f"'{rule['open_end']}' is not one of {', '.join(OPEN_END)}"))
     if kind != "subjects" and "USUBJID" not in data:
         problems.append(Problem(where, f"{name} has no USUBJID, a {kind} cut needs one"))
     return problems
@@ -298,10 +303,15 @@ def cut_events(name: str, data: pd.DataFrame, rule: dict, cut_dates: pd.Series):
             end + " possibly after the cut (" + cut_dates + "): ongoing at the cut")
         logs.append(_log_rows(name, data, spans, "changed", end, data[end], "", reason))
         data[end] = data[end].mask(spans, "")
+        # every event without an end at the cut is ongoing at the cut: what the rule sets (outcome, end
+        # reference point) holds for those the cut made ongoing and for those that were never ended alike
+        open_events = data[end].fillna("").astype(str) == ""
+        reason = reason.where(spans, "no " + end + ": ongoing at the cut (" + cut_dates + ")")
         for variable, value in (rule.get("ongoing") or {}).items():
             new = _fill_cut(str(value), cut_dates)
-            logs.append(_log_rows(name, data, spans, "changed", variable, data[variable], new, reason))
-            data[variable] = data[variable].astype(object).mask(spans, new)
+            changed = open_events & (data[variable].fillna("").astype(str) != new)
+            logs.append(_log_rows(name, data, changed, "changed", variable, data[variable], new, reason))
+            data[variable] = data[variable].astype(object).mask(open_events, new)
     return data, pd.concat(logs, ignore_index=True)
 
 
@@ -312,11 +322,17 @@ def cut_exposure(name: str, data: pd.DataFrame, rule: dict, cut_dates: pd.Series
                       start + " after the cut (" + cut_dates + ")")]
     data, cut_dates = data[~after].copy(), cut_dates[~after]
     beyond = possibly_after(data[end], cut_dates)
-    reason = (end + " after the cut: truncated at the cut (" + cut_dates + ")").where(
-        clearly_after(data[end], cut_dates),
-        end + " possibly after the cut (partial date): truncated at the cut (" + cut_dates + ")")
-    logs.append(_log_rows(name, data, beyond, "changed", end, data[end], cut_dates, reason))
-    data[end] = data[end].astype(object).mask(beyond, cut_dates)
+    empty = rule.get("open_end", "cut") == "empty"
+    what = "no end yet at the cut (" + cut_dates + ")" if empty else "truncated at the cut (" + cut_dates + ")"
+    reason = (end + " after the cut: " + what).where(
+        clearly_after(data[end], cut_dates), end + " possibly after the cut (partial date): " + what)
+    new_end = pd.Series("", index=data.index, dtype=object) if empty else cut_dates
+    logs.append(_log_rows(name, data, beyond, "changed", end, data[end], new_end, reason))
+    data[end] = data[end].astype(object).mask(beyond, new_end)
+    for variable, value in (rule.get("ongoing") or {}).items():  # the end reference of an open interval
+        new = _fill_cut(str(value), cut_dates)
+        logs.append(_log_rows(name, data, beyond, "changed", variable, data[variable], new, reason))
+        data[variable] = data[variable].astype(object).mask(beyond, new)
     return data, pd.concat(logs, ignore_index=True)
 
 

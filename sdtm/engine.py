@@ -8,7 +8,7 @@ spec routes there; finally types, variable order and the spec's sort order.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -291,6 +291,13 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
     lineage = record_lineage({name: (ordered[name], datasets[name], prepared.get(name)) for name in reports},
                              specs)
     datasets = {name: frame.reset_index(drop=True) for name, frame in ordered.items()}
+    for name, dspec in list(specs.items()):
+        empty = empty_permissible(datasets[name], dspec)
+        if empty:
+            datasets[name] = datasets[name].drop(columns=empty)
+            specs[name] = replace(dspec, variables=[v for v in dspec.variables if v.name not in empty])
+            notes.append(f"{name}: permissible variable(s) without any value left out: {', '.join(empty)} "
+                         f"(SDTMIG 4.1.5; 'keep: true' in the spec keeps one)")
     for name, report in reports.items():
         report.records_out = len(datasets[name])
     ordered_reports = [reports[n] for n in specs if n in reports]
@@ -310,6 +317,23 @@ def _not_done(name: str, datasets: dict, raw: dict, ct, design: dict, notes: lis
         ctx.report(data, holding, "= NOT DONE, but the record holds a result (" + result + " '" +
                    data[result].astype(str) + "')")
     return ctx.problems
+
+
+def empty_permissible(data: pd.DataFrame, dspec: DomainSpec) -> list[str]:
+    """The Permissible variables no record of a non-empty dataset has a value for, unless the spec keeps them
+    (SDTMIG 4.1.5: a permissible variable is included when the study collected that item). An empty dataset
+    keeps its whole structure."""
+    if data.empty:
+        return []
+    out = []
+    for variable in dspec.parent_variables:
+        if variable.core != "Perm" or variable.keep or variable.name not in data:
+            continue
+        column = data[variable.name]
+        blank = column.isna() if variable.type == "Num" else column.fillna("").astype(str).str.strip() == ""
+        if blank.all():
+            out.append(variable.name)
+    return out
 
 
 def finalize(data: pd.DataFrame, dspec: DomainSpec) -> pd.DataFrame:

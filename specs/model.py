@@ -36,6 +36,7 @@ class VariableSpec:
     map: dict | None
     order: int
     significant_digits: int | None = None
+    keep: bool = False  # a Permissible variable kept even when no record has a value
 
     @property
     def algorithm(self) -> str | None:
@@ -118,6 +119,7 @@ def domain_variables(domain: str, domain_spec: dict) -> list[VariableSpec]:
                 map=variable.get("map"),
                 order=order,
                 significant_digits=variable.get("significant_digits"),
+                keep=bool(variable.get("keep", False)),
             )
         )
     return out

@@ -121,7 +121,7 @@ def test_a_randomization_number_not_in_the_list_is_an_error(workspace):
     assert ("raw/edc/dm.csv row 1 (Subject=01-001, Folder=SCR, RecordPosition=1): DM: no record of randomization "
             "(raw/vendor/randomization.csv) has RANDNO 'R999' (merge[2]; say optional: true if a record may have "
             "none)") in message
-    assert ("raw/edc/ex_csa.csv row 1 (Subject=01-001, Folder=LOG, RecordPosition=1): EX: no record of "
+    assert ("raw/edc/ex_csa.csv row 1 (Subject=01-001, Folder=LOG, RecordPosition=1): EC: no record of "
             "randomization (raw/vendor/randomization.csv) has RANDNO 'R999' (merge[1]; ") in message
 
 

@@ -43,7 +43,7 @@ def test_a_full_disk_names_the_operation_and_the_file(previous, monkeypatch, cap
     monkeypatch.setattr(define.xpt, "write_xpt", full)
     assert main(["run", "--out", "out", "--sdtm-only"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("error: writing 16 SDTM datasets: out/.cdisc/v-")
+    assert err.startswith("error: writing 17 SDTM datasets: out/.cdisc/v-")
     assert "/sdtm/dm.xpt: No space left on device\nnothing was published: out is as it was\n" in err
     assert untouched(previous)
 

@@ -78,7 +78,8 @@ def test_event_spanning_the_cut_becomes_ongoing_at_the_cut():
     assert ae.loc["partial start", ["AESTDTC", "AEENDTC", "AEENRTPT", "AEENTPT"]].tolist() == \
         ["2024-06", "", "ONGOING", "2024-06-30"]
     assert ae.loc["before", "AEENDTC"] == "2024-05-03"
-    assert ae.loc["no end", ["AEENRTPT", "AEENTPT"]].tolist() == ["ONGOING", "END OF STUDY"]
+    # never ended: ongoing at the cut too, its end reference the cut (the end of study has not come yet)
+    assert ae.loc["no end", ["AEENRTPT", "AEENTPT"]].tolist() == ["ONGOING", "2024-06-30"]
     rows = log[["row", "action", "variable", "old", "new"]].values.tolist()
     assert rows == [
         ["3", "removed", "AESTDTC", "2024-07-02", ""],
@@ -87,9 +88,24 @@ def test_event_spanning_the_cut_becomes_ongoing_at_the_cut():
         ["2", "changed", "AEENRTPT", "", "ONGOING"],
         ["6", "changed", "AEENRTPT", "", "ONGOING"],
         ["2", "changed", "AEENTPT", "", "2024-06-30"],
+        ["5", "changed", "AEENTPT", "END OF STUDY", "2024-06-30"],
         ["6", "changed", "AEENTPT", "", "2024-06-30"],
     ]
     assert log["reason"].iloc[1] == "AEENDTC after the cut (2024-06-30): ongoing at the cut"
+    assert log["reason"].iloc[6] == "no AEENDTC: ongoing at the cut (2024-06-30)"
+
+
+def test_an_event_the_cut_makes_ongoing_loses_its_outcome():
+    ae = ae_frame().assign(AEOUT=["RECOVERED/RESOLVED", "RECOVERED/RESOLVED", "RECOVERED/RESOLVED",
+                                  "RECOVERED/RESOLVED", "NOT RECOVERED/NOT RESOLVED", "FATAL"])
+    rule = {**AE_RULE, "ongoing": {**AE_RULE["ongoing"], "AEOUT": "NOT RECOVERED/NOT RESOLVED"}}
+    out, log = apply_cut({"AE": ae}, {"AE": {"cut": rule}}, {}, CUT)
+    assert out["AE"].set_index("AETERM")["AEOUT"].to_dict() == {
+        "before": "RECOVERED/RESOLVED", "spans": "NOT RECOVERED/NOT RESOLVED", "partial end": "RECOVERED/RESOLVED",
+        "no end": "NOT RECOVERED/NOT RESOLVED", "partial start": "NOT RECOVERED/NOT RESOLVED"}
+    outcome = log[log["variable"] == "AEOUT"]
+    assert outcome[["row", "old", "new"]].values.tolist() == [
+        ["2", "RECOVERED/RESOLVED", "NOT RECOVERED/NOT RESOLVED"], ["6", "FATAL", "NOT RECOVERED/NOT RESOLVED"]]
 
 
 def test_event_with_a_partial_end_spanning_the_cut_is_ongoing():
@@ -122,6 +138,22 @@ def test_exposure_is_truncated_at_the_cut():
     assert log[["row", "action", "old", "new"]].values.tolist() == [
         ["3", "removed", "2024-07-01", ""], ["2", "changed", "2024-07-03", "2024-06-30"],
         ["4", "changed", "2024-07-03T09:00", "2024-06-30"]]
+
+
+def test_an_interval_going_on_at_the_cut_has_no_end_yet_with_open_end_empty():
+    ex = located(pd.DataFrame({
+        "USUBJID": ["S1"] * 3, "EXSTDTC": ["2024-06-01", "2024-06-25", "2024-07-01"],
+        "EXENDTC": ["2024-06-10", "2024-07-03", "2024-07-05"], "EXENRTPT": ["", "", ""], "EXENTPT": ["", "", ""],
+    }), "ex.csv")
+    rule = {"rule": "exposure", "start": "EXSTDTC", "end": "EXENDTC", "open_end": "empty",
+            "ongoing": {"EXENRTPT": "ONGOING", "EXENTPT": "{cut}"}}
+    out, log = apply_cut({"EX": ex}, {"EX": {"cut": rule}}, {}, CUT)
+    assert out["EX"][["EXSTDTC", "EXENDTC", "EXENRTPT", "EXENTPT"]].values.tolist() == [
+        ["2024-06-01", "2024-06-10", "", ""], ["2024-06-25", "", "ONGOING", "2024-06-30"]]
+    assert log[["row", "action", "variable", "old", "new", "reason"]].values.tolist()[1] == [
+        "2", "changed", "EXENDTC", "2024-07-03", "", "EXENDTC after the cut: no end yet at the cut (2024-06-30)"]
+    with pytest.raises(SpecError, match="domains.EX.cut.open_end: 'later' is not one of cut, empty"):
+        apply_cut({"EX": ex}, {"EX": {"cut": {**rule, "open_end": "later"}}}, {}, CUT)
 
 
 def demo_subjects():

@@ -37,7 +37,7 @@ def test_a_version_1_spec_runs_and_is_told_what_to_change(spec):
     assert loaded.domains["DM"]["variables"][13]["map"]["format"] == "DD/MM/YYYY"
     assert loaded.notes == [
         "spec version 1: 2 assign_datetime mapping(s) without 'format' read DD/MM/YYYY, the version 1 default "
-        "(domains.DM.variables[13].map, domains.EX.variables[12].map.cases[0].then); to write version 2, add "
+        "(domains.DM.variables[13].map, domains.EC.variables[15].map.cases[0].then); to write version 2, add "
         "'format: DD/MM/YYYY' to each and 'version: 2' at the top of study.yaml"]
 
 

@@ -69,7 +69,7 @@ def test_demo_workbook_is_laid_out_as_a_p21_define_spec(tmp_path):
     row = dict(zip(header, next(r for r in rows["Variables"] if r[1] == "LB" and r[2] == "LBSCAT")))
     assert (row["Map Condition"], row["Map Algorithm"], row["Map Arguments"]) == \
         ("TPT_MIN is not empty", "hardcode_no_ct", "{value: MIXED MEAL TEST}".replace("TEST", "TOLERANCE TEST"))
-    conditions = [r for r in rows["Conditions"] if r[:2] == ("EX", "EXTRT")]
+    conditions = [r for r in rows["Conditions"] if r[:2] == ("EC", "ECTRT")]
     assert [r[2:7] for r in conditions] == [
         (1, "RAWSOURCE == 'ex_csa'", "hardcode_no_ct", None, "{value: CICLOSPORIN}"),
         ("otherwise", None, "assign_no_ct", "TRTCODE", "{terms: {A: ILT-101, B: PLACEBO}}")]
@@ -214,19 +214,19 @@ def test_spec_errors_of_an_imported_workbook_are_located(demo_book, tmp_path):
 
     problems = [str(p) for p in import_workbook(edited(demo_book, tmp_path, schema_error), tmp_path / "out")]
     assert len(problems) == 1
-    assert problems[0].startswith("Variables row 93, column J (Origin) [")
+    assert problems[0].startswith("Variables row 112, column J (Origin) [")
     assert problems[0].endswith("/out/sdtm.yaml: domains.AE.variables[5].origin]: {'type': 'Typed', 'source': "
                                 "'Investigator', 'pages': '7'} is not valid under any of the given schemas")
 
     def semantic_errors(wb):
         set_cell(wb, "Variables", ("CM", "CMDOSTOT"), "Map Algorithm", "assign_sometimes")
-        set_cell(wb, "Conditions", ("EX", "EXDOSFRQ", 1), "Algorithm", "hardcode_ctt")
+        set_cell(wb, "Conditions", ("EC", "ECDOSFRQ", 1), "Algorithm", "hardcode_ctt")
         set_cell(wb, "Variables", ("LB", "LBDTC"), "Map Arguments", "date: COLLDATE, time: COLLTIME, format: YMD")
 
     problems = [str(p) for p in import_workbook(edited(demo_book, tmp_path, semantic_errors), tmp_path / "out2")]
     located = sorted(p.split(" [")[0] for p in problems)
-    assert located == ["Conditions row 11, column E (Algorithm)", "Variables row 165, column V (Map Arguments)",
-                       "Variables row 79, column T (Map Algorithm)"], problems
+    assert located == ["Conditions row 13, column E (Algorithm)", "Variables row 185, column V (Map Arguments)",
+                       "Variables row 98, column T (Map Algorithm)"], problems
     assert any("unknown algorithm 'assign_sometimes'" in p for p in problems)
     assert any("unknown date format 'YMD'" in p for p in problems)
 
