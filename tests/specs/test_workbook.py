@@ -225,7 +225,7 @@ def test_spec_errors_of_an_imported_workbook_are_located(demo_book, tmp_path):
 
     problems = [str(p) for p in import_workbook(edited(demo_book, tmp_path, semantic_errors), tmp_path / "out2")]
     located = sorted(p.split(" [")[0] for p in problems)
-    assert located == ["Conditions row 13, column E (Algorithm)", "Variables row 185, column V (Map Arguments)",
+    assert located == ["Conditions row 11, column E (Algorithm)", "Variables row 185, column V (Map Arguments)",
                        "Variables row 98, column T (Map Algorithm)"], problems
     assert any("unknown algorithm 'assign_sometimes'" in p for p in problems)
     assert any("unknown date format 'YMD'" in p for p in problems)
