@@ -9,7 +9,7 @@ import shutil
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -455,6 +455,11 @@ def package_from_folder(folder, spec_dir=None, formats="xpt", stream=None, publi
         if missing:
             raise RawDataError([Problem(display_path(folder), f"{', '.join(missing)} not found: run cdisc run first")])
         datasets = {name: read_xpt(folder / "sdtm" / f"{name.lower()}.xpt")[0] for name in specs}
+        for name, dspec in list(specs.items()):  # permissible variables the run left out (no value in any record)
+            absent = {v.name for v in dspec.variables if v.name not in datasets[name].columns
+                      and v.core == "Perm" and not v.keep and not v.supp}
+            if absent:
+                specs[name] = replace(dspec, variables=[v for v in dspec.variables if v.name not in absent])
         adam_spec, adam = None, None
         if (folder / "adam").is_dir():
             adam_spec = load_adam_spec(adam_spec_path(spec_dir))
