@@ -39,9 +39,9 @@ def assert_untouched(out: Path) -> None:
 def test_bad_spec_lists_every_error_with_file_and_path(workspace, capsys):
     spec, raw, out = workspace
     sdtm = spec / "sdtm.yaml"
-    edit(sdtm, "{name: AESEV, codelist: AESEV, origin: {type: Collected, source: Investigator, pages: \"7\"}, "
-               "map: {algorithm: assign_ct, source: AESEV}}",
-         "{name: AESEV, codelist: AESEV, map: {algorithm: assign_sometimes, source: AESEV}}")
+    edit(sdtm, "{name: AESEV, keep: true, codelist: AESEV, origin: {type: Collected, source: Investigator, pages: "
+               "\"7\"}, map: {algorithm: assign_ct, source: AESEV}}",
+         "{name: AESEV, keep: true, codelist: AESEV, map: {algorithm: assign_sometimes, source: AESEV}}")
     edit(sdtm, "{name: LBORRES, origin: {type: Collected, source: Vendor}, map: {algorithm: assign_no_ct, "
                "source: RESULT}}", "{name: LBORRES, map: {algorithm: assign_no_ct, source: LBORRES_X}}")
     edit(sdtm, "{name: CMTRT, map: {algorithm: hardcode_no_ct, value: INSULIN}}",
@@ -120,7 +120,7 @@ def test_invalid_yaml_points_at_the_line(workspace, capsys):
 
 def test_text_mapped_into_a_numeric_variable_names_the_record(workspace, capsys):
     spec, raw, out = workspace
-    edit(spec / "sdtm.yaml", "{name: CMDOSTOT, origin: {type: Collected, source: Subject, pages: \"8\"}, method: "
+    edit(spec / "sdtm.yaml", "{name: CMDOSTOT, keep: true, origin: {type: Collected, source: Subject, pages: \"8\"}, method: "
                              "\"Total daily insulin units from the diary (all injections of the day).\", map: "
                              "{algorithm: assign_numeric, source: INSDOSE}}",
          "{name: CMDOSTOT, map: {algorithm: condition_add, cases: [{when: \"INSDOSE is not empty\", "
