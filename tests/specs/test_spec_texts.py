@@ -36,8 +36,8 @@ def test_bad_expressions_and_arguments_are_spec_errors(spec):
     edit(sdtm, "{name: SUBJID, origin: {type: Collected, source: Investigator, pages: \"1\"}, map: {algorithm: "
                "assign_no_ct, source: Subject}}",
          "{name: SUBJID, map: {algorithm: assign_no_ct, source: Subject, expr: \"upper(Subject)\"}}")
-    edit(sdtm, "{name: LBTPT, map: {algorithm: assign_template, template: \"{TPT_MIN} MIN\"}}",
-         "{name: LBTPT, map: {algorithm: assign_template, template: \"{lookup(TPT_MIN, 'tpt')} MIN\"}}")
+    edit(sdtm, "{name: LBTPT, keep: true, map: {algorithm: assign_template, template: \"{TPT_MIN} MIN\"}}",
+         "{name: LBTPT, keep: true, map: {algorithm: assign_template, template: \"{lookup(TPT_MIN, 'tpt')} MIN\"}}")
     messages = problems_of(spec)
     assert messages == [
         "spec/sdtm.yaml: domains.DM.variables[12].map.expr: unknown function 'left' at position 0 in: "
@@ -50,8 +50,8 @@ def test_bad_expressions_and_arguments_are_spec_errors(spec):
 
 
 def test_a_template_naming_an_unknown_column_is_a_spec_error(spec):
-    edit(spec / "sdtm.yaml", "{name: LBTPT, map: {algorithm: assign_template, template: \"{TPT_MIN} MIN\"}}",
-         "{name: LBTPT, map: {algorithm: assign_template, template: \"{IT.TPT} {`TPT MIN`} MIN\"}}")
+    edit(spec / "sdtm.yaml", "{name: LBTPT, keep: true, map: {algorithm: assign_template, template: \"{TPT_MIN} MIN\"}}",
+         "{name: LBTPT, keep: true, map: {algorithm: assign_template, template: \"{IT.TPT} {`TPT MIN`} MIN\"}}")
     assert problems_of(spec) == [
         "spec/sdtm.yaml: domains.LB.variables[31].map.template: IT.TPT: 'IT' is not a domain of sdtm.yaml (put a "
         "column name with spaces, dots or a leading digit in backticks: `AE Start Date`, `IT.AETERM`)"]
