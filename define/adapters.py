@@ -85,7 +85,7 @@ def _sdtm_variable(v, domain: str | None = None, acrf=None) -> VariableInput:
         comment=v.comment, role=v.role, mandatory=v.core == "Req", expected=v.core == "Exp")
 
 
-def _value_codelists(dspec) -> list[ValueLevelRule]:
+def _value_codelists(dspec, acrf=None) -> list[ValueLevelRule]:
     """Value-level codelists a variable takes by the value of another (``value_codelists: {by: DSCAT,
     codelists: {DISPOSITION EVENT: NCOMPLT, PROTOCOL MILESTONE: PROTMLST}}``): DSDECOD's terms come from one
     codelist per category."""
@@ -94,7 +94,7 @@ def _value_codelists(dspec) -> list[ValueLevelRule]:
     for v in dspec.parent_variables:
         spec = (raw.get(v.name) or {}).get("value_codelists")
         if spec:
-            parent = _sdtm_variable(v)
+            parent = _sdtm_variable(v, dspec.name, acrf)
             rules.append(ValueLevelRule(v.name, spec["by"], None, {
                 value: replace(parent, codelist=codelist) for value, codelist in spec["codelists"].items()}))
     return rules
@@ -128,7 +128,7 @@ def sdtm_inputs(result, acrf=None) -> list[DatasetInput]:
         dspec = result.specs[name]
         raw = dspec.raw or {}
         rules = [ValueLevelRule(t, b, label) for t, b, label in SDTM_VALUE_LEVELS.get(name, [])]
-        rules += _value_codelists(dspec)
+        rules += _value_codelists(dspec, acrf)
         if "supp_of" in raw:
             per_value = {qnam: _sdtm_variable(v, raw["supp_of"], acrf) for qnam, v in (raw.get("qvals") or {}).items()}
             rules.append(ValueLevelRule("QVAL", "QNAM", "QLABEL", per_value))

@@ -146,7 +146,7 @@ def test_how_much_of_the_hand_written_specs_the_draft_proposes(demo_draft, oak_d
     print(f"\ndemo study: {demo.line()}\nsdtm.oak example: {oak.line()}")
     with capsys.disabled():
         print(f"\ncdisc spec draft: demo study {demo.line()}; sdtm.oak example {oak.line()}")
-    assert (demo.correct, demo.total) == (99, 199)
+    assert (demo.correct, demo.total) == (88, 203)  # the demo spec maps EC from the raw forms and EX from EC
     assert (oak.correct, oak.total) == (52, 82)
 
 

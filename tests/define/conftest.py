@@ -48,14 +48,25 @@ def pdf_pages(content: bytes) -> list[str]:
     import zlib
 
     assert content.startswith(b"%PDF-") and content.rstrip().endswith(b"%%EOF"), "not a complete PDF"
-    objects = {int(m.group(1)): m.group(2) for m in re.finditer(rb"(\d+) 0 obj(.*?)endobj", content, re.S)}
-    tree = next(o for o in objects.values() if re.search(rb"/Type\s*/Pages\b", o))
+    # each object's dictionary; a stream is read by its /Length (compressed bytes may hold any text)
+    positions = {int(m.group(1)): m.end() for m in re.finditer(rb"(?m)^(\d+) 0 obj", content)}
+
+    def head(number: int) -> bytes:
+        start = positions[number]
+        ends = [i for i in (content.find(b"stream", start), content.find(b"endobj", start)) if i >= 0]
+        return content[start:min(ends)]
+
+    tree = next(head(n) for n in positions if re.search(rb"/Type\s*/Pages\b", head(n)))
     kids = [int(k) for k in re.findall(rb"(\d+) 0 R", re.search(rb"/Kids\s*\[(.*?)\]", tree, re.S).group(1))]
     pages = []
     for kid in kids:
-        contents = int(re.search(rb"/Contents (\d+) 0 R", objects[kid]).group(1))
-        stream = re.search(rb"stream\r?\n(.*?)\r?\nendstream", objects[contents], re.S).group(1)
-        if b"/FlateDecode" in objects[contents].split(b"stream")[0]:
+        contents = int(re.search(rb"/Contents (\d+) 0 R", head(kid)).group(1))
+        dictionary = head(contents)
+        length = int(re.search(rb"/Length (\d+)", dictionary).group(1))
+        begin = content.index(b"stream", positions[contents]) + len(b"stream")
+        begin += 2 if content[begin:begin + 2] == b"\r\n" else 1
+        stream = content[begin:begin + length]
+        if b"/FlateDecode" in dictionary:
             stream = zlib.decompress(stream)
         runs = re.findall(rb"\((.*?)(?<!\\)\)\s*Tj", stream, re.S)
         pages.append("\n".join(r.replace(rb"\(", b"(").replace(rb"\)", b")").replace(rb"\\", b"\\")

@@ -14,7 +14,7 @@ def test_injections_not_given_are_in_ec_with_their_reason_and_ex_is_derived_from
     assert set(not_given["ECPRESP"]) == {"Y"} and (not_given["ECREFID"].str.match(r"K\d+")).all()
     # ex_il2.csv row 25: 01-001 on 12/05/2023, kit K10432, 'Patient absent'
     row = not_given[(not_given["USUBJID"] == "NCT05153070-01-001") & (not_given["ECSTDTC"] == "2023-05-12")]
-    assert row[["ECTRT", "ECREFID", "ECREASOC"]].values.tolist() == [["PLACEBO", "K10432", "Patient absent"]]
+    assert row[["ECTRT", "ECREFID", "ECREASOC"]].values.tolist() == [["ILT-101 OR PLACEBO", "K10432", "Patient absent"]]
     assert len(ex) == len(ec) - 21
     report = {r.domain: r for r in result.reports}
     assert report["EC"].records_out == len(ec) and not report["EC"].not_mapped
