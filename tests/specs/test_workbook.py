@@ -72,7 +72,7 @@ def test_demo_workbook_is_laid_out_as_a_p21_define_spec(tmp_path):
     conditions = [r for r in rows["Conditions"] if r[:2] == ("EC", "ECTRT")]
     assert [r[2:7] for r in conditions] == [
         (1, "RAWSOURCE == 'ex_csa'", "hardcode_no_ct", None, "{value: CICLOSPORIN}"),
-        ("otherwise", None, "assign_no_ct", "TRTCODE", "{terms: {A: ILT-101, B: PLACEBO}}")]
+        ("otherwise", None, "hardcode_no_ct", None, "{value: ILT-101 OR PLACEBO}")]
     datasets = dict(zip(rows["Datasets"][0], next(r for r in rows["Datasets"] if r[0] == "VS")))
     assert (datasets["Description"], datasets["Purpose"], datasets["Key Variables"], datasets["Melt Test Column"]) == \
         ("Vital Signs", "Tabulation", "STUDYID, USUBJID, VSTESTCD, VISITNUM", "TESTCD")
@@ -225,7 +225,7 @@ def test_spec_errors_of_an_imported_workbook_are_located(demo_book, tmp_path):
 
     problems = [str(p) for p in import_workbook(edited(demo_book, tmp_path, semantic_errors), tmp_path / "out2")]
     located = sorted(p.split(" [")[0] for p in problems)
-    assert located == ["Conditions row 11, column E (Algorithm)", "Variables row 185, column V (Map Arguments)",
+    assert located == ["Conditions row 10, column E (Algorithm)", "Variables row 185, column V (Map Arguments)",
                        "Variables row 98, column T (Map Algorithm)"], problems
     assert any("unknown algorithm 'assign_sometimes'" in p for p in problems)
     assert any("unknown date format 'YMD'" in p for p in problems)
