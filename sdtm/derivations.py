@@ -77,8 +77,9 @@ def _convert_result(orres: pd.Series, orresu: pd.Series, testcd: pd.Series, mark
                     standard_units: dict) -> tuple[pd.Series, pd.Series, pd.Series]:
     """(STRESC, STRESU, problem): the result in the test's standard unit, as text.
 
-    A test with a standard unit (``standard_units``) is quantitative: its result must be a number or a
-    qualified number ('<0.02') written with the record's decimal mark. In the standard unit it is copied as
+    A test with a standard unit (``standard_units``) is quantitative, and so is any result reported with a
+    unit (a unit measures a number): its result must be a number or a qualified number ('<0.02') written
+    with the record's decimal mark. In the standard unit it is copied as
     reported (precision and qualifier kept, a decimal comma written as a point); in a unit of the test's
     conversion table (``specs.units``: factor, offset, formula or molar mass) it is converted and rounded
     to the stated decimals ('<x' converts x). A result with no unit, a unit with no conversion, or text
@@ -101,13 +102,13 @@ def _convert_result(orres: pd.Series, orresu: pd.Series, testcd: pd.Series, mark
     stresu = standard.where(has_standard, orresu).where(present, "").astype(object)
 
     problem = pd.Series("", index=orres.index, dtype=object)
-    quantitative = has_standard & present
+    quantitative = (has_standard | (orresu.astype(str) != "")) & present
     not_number = quantitative & kind.eq("text")
     problem = problem.mask(not_number, "is not a number" + pd.Series(
         np.where(marks == ",", " (decimal comma)", ""), index=orres.index))
     failed = quantitative & convert & kind.ne("text") & (formula_problem != "")
     problem = problem.mask(failed, "cannot be converted from " + orresu + ": " + formula_problem)
-    no_factor = quantitative & ~same_unit & ~known & (orresu != "")
+    no_factor = quantitative & has_standard & ~same_unit & ~known & (orresu != "")
     unit_text = "is in " + orresu + ", which " + no_factor_text(orresu, testcd, standard.fillna(""))
     problem = problem.mask(no_factor, unit_text.where(~not_number, problem + "; it " + unit_text))
     no_unit = quantitative & (orresu == "")

@@ -22,7 +22,7 @@ from sdtm.late import referenced_values
 from sdtm.lineage import record_lineage
 from sdtm.not_done import clear_not_done
 from sdtm.numbers import parse_numbers
-from sdtm.prepare import LOCATION, from_sources, prepare_records
+from sdtm.prepare import LOCATION, from_sources, prepare_records, repeated_source_keys
 from sdtm.supp import build_supp, supp_domain_spec
 from sdtm.unique import on_unique
 from specs.errors import ControlledTermError, DataError, Problem, RawDataError, RecordIssue
@@ -123,6 +123,27 @@ def duplicate_keys(data: pd.DataFrame, keys: list[str], domain: str, limit: int 
     return problems
 
 
+def records_without_dm(data: pd.DataFrame, dm: pd.DataFrame, domain: str, limit: int = 20) -> list[Problem]:
+    """A record whose USUBJID has no DM record: one located problem each (a typo in a subject number, a
+    lower-cased or accented id, a subject never enrolled). Mapping it would file data under a subject
+    the submission does not have; SDTMIG: every subject of the study has one DM record."""
+    if "USUBJID" not in data or not len(data) or "__file" not in data:
+        return []
+    known = set(dm["USUBJID"].dropna().astype(str))
+    subject = data["USUBJID"].where(data["USUBJID"].notna(), "").astype(str)
+    orphan = ~subject.isin(known)
+    if not orphan.any():
+        return []
+    lost = data[orphan]
+    problems = [Problem(f"{f} row {r} ({k})", f"{domain}: USUBJID '{u}' has no DM record; every record must "
+                                              f"belong to a subject of DM (check the subject identifier)")
+                for f, r, k, u in zip(lost["__file"].head(limit), lost["__row"], lost["__key"], subject[orphan])]
+    if len(lost) > limit:
+        problems.append(Problem(str(lost["__file"].iloc[0]), f"... and {len(lost) - limit} more {domain} records "
+                                                             f"of subjects with no DM record"))
+    return problems
+
+
 def build_design_domain(name: str, build: str, studyid: str, design: dict, ct) -> pd.DataFrame:
     if build == "derive_ts":
         return trial_design.derive_ts(studyid, design, ct)
@@ -149,6 +170,10 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
         build = dspec.raw.get("build")
         if build and build not in BUILD_STAGE:
             datasets[name] = build_design_domain(name, build, spec.studyid, spec.design, ct)
+
+    for source, table in tables.items():  # every raw record must be identifiable before it is mapped
+        if source in spec.sources and "__file" in table:
+            problems += repeated_source_keys(table, spec.sources[source]["keys"], source)
 
     prepared: dict[str, pd.DataFrame] = {}  # each mapped domain's shaped raw records
     for name, dspec in specs.items():
@@ -209,6 +234,11 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
 
     derived = {(name, v.name) for name, dspec in specs.items() for v in dspec.variables
                if v.map and ALGORITHMS[v.map["algorithm"]].kind == DERIVE}
+    mapped_subjects = [n for n in reports if n != "DM" and not specs[n].raw.get("from_domain") and
+                       (n, "USUBJID") not in derived and (n, "USUBJID") not in late]
+    if "DM" in reports and "USUBJID" in datasets["DM"]:
+        for name in mapped_subjects:
+            problems += records_without_dm(datasets[name], datasets["DM"], name)
     for name in reports:  # keys made of mapped variables: checked now, before anything merges by them
         if not any((name, k) in derived for k in specs[name].keys):
             problems += duplicate_keys(datasets[name], specs[name].keys, name)

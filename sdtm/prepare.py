@@ -30,6 +30,35 @@ def locate(frame: pd.DataFrame, file_label: str, keys: list[str], decimal: str =
     return located
 
 
+def repeated_source_keys(table: pd.DataFrame, keys: list[str], source: str, limit: int = 20) -> list[Problem]:
+    """A raw record whose key (the source's declared ``keys``) repeats another record's: one located
+    problem naming both rows, the key columns and their values. Two records with one key are either a
+    re-sent record or a typo in a key; mapping both would count one record twice or file it wrongly.
+    The key values are read from the columns themselves (not the located __key text)."""
+    present = [k for k in keys if k in table.columns]
+    if not present or len(table) < 2:
+        return []
+    repeated = table.duplicated(present, keep="first")
+    if not repeated.any():
+        return []
+    firsts = table[~repeated & table.duplicated(present, keep=False)]
+    first_of = {k: f"{f} row {r}" for k, f, r in zip(firsts[present].itertuples(index=False, name=None),
+                                                       firsts["__file"], firsts["__row"])}
+    later = table[repeated]
+    problems = []
+    for values, f, r in zip(later[present].head(limit).itertuples(index=False, name=None), later["__file"],
+                            later["__row"]):
+        key = ", ".join(f"{k}={v}" for k, v in zip(present, values))
+        shown = ", ".join(f"{k} '{v}'" for k, v in zip(present, values))
+        problems.append(Problem(f"{f} row {r} ({key})", f"source {source}: a second record with {shown}, the "
+                                                        f"key of {first_of[values]}; the keys of {source} "
+                                                        f"({', '.join(present)}) must identify one record"))
+    if len(later) > limit:
+        problems.append(Problem(str(later["__file"].iloc[0]), f"... and {len(later) - limit} more records of "
+                                                              f"{source} with a repeated key"))
+    return problems
+
+
 def issues_for(frame: pd.DataFrame, domain: str, reason: str) -> list[RecordIssue]:
     return [RecordIssue(source=f, key=f"row {r} ({k})", reason=reason, domain=domain)
             for f, r, k in zip(frame["__file"], frame["__row"], frame["__key"])]

@@ -25,24 +25,8 @@ TABLES = read_raw(SPEC, builtin_raw_dir()).tables
 KEYS = {name: source["keys"] for name, source in SPEC.sources.items()}
 CASES = make_cases(TABLES, KEYS, SPEC.studyid, COUNT, SEED)
 
-# Failures that belong to the mapping part of issue 9 (i9-mapping) today, by case id.
-DUPLICATE = "i9-mapping: a raw record whose key repeats another record's is mapped as a second record, no error"
-NOT_A_NUMBER = "i9-mapping: a numeric result that is not a number gives an empty --STRESN, no error"
-UNKNOWN_SUBJECT = "i9-mapping: a record of a subject that is not in DM is mapped (a typo in Subject), no error"
+# Cases that fail today, by case id, with the reason.
 EXPECTED_FAILURES: dict[str, str] = {
-    "012-ds-Subject-lower": UNKNOWN_SUBJECT,
-    "029-vs-PULSE-accent": NOT_A_NUMBER,
-    "030-ex_il2-Subject+Folder+RecordPosition-duplicate_key": DUPLICATE,
-    "050-sv-Subject-lower": UNKNOWN_SUBJECT,
-    "067-ex_il2-Subject+Folder+RecordPosition-duplicate_key": DUPLICATE,
-    "089-ex_csa-Subject+Folder+RecordPosition-duplicate_key": DUPLICATE,
-    "094-insulin-Subject+Folder+RecordPosition-duplicate_key": DUPLICATE,
-    "129-ex_il2-Subject+Folder+RecordPosition-duplicate_key": DUPLICATE,
-    "134-ds-Subject-accent": UNKNOWN_SUBJECT,
-    "161-ae-Subject+Folder+RecordPosition-duplicate_key": DUPLICATE,
-    "169-ae-Subject+Folder+RecordPosition-duplicate_key": DUPLICATE,
-    "183-sv-Subject-accent": UNKNOWN_SUBJECT,
-    "196-ds-Subject+Folder+RecordPosition-duplicate_key": DUPLICATE,
     # the end-of-treatment record decides the follow-up element (SE): a value the mapping accepts unchecked
     "126-ds-Folder-padded": "i9-mapping: a condition on a value outside the column's set (Folder ' EOT') is "
                             "silently false; DSSCAT, then SE's follow-up element, change",

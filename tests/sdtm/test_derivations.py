@@ -65,6 +65,15 @@ def test_tests_without_a_standard_unit_keep_result_and_unit():
     assert list(stresc) == ["NEGATIVE", "7.5"] and list(stresu) == ["", "g/L"] and list(problem) == ["", ""]
 
 
+def test_a_result_with_a_unit_is_a_number_even_without_a_standard_unit():
+    # PULSE has no standard unit in the spec, but a result in beats/min measures a number: '86é' is not one
+    stresc, stresu, problem = convert_result(pd.Series(["86é", "86", "NEGATIVE", "<5"]),
+                                             pd.Series(["beats/min", "beats/min", "", "beats/min"]),
+                                             pd.Series(["PULSE", "PULSE", "UPROT", "PULSE"]), UNITS)
+    assert list(problem) == ["is not a number", "", "", ""]
+    assert list(stresc) == ["86é", "86", "NEGATIVE", "<5"] and list(stresu) == ["beats/min", "beats/min", "", "beats/min"]
+
+
 def test_reference_limits_must_be_numbers():
     limit, problem = convert_limit(pd.Series(["0.78", "high", ""]), pd.Series(["ug/L"] * 3),
                                    pd.Series(["CPEPTIDE"] * 3), UNITS)

@@ -1,7 +1,7 @@
 """Record shaping before mapping: wide forms to one record per test, NOT DONE records."""
 import pandas as pd
 
-from sdtm.prepare import locate, melt_tests
+from sdtm.prepare import locate, melt_tests, repeated_source_keys
 
 # A wide vital-signs form: row 1 done (DIABP left empty), row 2 not done at all, row 3 done with no value.
 VITALS = locate(pd.DataFrame({
@@ -56,3 +56,16 @@ def test_a_value_on_a_row_marked_not_done_is_a_located_problem():
     assert [str(p) for p in problems] == [
         "vitals.csv row 1 (PATNUM=376): VS: column SYS_BP holds '120' on a row marked not done "
         "(ASMNTDN == '1')"]
+
+
+def test_a_raw_record_whose_declared_key_repeats_another_is_a_located_problem():
+    table = locate(pd.DataFrame({"Subject": ["01-001", "01-002", "01-001", "01-001"],
+                                 "Folder": ["LOG", "LOG", "LOG", "LOG"],
+                                 "RecordPosition": ["1", "1", "2", "1"]}), "edc/ae.csv",
+                   ["Subject", "Folder", "RecordPosition"])
+    problems = repeated_source_keys(table, ["Subject", "Folder", "RecordPosition"], "ae")
+    assert [str(p) for p in problems] == [
+        "edc/ae.csv row 4 (Subject=01-001, Folder=LOG, RecordPosition=1): source ae: a second record with "
+        "Subject '01-001', Folder 'LOG', RecordPosition '1', the key of edc/ae.csv row 1; the keys of ae "
+        "(Subject, Folder, RecordPosition) must identify one record"]
+    assert repeated_source_keys(table.iloc[:3], ["Subject", "Folder", "RecordPosition"], "ae") == []
