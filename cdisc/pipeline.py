@@ -45,19 +45,21 @@ class Progress:
 class RawExport:
     tables: dict[str, pd.DataFrame]
     files: dict[str, Path] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)  # what was read but is no source's (REDCap instruments)
+    notes: list[str] = field(default_factory=list)  # what was read but is no source's (REDCap instruments, ODM forms)
 
 
 def read_raw(spec: StudySpec, raw_dir: Path, edc: str = "csv", progress: Progress | None = None) -> RawExport:
     """Read every source of the spec (EDC forms from CSV or from the ODM export), each record located."""
+    from sdtm.odm import read_odm
     from sdtm.prepare import locate
-    from sdtm.readers import read_odm, read_source
+    from sdtm.readers import read_source
 
     progress = progress or Progress(False)
     problems: list[Problem] = []
     tables, files = {}, {}
     odm_cache: dict[Path, dict[str, pd.DataFrame]] = {}
     redcap = RedcapCache()
+    odm_read: dict[Path, tuple[str, set[str]]] = {}  # each ODM export: its label and the forms sources read
     for name, source in spec.sources.items():
         use_odm = edc == "odm" and "odm" in source
         named = source["odm"]["path"] if use_odm else source["path"]
@@ -75,6 +77,7 @@ def read_raw(spec: StudySpec, raw_dir: Path, edc: str = "csv", progress: Progres
                     odm_cache[path] = read_odm(path)
                 forms = odm_cache[path]
                 form = source["odm"]["form"]
+                odm_read.setdefault(path, (label, set()))[1].add(form)
                 if form not in forms:
                     problems.append(Problem(label, f"no form '{form}' in the ODM export (forms: "
                                                    f"{', '.join(sorted(forms))})"))
@@ -104,7 +107,7 @@ def read_raw(spec: StudySpec, raw_dir: Path, edc: str = "csv", progress: Progres
         files[name] = path
     if problems:
         raise RawDataError(problems)
-    return RawExport(tables, files, redcap.unread_notes())
+    return RawExport(tables, files, redcap.unread_notes() + unread_forms(odm_cache, odm_read))
 
 
 class RedcapCache:
@@ -147,6 +150,19 @@ class RedcapCache:
                         notes.append(f"{label}: instrument '{form}' holds data in {count} record(s) that no source "
                                      f"reads (a source with redcap: {{form: {form}}} would map them)")
         return notes
+
+
+def unread_forms(odm_tables: dict[Path, dict[str, pd.DataFrame]], read: dict[Path, tuple[str, set[str]]]) -> list[str]:
+    """One line per ODM export that holds records of forms no source reads: those records are not mapped,
+    and the run report says so rather than letting them drop out of the record accounting."""
+    lines = []
+    for path, forms in odm_tables.items():
+        label, used = read[path]
+        unread = [(form, len(table)) for form, table in forms.items() if form not in used and len(table)]
+        if unread:
+            lines.append(f"{label}: {len(unread)} form(s) with records that no source of the spec reads, not mapped: "
+                         + ", ".join(f"{form} ({count} records)" for form, count in unread))
+    return lines
 
 
 @dataclass

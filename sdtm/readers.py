@@ -1,4 +1,4 @@
-"""Raw export readers: CSV, SAS7BDAT, XPT and CDISC ODM 1.3.2, each giving a table of text.
+"""Raw export readers: CSV, SAS7BDAT, XPT and CDISC ODM 1.3.2 (sdtm.odm), each giving a table of text.
 
 Every reader returns a DataFrame whose values are all text: missing = "" (empty string), surrounding
 whitespace stripped, numbers from SAS files written without a spurious ".0" (12.0 -> "12"), SAS dates
@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from lxml import etree
 
 from sasxport import XportError, read_xport
 from specs.errors import Problem, RawDataError
@@ -304,108 +303,13 @@ def _sas_times(values: pd.Series, kind: str) -> pd.Series:
     return pd.Series(out[codes], index=values.index, dtype=object)
 
 
-# --- ODM 1.3.2 --------------------------------------------------------------------------------------
-
-def _local(tag) -> str:
-    """'{namespace}Name' -> 'Name' (comments and processing instructions have no str tag)."""
-    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
-
+# --- ODM 1.3.2 (sdtm.odm) ---------------------------------------------------------------------------
 
 def read_odm(path) -> dict[str, pd.DataFrame]:
-    """CDISC ODM 1.3.2 ClinicalData -> one text table per form OID, the same table as the form's CSV.
+    """An ODM 1.3.2 export as one text table per form, transactions applied: see sdtm.odm.read_odm."""
+    from sdtm.odm import read_odm as read  # sdtm.odm builds on this module's text conversion
 
-    Columns: Subject, SiteNumber, Folder, Form, RecordPosition, then the form's items in
-    MetaDataVersion order (ItemGroupDef ItemRefs by OrderNumber; the column is the ItemDef Name).
-    A missing ItemGroupRepeatKey is RecordPosition 1; an absent ItemData is "". Streams with
-    iterparse (entities not resolved, no network, no DTD), so large exports fit in memory.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise RawDataError([f"{path}: file not found"])
-    item_names: dict[str, str] = {}          # ItemOID -> Name
-    group_refs: dict[str, list] = {}         # ItemGroupOID -> [(order, document position, ItemOID)]
-    form_groups: dict[str, list[str]] = {}   # FormOID -> ItemGroupOIDs
-    rows: dict[str, list[dict]] = {}         # FormOID -> records
-    subject = site = folder = form = None
-
-    # Only these elements raise events (ItemData is read from its finished ItemGroupData), which
-    # keeps the Python work per record, not per item.
-    watched = [f"{{*}}{tag}" for tag in ("SubjectData", "SiteRef", "StudyEventData", "FormData",
-                                         "ItemGroupData", "ItemDef", "ItemGroupDef", "FormDef")]
-    context = etree.iterparse(str(path), events=("start", "end"), tag=watched, resolve_entities=False,
-                              no_network=True, huge_tree=True, load_dtd=False, remove_comments=True)
-    try:
-        for event, element in context:
-            name = _local(element.tag)
-            attrib = element.attrib
-            if event == "start":
-                if name == "SubjectData":
-                    subject, site = attrib.get("SubjectKey", ""), ""
-                elif name == "SiteRef":
-                    site = attrib.get("LocationOID", "")
-                elif name == "StudyEventData":
-                    folder = attrib.get("StudyEventOID", "")
-                elif name == "FormData":
-                    form = attrib.get("FormOID", "")
-                continue
-            if name == "ItemGroupData":
-                record = {"Subject": subject, "SiteNumber": site, "Folder": folder, "Form": form,
-                          "RecordPosition": attrib.get("ItemGroupRepeatKey", "1")}
-                for item in element.iterchildren("{*}ItemData"):
-                    value = item.get("Value")
-                    record[item.get("ItemOID", "")] = (item.text or "") if value is None else value
-                rows.setdefault(form, []).append(record)
-                element.clear()
-            elif name == "ItemDef":
-                item_names[attrib.get("OID", "")] = attrib.get("Name", "")
-            elif name == "ItemGroupDef":
-                refs = [(int(ref.get("OrderNumber", "0") or 0), i, ref.get("ItemOID", ""))
-                        for i, ref in enumerate(child for child in element if _local(child.tag) == "ItemRef")]
-                group_refs[attrib.get("OID", "")] = refs
-            elif name == "FormDef":
-                form_groups[attrib.get("OID", "")] = [
-                    child.get("ItemGroupOID", "") for child in element if _local(child.tag) == "ItemGroupRef"]
-            elif name == "SubjectData":
-                element.clear()
-                # drop the finished siblings too, so memory stays flat over thousands of subjects
-                while element.getprevious() is not None:
-                    del element.getparent()[0]
-    except etree.XMLSyntaxError as exc:
-        line = exc.lineno if exc.lineno is not None else "?"
-        raise RawDataError([f"{path}: line {line}: malformed XML ({exc.msg})"]) from None
-    return _odm_tables(path, item_names, group_refs, form_groups, rows)
-
-
-def _odm_tables(path: Path, item_names: dict, group_refs: dict, form_groups: dict, rows: dict) -> dict[str, pd.DataFrame]:
-    def columns_of(form_oid: str) -> list[tuple[str, str]]:
-        """(ItemOID, column name) of a form's items, in metadata order."""
-        groups = form_groups.get(form_oid) or [form_oid]
-        refs = []
-        for group in groups:
-            refs.extend(oid for _, _, oid in sorted(group_refs.get(group, [])))
-        if not refs:  # no ItemGroupDef: ItemDefs named <FORM>.<COLUMN>, in document order
-            refs = [oid for oid in item_names if oid.startswith(form_oid + ".")]
-        out = []
-        for oid in refs:
-            column = item_names.get(oid) or oid.split(".", 1)[-1]
-            if column not in EDC_COLUMNS and column not in (c for _, c in out):
-                out.append((oid, column))
-        return out
-
-    tables = {}
-    for form_oid in list(form_groups) + [f for f in rows if f not in form_groups]:
-        items = columns_of(form_oid)
-        known = {oid for oid, _ in items}
-        records = rows.get(form_oid, [])
-        unknown = sorted({key for rec in records for key in rec if key not in known and key not in EDC_COLUMNS})
-        if unknown:
-            raise RawDataError([f"{path}: form {form_oid}: ItemData {', '.join(unknown)} not declared "
-                                f"in the form's ItemGroupDef"])
-        data = {column: [rec.get(column, "") for rec in records] for column in EDC_COLUMNS}
-        for oid, column in items:
-            data[column] = [rec.get(oid, "") for rec in records]
-        tables[form_oid] = frame_to_text(pd.DataFrame(data, dtype=object))
-    return tables
+    return read(path)
 
 
 # --- dispatch ---------------------------------------------------------------------------------------
