@@ -22,7 +22,7 @@ from sdtm.late import referenced_values
 from sdtm.lineage import record_lineage
 from sdtm.not_done import clear_not_done
 from sdtm.numbers import parse_numbers
-from sdtm.prepare import LOCATION, from_sources, prepare_records, repeated_source_keys
+from sdtm.prepare import LOCATION, from_sources, prepare_records, repeated_source_keys, undeclared_values
 from sdtm.supp import build_supp, supp_domain_spec
 from sdtm.unique import on_unique
 from specs.errors import ControlledTermError, DataError, Problem, RawDataError, RecordIssue
@@ -171,9 +171,11 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
         if build and build not in BUILD_STAGE:
             datasets[name] = build_design_domain(name, build, spec.studyid, spec.design, ct)
 
-    for source, table in tables.items():  # every raw record must be identifiable before it is mapped
+    declared = {n: source.get("values") or {} for n, source in spec.sources.items()}
+    for source, table in tables.items():  # every raw record identifiable, every declared value known
         if source in spec.sources and "__file" in table:
             problems += repeated_source_keys(table, spec.sources[source]["keys"], source)
+            problems += undeclared_values(table, declared[source], source)
 
     prepared: dict[str, pd.DataFrame] = {}  # each mapped domain's shaped raw records
     for name, dspec in specs.items():
@@ -186,7 +188,7 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
         base = records_of_domain(prepared[other], datasets[other]) if other else None
         records = prepare_records(name, dspec.raw, tables, problems, issues, lookups, base=base,
                                   warnings=warnings,
-                                  lookup_tables=getattr(spec, "lookups", {}))
+                                  lookup_tables=getattr(spec, "lookups", {}), declared=declared)
         prepared[name] = records
         data = pd.DataFrame(index=records.index)
         for variable in dspec.variables:

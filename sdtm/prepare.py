@@ -7,6 +7,7 @@ import pandas as pd
 
 from specs.conditions import parse_condition
 from specs.errors import Problem, RecordIssue
+from specs.raw_values import condition_values, show
 
 LOCATION = ["__file", "__row", "__key", "__decimal"]
 
@@ -56,6 +57,75 @@ def repeated_source_keys(table: pd.DataFrame, keys: list[str], source: str, limi
     if len(later) > limit:
         problems.append(Problem(str(later["__file"].iloc[0]), f"... and {len(later) - limit} more records of "
                                                               f"{source} with a repeated key"))
+    return problems
+
+
+def _shown_values(values, limit: int = 10) -> str:
+    values = sorted(values)
+    return ", ".join(show(v) for v in values[:limit]) + (f", ... ({len(values)} values)" if len(values) > limit else "")
+
+
+def _value_problems(frame: pd.DataFrame, bad: pd.Series, column: str, message, limit: int) -> list[Problem]:
+    """One located problem per distinct value in the ``bad`` records, at its first record (``message(value)``
+    says why; the count of records when more hold it), at most ``limit`` values."""
+    rows = frame[bad]
+    first = rows.drop_duplicates(column)
+    counts = rows[column].value_counts()
+    problems = []
+    for f, r, k, v in zip(first["__file"].head(limit), first["__row"], first["__key"], first[column]):
+        more = f" ({counts[v]} records; this is the first)" if counts[v] > 1 else ""
+        problems.append(Problem(f"{f} row {r} ({k})", message(v) + more))
+    if len(first) > limit:
+        problems.append(Problem(str(rows["__file"].iloc[0]), f"... and {len(first) - limit} more values of {column} "
+                                                             f"outside its values"))
+    return problems
+
+
+def undeclared_values(table: pd.DataFrame, declared: dict, source: str, limit: int = 20) -> list[Problem]:
+    """A value of a column outside the values study.yaml declares for it (``sources.<name>.values``): a
+    located problem on every record of the source (specs.raw_values says why)."""
+    problems = []
+    for column, values in declared.items():
+        if column not in table.columns:
+            continue  # a spec error (specs.semantics.check_raw_columns)
+        allowed = {str(v) for v in values or []}
+        bad = ~table[column].isin(allowed)
+        if bad.any():
+            problems += _value_problems(table, bad, column, lambda v: (
+                f"source {source}: {column} is {show(v)}, not one of the values declared for it (study.yaml "
+                f"sources.{source}.values.{column}: {_shown_values(allowed)})"), limit)
+    return problems
+
+
+def unexpected_values(frame: pd.DataFrame, spec: dict, tables: dict[str, pd.DataFrame], declared: dict, domain: str,
+                      limit: int = 20) -> list[Problem]:
+    """A value of a raw column that the domain's conditions compare with text but none of them names, on a
+    column study.yaml declares no values for: a located problem (specs.raw_values says why). Declared
+    columns are checked on their whole source (undeclared_values)."""
+    own = from_sources(spec)
+    merged = [m["source"] for m in spec.get("merge") or []]
+    problems = []
+    for column, (values, where) in sorted(condition_values(spec).items()):
+        if column not in frame.columns:
+            continue  # made by the toolkit (RAWSOURCE, a melted column), not read from a file
+        origins = [s for s in own if column in tables[s].columns]
+        if origins:
+            undeclared = [s for s in origins if column not in (declared.get(s) or {})]
+            mask = frame["RAWSOURCE"].isin(undeclared) if "RAWSOURCE" in frame else pd.Series(bool(undeclared),
+                                                                                              index=frame.index)
+        else:
+            undeclared = [s for s in merged if column in tables[s].columns and column not in (declared.get(s) or {})]
+            # a record the merge found nothing for has '' here, and is reported by the merge
+            mask = pd.Series(bool(undeclared), index=frame.index) & (frame[column] != "")
+        bad = mask & ~frame[column].isin(values)
+        if not bad.any():
+            continue
+        found = _shown_values(set(frame.loc[mask, column]))
+        named = f"{_shown_values(values)} in {', '.join(where[:3])}{', ...' if len(where) > 3 else ''}"
+        problems += _value_problems(frame, bad, column, lambda v: (
+            f"{domain}: {column} is {show(v)}, which no condition on {column} names ({named}), so the conditions "
+            f"would take it for any other value: declare the values {column} may hold in study.yaml "
+            f"({' or '.join(f'sources.{s}.values.{column}' for s in undeclared)}; in the data: {found})"), limit)
     return problems
 
 
@@ -224,9 +294,11 @@ def from_sources(spec: dict) -> list[str]:
 def prepare_records(domain: str, spec: dict, tables: dict[str, pd.DataFrame], problems: list[Problem],
                     issues: list[RecordIssue], lookups: set[str] = frozenset(),
                     base: pd.DataFrame | None = None, warnings: list[RecordIssue] | None = None,
-                    lookup_tables: dict | None = None) -> pd.DataFrame:
+                    lookup_tables: dict | None = None, declared: dict | None = None) -> pd.DataFrame:
     """Stack the domain's sources (RAWSOURCE names each record's source), or take ``base`` (the records
-    of an earlier domain, ``from_domain``), then merge, filter, de-duplicate and melt as the spec says."""
+    of an earlier domain, ``from_domain``), then merge, filter, de-duplicate and melt as the spec says.
+    Before any condition decides, the values it compares are checked (unexpected_values; ``declared``:
+    {source: {column: values}} from study.yaml)."""
     if base is not None:
         frame = base.reset_index(drop=True)
     else:
@@ -235,6 +307,8 @@ def prepare_records(domain: str, spec: dict, tables: dict[str, pd.DataFrame], pr
     frame = frame.fillna("")
     if spec.get("merge"):
         frame = merge_sources(frame, spec["merge"], tables, domain, problems, issues, lookups, warnings)
+    if base is None:
+        problems += unexpected_values(frame, spec, tables, declared or {}, domain)
     if spec.get("where"):
         frame = filter_records(frame, spec["where"], domain, issues, lookup_tables)
     if spec.get("dedupe"):

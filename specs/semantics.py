@@ -378,6 +378,10 @@ def check_spec(spec) -> list[Problem]:
         check_domain(spec, name, domain, ct, problems)
     check_cycles(spec, problems)
     check_design(spec, ct, problems)
+    from specs.raw_values import check_condition_values, check_declared_values
+
+    check_declared_values(spec, problems)
+    check_condition_values(spec, problems)
     return problems
 
 
@@ -494,8 +498,14 @@ def raw_columns_used(domain: dict) -> list[tuple[tuple, str]]:
 
 
 def check_raw_columns(spec, headers: dict[str, list[str]]) -> list[Problem]:
-    """Every raw column a domain reads must exist in its source (or a merged source)."""
+    """Every raw column a domain reads, or whose values a source declares, must exist in its source (or a
+    merged source)."""
     problems: list[Problem] = []
+    for name, source in spec.sources.items():
+        for column in (source.get("values") or {}) if name in headers else []:
+            if column not in headers[name]:
+                problems.append(Problem(spec.where("study", "sources", name, "values", column),
+                                        f"'{column}' is not a column of {Path(source['path']).name}"))
     columns_of: dict[str, set[str]] = {}  # what each mapped domain's records hold, for from_domain
     for name, domain in spec.domains.items():
         other = domain.get("from_domain")

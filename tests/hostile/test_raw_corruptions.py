@@ -27,9 +27,6 @@ CASES = make_cases(TABLES, KEYS, SPEC.studyid, COUNT, SEED)
 
 # Cases that fail today, by case id, with the reason.
 EXPECTED_FAILURES: dict[str, str] = {
-    # the end-of-treatment record decides the follow-up element (SE): a value the mapping accepts unchecked
-    "126-ds-Folder-padded": "i9-mapping: a condition on a value outside the column's set (Folder ' EOT') is "
-                            "silently false; DSSCAT, then SE's follow-up element, change",
     "139-ds-DSDECOD-accent": "an unknown value of an extensible codelist (DSDECOD) is taken as a sponsor term (a "
                              "note); SE's follow-up element, which reads DSDECOD = COMPLETED, changes",
 }

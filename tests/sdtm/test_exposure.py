@@ -81,7 +81,7 @@ def _spec() -> StudySpec:
               {"name": "EXSTDTC", "map": {"algorithm": "assign_no_ct", "source": "ECSTDTC"}},
               {"name": "EXENDTC", "map": {"algorithm": "assign_no_ct", "source": "ECENDTC"}}]}
     return StudySpec(folder=Path("."), study={"studyid": "S1"}, sources={"diary": {"path": "diary.csv",
-                     "keys": ["SUBJ", "DOSEDAT"]}}, design={}, domains={"EC": ec, "EX": ex})
+                     "keys": ["SUBJ", "DOSEDAT"], "values": {"TAKEN": ["Y", "N"]}}}, design={}, domains={"EC": ec, "EX": ex})
 
 
 def test_ex_from_ec_gives_the_doses_taken_as_constant_dosing_intervals():

@@ -1,7 +1,7 @@
 """Record shaping before mapping: wide forms to one record per test, NOT DONE records."""
 import pandas as pd
 
-from sdtm.prepare import locate, melt_tests, repeated_source_keys
+from sdtm.prepare import locate, melt_tests, repeated_source_keys, undeclared_values, unexpected_values
 
 # A wide vital-signs form: row 1 done (DIABP left empty), row 2 not done at all, row 3 done with no value.
 VITALS = locate(pd.DataFrame({
@@ -69,3 +69,37 @@ def test_a_raw_record_whose_declared_key_repeats_another_is_a_located_problem():
         "Subject '01-001', Folder 'LOG', RecordPosition '1', the key of edc/ae.csv row 1; the keys of ae "
         "(Subject, Folder, RecordPosition) must identify one record"]
     assert repeated_source_keys(table.iloc[:3], ["Subject", "Folder", "RecordPosition"], "ae") == []
+
+
+EX = locate(pd.DataFrame({"ID": ["1", "2", "3", "4"], "EXYN": ["Yes", "no", "No", "no"]}), "ex.csv", ["ID"])
+EX_SPEC = {"from": "ex", "where": {"condition": "EXYN != 'No'", "reason": "not given"}, "variables": []}
+
+
+def test_a_value_no_condition_names_is_a_located_problem_not_a_pass():
+    # 'no' != 'No': without the check, subjects 2 and 4 would be mapped as given an injection
+    problems = unexpected_values(EX.assign(RAWSOURCE="ex"), EX_SPEC, {"ex": EX}, {}, "EX")
+    assert [str(p) for p in problems] == [
+        "ex.csv row 1 (ID=1): EX: EXYN is 'Yes', which no condition on EXYN names ('No' in where.condition), so "
+        "the conditions would take it for any other value: declare the values EXYN may hold in study.yaml "
+        "(sources.ex.values.EXYN; in the data: 'No', 'Yes', 'no')",
+        "ex.csv row 2 (ID=2): EX: EXYN is 'no', which no condition on EXYN names ('No' in where.condition), so "
+        "the conditions would take it for any other value: declare the values EXYN may hold in study.yaml "
+        "(sources.ex.values.EXYN; in the data: 'No', 'Yes', 'no') (2 records; this is the first)"]
+    # declared, the column is checked on the whole source instead
+    assert unexpected_values(EX.assign(RAWSOURCE="ex"), EX_SPEC, {"ex": EX}, {"ex": {"EXYN": ["Yes", "No"]}}, "EX") == []
+
+
+def test_a_value_outside_the_declared_values_is_a_located_problem():
+    problems = undeclared_values(EX, {"EXYN": ["Yes", "No"]}, "ex")
+    assert [str(p) for p in problems] == [
+        "ex.csv row 2 (ID=2): source ex: EXYN is 'no', not one of the values declared for it (study.yaml "
+        "sources.ex.values.EXYN: 'No', 'Yes') (2 records; this is the first)"]
+    assert undeclared_values(EX, {"EXYN": ["Yes", "No", "no"]}, "ex") == []
+
+
+def test_a_column_of_another_stacked_source_is_checked_only_on_its_records():
+    # EXYN is a column of ex only: the records of ex_oral hold '' there, which no condition names
+    oral = locate(pd.DataFrame({"ID": ["5"], "DOSE": ["10"]}), "ex_oral.csv", ["ID"])
+    frame = pd.concat([EX.assign(RAWSOURCE="ex").iloc[[0, 2]], oral.assign(RAWSOURCE="ex_oral")]).fillna("")
+    spec = dict(EX_SPEC, **{"from": ["ex", "ex_oral"]})
+    assert unexpected_values(frame, spec, {"ex": EX, "ex_oral": oral}, {"ex": {"EXYN": ["Yes", "No"]}}, "EX") == []

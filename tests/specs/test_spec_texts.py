@@ -88,3 +88,10 @@ def test_lookup_file_errors_are_located(spec):
         "spec/lookups/sites.csv: no column 'CODE' for lookup table codes (columns: SITE, SITEID)",
         "spec/study.yaml: lookups.escape.file: '../study.yaml' goes up out of the spec folder ('..')",
     ]
+
+
+def test_declared_values_of_a_column_the_source_does_not_have_are_a_spec_error(spec):
+    edit(spec / "study.yaml", 'values: {TRTCODE: [A, B]}', 'values: {TRTCODE: [A, B], ARM: [A, B]}')
+    loaded = load_study_spec(spec)
+    assert [str(p) for p in check_raw_columns(loaded, {"randomization": ["RANDNO", "TRTCODE"]})] == [
+        "spec/study.yaml: sources.randomization.values.ARM: 'ARM' is not a column of randomization.csv"]
