@@ -77,6 +77,28 @@ def _key(series: pd.Series) -> pd.Series:
 
 join_key = _key
 
+
+def group_ids(*tables: pd.DataFrame) -> list[np.ndarray]:
+    """One integer per distinct combination of the columns, the same across ``tables`` (same column names).
+
+    A null is a value of its own (CORE groups and merges records whose key is null together). Codes come
+    from pd.factorize, column by column, so no sentinel text stands for null: a sentinel can collide with
+    data, and numpy's fixed-width text drops a trailing NUL, so "\\x00" silently became "". A column whose
+    type differs between tables (2.0 against '2') is compared as join-key text.
+    """
+    sizes = [len(t) for t in tables]
+    combined = np.zeros(sum(sizes), dtype=np.int64)
+    columns = list(tables[0].columns)
+    for column in columns:
+        parts = [t[column] for t in tables]
+        if len({str(p.dtype) for p in parts}) > 1:
+            parts = [_key(p) for p in parts]
+        values = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        codes = codes.astype(np.int64) + 1  # null -> 0
+        combined = pd.factorize(combined * (len(uniques) + 1) + codes)[0].astype(np.int64)  # dense: no overflow
+    return list(np.split(combined, np.cumsum(sizes)[:-1])) if len(tables) > 1 else [combined]
+
 COLLECTIONS = (list, set, tuple, frozenset, dict)
 PLAIN_KINDS = {"string", "empty", "integer", "floating", "mixed-integer-float", "boolean", "decimal", "bytes",
                "datetime", "date", "timedelta", "categorical"}

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from validate.openrules import dates, library
-from validate.openrules.frame import (Const, EvalFrame, GroupedSet, MissingVariable, RuleDataError, join_key,
-                                      map_distinct)
+from validate.openrules.frame import (Const, EvalFrame, GroupedSet, MissingVariable, RuleDataError, group_ids,
+                                      join_key, map_distinct)
 from validate.openrules.library import LibraryGap
 
 OPERATIONS: dict[str, callable] = {}
@@ -128,13 +128,12 @@ def record_count(study, frame: EvalFrame, op: dict) -> None:
         frame_keys = _apply_regex(frame.df[groups], op["regex"])
     else:
         frame_keys = frame.df[groups]
-    counts = keyed.astype(object).where(keyed.notna(), "\x00").groupby(groups, sort=False).size().rename(
-        "n").reset_index()
-    counts = counts.replace({"\x00": None})
-    left = pd.DataFrame({k: join_key(frame_keys[k]) for k in groups})
-    right = pd.DataFrame({**{k: join_key(counts[k]) for k in groups}, "n": counts["n"].to_numpy()})
-    merged = left.merge(right, on=groups, how="left")
-    frame.df[op["id"]] = merged["n"].to_numpy(dtype="float64")
+    # records per group of the source, looked up for each record of the frame (null keys group together)
+    source_ids, frame_ids = group_ids(keyed, frame_keys)
+    sizes = np.bincount(source_ids, minlength=int(max(source_ids.max(initial=-1), frame_ids.max(initial=-1))) + 1)
+    counts = sizes[frame_ids].astype("float64")
+    counts[counts == 0] = np.nan  # a group the source does not have: no count, as a left join gives
+    frame.df[op["id"]] = counts
 
 
 def _date_extreme(study, frame: EvalFrame, op: dict, pick: str) -> None:

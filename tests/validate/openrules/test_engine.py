@@ -93,6 +93,20 @@ def test_grouped_distinct_and_record_count_operations(tmp_path):
     assert findings(run_rules([r], package)) == [("LB", 2, {"$n": "2", "$sv": "['1']", "VISITNUM": "2"})]
 
 
+def test_record_count_groups_records_whose_key_is_missing_together(tmp_path):
+    # CORE-001034: the group's timing variables are empty on every record (text and numbers, all-empty columns);
+    # the date is cut to its day by the operation's regex
+    package = load_package(write_core_folder(tmp_path / "d", {
+        "EG": {"DOMAIN": ["EG"] * 4, "USUBJID": ["S1"] * 4, "EGDTC": ["2022-01-14", "2022-01-14T07:00", "2022-01-14", "2022-01-15"],
+               "EGTPT": ["PRE", "PRE", "", "PRE"], "EGELTM": ["", "", "", ""], "EGDY": ["", "", "", ""]}},
+        numeric=("EGDY",)))
+    r = rule({"all": [{"name": "$n", "operator": "greater_than", "value": 1}]}, tmp_path,
+             Operations=[{"id": "$n", "operator": "record_count", "regex": r"^\d{4}-\d{2}-\d{2}",
+                          "group": ["USUBJID", "EGDTC", "EGTPT", "EGELTM", "EGDY"]}],
+             Scope={"Domains": {"Include": ["EG"]}}, Outcome={"Message": "m", "Output Variables": ["$n"]})
+    assert findings(run_rules([r], package)) == [("EG", 1, {"$n": "2"}), ("EG", 2, {"$n": "2"})]
+
+
 def test_domain_presence_is_checked_once_for_the_study(tmp_path):
     package = load_package(write_core_folder(tmp_path / "d", {"PP": {"DOMAIN": ["PP"]}, "AE": {"DOMAIN": ["AE"]}}))
     r = rule({"all": [{"name": "PP", "operator": "exists"}, {"name": "PC", "operator": "not_exists"}]}, tmp_path,

@@ -110,6 +110,21 @@ def test_is_not_unique_set_counts_missing_as_a_value_and_ignores_absent_variable
         True, True, False, False]
 
 
+def test_is_not_unique_set_on_pyarrow_text_treats_missing_as_one_value_and_never_as_empty_text():
+    f = frame({"USUBJID": pd.Series(["S1", "S1", "S1", "S1"], dtype="str"),
+               "T": pd.Series([NA, NA, "", "x"], dtype="str"), "D": [np.nan, np.nan, np.nan, np.nan]})
+    assert check(f, name="USUBJID", operator="is_not_unique_set", value=["T", "D"]) == [True, True, False, False]
+
+
+def test_group_ids_agree_across_tables_and_compare_numbers_with_text_as_keys():
+    from validate.openrules.frame import group_ids
+
+    left = pd.DataFrame({"K": pd.Series(["A", NA, "B"], dtype="str"), "N": [1.0, np.nan, 2.0]})
+    right = pd.DataFrame({"K": pd.Series([NA, "A", "C"], dtype="str"), "N": ["", "1", "2"]}).replace({"": None})
+    a, b = group_ids(left, right)
+    assert a[0] == b[1] and a[1] == b[0] and len({*a, b[2]}) == 4
+
+
 def test_is_not_unique_relationship_flags_both_sides_of_a_broken_pairing():
     f = frame({"VISIT": ["WEEK 1", "WEEK 1", "WEEK 2", "WEEK 3", NA],
                "VISITNUM": [1.0, 2.0, 3.0, 3.0, 4.0]})

@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from validate.openrules.frame import (Const, EvalFrame, GroupedSet, MissingVariable, RuleDataError,
+from validate.openrules.frame import (Const, group_ids, EvalFrame, GroupedSet, MissingVariable, RuleDataError,
                                       factorized, has_collections, map_distinct, text_column)
 
 OPERATORS: dict[str, callable] = {}
@@ -248,7 +248,6 @@ def _group_codes(df: pd.DataFrame) -> np.ndarray:
     """One integer per distinct combination of the columns (nulls are a value of their own)."""
     if df.shape[1] == 0:
         return np.zeros(len(df), dtype=np.int64)
-    filled = df.astype(object).where(df.notna(), "\x00<null>")
-    return filled.groupby(list(filled.columns), sort=False, dropna=False).ngroup().to_numpy()
+    return group_ids(df)[0]
 
 
