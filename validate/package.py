@@ -148,15 +148,29 @@ def blank_to_na(df: pd.DataFrame, char_columns: list[str]) -> pd.DataFrame:
     """Blank text is SAS's missing value; make it NA so every rule tests nulls one way."""
     for col in char_columns:
         s = df[col].astype("str") if df[col].dtype == object else df[col]
-        codes, uniques = pd.factorize(s)
-        blank = np.array([isinstance(u, str) and u.strip() == "" for u in uniques], dtype=bool)
-        if blank.any():
-            mask = np.zeros(len(s), dtype=bool)
-            valid = codes >= 0
-            mask[valid] = blank[codes[valid]]
-            s = s.mask(mask)
-        df[col] = s
+        df[col] = s.mask(_blank(s)) if len(s) else s
     return df
+
+
+def _blank(s: pd.Series) -> np.ndarray:
+    """True where a text value is empty or only white space: pyarrow's kernels over the whole column when the
+    text is pyarrow-backed (no Python string per value), else once per distinct value."""
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        array = pa.array(s.array) if isinstance(s.array, pd.arrays.ArrowStringArray) else None
+    except ImportError:  # pandas without pyarrow: the Python string dtype
+        array = None
+    if array is not None:
+        blank = pc.fill_null(pc.or_(pc.equal(pc.binary_length(array), 0), pc.utf8_is_space(array)), False)
+        return np.asarray(blank, dtype=bool)
+    codes, uniques = pd.factorize(s)
+    flags = np.array([isinstance(u, str) and u.strip() == "" for u in uniques], dtype=bool)
+    mask = np.zeros(len(s), dtype=bool)
+    valid = codes >= 0
+    mask[valid] = flags[codes[valid]]
+    return mask
 
 
 def read_xpt(path: Path) -> tuple[pd.DataFrame, DatasetMeta]:

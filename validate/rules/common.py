@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import weakref
 from typing import Callable
 
 import numpy as np
@@ -23,19 +24,72 @@ ISO_DURATION = re.compile(rf"^{DURATION}$")
 COMPLETE_PREFIX = re.compile(r"^\d{4}(?:-\d{2}(?:-\d{2}(?:T\d{2}(?::\d{2}(?::\d{2}(?:\.\d+)?)?)?)?)?)?$")
 
 
+_FACTORIZED: dict[int, tuple] = {}  # id(text array) -> (weak reference, codes, uniques)
+
+
+def factorize(series: pd.Series) -> tuple[np.ndarray, pd.Index | np.ndarray]:
+    """pd.factorize of a column; for text, once per column array however many rules ask (the entry goes
+    when the array does, so memory follows the package)."""
+    if pd.api.types.is_numeric_dtype(series) or series.dtype == object:
+        return pd.factorize(series)
+    array = series.array
+    key = id(array)
+    hit = _FACTORIZED.get(key)
+    if hit is not None and hit[0]() is array:
+        return hit[1], hit[2]
+    codes, uniques = pd.factorize(series)
+    _FACTORIZED[key] = (weakref.ref(array, lambda _ref, k=key: _FACTORIZED.pop(k, None)), codes, uniques)
+    return codes, uniques
+
+
 def factorized(context: Context, name: str, column: str) -> tuple[np.ndarray, np.ndarray]:
     """pd.factorize of one column, computed once per validation run (several rules look at each column)."""
-    key = ("factorized", name, column)
-    if key not in context.cache:
-        context.cache[key] = pd.factorize(context.package.datasets[name][column])
-    return context.cache[key]
+    return factorize(context.package.datasets[name][column])
+
+
+def unique_values(uniques) -> pd.Series:
+    """The distinct values as a Series a rule's function works on: text keeps its pandas string dtype (the
+    pyarrow kernels of .str work on the whole array), numbers stay numbers, anything else is object."""
+    dtype = getattr(uniques, "dtype", None)
+    if dtype is not None and dtype != object and (pd.api.types.is_string_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype)):
+        return pd.Series(uniques.array if isinstance(uniques, pd.Index) else uniques, copy=False)
+    return pd.Series(uniques, dtype=object)
+
+
+def arrow_text(values: pd.Series):
+    """The pyarrow array behind pyarrow-backed text (no copy), else None (object or Python-backed text)."""
+    if isinstance(values.array, pd.arrays.ArrowStringArray):
+        import pyarrow as pa
+
+        return pa.array(values.array)
+    return None
+
+
+def byte_lengths(values: pd.Series) -> np.ndarray:
+    """UTF-8 byte length of each text value (float, NaN where null)."""
+    array = arrow_text(values)
+    if array is not None:
+        import pyarrow.compute as pc
+
+        return np.asarray(pc.binary_length(array).to_numpy(zero_copy_only=False), dtype="float64")
+    return values.astype(str).str.encode("utf-8").str.len().to_numpy(dtype="float64")
+
+
+def not_ascii(values: pd.Series) -> np.ndarray:
+    """True where a text value holds a character outside 7-bit ASCII."""
+    array = arrow_text(values)
+    if array is not None:
+        import pyarrow.compute as pc
+
+        return ~np.asarray(pc.fill_null(pc.string_is_ascii(array), True), dtype=bool)
+    return values.astype(str).str.contains(r"[^\x00-\x7F]", regex=True).to_numpy(dtype=bool)
 
 
 def per_unique(series: pd.Series, func: Callable[[pd.Series], np.ndarray], fill=np.nan,
                codes_uniques: tuple | None = None) -> np.ndarray:
     """Evaluate ``func`` once per distinct non-null value and spread the result back over the rows."""
-    codes, uniques = codes_uniques if codes_uniques is not None else pd.factorize(series)
-    result = np.asarray(func(pd.Series(uniques, dtype=object)))
+    codes, uniques = codes_uniques if codes_uniques is not None else factorize(series)
+    result = np.asarray(func(unique_values(uniques)))
     if result.dtype == bool:
         out = np.zeros(len(series), dtype=bool)
     else:

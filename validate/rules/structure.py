@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 
 from validate.registry import Context, concat, dataset_finding, fail, rule
-from validate.rules.common import char_columns, factorized, numeric_key, per_unique, split_groups
+from validate.rules.common import (arrow_text, byte_lengths, char_columns, factorized, not_ascii, numeric_key, per_unique,
+                                   split_groups)
 from validate.standards import adam_structure, adamig_variables, sdtmig_variables
 
 XPT_NAME = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
-NON_ASCII = r"[^\x00-\x7F]"
 TRIAL_DESIGN_KEYS = {"TS": ["TSPARMCD", "TSSEQ"], "TA": ["ARMCD", "TAETORD"], "TE": ["ETCD"],
                      "TV": ["VISITNUM", "ARMCD"], "TI": ["IETESTCD"], "SV": ["USUBJID", "VISITNUM"]}
 
@@ -33,9 +33,10 @@ def _byte_lengths(context: Context, name: str, variable: str) -> np.ndarray:
     """UTF-8 byte length of each value (NaN when null), computed once per column for CV0103 and CV0106."""
     key = ("byte_lengths", name, variable)
     if key not in context.cache:
-        context.cache[key] = per_unique(context.package.datasets[name][variable],
-                                        lambda u: u.astype(str).str.encode("utf-8").str.len().to_numpy(dtype="float64"),
-                                        codes_uniques=factorized(context, name, variable))
+        column = context.package.datasets[name][variable]
+        # pyarrow text: one C pass over the column is cheaper than factorizing it first
+        context.cache[key] = (byte_lengths(column) if arrow_text(column) is not None else
+                              per_unique(column, byte_lengths, codes_uniques=factorized(context, name, variable)))
     return context.cache[key]
 
 
@@ -172,8 +173,9 @@ def non_ascii_values(context: Context) -> pd.DataFrame:
     frames = []
     for name, df in context.package.datasets.items():
         for variable in char_columns(context, name):
-            bad = per_unique(df[variable], lambda u: u.astype(str).str.contains(NON_ASCII, regex=True).to_numpy(dtype=bool),
-                             codes_uniques=factorized(context, name, variable))
+            column = df[variable]
+            bad = (not_ascii(column) if arrow_text(column) is not None else
+                   per_unique(column, not_ascii, codes_uniques=factorized(context, name, variable)))
             frames.append(fail(context.package, name, bad, variable))
     return concat(frames)
 

@@ -1,0 +1,46 @@
+"""The helpers rules share: blank text as missing, per-distinct-value evaluation, byte lengths, ASCII."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from validate.package import blank_to_na
+from validate.rules.common import byte_lengths, factorize, not_ascii, per_unique
+
+TEXT_TYPES = ["str", object]
+
+
+@pytest.mark.parametrize("dtype", TEXT_TYPES)
+def test_blank_or_white_space_text_becomes_missing_and_other_text_stays(dtype):
+    df = pd.DataFrame({"A": pd.Series(["a", "", " ", None, "\t", " b", "\u00a0"], dtype=dtype), "N": [1.0] * 7})
+    out = blank_to_na(df, ["A"])
+    assert out["A"].isna().tolist() == [False, True, True, True, True, False, True]
+    assert out["A"].dropna().tolist() == ["a", " b"]
+
+
+@pytest.mark.parametrize("dtype", TEXT_TYPES)
+def test_byte_lengths_count_utf8_bytes_and_not_ascii_flags_accents(dtype):
+    values = pd.Series(["abc", "\u00e9", "x\x7f", "\u65e5\u672c", None], dtype=dtype)
+    assert byte_lengths(values)[:4].tolist() == [3.0, 2.0, 2.0, 6.0] and np.isnan(byte_lengths(values)[4])
+    assert not_ascii(values).tolist() == [False, True, False, True, False]
+
+
+def test_per_unique_gives_text_as_pyarrow_text_and_spreads_results_back():
+    seen = []
+    values = pd.Series(["b", "a", None, "b"], dtype="str")
+
+    def upper(u):
+        seen.append(u.dtype)
+        return u.str.upper().to_numpy(dtype=object)
+
+    assert per_unique(values, upper, fill=None).tolist() == ["B", "A", None, "B"]
+    assert seen == [values.dtype]
+    assert per_unique(pd.Series([2.0, np.nan, 2.0]), lambda u: u.to_numpy() * 2).tolist()[::2] == [4.0, 4.0]
+
+
+def test_a_text_column_is_factorized_once_while_its_array_lives():
+    values = pd.Series(["x", "y", "x"], dtype="str")
+    first, second = factorize(values), factorize(values)
+    assert first[0] is second[0] and first[0].tolist() == [0, 1, 0]
+    assert factorize(values.copy())[0] is not first[0]
