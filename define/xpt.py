@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from define.transliterate import transliterate_series, to_ascii
 from sasxport import XportError, read_xport
@@ -111,19 +113,30 @@ def _check_metadata(dataset: pd.DataFrame, dataset_name: str, dataset_label: str
 
 
 def _char_column(series: pd.Series, where: str, var: XptVariable, warnings: list[str],
-                 problems: list[str]) -> np.ndarray:
-    """A Char column as fixed-width ASCII bytes: a (rows, length) uint8 array, NUL after each value
-    (written as blanks), missing = all NUL.
+                 problems: list[str]):
+    """A Char column as a source of fixed-width ASCII bytes, blank-padded (``_ArrowText`` or ``_Block``).
 
-    Work is done once per distinct value (factorize, then index back), so a million rows of a
-    handful of terms cost little; rows are named only in warnings and problems.
+    pyarrow-backed text that is plain ASCII is padded a chunk at a time by pyarrow; other ASCII text
+    goes through numpy in one pass; the rest (non-ASCII, not text, too long) is worked once per
+    distinct value, which transliterates and reports. All paths give the same bytes (a test compares).
     """
     if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_datetime64_any_dtype(series.dtype):
         problems.append(f"{where}: declared Char but the column holds {series.dtype} values")
-        return np.empty((0, 1), dtype=np.uint8)
-    fast = _ascii_column(series, var)
-    if fast is not None:
-        return fast
+        return _Block(np.empty((0, 1), dtype=np.uint8))
+    arrow = _arrow_column(series, var)
+    if arrow is not None:
+        return arrow
+    block = _ascii_column(series, var)
+    if block is None:
+        block = _distinct_column(series, where, var, warnings, problems)
+    block[block == 0] = 32  # NUL after each value (and in missing values) -> blank
+    return _Block(block)
+
+
+def _distinct_column(series: pd.Series, where: str, var: XptVariable, warnings: list[str],
+                     problems: list[str]) -> np.ndarray:
+    """The general path, once per distinct value (factorize, then index back): a (rows, length) uint8
+    array, NUL after each value, missing = all NUL; rows are named only in warnings and problems."""
     codes, uniques = pd.factorize(series)  # missing values get code -1
     uniques = list(uniques)
     not_text = [i for i, v in enumerate(uniques) if not isinstance(v, str)]
@@ -148,6 +161,89 @@ def _char_column(series: pd.Series, where: str, var: XptVariable, warnings: list
     length = var.length if var.length is not None else max(1, min(longest, MAX_CHAR_LENGTH))
     encoded = np.array(ascii_values, dtype=object).astype(f"S{length}")
     return encoded[codes].view(np.uint8).reshape(len(codes), length)
+
+
+def _copy_rows(dest: np.ndarray, rows: np.ndarray) -> None:
+    """dest[...] = rows, each row's bytes moved as one item (numpy's byte-by-byte loop over a few
+    bytes per row is several times slower)."""
+    width = rows.shape[1]
+    if width:
+        dest.view(f"V{width}")[...] = rows.view(f"V{width}")
+
+
+class _Block:
+    """Column bytes already laid out: a (rows, width) uint8 array."""
+
+    def __init__(self, array: np.ndarray):
+        self.array = array
+        self.width = array.shape[1]
+
+    def fill(self, dest: np.ndarray, first: int, count: int) -> None:
+        _copy_rows(dest, self.array[first:first + count])
+
+
+class _ArrowText:
+    """ASCII text in a pyarrow large_string array (no nulls, no NUL bytes, none longer than ``width``),
+    padded with blanks by pyarrow one chunk of rows at a time: no Python string is ever made."""
+
+    def __init__(self, array: pa.LargeStringArray, width: int, padded: bool):
+        self.array = array
+        self.width = width
+        self.padded = padded  # every value already ``width`` long
+
+    def fill(self, dest: np.ndarray, first: int, count: int) -> None:
+        part = self.array.slice(first, count)
+        if not self.padded:
+            part = pc.ascii_rpad(part, self.width, " ")
+        offsets = np.frombuffer(part.buffers()[1], dtype=np.int64)[part.offset:part.offset + count + 1]
+        data = np.frombuffer(part.buffers()[2], dtype=np.uint8)
+        _copy_rows(dest, data[offsets[0]:offsets[-1]].reshape(count, self.width))
+
+
+class _Numbers:
+    """A Num column: float64 values, turned into IBM floats (8 big-endian bytes) a chunk at a time."""
+
+    width = 8
+
+    def __init__(self, values: np.ndarray):
+        self.values = values
+
+    def fill(self, dest: np.ndarray, first: int, count: int) -> None:
+        words = ieee_to_ibm(self.values[first:first + count]).byteswap()  # big-endian bytes in memory
+        _copy_rows(dest, words.view(np.uint8).reshape(count, 8))
+
+
+def _arrow_column(series: pd.Series, var: XptVariable) -> _ArrowText | None:
+    """pyarrow-backed text (pandas 3's ``str``, or ``string[pyarrow]``) as ``_ArrowText``, when every
+    value is ASCII without NUL bytes and fits the length; otherwise None (the other paths decide)."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.StringDtype):
+        if dtype.storage != "pyarrow":
+            return None
+    elif not (isinstance(dtype, pd.ArrowDtype) and (pa.types.is_string(dtype.pyarrow_dtype)
+                                                     or pa.types.is_large_string(dtype.pyarrow_dtype))):
+        return None
+    if len(series) == 0:
+        return None
+    array = pa.array(series.array)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if array.type != pa.large_string():
+        array = array.cast(pa.large_string())
+    if array.null_count:
+        array = pc.fill_null(array, "")  # missing -> blank
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset:array.offset + len(array) + 1]
+    data = np.frombuffer(array.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]] \
+        if array.buffers()[2] is not None else np.empty(0, dtype=np.uint8)
+    if len(data) and (data.min() == 0 or data.max() >= 0x80):  # a NUL, or not ASCII
+        return None
+    lengths = np.diff(offsets)
+    longest = int(lengths.max())
+    limit = var.length if var.length is not None else MAX_CHAR_LENGTH
+    if longest > limit:
+        return None  # reported, row by row, by the per-value path
+    width = var.length if var.length is not None else max(1, longest)
+    return _ArrowText(array, width, padded=bool(lengths.min() == width))
 
 
 # What numpy makes of a missing value when it turns an object array into bytes (cut to the width).
@@ -211,7 +307,7 @@ def _num_column(series: pd.Series, where: str, problems: list[str]) -> np.ndarra
         bad = np.flatnonzero(np.isnan(values) & ~blank.to_numpy())
         for row in bad[:20]:
             problems.append(f"{where} row {row + 1}: value '{series.iloc[row]}' is not a number")
-    huge = np.flatnonzero(np.isinf(values) | (np.abs(np.nan_to_num(values)) >= 16.0**63))
+    huge = np.flatnonzero(np.abs(values) >= 16.0**63)  # infinities too; NaN compares False
     for row in huge[:20]:
         problems.append(f"{where} row {row + 1}: value {values[row]} cannot be stored as an IBM float")
     return values
@@ -251,40 +347,36 @@ def _pad80(block: bytes) -> bytes:
     return block + b" " * (-len(block) % 80)
 
 
-_NUL_TO_BLANK = bytes([32]) + bytes(range(1, 256))  # a bytes.translate table
 CHUNK_BYTES = 1 << 22  # records assembled 4 MB at a time: the work stays in the CPU cache
+BUFFERS = 3  # chunks in flight: one assembled while up to two are written
 
 
-def _write_observations(handle, variables: list[XptVariable], columns: list[np.ndarray], positions: np.ndarray,
-                        n_rows: int, helper: ThreadPoolExecutor) -> int:
+def _write_observations(handle, sources: list, positions: np.ndarray, n_rows: int,
+                        helper: ThreadPoolExecutor) -> int:
     """Write the records, a chunk of rows at a time; return the number of bytes written.
 
-    In each chunk the text columns are copied in, every NUL becomes a blank (bytes.translate over
-    the chunk, which also covers the numbers' places), then the numbers are copied over their places;
-    ``helper`` writes a chunk while the next one is assembled (at most two wait, in order).
+    Each column source fills its place in a chunk (blank-padded bytes; numbers' IBM bytes) and
+    ``helper`` writes the chunk while the next one is assembled in another buffer.
     """
     record_length = int(positions[-1])
     if n_rows == 0 or record_length == 0:
         return 0
     rows = max(1, CHUNK_BYTES // record_length)
-    chunk = np.zeros((min(rows, n_rows), record_length), dtype=np.uint8)
-    writes = []
-    for first in range(0, n_rows, rows):
+    chunks = -(-n_rows // rows)
+    buffers = [np.empty((min(rows, n_rows), record_length), dtype=np.uint8) for _ in range(min(BUFFERS, chunks))]
+    writes: list[Future | None] = [None] * len(buffers)
+    for k, first in enumerate(range(0, n_rows, rows)):
         count = min(rows, n_rows - first)
-        part = chunk[:count]
-        for var, block, start in zip(variables, columns, positions):
-            if var.type == "Char":
-                part[:, start:start + block.shape[1]] = block[first:first + count]
-        blanked = bytearray(part.tobytes().translate(_NUL_TO_BLANK))
-        out = np.frombuffer(blanked, dtype=np.uint8).reshape(count, record_length)
-        for var, block, start in zip(variables, columns, positions):
-            if var.type == "Num":
-                out[:, start:start + 8] = block[first:first + count]
-        writes.append(helper.submit(handle.write, blanked))
-        if len(writes) > 2:
-            writes.pop(0).result()
+        slot = k % len(buffers)
+        if writes[slot] is not None:
+            writes[slot].result()  # the buffer's previous chunk is on disk
+        part = buffers[slot][:count]
+        for source, start in zip(sources, positions):
+            source.fill(part[:, start:start + source.width], first, count)
+        writes[slot] = helper.submit(handle.write, part.data)
     for write in writes:
-        write.result()
+        if write is not None:
+            write.result()
     return n_rows * record_length
 
 
@@ -307,33 +399,24 @@ def write_xpt(dataset: pd.DataFrame, path, *, dataset_name: str, dataset_label: 
         warnings.append(f"{dataset_name}: file name '{path.name}' is not '{dataset_name.lower()}.xpt'")
 
     n_rows = len(dataset)
-    # A second thread converts the numbers and writes the chunks (numpy and file writes release the
-    # GIL) while this one turns the Python strings into bytes.
+    # A second thread writes each chunk of records while this one assembles the next.
     with ThreadPoolExecutor(max_workers=1) as helper:
-        columns, lengths = [], []
+        sources, lengths = [], []
         for var in variables:
             where = f"{dataset_name}.{var.name}"
             if var.type == "Char":
-                block = _char_column(dataset[var.name], where, var, warnings, problems)
-                columns.append(block)
-                length = block.shape[1]
+                source = _char_column(dataset[var.name], where, var, warnings, problems)
+                sources.append(source)
+                lengths.append(source.width)
             else:
-                values = _num_column(dataset[var.name], where, problems)
-                columns.append(helper.submit(_ibm_block, values) if not problems else None)
-                length = 8
-            lengths.append(length)
+                sources.append(_Numbers(_num_column(dataset[var.name], where, problems)))
+                lengths.append(8)
         if problems:
             raise DataError([Problem(str(path), p) for p in problems])
-        columns = [c.result() if isinstance(c, Future) else c for c in columns]
         positions = np.concatenate([[0], np.cumsum(lengths)]).astype(int)
         _write_file(path, _headers(dataset_name, dataset_label, variables, lengths, positions, created),
-                    variables, columns, positions, n_rows, helper)
+                    sources, positions, n_rows, helper)
     return warnings
-
-
-def _ibm_block(values: np.ndarray) -> np.ndarray:
-    """(rows, 8) bytes of the IBM floats."""
-    return ieee_to_ibm(values).astype(">u8").view(np.uint8).reshape(len(values), 8)
 
 
 def _headers(dataset_name: str, dataset_label: str, variables: list[XptVariable], lengths: list[int],
@@ -359,13 +442,13 @@ def _headers(dataset_name: str, dataset_label: str, variables: list[XptVariable]
     return b"".join(parts)
 
 
-def _write_file(path: Path, headers: bytes, variables, columns, positions, n_rows: int, helper) -> None:
+def _write_file(path: Path, headers: bytes, sources, positions, n_rows: int, helper) -> None:
     """Headers, records, blank padding to 80, into a temporary name renamed at the end."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     with open(partial, "wb") as handle:
         handle.write(headers)
-        size = _write_observations(handle, variables, columns, positions, n_rows, helper)
+        size = _write_observations(handle, sources, positions, n_rows, helper)
         handle.write(b" " * (-size % 80))
     partial.replace(path)
 

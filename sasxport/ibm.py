@@ -15,34 +15,54 @@ _EXTRA_BITS = np.array([0, 0, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3], dtype=n
 MISSING_BYTES[[ord("."), ord("_")] + list(range(ord("A"), ord("Z") + 1))] = True
 
 
+def _exponent_tables():
+    """Everything about a conversion that depends on the 11-bit IEEE exponent alone, per exponent:
+    how far to move the 53-bit mantissa left (0-3 bits, onto a hex digit) and right (denormalized
+    below 16**-64, flushed to zero below that), the IBM exponent byte, whether the sign is kept (not
+    for a zero), and whether the value is too large. IEEE zeros and subnormals (far below the IBM
+    range) become 0; NaN becomes '.' (0x2E then zeros)."""
+    exponent = np.arange(2048, dtype=np.int64)
+    binary = exponent - 1022  # |x| = 0.1mmm... (53 bits) * 2**binary
+    hex_exponent = -((-binary) // 4)  # ceil(binary / 4)
+    left = 3 - (4 * hex_exponent - binary)
+    biased = hex_exponent + 64
+    right = np.where(biased < 0, np.minimum(-biased * 4, 63), 0)
+    biased = np.maximum(biased, 0)
+    kept = (52 + left >= right) & (exponent > 0) & (exponent < 2047)  # the leading bit survives
+    high = np.where(kept, biased << 56, 0).astype(np.uint64)
+    high[2047] = np.uint64(0x2E << 56)
+    return (np.where(kept, left, 0).astype(np.uint64), np.where(kept, right, 63).astype(np.uint64), high,
+            np.where(kept, 1 << 63, 0).astype(np.uint64), (biased > 127) & (exponent < 2047))
+
+
+_LEFT, _RIGHT, _HIGH, _SIGN, _TOO_LARGE = _exponent_tables()
+_MANTISSA = np.uint64((1 << 52) - 1)
+_HIDDEN_BIT = np.uint64(1 << 52)
+
+
 def ieee_to_ibm(values: np.ndarray) -> np.ndarray:
     """IEEE doubles -> IBM-370 hex floats, as uint64 whose big-endian bytes are the 8 stored bytes.
 
     The conversion is exact: a 53-bit IEEE mantissa always fits in the 56-bit fraction. NaN -> SAS
     missing '.' (0x2E then zeros). Infinities and |x| >= 16**63 cannot be stored: ValueError.
     Values below 16**-64 are denormalized (shifted right a hex digit at a time) or flushed to zero.
+    Integer work on the IEEE bits, with the exponent's part looked up in small tables.
     """
-    x = np.asarray(values, dtype=np.float64)
-    nan = np.isnan(x)
-    if np.isinf(x).any():
-        raise ValueError("infinite values cannot be stored in XPT")
-    mantissa, exponent = np.frexp(np.where(nan, 0.0, np.abs(x)))  # |x| = mantissa * 2**exponent
-    exponent = exponent.astype(np.int64)
-    hex_exponent = -((-exponent) // 4)  # ceil(exponent / 4)
-    shift = 4 * hex_exponent - exponent  # 0..3 bits to move the mantissa right
-    fraction = (mantissa * 2.0**53).astype(np.uint64) << (3 - shift).astype(np.uint64)
-    biased = hex_exponent + 64
-    if (biased > 127).any():
+    bits = np.ascontiguousarray(values, dtype=np.float64).view(np.uint64)
+    exponent = (bits >> np.uint64(52)).astype(np.intp)
+    exponent &= 0x7FF
+    if _TOO_LARGE[exponent].any():
         raise ValueError("a value is too large for an IBM float (|x| >= 16**63)")
-    under = biased < 0
-    if under.any():
-        digits = np.where(under, -biased, 0).astype(np.uint64)
-        fraction = np.where(digits * 4 >= 56, 0, fraction >> np.minimum(digits * 4, 63))
-        biased = np.where(under, 0, biased)
-    sign = (np.signbit(x) & (x != 0)).astype(np.uint64)
-    ibm = (sign << np.uint64(63)) | (biased.astype(np.uint64) << np.uint64(56)) | fraction
-    ibm = np.where(fraction == 0, np.uint64(0), ibm)
-    return np.where(nan, np.uint64(0x2E << 56), ibm).astype(np.uint64)
+    ibm = bits & _MANTISSA
+    nonfinite = exponent == 0x7FF
+    if nonfinite.any() and (ibm[nonfinite] == 0).any():
+        raise ValueError("infinite values cannot be stored in XPT")
+    ibm |= _HIDDEN_BIT
+    ibm <<= _LEFT[exponent]
+    ibm >>= _RIGHT[exponent]
+    ibm |= _HIGH[exponent]
+    ibm |= bits & _SIGN[exponent]
+    return ibm
 
 
 def ibm_to_ieee(words: np.ndarray) -> np.ndarray:

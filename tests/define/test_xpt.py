@@ -34,6 +34,14 @@ def test_ibm_round_trip_is_exact():
 
 def test_ibm_underflow_flushes_to_zero_and_overflow_is_refused():
     assert ibm_bytes(1e-300) == bytes(8)
+    assert ibm_bytes(5e-324) == ibm_bytes(-5e-324) == bytes(8)  # IEEE subnormals
+    assert ibm_bytes(2.0**-256) == bytes.fromhex("0110000000000000")  # 16**-64 = 0x0.1 * 16**-63
+    # below 16**-64: denormalized, the exponent byte 0 and the fraction shifted a hex digit at a time
+    assert ibm_bytes(2.0**-260) == bytes.fromhex("0010000000000000")
+    assert ibm_bytes(-(2.0**-260)) == bytes.fromhex("8010000000000000")
+    assert ibm_bytes(2.0**-312) == bytes.fromhex("0000000000000001")  # the last hex digit
+    assert ibm_bytes(2.0**-313) == bytes(8)
+    assert ibm_bytes(16.0**63 * (1 - 2.0**-53)) == bytes.fromhex("7FFFFFFFFFFFFFF8")  # the largest double that fits
     with pytest.raises(ValueError):
         ieee_to_ibm(np.array([1e76]))
     with pytest.raises(ValueError):
@@ -257,29 +265,79 @@ def test_label_transliteration_is_warned(tmp_path):
     assert (meta.file_label, meta.column_labels) == ("Evenements", ["Duree"])
 
 
-def test_fast_path_and_per_value_path_write_the_same_bytes(tmp_path, monkeypatch):
-    """ASCII columns go through numpy in one pass; the per-distinct-value path (used for non-ASCII,
-    non-text or too-long values) must give the very same bytes."""
+def test_arrow_numpy_and_per_value_paths_write_the_same_bytes(tmp_path, monkeypatch):
+    """pyarrow-backed ASCII text is padded by pyarrow, other ASCII text goes through numpy in one pass,
+    and the per-distinct-value path (non-ASCII, non-text or too-long values) must give the very same
+    bytes for the same values."""
+    import pyarrow as pa
+
     import define.xpt as xpt
 
     n = 5001
+    texts = (["x", None, "None", "nan", "", "  lead", "trail  ", np.nan] * n)[:n]
+    two_chunks = pd.concat([pd.Series(["ab", None, "c"] * 10, dtype="str"),
+                            pd.Series(["de"] * (n - 30), dtype="str")], ignore_index=True)
     frame = pd.DataFrame({
-        "OBJ": pd.Series((["x", None, "None", "nan", "", "  lead", "trail  ", np.nan] * n)[:n], dtype=object),
-        "STR": pd.Series((["abc", None, "de"] * n)[:n], dtype="str"),
+        "OBJ": pd.Series(texts, dtype=object),
+        "STR": pd.Series(texts, dtype="str"),
+        "ARROW": pd.Series(texts, dtype=pd.ArrowDtype(pa.string())),
         "ONE": pd.Series((["Y", None, "N"] * n)[:n], dtype=object),
         "LATE": ["a"] * (n - 2) + ["a much longer value than the sample saw", "b"],  # row n-1 is not sampled
-        "FIXED": ["abc"] * n,
-    })
-    variables = [XptVariable("OBJ", "o", "Char"), XptVariable("STR", "s", "Char"), XptVariable("ONE", "y", "Char"),
-                 XptVariable("LATE", "l", "Char"), XptVariable("FIXED", "f", "Char", 10)]
-    used = []
-    fast = xpt._ascii_column
-    monkeypatch.setattr(xpt, "_ascii_column", lambda series, var: used.append(var.name) or fast(series, var))
-    write_xpt(frame, tmp_path / "fast.xpt", dataset_name="T", dataset_label="", variables=variables)
-    assert used == ["OBJ", "STR", "ONE", "LATE", "FIXED"]
+        "FIXED": ["abc"] * n,  # every value as long as the column: no padding by pyarrow
+        "SHORT": pd.Series((["abc", "d"] * n)[:n], dtype="str"),  # padded to the spec length 10
+        "CHUNKS": two_chunks,  # stored as two pyarrow chunks
+        "NONE": pd.Series([None] * n, dtype="str"),
+    }).iloc[1:]  # a slice: pyarrow arrays that start at an offset
+    assert pa.array(frame["CHUNKS"].array).num_chunks == 2
+    variables = [XptVariable("OBJ", "o", "Char"), XptVariable("STR", "s", "Char"), XptVariable("ARROW", "a", "Char"),
+                 XptVariable("ONE", "y", "Char"), XptVariable("LATE", "l", "Char"), XptVariable("FIXED", "f", "Char"),
+                 XptVariable("SHORT", "f", "Char", 10), XptVariable("CHUNKS", "c", "Char"),
+                 XptVariable("NONE", "n", "Char")]
+
+    taken: dict[str, str] = {}  # column -> the path that laid it out
+
+    def spy(name):
+        original = getattr(xpt, name)
+
+        def path(series, var):
+            result = original(series, var)
+            if result is not None:
+                taken[var.name] = name
+            return result
+        monkeypatch.setattr(xpt, name, path)
+
+    spy("_ascii_column")
+    spy("_arrow_column")
+    write_xpt(frame, tmp_path / "arrow.xpt", dataset_name="T", dataset_label="", variables=variables)
+    assert taken == {"OBJ": "_ascii_column", "ONE": "_ascii_column"} | {
+        name: "_arrow_column" for name in ["STR", "ARROW", "LATE", "FIXED", "SHORT", "CHUNKS", "NONE"]}
+    monkeypatch.setattr(xpt, "_arrow_column", lambda series, var: None)
+    write_xpt(frame, tmp_path / "numpy.xpt", dataset_name="T", dataset_label="", variables=variables)
     monkeypatch.setattr(xpt, "_ascii_column", lambda series, var: None)
     write_xpt(frame, tmp_path / "slow.xpt", dataset_name="T", dataset_label="", variables=variables)
-    assert (tmp_path / "fast.xpt").read_bytes() == (tmp_path / "slow.xpt").read_bytes()
-    data, meta = read_xpt(tmp_path / "fast.xpt")
-    assert data["OBJ"].tolist()[:8] == ["x", "", "None", "nan", "", "  lead", "trail", ""]
-    assert [v.length for v in meta.variables] == [7, 3, 1, 39, 10]
+    assert (tmp_path / "arrow.xpt").read_bytes() == (tmp_path / "slow.xpt").read_bytes()
+    assert (tmp_path / "numpy.xpt").read_bytes() == (tmp_path / "slow.xpt").read_bytes()
+    data, meta = read_xpt(tmp_path / "arrow.xpt")
+    assert data["OBJ"].tolist()[:7] == ["", "None", "nan", "", "  lead", "trail", ""]
+    assert data["ARROW"].tolist() == data["OBJ"].tolist()
+    assert [v.length for v in meta.variables] == [7, 7, 7, 1, 39, 3, 10, 2, 1]
+
+
+def test_which_text_columns_pyarrow_pads(tmp_path):
+    """pyarrow pads plain ASCII text that fits; anything else is left to the other paths."""
+    import pyarrow as pa
+
+    from define.xpt import _ArrowText, _arrow_column
+
+    def arrow(values, length=None, dtype="str"):
+        return _arrow_column(pd.Series(values, dtype=dtype), XptVariable("A", "a", "Char", length))
+
+    assert isinstance(arrow(["ab", None, "c"]), _ArrowText)
+    assert arrow(["ab", None, "c"]).width == 2
+    assert isinstance(arrow(["ab"], dtype=pd.ArrowDtype(pa.string())), _ArrowText)
+    assert arrow(["Céphalées"]) is None  # not ASCII: transliterated per distinct value
+    assert arrow(["a\x00"]) is None  # a NUL byte: numpy drops trailing NULs, as the other paths do
+    assert arrow(["abcd"], length=3) is None  # too long: reported row by row
+    assert arrow(["x" * 201]) is None
+    assert arrow(["ab"], dtype=object) is None
+    assert arrow(pd.Series([], dtype="str")) is None
