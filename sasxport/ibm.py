@@ -48,7 +48,8 @@ def ieee_to_ibm(values: np.ndarray) -> np.ndarray:
     Values below 16**-64 are denormalized (shifted right a hex digit at a time) or flushed to zero.
     Integer work on the IEEE bits, with the exponent's part looked up in small tables.
     """
-    bits = np.ascontiguousarray(values, dtype=np.float64).view(np.uint64)
+    x = np.asarray(values, dtype=np.float64)
+    bits = np.ascontiguousarray(x).view(np.uint64).reshape(x.shape)
     exponent = (bits >> np.uint64(52)).astype(np.intp)
     exponent &= 0x7FF
     if _TOO_LARGE[exponent].any():
@@ -65,14 +66,48 @@ def ieee_to_ibm(values: np.ndarray) -> np.ndarray:
     return ibm
 
 
+def _reading_tables():
+    """Per top 12 bits of an IBM float (sign, 7-bit exponent, leading hex digit of the fraction): the
+    fraction bits to drop so that its leading 1 lands on IEEE's hidden bit 52, the IEEE sign and
+    exponent bits, and whether the value is irregular (a zero or missing value, an unnormalized
+    fraction, or the largest value): those few go through the general conversion."""
+    top = np.arange(4096, dtype=np.int64)
+    sign, exponent, digit = top >> 11, (top >> 4) & 0x7F, top & 0xF
+    shift = _EXTRA_BITS[digit].astype(np.int64)
+    # fraction / 2**56 * 16**(exponent - 64), with the fraction's leading 1 at bit 52 + shift
+    biased = 4 * exponent + 763 + shift
+    irregular = (digit == 0) | ((exponent == 0x7F) & (digit == 0xF))
+    return shift.astype(np.uint64), ((sign << 63) | (biased << 52)).astype(np.uint64), irregular
+
+
+_DROP, _IEEE_HIGH, _IRREGULAR = _reading_tables()
+
+
 def ibm_to_ieee(words: np.ndarray) -> np.ndarray:
     """IBM-370 hex floats (uint64 of the big-endian bytes) -> IEEE doubles; SAS missing values -> NaN.
 
     As SAS's own conversion (TS-140) does, a fraction with more than 53 significant bits loses its
     lowest bits by truncation (a number written from an IEEE double never has more). The largest IBM
     value with every fraction bit set reads as infinity, as SAS and ReadStat read it. A zero fraction
-    with any other first byte is 0.
+    with any other first byte is 0. Normalized values are built bit by bit from two small tables;
+    the rest (zeros, missing values, unnormalized fractions) take the general path.
     """
+    w = np.asarray(words, dtype=np.uint64)
+    shape = w.shape
+    w = w.reshape(-1)
+    top = (w >> np.uint64(52)).astype(np.intp)
+    bits = w >> _DROP[top]
+    bits &= _MANTISSA
+    bits |= _IEEE_HIGH[top]
+    value = bits.view(np.float64)
+    irregular = np.flatnonzero(_IRREGULAR[top])
+    if len(irregular):
+        value[irregular] = _ibm_to_ieee_general(w[irregular])
+    return value.reshape(shape)
+
+
+def _ibm_to_ieee_general(words: np.ndarray) -> np.ndarray:
+    """ibm_to_ieee for any word, in floating point (the reference the fast path is tested against)."""
     w = np.asarray(words, dtype=np.uint64)
     first = (w >> np.uint64(56)).astype(np.uint8)
     fraction = w & FRACTION_MASK

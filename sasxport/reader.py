@@ -15,13 +15,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from sasxport.ibm import MISSING_BYTES, ibm_to_ieee
+from sasxport.ibm import ibm_to_ieee
 from sasxport.layout import Layout, Variable, XportError, read_layout
 
 FALLBACK_ENCODING = "cp1252"
 PARALLEL_ROWS = 50_000  # below this, threads cost more than they save
 TEXT_DTYPE = pd.Series(["text"]).dtype  # pandas 3: str; pandas 2: object
+# pandas' text held by pyarrow (pandas 3 with pyarrow): ASCII columns are built as pyarrow arrays directly
+ARROW_TEXT = isinstance(TEXT_DTYPE, pd.StringDtype) and TEXT_DTYPE.storage == "pyarrow"
 _MIX = np.uint64(0x9E3779B97F4A7C15)  # odd constant for hashing fixed-width byte strings
 
 
@@ -68,11 +72,14 @@ def read_xport(path, encoding: str | None = None) -> XportDataset:
     columns: dict[str, np.ndarray] = {}
     special: dict[str, pd.Series] = {}
     text_columns = []
-    # Columns are independent and the heavy work is numpy and pandas hashing, which release the GIL:
-    # two threads use both cores on large files.
+    # ASCII text reads the same in UTF-8, cp1252 and any encoding that extends ASCII
+    ascii_direct = ARROW_TEXT and all(_extends_ascii(codec) for codec in ([encoding] if encoding else
+                                                                          ["utf-8", FALLBACK_ENCODING]))
+    # Columns are independent and the heavy work is numpy, pyarrow and pandas hashing, which release
+    # the GIL: two threads use both cores on large files.
     with ThreadPoolExecutor(max_workers=2 if n >= PARALLEL_ROWS else 1) as pool:
         jobs = [(var, pool.submit(_numbers, records, var) if var.type == "Num"
-                 else pool.submit(_distinct, records[:, var.position:var.position + var.length]))
+                 else pool.submit(_text, records[:, var.position:var.position + var.length], ascii_direct))
                 for var in layout.variables]
         for var, job in jobs:
             if var.type == "Num":
@@ -80,8 +87,11 @@ def read_xport(path, encoding: str | None = None) -> XportDataset:
                 if codes is not None:
                     special[var.name] = codes
             else:
-                codes, distinct = job.result()
-                text_columns.append((var, codes, distinct))
+                text = job.result()
+                if isinstance(text, pa.Array):
+                    columns[var.name] = pd.array(text, dtype=TEXT_DTYPE)
+                else:
+                    text_columns.append((var, *text))
     labels = [layout.dataset_label] + [v.label for v in layout.variables]
     used, decoded_labels, decoded_columns = _decode(path, encoding, labels, text_columns)
     for (var, codes, _), texts in zip(text_columns, decoded_columns):
@@ -115,24 +125,47 @@ def _read_bytes(path: Path) -> bytes:
 def _numbers(records: np.ndarray, var: Variable) -> tuple[np.ndarray, pd.Series | None]:
     """IBM floats of 2-8 bytes -> float64, and the special missing values ('.A', '._') by row."""
     n, record_length = records.shape
-    block = records[:, var.position:var.position + var.length]
     if var.length == 8 and n:  # each record's 8 bytes read in place as a big-endian word
         field = np.dtype({"names": ["v"], "formats": [">u8"], "offsets": [var.position], "itemsize": record_length})
         words = records.reshape(-1).view(field)["v"].astype(np.uint64)
     else:  # a shortened number keeps its leading bytes: pad with zeros
         padded = np.zeros((n, 8), dtype=np.uint8)
-        padded[:, :var.length] = block
+        padded[:, :var.length] = records[:, var.position:var.position + var.length]
         words = padded.view(">u8")[:, 0].astype(np.uint64)
     values = ibm_to_ieee(words)
-    first = block[:, 0]
-    special = MISSING_BYTES[first] & (first != ord("."))
+    missing = np.flatnonzero(np.isnan(values))  # only missing values read as NaN
+    if len(missing) == 0:
+        return values, None
+    first = (words[missing] >> np.uint64(56)).astype(np.uint8)
+    special = first != ord(".")
     if not special.any():
         return values, None
-    candidates = np.flatnonzero(special & np.isnan(values))
-    if len(candidates) == 0:
-        return values, None
     texts = np.array(["." + chr(b) for b in range(256)], dtype=object)
-    return values, pd.Series(texts[first[candidates]], index=candidates, dtype=object)
+    return values, pd.Series(texts[first[special]], index=missing[special], dtype=object)
+
+
+def _extends_ascii(codec: str) -> bool:
+    """Whether bytes 0-127 decode as the same ASCII characters in ``codec`` (UTF-8, cp1252, latin-1...)."""
+    try:
+        return bytes(range(128)).decode(codec) == "".join(map(chr, range(128)))
+    except (LookupError, UnicodeDecodeError):
+        return False
+
+
+def _text(block: np.ndarray, ascii_direct: bool):
+    """A text column: a pyarrow string array when it is ASCII (and ``ascii_direct``), else the codes of
+    its distinct values and their bytes (decoded later, with the file's encoding)."""
+    n, width = block.shape
+    if not ascii_direct or n == 0:
+        return _distinct(block)
+    fixed = np.ascontiguousarray(block.view(f"V{width}")).view(np.uint8)  # a row's bytes moved as one item
+    if fixed.max() >= 0x80:
+        return _distinct(fixed)
+    # each record's field as one pyarrow string (fixed-width offsets over the copied bytes), then
+    # trailing blanks and NULs trimmed by pyarrow, as pyreadstat and SAS do
+    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int64)
+    padded = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(fixed))
+    return pc.ascii_rtrim(padded, characters=" \x00")
 
 
 def _distinct(block: np.ndarray) -> tuple[np.ndarray, list[bytes]]:

@@ -230,8 +230,35 @@ def test_a_hash_collision_never_merges_two_values(tmp_path, monkeypatch):
     import sasxport.reader as reader
 
     monkeypatch.setattr(reader, "_MIX", np.uint64(0))  # the hash keeps only the last 8 bytes: collisions
+    monkeypatch.setattr(reader, "ARROW_TEXT", False)  # ASCII text would not be hashed at all
     path = tmp_path / "c.xpt"
     values = ["AAAAAAAA-same-tail", "BBBBBBBB-same-tail", "AAAAAAAA-same-tail", "CCCCCCCC-other"]
     write_xpt(pd.DataFrame({"C": values}), path, dataset_name="C", dataset_label="",
               variables=[XptVariable("C", "c", "Char")])
     assert read_xport(path).data["C"].tolist() == values
+
+
+@pytest.mark.parametrize("version", [5, 8])
+def test_ascii_text_built_by_pyarrow_is_the_per_value_path_text(tmp_path, monkeypatch, version):
+    """ASCII columns become pyarrow strings straight from the record bytes (trailing blanks and NULs
+    trimmed); the per-distinct-value path gives the very same frame."""
+    import sasxport.reader as reader
+
+    path = tmp_path / "ae.xpt"
+    if version == 5:
+        write_xpt(FRAME, path, dataset_name="AE", dataset_label="Adverse Events", variables=VARIABLES)
+    else:
+        pyreadstat.write_xport(FRAME, str(path), file_format_version=8, table_name="AE")
+    # NUL bytes inside a value and among its trailing blanks
+    path.write_bytes(path.read_bytes().replace(b"Headache", b"Head\x00 \x00 ").replace(b"Nausea", b"Na\x00sea"))
+    direct = read_xport(path).data
+    assert direct["TERM"].tolist() == ["Head", "x" * 40, "", "Na\x00sea", "", "a b"]
+    monkeypatch.setattr(reader, "ARROW_TEXT", False)
+    pd.testing.assert_frame_equal(direct, read_xport(path).data, check_exact=True)
+
+
+def test_only_encodings_that_extend_ascii_read_ascii_text_directly():
+    from sasxport.reader import _extends_ascii
+
+    assert all(_extends_ascii(codec) for codec in ["utf-8", "cp1252", "latin-1", "ascii"])
+    assert not any(_extends_ascii(codec) for codec in ["utf-16", "cp500", "no-such-codec"])
