@@ -44,3 +44,13 @@ def test_a_text_column_is_factorized_once_while_its_array_lives():
     first, second = factorize(values), factorize(values)
     assert first[0] is second[0] and first[0].tolist() == [0, 1, 0]
     assert factorize(values.copy())[0] is not first[0]
+
+
+def test_duplicated_rows_equals_pandas_duplicated_with_missing_numbers_and_signed_zero():
+    from validate.rules.common import duplicated_rows
+
+    codes = np.array([0, 1, 0, 2, 0, -1, -1])
+    numbers = np.array([1.0, np.nan, 1.0, -0.0, 1.5, np.nan, np.nan])
+    expected = pd.DataFrame({"c": codes, "n": numbers}).duplicated(keep=False).tolist()
+    assert duplicated_rows([codes, numbers]).tolist() == expected == [True, False, True, False, False, True, True]
+    assert duplicated_rows([np.array([3])]).tolist() == [False]

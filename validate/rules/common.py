@@ -85,6 +85,27 @@ def not_ascii(values: pd.Series) -> np.ndarray:
     return values.astype(str).str.contains(r"[^\x00-\x7F]", regex=True).to_numpy(dtype=bool)
 
 
+def duplicated_rows(columns: list[np.ndarray]) -> np.ndarray:
+    """True for every row whose values in ``columns`` (integer codes or numbers, one array per column) equal
+    another row's. A 64-bit hash per row, combined column by column in numpy, finds the candidates; the
+    exact comparison runs on those rows only (equal rows always have equal hashes)."""
+    n = len(columns[0]) if columns else 0
+    if n < 2:
+        return np.zeros(n, dtype=bool)
+    combined = np.zeros(n, dtype=np.uint64)
+    for values in columns:
+        values = np.asarray(values)
+        if values.dtype.kind == "f":  # every NaN hashes alike, -0.0 as 0.0, as duplicated() compares them
+            values = np.where(np.isnan(values), np.nan, values + 0.0)
+        combined = (combined ^ pd.util.hash_array(values)) * np.uint64(0x100000001B3)
+    candidates = np.flatnonzero(pd.Series(combined).duplicated(keep=False).to_numpy())
+    out = np.zeros(n, dtype=bool)
+    if len(candidates):
+        exact = pd.DataFrame({i: np.asarray(v)[candidates] for i, v in enumerate(columns)}).duplicated(keep=False)
+        out[candidates[exact.to_numpy()]] = True
+    return out
+
+
 def per_unique(series: pd.Series, func: Callable[[pd.Series], np.ndarray], fill=np.nan,
                codes_uniques: tuple | None = None) -> np.ndarray:
     """Evaluate ``func`` once per distinct non-null value and spread the result back over the rows."""

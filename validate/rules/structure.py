@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from validate.registry import Context, concat, dataset_finding, fail, rule
-from validate.rules.common import (arrow_text, byte_lengths, char_columns, factorized, not_ascii, numeric_key, per_unique,
+from validate.rules.common import (arrow_text, byte_lengths, char_columns, duplicated_rows, factorized, not_ascii, numeric_key, per_unique,
                                    split_groups)
 from validate.standards import adam_structure, adamig_variables, sdtmig_variables
 
@@ -288,8 +288,8 @@ def duplicate_records(context: Context) -> pd.DataFrame:
             continue
         chars = set(char_columns(context, name))
         # compare the cached integer codes of text columns: same result, no second hashing of strings
-        coded = pd.DataFrame({c: factorized(context, name, c)[0] if c in chars else df[c].to_numpy() for c in columns})
-        frames.append(fail(context.package, name, coded.duplicated(keep=False).to_numpy(), seq if seq in df else "",
+        coded = [factorized(context, name, c)[0] if c in chars else df[c].to_numpy() for c in columns]
+        frames.append(fail(context.package, name, duplicated_rows(coded), seq if seq in df else "",
                            values=df[seq] if seq in df else None))
     return concat(frames)
 

@@ -10,7 +10,7 @@ import pandas as pd
 
 from specs.ct import MULTIPLE, multiple_allowed
 from validate.registry import Context, concat, fail, rule
-from validate.rules.common import char_columns, factorized, numeric, text_in
+from validate.rules.common import char_columns, factorized, numeric, per_unique, text_in
 from validate.standards import adam_structure, adamig_variables, sdtmig_variables
 
 # Results whose codelist applies only to non-numeric values (a number is not a term of LBSTRESC).
@@ -68,9 +68,7 @@ QUALIFIED = re.compile(r"\s*(<=|>=|<|>)\s*[-+]?[0-9]*\.?[0-9]+\s*")
 
 def _qualified_number(column: pd.Series) -> np.ndarray:
     """'<0.02', '>= 100': a number with a comparison, as results below or above a limit are reported."""
-    codes, uniques = pd.factorize(column)
-    hits = np.array([bool(QUALIFIED.fullmatch(str(u))) for u in uniques] + [False], dtype=bool)
-    return hits[codes]
+    return per_unique(column, lambda u: u.astype(str).str.fullmatch(QUALIFIED.pattern).fillna(False).to_numpy(dtype=bool))
 
 
 def _term_findings(context: Context) -> pd.DataFrame:
