@@ -318,7 +318,8 @@ def duration(text: pd.Series) -> pd.Series:
     NaT for anything else (years and months have no fixed length)."""
     parts = text.fillna("").astype(str).str.fullmatch(_DURATION)
     found = text.fillna("").astype(str).str.extract(f"^{_DURATION}$")
-    numbers = found[["d", "h", "m", "s"]].apply(pd.to_numeric, errors="coerce")
+    # float even when there is no row (to_numeric keeps an empty text column as text)
+    numbers = found[["d", "h", "m", "s"]].apply(pd.to_numeric, errors="coerce").astype(float)
     seconds = (numbers["d"].fillna(0) * 86400 + numbers["h"].fillna(0) * 3600 + numbers["m"].fillna(0) * 60
                + numbers["s"].fillna(0))
     seconds = seconds.where(found["sign"] != "-", -seconds)
