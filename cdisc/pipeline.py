@@ -305,10 +305,11 @@ def validate_package(package, folder: Path, progress: Progress, found: dict | No
     for key, data_folder in sorted(package.folders.items(), key=lambda kv: kv[0] != "sdtm"):
         progress.step(f"validating {key.upper()}")
         checked, findings = validate(data_folder)
+        names = ", ".join(sorted(checked.datasets))
+        del checked  # the data of one folder is freed before the next is read
         if found is not None:
             found[key] = findings
-        write_reports(findings, folder / key, {"path": str(data_folder.relative_to(package.root)),
-                                               "datasets": ", ".join(sorted(checked.datasets))})
+        write_reports(findings, folder / key, {"path": str(data_folder.relative_to(package.root)), "datasets": names})
         summary = terminal_summary(findings).splitlines()
         lines.append(f"{key.upper()} " + summary[0] + (f" (report: validation/{key}/validation.html)"))
         lines += summary[1:]

@@ -239,6 +239,9 @@ def run_rules(package: Package, ct=None, rules: list[str] | None = None, version
                               ("conformance_id", None), ("fda_id", r.fda_id)):
             found[column] = value
         tables.append(found[FINDING_COLUMNS])
+    from validate.rules.common import forget_factorized
+
+    forget_factorized()  # the codes of every text column: not kept beyond the run
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=FINDING_COLUMNS)
     table["row"] = pd.array(table["row"], dtype="Int64")
     table["count"] = pd.to_numeric(table["count"], errors="coerce").fillna(1).astype("int64")

@@ -30,13 +30,20 @@ def _ig(context: Context, name: str) -> pd.DataFrame:
 
 
 def _byte_lengths(context: Context, name: str, variable: str) -> np.ndarray:
-    """UTF-8 byte length of each value (NaN when null), computed once per column for CV0103 and CV0106."""
-    key = ("byte_lengths", name, variable)
+    """UTF-8 byte length of each value (NaN when null)."""
+    column = context.package.datasets[name][variable]
+    # pyarrow text: one C pass over the column is cheaper than factorizing it first
+    if arrow_text(column) is not None:
+        return byte_lengths(column)
+    return per_unique(column, byte_lengths, codes_uniques=factorized(context, name, variable))
+
+
+def _longest_bytes(context: Context, name: str, variable: str) -> int:
+    """The longest value in bytes, computed once per column for CV0103 and CV0106 (only the maximum is kept:
+    the lengths of every value would be a float per cell)."""
+    key = ("longest_bytes", name, variable)
     if key not in context.cache:
-        column = context.package.datasets[name][variable]
-        # pyarrow text: one C pass over the column is cheaper than factorizing it first
-        context.cache[key] = (byte_lengths(column) if arrow_text(column) is not None else
-                              per_unique(column, byte_lengths, codes_uniques=factorized(context, name, variable)))
+        context.cache[key] = int(np.nanmax(_byte_lengths(context, name, variable), initial=0))
     return context.cache[key]
 
 
@@ -160,8 +167,8 @@ def xpt_value_length(context: Context) -> pd.DataFrame:
     frames = []
     for name, df in context.package.datasets.items():
         for variable in char_columns(context, name):
-            lengths = _byte_lengths(context, name, variable)
-            if np.nanmax(lengths, initial=0) > 200:
+            if _longest_bytes(context, name, variable) > 200:
+                lengths = _byte_lengths(context, name, variable)
                 frames.append(fail(context.package, name, lengths > 200, variable, length=pd.Series(lengths)))
     return concat(frames)
 
@@ -217,7 +224,7 @@ def _longest(context: Context, name: str, variable: str) -> int:
     meta = context.package.meta[name].variables.get(variable)
     if meta is None or meta.type != "Char" or variable not in context.package.datasets[name].columns:
         return 0
-    return int(np.nanmax(_byte_lengths(context, name, variable), initial=0))
+    return _longest_bytes(context, name, variable)
 
 
 @rule(id="CV0110", severity="Warning", standard="FDA TCG / SDTMIG",
