@@ -14,7 +14,8 @@ from __future__ import annotations
 import logging
 import re
 import struct
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -348,35 +349,44 @@ def _pad80(block: bytes) -> bytes:
 
 
 CHUNK_BYTES = 1 << 22  # records assembled 4 MB at a time: the work stays in the CPU cache
-BUFFERS = 3  # chunks in flight: one assembled while up to two are written
+ASSEMBLERS = 2  # chunks assembled at once: numpy and pyarrow release the GIL, so both cores work
 
 
-def _write_observations(handle, sources: list, positions: np.ndarray, n_rows: int,
-                        helper: ThreadPoolExecutor) -> int:
-    """Write the records, a chunk of rows at a time; return the number of bytes written.
+def _write_observations(handle, sources: list, positions: np.ndarray, n_rows: int) -> int:
+    """Write the records, a chunk of rows at a time, in order; return the number of bytes written.
 
-    Each column source fills its place in a chunk (blank-padded bytes; numbers' IBM bytes) and
-    ``helper`` writes the chunk while the next one is assembled in another buffer.
+    Each column source fills its place in a chunk (blank-padded bytes; numbers' IBM bytes). On a
+    large file two threads assemble the next chunks while this one writes the finished ones.
     """
     record_length = int(positions[-1])
     if n_rows == 0 or record_length == 0:
         return 0
     rows = max(1, CHUNK_BYTES // record_length)
-    chunks = -(-n_rows // rows)
-    buffers = [np.empty((min(rows, n_rows), record_length), dtype=np.uint8) for _ in range(min(BUFFERS, chunks))]
-    writes: list[Future | None] = [None] * len(buffers)
-    for k, first in enumerate(range(0, n_rows, rows)):
-        count = min(rows, n_rows - first)
-        slot = k % len(buffers)
-        if writes[slot] is not None:
-            writes[slot].result()  # the buffer's previous chunk is on disk
-        part = buffers[slot][:count]
+    starts = range(0, n_rows, rows)
+
+    def assemble(buffer: np.ndarray, first: int) -> np.ndarray:
+        part = buffer[:min(rows, n_rows - first)]
         for source, start in zip(sources, positions):
-            source.fill(part[:, start:start + source.width], first, count)
-        writes[slot] = helper.submit(handle.write, part.data)
-    for write in writes:
-        if write is not None:
-            write.result()
+            source.fill(part[:, start:start + source.width], first, len(part))
+        return part
+
+    if len(starts) <= 2:  # a small file: threads would cost more than they save
+        buffer = np.empty((min(rows, n_rows), record_length), dtype=np.uint8)
+        for first in starts:
+            handle.write(assemble(buffer, first).data)
+        return n_rows * record_length
+    free = [np.empty((rows, record_length), dtype=np.uint8) for _ in range(ASSEMBLERS + 1)]
+    pending: deque = deque()
+    with ThreadPoolExecutor(max_workers=ASSEMBLERS) as pool:
+        for first in starts:
+            if not free:  # write the oldest chunk, then reuse its buffer
+                job, buffer = pending.popleft()
+                handle.write(job.result().data)
+                free.append(buffer)
+            buffer = free.pop()
+            pending.append((pool.submit(assemble, buffer, first), buffer))
+        for job, _ in pending:
+            handle.write(job.result().data)
     return n_rows * record_length
 
 
@@ -399,23 +409,21 @@ def write_xpt(dataset: pd.DataFrame, path, *, dataset_name: str, dataset_label: 
         warnings.append(f"{dataset_name}: file name '{path.name}' is not '{dataset_name.lower()}.xpt'")
 
     n_rows = len(dataset)
-    # A second thread writes each chunk of records while this one assembles the next.
-    with ThreadPoolExecutor(max_workers=1) as helper:
-        sources, lengths = [], []
-        for var in variables:
-            where = f"{dataset_name}.{var.name}"
-            if var.type == "Char":
-                source = _char_column(dataset[var.name], where, var, warnings, problems)
-                sources.append(source)
-                lengths.append(source.width)
-            else:
-                sources.append(_Numbers(_num_column(dataset[var.name], where, problems)))
-                lengths.append(8)
-        if problems:
-            raise DataError([Problem(str(path), p) for p in problems])
-        positions = np.concatenate([[0], np.cumsum(lengths)]).astype(int)
-        _write_file(path, _headers(dataset_name, dataset_label, variables, lengths, positions, created),
-                    sources, positions, n_rows, helper)
+    sources, lengths = [], []
+    for var in variables:
+        where = f"{dataset_name}.{var.name}"
+        if var.type == "Char":
+            source = _char_column(dataset[var.name], where, var, warnings, problems)
+            sources.append(source)
+            lengths.append(source.width)
+        else:
+            sources.append(_Numbers(_num_column(dataset[var.name], where, problems)))
+            lengths.append(8)
+    if problems:
+        raise DataError([Problem(str(path), p) for p in problems])
+    positions = np.concatenate([[0], np.cumsum(lengths)]).astype(int)
+    _write_file(path, _headers(dataset_name, dataset_label, variables, lengths, positions, created),
+                sources, positions, n_rows)
     return warnings
 
 
@@ -442,13 +450,13 @@ def _headers(dataset_name: str, dataset_label: str, variables: list[XptVariable]
     return b"".join(parts)
 
 
-def _write_file(path: Path, headers: bytes, sources, positions, n_rows: int, helper) -> None:
+def _write_file(path: Path, headers: bytes, sources, positions, n_rows: int) -> None:
     """Headers, records, blank padding to 80, into a temporary name renamed at the end."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     with open(partial, "wb") as handle:
         handle.write(headers)
-        size = _write_observations(handle, sources, positions, n_rows, helper)
+        size = _write_observations(handle, sources, positions, n_rows)
         handle.write(b" " * (-size % 80))
     partial.replace(path)
 

@@ -317,6 +317,10 @@ def test_arrow_numpy_and_per_value_paths_write_the_same_bytes(tmp_path, monkeypa
     write_xpt(frame, tmp_path / "slow.xpt", dataset_name="T", dataset_label="", variables=variables)
     assert (tmp_path / "arrow.xpt").read_bytes() == (tmp_path / "slow.xpt").read_bytes()
     assert (tmp_path / "numpy.xpt").read_bytes() == (tmp_path / "slow.xpt").read_bytes()
+    monkeypatch.undo()  # every path back
+    monkeypatch.setattr(xpt, "CHUNK_BYTES", 1000)  # hundreds of chunks, assembled by two threads
+    write_xpt(frame, tmp_path / "chunks.xpt", dataset_name="T", dataset_label="", variables=variables)
+    assert (tmp_path / "chunks.xpt").read_bytes() == (tmp_path / "slow.xpt").read_bytes()
     data, meta = read_xpt(tmp_path / "arrow.xpt")
     assert data["OBJ"].tolist()[:7] == ["", "None", "nan", "", "  lead", "trail", ""]
     assert data["ARROW"].tolist() == data["OBJ"].tolist()
