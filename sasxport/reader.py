@@ -197,28 +197,33 @@ def _distinct(block: np.ndarray) -> tuple[np.ndarray, list[bytes]]:
 
 def _decode(path: Path, encoding: str | None, labels: list[bytes], text_columns: list
             ) -> tuple[str, list[str], list[np.ndarray]]:
-    """Decode labels and distinct values with one encoding for the whole file."""
+    """Decode labels and distinct values with one encoding for the whole file; when none fits, say
+    where each one failed."""
     candidates = [encoding] if encoding else ["utf-8", FALLBACK_ENCODING]
-    problem = None
+    problems = []
     for codec in candidates:
         try:
             decoded_labels = [label.decode(codec) for label in labels]
-        except (UnicodeDecodeError, LookupError) as exc:
-            problem = problem or _where(exc, "a label", labels, None)
+        except LookupError:
+            raise XportError(path, f"unknown text encoding '{codec}'") from None
+        except UnicodeDecodeError as exc:
+            problems.append(_where(exc, "a label", labels, None))
             continue
         decoded_columns = []
         for var, codes, distinct in text_columns:
             try:
                 texts = [value.decode(codec) for value in distinct]
             except UnicodeDecodeError as exc:
-                problem = problem or _where(exc, f"variable {var.name}", distinct, codes)
+                problems.append(_where(exc, f"variable {var.name}", distinct, codes))
                 break
             decoded_columns.append(np.array(texts, dtype=object))
         else:
             return codec, decoded_labels, decoded_columns
-    tried = " nor ".join(candidates)
-    raise XportError(path, f"text that is neither {tried}: {problem}" if len(candidates) > 1
-                     else f"text that is not {tried}: {problem}")
+    if len(candidates) == 1:
+        raise XportError(path, f"text that is not {candidates[0]}: {problems[0]}")
+    where = problems[0] if len(set(problems)) == 1 else "; ".join(
+        f"as {codec}, {problem}" for codec, problem in zip(candidates, problems))
+    raise XportError(path, f"text that is neither {' nor '.join(candidates)}: {where}")
 
 
 def _where(exc: UnicodeDecodeError, what: str, values: list[bytes], codes) -> str:

@@ -153,6 +153,15 @@ def test_text_neither_utf8_nor_cp1252(tmp_path):
         read_xport(path)
     assert caught.value.message == ("text that is neither utf-8 nor cp1252: variable TERM row 4: byte 0x81 "
                                     "at offset 4 of b'Naus\\x81e'")
+    # each encoding fails somewhere else: both places are named
+    path.write_bytes(path.read_bytes().replace(b"Reported Term", b"Terme signal\xe9"))
+    with pytest.raises(XportError) as caught:
+        read_xport(path)
+    assert caught.value.message == (
+        "text that is neither utf-8 nor cp1252: as utf-8, a label: byte 0xE9 at offset 12 of b'Terme signal\\xe9'; "
+        "as cp1252, variable TERM row 4: byte 0x81 at offset 4 of b'Naus\\x81e'")
+    with pytest.raises(XportError, match="unknown text encoding 'no-such-codec'"):
+        read_xport(path, encoding="no-such-codec")
 
 
 @pytest.mark.parametrize("version", [5, 8])
