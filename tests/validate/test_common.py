@@ -54,3 +54,14 @@ def test_duplicated_rows_equals_pandas_duplicated_with_missing_numbers_and_signe
     expected = pd.DataFrame({"c": codes, "n": numbers}).duplicated(keep=False).tolist()
     assert duplicated_rows([codes, numbers]).tolist() == expected == [True, False, True, False, False, True, True]
     assert duplicated_rows([np.array([3])]).tolist() == [False]
+
+
+@pytest.mark.parametrize("dtype", TEXT_TYPES)
+def test_iso_dates_single_values_intervals_and_durations_and_their_date_parts(dtype):
+    from validate.rules.common import date_days, iso_valid
+
+    values = pd.Series(["2024-01-01", "2024-02-30", "2024-01-01T10:00", "2024---15", "2024-01-01/P2D", "P2D/2024-01-01",
+                        "PT", "2024-01-", "2024-01-01T-:15", "2024-01-01T25:00", "x"], dtype=dtype)
+    assert iso_valid(values).tolist() == [True, False, True, True, True, True, False, False, True, False, False]
+    days = date_days(values)
+    assert days[[0, 2]].tolist() == [23376.0, 23376.0] and np.isnan(days[[1, 3, 4, 5]]).all()
