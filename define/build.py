@@ -14,11 +14,10 @@ import re
 import numpy as np
 import pandas as pd
 
-from define.infer import char_attributes, numeric_attributes, repeating, text_values, value_attributes
+from define.infer import TextColumn, char_attributes, numbers, numeric_attributes, repeating, value_attributes
 from define.model import (DEFAULT_VALUE, CodeList, CodeListItem, CommentDef, DatasetInput, DefineModel, ItemDef,
                           ItemGroupDef, ItemRef, Leaf, MethodDef, OriginDef, RangeCheck, Standard, StudyInput, ValueListDef,
                           VariableInput, WhereClauseDef)
-from define.transliterate import to_ascii
 from specs.ct import MULTIPLE, multiple_allowed
 from specs.errors import DataError, Problem
 
@@ -35,9 +34,8 @@ def oid_part(value: str) -> str:
 def number_text(values: pd.Series) -> pd.Series:
     """Numbers as codelist values: 1.0 -> '1', 2.5 -> '2.5'."""
     x = pd.to_numeric(values, errors="coerce").dropna()
-    codes, uniques = pd.factorize(x)  # format each distinct number once
-    texts = np.array([str(int(v)) if float(v).is_integer() else repr(float(v)) for v in uniques], dtype=object)
-    return pd.Series(texts[codes] if len(texts) else [], index=x.index, dtype=object).astype(str)
+    column = TextColumn.of_numbers(x.to_numpy(dtype=np.float64))
+    return pd.Series(column.texts.astype(object).to_numpy()[column.codes], index=x.index, dtype=object).astype(str)
 
 
 # SDTMIG 4.1.5: an Expected variable stays in the dataset when no record has a value, and define.xml says why
@@ -57,6 +55,8 @@ class _Builder:
         self.pages_used = False
         self.supp_qnams: dict[str, set] = {}  # parent dataset -> QNAMs of its SUPP-- (SDTMIG 4.2.8.3)
         self.frame: pd.DataFrame | None = None  # the records being described (decodes of data codelists)
+        self.columns: dict = {}  # the columns of self.frame read once (define.infer): name -> TextColumn,
+        # (name, "Num") -> float64 numbers
         self.decodes: dict[str, dict] = {}  # data codelist OID -> {term: decode}
         self.shared_methods: dict[tuple, str] = {}  # (dataset, variable, method text) -> value-level MethodDef OID
         ig_name, ig_version = study.standard
@@ -73,11 +73,26 @@ class _Builder:
                 return s.oid
         return None
 
-    def codelist_oid(self, ds: str, var: VariableInput, values: pd.Series, data_type: str) -> str | None:
-        """The OID of the codelist ``var`` refers to, after checking its values; None when it has none."""
+    def text(self, name: str) -> TextColumn:
+        """A column of the records being described, read as text once."""
+        if name not in self.columns:
+            self.columns[name] = TextColumn.of(self.frame[name])
+        return self.columns[name]
+
+    def numbers(self, name: str) -> np.ndarray:
+        """A Num column of the records being described, as float64, read once."""
+        if (name, "Num") not in self.columns:
+            self.columns[(name, "Num")] = numbers(self.frame[name])
+        return self.columns[(name, "Num")]
+
+    def codelist_oid(self, ds: str, var: VariableInput, values, data_type: str) -> str | None:
+        """The OID of the codelist ``var`` refers to, after checking its values; None when it has none.
+        ``values``: a Char variable's ``TextColumn``, a Num variable's numbers (float64 array)."""
+        if not (var.codelist or var.allowed_values or var.terms_from_data):
+            return None
         cl_type = data_type if data_type in ("integer", "float") else "text"
-        used = number_text(values) if var.sas_type == "Num" else values
-        distinct = list(dict.fromkeys(used.tolist()))
+        used = TextColumn.of_numbers(values) if var.sas_type == "Num" else values
+        distinct = used.values
         if var.codelist and var.codelist in self.study.dictionaries:
             oid = f"CL.{oid_part(var.codelist)}" + ("" if cl_type == "text" else f".{cl_type}")
             self._collect(oid, ("external", var.codelist, cl_type), [])
@@ -112,14 +127,19 @@ class _Builder:
             return oid
         return None
 
-    def _collect_decodes(self, ds: str, var: VariableInput, oid: str, used: pd.Series) -> None:
+    def _collect_decodes(self, ds: str, var: VariableInput, oid: str, used: TextColumn) -> None:
         """The decode of each term (one value of ``var.decode_from`` per term, else a problem)."""
         if self.frame is None or var.decode_from not in self.frame.columns:
             self.problems.append(Problem(f"{ds}.{var.name}", f"the decode variable '{var.decode_from}' is not a "
                                                              f"column of {ds}"))
             return
-        decodes = text_values(self.frame[var.decode_from].loc[used.index]) if len(used) else pd.Series(dtype=object)
-        pairs = pd.DataFrame({"code": used.loc[decodes.index], "decode": decodes}).drop_duplicates()
+        decode = self.text(var.decode_from)
+        decode_codes = decode.codes if used.rows is None else decode.codes[used.rows]
+        both = (used.codes >= 0) & (decode_codes >= 0)
+        width = max(len(decode.texts), 1)
+        pair_keys = pd.unique(used.codes[both] * width + decode_codes[both])  # each (term, decode) once, in order
+        pairs = pd.DataFrame({"code": used.texts.astype(object).to_numpy()[pair_keys // width],
+                              "decode": decode.texts.astype(object).to_numpy()[pair_keys % width]})
         doubled = pairs[pairs["code"].duplicated(keep=False)]
         if not doubled.empty:
             code = doubled["code"].iloc[0]
@@ -198,44 +218,44 @@ class _Builder:
     def item(self, ds: str, var: VariableInput, series: pd.Series, oid: str, name: str) -> ItemDef:
         where = f"{ds}.{name}"
         if var.sas_type == "Char":
-            attrs, xpt_length = char_attributes(name, series, var.length)
+            values = self.text(name)
+            attrs, xpt_length = char_attributes(name, values, var.length)
             if var.length is not None:
-                self._check_length(where, series, var.length)
-            values = text_values(series)
+                self._check_length(where, values, var.length)
+            empty = values.present == 0
         else:
-            attrs, xpt_length = numeric_attributes(pd.to_numeric(series, errors="coerce")), None
+            values = self.numbers(name)
+            attrs, xpt_length = numeric_attributes(values), None
             if var.significant_digits is not None and attrs.data_type == "float":
                 attrs = type(attrs)("float", attrs.length, var.significant_digits)
-            values = series
+            empty = not series.notna().any()
         comment = var.comment
-        if comment is None and var.expected and not len(text_values(series) if var.sas_type == "Char"
-                                                        else series.dropna()):
+        if comment is None and var.expected and empty:
             comment = EXPECTED_WITHOUT_VALUE
         return ItemDef(oid, name, var.label, attrs.data_type, var.sas_type, xpt_length, attrs.length,
                        attrs.significant_digits, var.display_format,
                        self.codelist_oid(ds, var, values, attrs.data_type), self.origin(var.origin),
                        self.comment_oid(f"{ds}.{oid_part(name)}", comment))
 
-    def _check_length(self, where: str, series: pd.Series, declared: int) -> None:
+    def _check_length(self, where: str, values: TextColumn, declared: int) -> None:
         """One problem per variable: the first value over the declared length, and how many are."""
-        values = pd.Series(pd.unique(text_values(series)), dtype=object)
-        lengths = [len(to_ascii(v)) for v in values]
-        over = [(v, n) for v, n in zip(values, lengths) if n > declared]
-        if over:
-            value, length = over[0]
+        over = np.flatnonzero(values.ascii_lengths > declared)
+        if len(over):
+            value, length = values.texts.iloc[over[0]], int(values.ascii_lengths[over[0]])
             more = f" ({len(over)} distinct values are too long)" if len(over) > 1 else ""
             self.problems.append(Problem(where, f"value '{value}' is {length} characters, longer than the "
                                                 f"declared length {declared}{more}"))
 
-    def mandatory(self, var: VariableInput, series: pd.Series) -> bool:
-        """Mandatory = Yes: the spec's word (SDTM core Req), or, for ADaM, a value in every record."""
+    def mandatory(self, var: VariableInput, values) -> bool:
+        """Mandatory = Yes: the spec's word (SDTM core Req), or, for ADaM, a value in every record.
+        ``values``: the variable's ``TextColumn`` (Char) or numbers (Num), for the records concerned."""
         if not self.study.mandatory_from_data:
             return var.mandatory
-        if series.empty:
+        if not len(values):
             return False
         if var.sas_type == "Char":
-            return len(text_values(series)) == len(series)
-        return bool(pd.to_numeric(series, errors="coerce").notna().all())
+            return values.present == len(values)
+        return bool(not np.isnan(values).any())
 
     def dataset(self, spec: DatasetInput, data: pd.DataFrame) -> ItemGroupDef | None:
         refs = []
@@ -246,11 +266,13 @@ class _Builder:
                                          + "; ".join(filter(None, [missing and f"not in the data: {', '.join(missing)}",
                                                                    extra and f"not in the spec: {', '.join(extra)}"]))))
             return None
-        self.frame = data
+        self.frame, self.columns = data, {}
         for order, var in enumerate(spec.variables, start=1):
             oid = f"IT.{spec.name}.{oid_part(var.name)}"
             self.items[oid] = self.item(spec.name, var, data[var.name], oid, var.name)
-            refs.append(ItemRef(oid, order, self.mandatory(var, data[var.name]),
+            mandatory = self.mandatory(var, (self.text(var.name) if var.sas_type == "Char" else self.numbers(var.name))
+                                       if self.study.mandatory_from_data else None)
+            refs.append(ItemRef(oid, order, mandatory,
                                 spec.keys.index(var.name) + 1 if var.name in spec.keys else None,
                                 self.method_oid(spec.name, var.name, var, spec.build_method), var.role))
         for rule in spec.value_levels:
@@ -267,27 +289,37 @@ class _Builder:
         if rule.target not in parents or rule.by not in parents:
             return
         parent = parents[rule.target]
-        by_values = data[rule.by].astype("string").fillna("")
+        by = TextColumn.of(data[rule.by], drop_blank=False)  # every value but "" has its entry
+        # the records of each value of ``by``, in their order: one stable sort instead of a mask per value
+        order = np.argsort(by.codes, kind="stable")
+        ends = np.cumsum(np.bincount(by.codes[by.codes >= 0], minlength=len(by.texts))) + int((by.codes < 0).sum())
+        names = by.values
         entries = []
-        for value in sorted(v for v in pd.unique(by_values) if v != ""):
-            mask = (by_values == value).to_numpy()
-            subset = data.loc[mask, rule.target]
-            if (parent.sas_type == "Char" and text_values(subset).empty) or \
-                    (parent.sas_type == "Num" and pd.to_numeric(subset, errors="coerce").isna().all()):
+        for code in sorted(range(len(names)), key=names.__getitem__):
+            value = names[code]
+            rows = order[ends[code - 1] if code else int((by.codes < 0).sum()):ends[code]]
+            if parent.sas_type == "Char":
+                subset = self.text(rule.target).take(rows)
+                no_result = subset.present == 0
+            else:
+                subset = self.numbers(rule.target)[rows]
+                no_result = bool(np.isnan(subset).all())
+            if no_result:
                 continue  # no result for this value: the parent's definition covers it
             key = value if value in rule.per_value else DEFAULT_VALUE
             override = rule.per_value.get(key)
             label = override.label if override and override.label else parent.label
             if not (override and override.label) and rule.label_from and rule.label_from in data.columns:
-                labels = text_values(data.loc[mask, rule.label_from])
-                label = labels.iloc[0] if not labels.empty else value
+                labels = self.text(rule.label_from)
+                found = labels.codes[rows]
+                found = found[found >= 0]
+                label = labels.texts.iloc[found[0]] if len(found) else value
             var = override or parent
             attrs = value_attributes(parent.sas_type, subset)
             oid = f"IT.{ds}.{oid_part(rule.target)}.{oid_part(value)}"
-            values = text_values(subset) if parent.sas_type == "Char" else subset
             codelist = self.codelist_oid(ds, VariableInput(rule.target, label, parent.sas_type, var.origin,
                                                            codelist=var.codelist,
-                                                           allowed_values=var.allowed_values), values, attrs.data_type)
+                                                           allowed_values=var.allowed_values), subset, attrs.data_type)
             if parent.sas_type == "Char" and var.length is not None:
                 self._check_length(f"{ds}.{rule.target} ({rule.by} = {value})", subset, var.length)
             self.items[oid] = ItemDef(oid, rule.target, label, attrs.data_type, parent.sas_type, None, attrs.length,
@@ -316,21 +348,31 @@ class _Builder:
             self.items[f"IT.{ds}.{oid_part(rule.target)}"].value_list_oid = vl_oid
 
 
-def value_in(column: pd.Series, values: list[str]) -> pd.Series:
-    """Records whose value is one of ``values`` (CheckValue text; numbers as written in define.xml: 67, 2.5)."""
+def _checked_text(column: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """(codes, distinct texts) of a column as CheckValues compare with it; code -1 reads as ""."""
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-        text = pd.Series("", index=column.index, dtype=object)
-        numbers = number_text(column)
-        text.loc[numbers.index] = numbers
-        return text.isin(values)
-    return column.astype("string").fillna("").isin(values)
+        view = TextColumn.of_numbers(numbers(column))
+        return view.codes, view.texts
+    view = TextColumn.of(column, drop_blank=False)
+    return view.codes, view.texts
 
 
-def where_clause_mask(data: pd.DataFrame, clause: WhereClauseDef) -> pd.Series:
-    """The records a WhereClauseDef selects (all its conditions hold)."""
+def value_in(column: pd.Series, values: list[str], view: tuple[np.ndarray, pd.Series] | None = None) -> pd.Series:
+    """Records whose value is one of ``values`` (CheckValue text; numbers as written in define.xml: 67, 2.5);
+    ``view``: the column's ``_checked_text``, when the caller tests it more than once."""
+    codes, texts = view if view is not None else _checked_text(column)
+    hit = np.append(texts.isin(values).to_numpy(dtype=bool), "" in values)  # hit[-1]: a missing value
+    return pd.Series(hit[codes], index=column.index)
+
+
+def where_clause_mask(data: pd.DataFrame, clause: WhereClauseDef, views: dict | None = None) -> pd.Series:
+    """The records a WhereClauseDef selects (all its conditions hold); ``views`` caches each column's text."""
+    views = {} if views is None else views
     mask = pd.Series(True, index=data.index)
     for variable, comparator, values in clause.conditions:
-        hit = value_in(data[variable], list(values))
+        if variable not in views:
+            views[variable] = _checked_text(data[variable])
+        hit = value_in(data[variable], list(values), views[variable])
         mask &= hit if comparator in ("EQ", "IN") else ~hit
     return mask
 
@@ -349,8 +391,9 @@ def build_define(study: StudyInput, purpose: str, inputs: list[DatasetInput], da
         group = builder.dataset(spec, data[spec.name])
         if group is not None:
             groups.append(group)
+    views: dict[str, dict] = {}  # dataset -> its columns as text, each read once for all its clauses
     for clause in builder.where_clauses.values():
-        if not where_clause_mask(data[clause.dataset], clause).any():
+        if not where_clause_mask(data[clause.dataset], clause, views.setdefault(clause.dataset, {})).any():
             builder.problems.append(Problem(clause.oid, "selects no record"))
     if builder.problems:
         raise DataError(builder.problems, title=CONFLICTS)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from define.transliterate import to_ascii
+from define.transliterate import NON_ASCII, to_ascii
 
 MAX_DECIMALS = 12
 
@@ -42,19 +42,96 @@ class Attributes:
     significant_digits: int | None = None
 
 
-def text_values(series: pd.Series) -> pd.Series:
-    """The non-missing values of a Char column as str ("" and NA are missing, as in SAS)."""
-    text = series.astype("string").fillna("")
-    return text[text.str.strip() != ""].astype(str)
+def text_codes(series: pd.Series, drop_blank: bool = True) -> tuple[np.ndarray, pd.Series]:
+    """A column as text, factorized: (each record's position among the distinct values, -1 = missing;
+    the distinct values as a pyarrow-backed "string" Series in order of first appearance).
+
+    Values read as ``series.astype("string")`` would show them; NA and "" are missing, and with
+    ``drop_blank`` so is a value of blanks only (as in SAS). Text columns are factorized as they are
+    (hashing the records once); other columns are turned into text first.
+    """
+    if not isinstance(series.dtype, pd.StringDtype) and not (
+            series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty")):
+        series = series.astype("string")
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    codes = np.asarray(codes, dtype=np.int64)
+    texts = pd.Series(np.asarray(uniques, dtype=object), dtype="string")
+    missing = (texts.str.strip() == "") if drop_blank else (texts == "")
+    if missing.any():
+        keep = ~missing.to_numpy(dtype=bool)
+        remap = np.full(len(texts) + 1, -1, dtype=np.int64)  # remap[-1] = -1: missing stays missing
+        remap[np.flatnonzero(keep)] = np.arange(int(keep.sum()))
+        codes, texts = remap[codes], texts[keep].reset_index(drop=True)
+    return codes, texts
 
 
-def ascii_length(values: pd.Series) -> int:
-    """The longest value once transliterated to ASCII (0 when there is none)."""
-    distinct = pd.unique(values)
-    return max((len(to_ascii(v)) for v in distinct), default=0)
+class TextColumn:
+    """A Char column (or a subset of its records) read once: the distinct present values and which
+    record holds which, so that every attribute is worked out once per distinct value."""
+
+    def __init__(self, codes: np.ndarray, texts: pd.Series, rows: np.ndarray | None = None):
+        self.codes = codes  # per record: position in texts, -1 when missing
+        self.texts = texts  # distinct present values, first appearance first ("string" dtype)
+        self.rows = rows  # positions of these records in the whole column (None: all of them)
+        self._ascii_lengths: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, series: pd.Series, drop_blank: bool = True) -> "TextColumn":
+        return cls(*text_codes(series, drop_blank))
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    @property
+    def present(self) -> int:
+        """How many records hold a value."""
+        return int((self.codes >= 0).sum())
+
+    @property
+    def values(self) -> list[str]:
+        """The distinct present values, in order of first appearance."""
+        return self.texts.astype(object).tolist()
+
+    @property
+    def ascii_lengths(self) -> np.ndarray:
+        """The length of each distinct value once transliterated to ASCII (as the XPT writer stores it)."""
+        if self._ascii_lengths is None:
+            lengths = self.texts.str.len().to_numpy(dtype=np.int64, na_value=0)
+            changed = self.texts.str.contains(NON_ASCII, regex=True).to_numpy(dtype=bool, na_value=False)
+            for i in np.flatnonzero(changed):  # only the distinct non-ASCII values go through Python
+                lengths[i] = len(to_ascii(self.texts.iloc[i]))
+            self._ascii_lengths = lengths
+        return self._ascii_lengths
+
+    def take(self, rows: np.ndarray) -> "TextColumn":
+        """The records at ``rows`` (positions), with their own distinct values in order of first appearance."""
+        codes = self.codes[rows]
+        used = pd.unique(codes[codes >= 0])
+        remap = np.full(len(self.texts) + 1, -1, dtype=np.int64)
+        remap[used] = np.arange(len(used))
+        taken = TextColumn(remap[codes], self.texts.iloc[used].reset_index(drop=True),
+                           rows if self.rows is None else self.rows[rows])
+        if self._ascii_lengths is not None:
+            taken._ascii_lengths = self._ascii_lengths[used]
+        return taken
+
+    @classmethod
+    def of_numbers(cls, numbers: np.ndarray) -> "TextColumn":
+        """Numbers as codelist values (1.0 -> '1', 2.5 -> '2.5'), each distinct number formatted once."""
+        codes, uniques = pd.factorize(numbers, use_na_sentinel=True)
+        texts = [str(int(v)) if float(v).is_integer() else repr(float(v)) for v in uniques]
+        merged, distinct = pd.factorize(pd.Series(texts, dtype=object))  # -0.0 and 0.0 are both '0'
+        remap = np.append(np.asarray(merged, dtype=np.int64), -1)
+        return cls(remap[np.asarray(codes, dtype=np.int64)], pd.Series(np.asarray(distinct, dtype=object),
+                                                                       dtype="string"))
 
 
-def iso_type(name: str, values: pd.Series) -> str | None:
+def numbers(series: pd.Series) -> np.ndarray:
+    """A Num column as float64 (a value that is not a number is missing)."""
+    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def iso_type(name: str, values) -> str | None:
     """The ISO 8601 DataType of a --DTC / --DUR / --ELTM variable whose values all fit one, else None."""
     if name.endswith("DTC"):
         candidates = DATE_ORDER
@@ -62,9 +139,9 @@ def iso_type(name: str, values: pd.Series) -> str | None:
         candidates = ("durationDatetime",)
     else:
         return None
-    if values.empty:
+    distinct = values.texts if isinstance(values, TextColumn) else pd.Series(pd.unique(values), dtype=str)
+    if distinct.empty:
         return candidates[0]
-    distinct = pd.Series(pd.unique(values), dtype=str)
     for kind in candidates:
         if distinct.str.fullmatch(ISO_PATTERNS[kind].pattern).all():
             return kind
@@ -94,7 +171,7 @@ def decimals(values: np.ndarray) -> np.ndarray:
 def numeric_attributes(values) -> Attributes:
     """integer (Length = widest number of characters, sign included) or float (Length = w, SignificantDigits = d)."""
     x = np.asarray(values, dtype=np.float64)
-    x = x[~np.isnan(x)]
+    x = pd.unique(x[~np.isnan(x)])  # each distinct number once: the widths and decimals are maxima
     if x.size == 0:
         return Attributes("integer", 1)
     places = int(decimals(x).max())
@@ -106,9 +183,9 @@ def numeric_attributes(values) -> Attributes:
     return Attributes("float", width + 1 + places, places)
 
 
-def text_number_attributes(values: pd.Series) -> Attributes | None:
+def text_number_attributes(values) -> Attributes | None:
     """Attributes of text values that are all numbers as written ('11.0' keeps its decimal), else None."""
-    distinct = pd.Series(pd.unique(values), dtype=str).str.strip()
+    distinct = as_text(values).texts.str.strip()
     if distinct.empty or not distinct.str.fullmatch(NUMBER.pattern).all():
         return None
     places = distinct.str.partition(".")[2].str.len()
@@ -118,26 +195,36 @@ def text_number_attributes(values: pd.Series) -> Attributes | None:
     return Attributes("float", length, int(places.max()))
 
 
-def char_attributes(name: str, series: pd.Series, declared: int | None = None) -> tuple[Attributes, int]:
-    """(Define attributes, XPT length) of a Char column; the XPT length is the declared one or the longest value."""
-    values = text_values(series)
-    longest = ascii_length(values)
-    xpt_length = declared if declared is not None else max(1, longest)
+def as_text(values) -> TextColumn:
+    return values if isinstance(values, TextColumn) else TextColumn.of(values)
+
+
+def longest(values: TextColumn) -> int:
+    """The longest value once transliterated to ASCII (0 when there is none)."""
+    return int(values.ascii_lengths.max()) if len(values.texts) else 0
+
+
+def char_attributes(name: str, values, declared: int | None = None) -> tuple[Attributes, int]:
+    """(Define attributes, XPT length) of a Char column (a Series or its ``TextColumn``); the XPT length is
+    the declared one or the longest value."""
+    values = as_text(values)
+    xpt_length = declared if declared is not None else max(1, longest(values))
     kind = iso_type(name, values)
     if kind is not None:
         return Attributes(kind), xpt_length
     return Attributes("text", xpt_length), xpt_length
 
 
-def value_attributes(sas_type: str, series: pd.Series) -> Attributes:
-    """Attributes of the values of one value-level subset (numbers written as text count as numbers)."""
+def value_attributes(sas_type: str, values) -> Attributes:
+    """Attributes of the values of one value-level subset (numbers written as text count as numbers):
+    Num values as numbers (an array or Series), Char values as a Series or ``TextColumn``."""
     if sas_type == "Num":
-        return numeric_attributes(pd.to_numeric(series, errors="coerce"))
-    values = text_values(series)
+        return numeric_attributes(values if isinstance(values, np.ndarray) else numbers(values))
+    values = as_text(values)
     as_number = text_number_attributes(values)
     if as_number is not None:
         return as_number
-    return Attributes("text", max(1, ascii_length(values)))
+    return Attributes("text", max(1, longest(values)))
 
 
 def repeating(data: pd.DataFrame) -> bool:
