@@ -54,8 +54,14 @@ def manifest_document(folder, *, inputs: dict[str, Path], spec_hash: str, ct_ver
                       tool_version: str, cut=None, created) -> dict:
     """The manifest as a dict (what ``write_manifest`` writes)."""
     folder = Path(folder)
-    outputs = [{"path": rel, "sha256": sha256_file(folder / rel), "bytes": (folder / rel).stat().st_size}
-               for rel in output_files(folder)]
+    digests: dict[tuple[int, int], str] = {}  # a file linked under two names (sdtm/ and m5/) is read once
+    outputs = []
+    for rel in output_files(folder):
+        status = (folder / rel).stat()
+        inode = (status.st_dev, status.st_ino)
+        if inode not in digests:
+            digests[inode] = sha256_file(folder / rel)
+        outputs.append({"path": rel, "sha256": digests[inode], "bytes": status.st_size})
     return {
         "manifest_version": MANIFEST_VERSION,
         "created": created if isinstance(created, str) else created.isoformat(),
