@@ -214,18 +214,31 @@ def xpt_variables(dspec):
             for v in dspec.parent_variables]
 
 
-def write_datasets(datasets: dict[str, pd.DataFrame], specs: dict, folder: Path, created: datetime
-                   ) -> list[str]:
-    """Each dataset as <name>.xpt (SAS XPORT v5); returns the writer's transliteration notes."""
-    from define.xpt import write_xpt
+def write_datasets(datasets: dict[str, pd.DataFrame], specs: dict, folder: Path, created: datetime,
+                   xpt_files=None) -> list[str]:
+    """Each dataset as <name>.xpt (SAS XPORT v5); returns the writer's transliteration notes.
+    ``xpt_files`` (``define.written.XptFiles``) remembers them, for the package to link rather than rewrite."""
+    from define.written import XptFiles
 
+    xpt_files = xpt_files if xpt_files is not None else XptFiles()
     folder.mkdir(parents=True, exist_ok=True)
     notes = []
     for name, data in datasets.items():
         dspec = specs[name]
-        notes += write_xpt(data, folder / f"{name.lower()}.xpt", dataset_name=name, dataset_label=dspec.label,
-                           variables=xpt_variables(dspec), created=created)
+        notes += xpt_files.write(data, folder / f"{name.lower()}.xpt", dataset_name=name, dataset_label=dspec.label,
+                                 variables=xpt_variables(dspec), created=created)
     return notes
+
+
+def write_adam_datasets(datasets: dict[str, pd.DataFrame], spec, folder: Path, created: datetime, xpt_files
+                        ) -> None:
+    """The ADaM datasets as <name>.xpt, as ``adam.build.write_adam_xpt`` writes them (labels, lengths and
+    DATE9. from adam.yaml), through ``xpt_files`` so that the package links them rather than rewrites them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in datasets.items():
+        xpt_files.write(data, folder / f"{name.lower()}.xpt", dataset_name=name,
+                        dataset_label=spec.datasets[name].get("label", ""), variables=spec.xpt_variables(name),
+                        created=created)
 
 
 def build_sdtm_from_raw(spec_dir=None, raw_dir=None, edc="csv", progress: Progress | None = None, cut=None):
@@ -329,6 +342,7 @@ def run(spec_dir=None, raw_dir=None, out_dir="out", edc="csv", created: datetime
     """
     from cdisc.diff import write_keys
     from cdisc.manifest import write_manifest
+    from define.written import XptFiles
 
     stream = stream or sys.stdout
     progress = progress or Progress()
@@ -343,15 +357,14 @@ def run(spec_dir=None, raw_dir=None, out_dir="out", edc="csv", created: datetime
             result.notes.append(f"the cut {cut.label()} leaves no subject in the study (each entered after it: see "
                                 "the cut report); the package holds the trial design only")
         progress.step(f"writing {len(result.datasets)} SDTM datasets")
-        notes = write_datasets(result.datasets, result.specs, staging / "sdtm", created)
+        xpt_files = XptFiles()  # each XPT file written once: the package links these
+        notes = write_datasets(result.datasets, result.specs, staging / "sdtm", created, xpt_files)
         keys = {n: s.keys for n, s in result.specs.items() if s.keys}
         adam_spec = None
         if not sdtm_only:
-            from adam.build import write_adam_xpt
-
             adam_spec, adam = build_adam_datasets(staging / "sdtm", adam_spec_path(spec_dir), progress, cut)
             progress.step(f"writing {len(adam)} ADaM datasets")
-            write_adam_xpt(adam, staging / "adam", adam_spec, created=created)
+            write_adam_datasets(adam, adam_spec, staging / "adam", created, xpt_files)
             keys.update({n: d["keys"] for n, d in adam_spec.datasets.items() if d.get("keys") and n in adam})
         from define.package import write_submission
 
@@ -359,8 +372,8 @@ def run(spec_dir=None, raw_dir=None, out_dir="out", edc="csv", created: datetime
         progress.step("writing define.xml, define.html and the m5 package")
         package = write_submission(staging, spec, result, adam_spec=adam_spec, adam_datasets=adam,
                                    created=created, formats=formats, raw_dir=raw_dir or builtin_raw_dir(),
-                                   guides=True)
-        notes = list(dict.fromkeys(notes + package.notes))  # the package rewrites the same XPTs
+                                   guides=True, guides_later=validate, xpt_files=xpt_files)
+        notes = list(dict.fromkeys(notes + package.notes))  # the package places the same XPTs again
         if validate:
             found: dict = {}
             validation_errors, validation_lines = validate_package(package, staging / "validation", progress, found)

@@ -24,6 +24,7 @@ from define.datasetjson import columns_from_model, validate_dataset_json, write_
 from define.html import copy_stylesheet, render_html
 from define.model import DefineModel
 from define.xml import validate_define, write_define
+from define.written import XptFiles
 from define.xpt import write_xpt
 from specs.errors import DataError, Problem
 
@@ -107,16 +108,18 @@ def write_split(model: DefineModel, name: str, folder: Path, xpt_size: int, limi
 
 def write_standard_folder(model: DefineModel, folder: Path, *, created: datetime, formats=("xpt",),
                           size_limit: int = FIVE_GB, html: bool = True, ndjson_rows: int = NDJSON_ROWS,
-                          validate: bool = True) -> tuple[list[Path], list[str]]:
-    """XPT (and Dataset-JSON) per dataset, define.xml, the stylesheet and define.html in ``folder``."""
+                          validate: bool = True, xpt_files: XptFiles | None = None) -> tuple[list[Path], list[str]]:
+    """XPT (and Dataset-JSON) per dataset, define.xml, the stylesheet and define.html in ``folder``.
+    ``xpt_files``: the XPT files written earlier in the run; one with the same bytes is linked, not rewritten."""
     files, notes, problems = [], [], []
+    xpt_files = xpt_files if xpt_files is not None else XptFiles()
     for group in model.groups:
         name, data = group.name, model.data[group.name]
         lower = name.lower()
         if "xpt" in formats:
             path = folder / f"{lower}.xpt"
-            notes += write_xpt(data, path, dataset_name=name, dataset_label=group.label,
-                               variables=model.xpt_variables(name), created=created)
+            notes += xpt_files.place(data, path, dataset_name=name, dataset_label=group.label,
+                                     variables=model.xpt_variables(name), created=created)
             files.append(path)
             size = path.stat().st_size
             if size > size_limit:
@@ -160,8 +163,9 @@ def _swap_in(staging: Path, target: Path) -> None:
 
 def write_package(root, *, sdtm: DefineModel | None = None, adam: DefineModel | None = None,
                   created: datetime, formats=("xpt",), size_limit: int = FIVE_GB, html: bool = True,
-                  ndjson_rows: int = NDJSON_ROWS) -> PackageResult:
-    """Write the m5 package of the given define models under ``root`` (replacing the study's folder)."""
+                  ndjson_rows: int = NDJSON_ROWS, xpt_files: XptFiles | None = None) -> PackageResult:
+    """Write the m5 package of the given define models under ``root`` (replacing the study's folder);
+    ``xpt_files``: the XPT files written earlier in the run (``define.written``), linked where the same."""
     models = [m for m in (sdtm, adam) if m is not None]
     if not models:
         raise DataError([Problem(str(root), "nothing to package: no SDTM and no ADaM model")])
@@ -177,7 +181,8 @@ def write_package(root, *, sdtm: DefineModel | None = None, adam: DefineModel | 
                 continue
             folder = staging.joinpath(*parts)
             files, notes = write_standard_folder(model, folder, created=created, formats=formats,
-                                                 size_limit=size_limit, html=html, ndjson_rows=ndjson_rows)
+                                                 size_limit=size_limit, html=html, ndjson_rows=ndjson_rows,
+                                                 xpt_files=xpt_files)
             result.folders[key] = target.joinpath(*parts)
             result.models[key] = model
             result.files += [target / f.relative_to(staging) for f in files]
@@ -191,8 +196,8 @@ def write_package(root, *, sdtm: DefineModel | None = None, adam: DefineModel | 
 
 def write_submission(out_dir, spec, sdtm_result, *, adam_spec=None, adam_datasets=None, ct=None,
                      created: datetime | None = None, formats=("xpt",), size_limit: int = FIVE_GB,
-                     html: bool = True, raw_dir=None, guides: bool = False, findings: dict | None = None
-                     ) -> PackageResult:
+                     html: bool = True, raw_dir=None, guides: bool = False, findings: dict | None = None,
+                     guides_later: bool = False, xpt_files: XptFiles | None = None) -> PackageResult:
     """What ``cdisc run`` / ``cdisc package`` call: SDTM (and ADaM when given) -> ``out_dir``/m5/...
 
     ``spec`` is the StudySpec, ``sdtm_result`` the SDTM build (``result.datasets``, ``result.specs``);
@@ -202,7 +207,10 @@ def write_submission(out_dir, spec, sdtm_result, *, adam_spec=None, adam_dataset
     no annotated CRF of its own, acrf.pdf is generated from the EDC metadata (``define.acrf``).
     ``guides``: write the reviewer's guides (csdrg.pdf, adrg.pdf; ``define.guides``) beside each define.xml,
     which declares them; ``findings`` ({"sdtm"/"adam": validator findings}) fills their conformance section
-    (the run writes them again once it has validated the package).
+    (the run writes them again once it has validated the package). ``guides_later``: declare the guides but
+    leave writing them to the caller (``cdisc run`` writes them once, after validating the package).
+    ``xpt_files``: the XPT files the run has written (``define.written.XptFiles``): a dataset whose file would
+    hold the same bytes is linked from there instead of written again.
     """
     from define.acrf import build_acrf
     from define.adapters import annotated_crf, from_adam, from_sdtm
@@ -223,8 +231,8 @@ def write_submission(out_dir, spec, sdtm_result, *, adam_spec=None, adam_dataset
             if model is not None:
                 model.documents.append(GUIDES[key])
     package = write_package(out_dir, sdtm=sdtm, adam=adam, created=created, formats=formats,
-                            size_limit=size_limit, html=html)
-    if guides:
+                            size_limit=size_limit, html=html, xpt_files=xpt_files)
+    if guides and not guides_later:
         from define.guides import write_guides
 
         package.files += write_guides(package.folders, spec, package.models, adam_spec, findings, created)

@@ -91,6 +91,11 @@ def test_run_writes_the_m5_package_validation_and_manifest(demo_run):
     assert "ADAM Validation: 0 errors" in done.stdout
     assert (out / "validation" / "sdtm" / "validation.html").is_file()
     assert (out / "manifest.json").is_file()
+    # each XPT file written once: the package's is the file of sdtm/ (adam/), linked
+    for folder, names, written in ((study / "tabulations" / "sdtm", SDTM, out / "sdtm"),
+                                   (study / "analysis" / "adam" / "datasets", ADAM, out / "adam")):
+        assert all((folder / f"{n}.xpt").samefile(written / f"{n}.xpt") for n in names)
+    assert (study / "tabulations" / "sdtm" / "csdrg.pdf").is_file()
 
 
 def test_cdisc_package_rebuilds_the_same_define_from_the_written_files(demo_run, tmp_path):
