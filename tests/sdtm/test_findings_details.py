@@ -41,6 +41,7 @@ def test_a_domain_without_a_status_variable_is_left_as_it_is():
 def test_iso_durations_and_date_times():
     minutes = duration(pd.Series(["-PT10M", "PT1H30M", "P1DT2H", "", "P1Y"])).dt.total_seconds() / 60
     assert minutes.fillna(-1).tolist() == [-10, 90, 1560, -1, -1]
+    assert duration(pd.Series([], dtype="str")).empty  # no record (a cut that leaves no subject)
     moments = datetime_part(pd.Series(["2023-01-05T09:55", "2023-01-05", "2023-01-05T09:55:12"]))
     assert iso_datetime(moments).tolist() == ["2023-01-05T09:55", "", "2023-01-05T09:55:12"]
 
