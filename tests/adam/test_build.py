@@ -82,6 +82,45 @@ def test_adsl_compliance_counts_the_doses_planned_up_to_the_cut(sdtm):
     assert adsl.AP02EDT.isna().all() and set(adsl.DCUTDESC) == {"DSMB"}
 
 
+def test_an_interval_going_on_at_the_cut_counts_up_to_the_cut_date(sdtm):
+    # a cut on day 40 (2023-02-18): S001's second ciclosporin interval (D34-D62) and S002's only one
+    # (D1-D62) are going on, as the cut writes them in SDTM: no EXENDTC yet, EXENRTPT = ONGOING, EXENTPT = the cut
+    cut = day(40)
+    ex = sdtm["EX"][sdtm["EX"].EXSTDTC <= cut].copy()
+    going_on = ex.EXENDTC > cut
+    ex["EXENRTPT"] = pd.Series("ONGOING", index=ex.index).where(going_on)
+    ex["EXENTPT"] = pd.Series(cut, index=ex.index).where(going_on)
+    ex["EXENDTC"] = ex.EXENDTC.mask(going_on, "")
+    assert going_on.sum() == 2
+    for name, date in (("LB", "LBDTC"), ("CP", "CPDTC"), ("VS", "VSDTC"), ("CM", "CMSTDTC")):
+        sdtm[name] = sdtm[name][sdtm[name][date] <= cut]
+    sdtm["DS"] = sdtm["DS"][sdtm["DS"].DSSTDTC < cut]
+    sdtm["DCUT"] = pd.DataFrame({"USUBJID": ["S001", "S002"], "DCUTDTC": cut, "DCUTDESC": "DSMB"})
+    adam = build_adam({**sdtm, "EX": ex})
+    s1, s2 = adam["ADSL"].iloc[0], adam["ADSL"].iloc[1]
+    # S001: D1-D31 (31 days) + D34-D40 (7 days) of the 40 planned by the cut; S002: D1-D40
+    assert (s1.CSDAYS, s1.CSPLAN, s1.CSCMP, s2.CSDAYS, s2.CSPLAN, s2.CSCMP) == (38, 40, 95.0, 40, 40, 100.0)
+    assert (s1.TRTEDT, s1.TR01EDT, s1.TRTDURD, s2.TR01EDT) == (23059, 23059, 40, 23059)  # day 40 = 23020 + 39
+    adex = adam["ADEX"].set_index(["USUBJID", "PARAMCD"])["AVAL"]
+    assert (adex["S001", "CSDURD"], adex["S001", "CSNDOSE"], adex["S001", "CSCMPL"]) == (40, 38, 95.0)
+    assert (adex["S001", "CSCUMD"], adex["S002", "CSCUMD"]) == (266, 280)  # 7 mg/kg/day x 38 and x 40 days
+    # the same cut written the other way (the interval truncated at the cut date) gives the same analysis
+    truncated = ex.drop(columns=["EXENRTPT", "EXENTPT"]).assign(EXENDTC=ex.EXENDTC.mask(going_on, cut))
+    again = build_adam({**sdtm, "EX": truncated})["ADSL"]
+    columns = ["CSDAYS", "CSPLAN", "CSCMP", "TRTEDT", "TR01EDT", "PPROTFL"]
+    pd.testing.assert_frame_equal(again[columns], adam["ADSL"][columns])
+
+
+def test_an_open_interval_without_a_cut_date_is_not_extended(sdtm):
+    # EXENRTPT = ONGOING but no cut for the subject: nothing to count up to, the interval ends where it starts
+    ex = sdtm["EX"].copy()
+    last = ex.index[(ex.USUBJID == "S002") & (ex.EXTRT == "CICLOSPORIN")]
+    ex["EXENRTPT"] = pd.Series("ONGOING", index=ex.index).where(ex.index.isin(last))
+    ex.loc[last, "EXENDTC"] = ""
+    s2 = build_adam({**sdtm, "EX": ex})["ADSL"].iloc[1]
+    assert (s2.CSDAYS, s2.TR01EDT) == (1, 23020)
+
+
 def test_adlb_auc_rows_and_traceability(adam_built, sdtm):
     adlb = adam_built["ADLB"]
     auc = _rows(adlb, USUBJID="S001", PARAMCD="CPAUC", AVISIT="MONTH 6").iloc[0]

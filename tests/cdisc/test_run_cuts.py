@@ -87,6 +87,26 @@ def test_adsl_compliance_at_the_cut_counts_the_doses_planned_by_then(cuts):
     assert (last["CSPLAN"], last["ILPLAN"], last["FASFL"]) == (3, 0, "N") and pd.isna(last["ILCMP"])
 
 
+def test_ciclosporin_going_on_at_the_cut_is_open_in_sdtm_and_counted_to_the_cut_in_adam(cuts):
+    folder = cuts / "cuts" / CUT
+    ex = read(folder / "sdtm", "ex")
+    ongoing = ex[ex["EXENRTPT"] == "ONGOING"].set_index("USUBJID")
+    # ex_csa.csv: 01-013 from 2023-05-14, 01-015 from 2023-06-03 to 06-10 then from 2023-06-12, both going on
+    assert ongoing.loc["NCT05153070-01-013", ["EXSTDTC", "EXENDTC", "EXENTPT"]].tolist() == ["2023-05-14", "", CUT]
+    dm = read(folder / "sdtm", "dm").set_index("USUBJID")
+    assert dm.loc["NCT05153070-01-015", ["RFXENDTC", "RFENDTC", "RFPENDTC"]].tolist() == ["2023-06-12", "2023-06-12", CUT]
+    adsl = read(folder / "adam", "adsl").set_index("USUBJID")
+    # 01-013: 2023-05-14..06-30 = 48 days taken of 48 planned; 01-015: 8 + 19 days taken of 28 planned (96.4 %)
+    assert adsl.loc["NCT05153070-01-013", ["CSDAYS", "CSPLAN", "CSCMP"]].tolist() == [48, 48, 100.0]
+    assert adsl.loc["NCT05153070-01-015", ["CSDAYS", "CSPLAN", "CSCMP"]].tolist() == [27, 28, 96.4]
+    assert str(adsl.loc["NCT05153070-01-015", "TR01EDT"]) == CUT
+    validation = json.loads((folder / "validation" / "sdtm" / "validation.json").read_text())
+    # an interval ongoing relative to the cut has an end time point (SD0021); EXENRTPT/EXENTPT are SDTM model
+    # variables the IG does not list for EX (SD1076), which the cSDRG explains
+    rules = {(f["rule"], f["dataset"]) for f in validation["findings"]}
+    assert ("SD0021", "EX") not in rules and ("SD1076", "EX") in rules
+
+
 def test_a_second_run_gives_identical_files(cuts, tmp_path):
     again = tmp_path / "again"
     cdisc("run", "--out", str(again), "--cut", CUT, "--cut-description", "DSMB 1")

@@ -111,9 +111,9 @@ def test_diff_of_two_cuts_lists_the_records_the_later_cut_added(cuts, tmp_path):
     assert sorted(zip(added["LBTESTCD"], added["VISITNUM"], added["LBDTC"])) == \
         sorted(zip(expected["LBTESTCD"], expected["VISITNUM"], expected["LBDTC"]))
     assert by_name["LB"].removed.empty and by_name["LB"].changed.empty
-    # exposure truncated at the first cut, complete in the later one
+    # a dosing interval going on at the first cut has no end there (ongoing relative to the cut), its end in the later one
     ex_changes = by_name["EX"].changed
-    assert ex_changes[ex_changes["variable"] == "EXENDTC"][["old", "new"]].values.tolist() == [[CUT, "2023-08-28"]]
+    assert ex_changes[ex_changes["variable"] == "EXENDTC"][["old", "new"]].values.tolist() == [["", "2023-08-28"]]
 
 
 def test_the_cut_is_in_ts(cuts):
@@ -137,3 +137,40 @@ def test_the_last_dose_at_the_cut_is_the_last_one_known(cuts):
     # 01-012, on weekly injections at the cut: the last injection before it, not the cut date
     dm = cuts[CUT].datasets["DM"].set_index("USUBJID")
     assert dm.loc["NCT05153070-01-012", ["RFXENDTC", "RFENDTC"]].tolist() == ["2023-06-26T08:55"] * 2
+
+
+# ex_csa.csv: the ciclosporin intervals going on at 2023-06-30 (start, collected end)
+ON_CICLOSPORIN = {"01-013": ("2023-05-14", "2023-07-14"), "01-014": ("2023-06-01", "2023-08-01"),
+                  "01-015": ("2023-06-12", "2023-07-25"), "01-016": ("2023-06-28", "2023-08-28")}
+
+
+def test_subjects_on_ciclosporin_at_the_cut_have_no_end_yet(cuts):
+    result = cuts[CUT].datasets
+    ex, dm = result["EX"], result["DM"].set_index("USUBJID")
+    open_ex = ex[ex["EXENDTC"] == ""].set_index("USUBJID")
+    assert sorted(open_ex.index) == sorted(f"NCT05153070-{s}" for s in ON_CICLOSPORIN)
+    for subject, (start, _) in ON_CICLOSPORIN.items():
+        usubjid = f"NCT05153070-{subject}"
+        # SDTMIG 4.4.7: no end yet, ongoing relative to the cut; the last dose known is the interval's start
+        assert open_ex.loc[usubjid, ["EXTRT", "EXSTDTC", "EXENRTPT", "EXENTPT"]].tolist() == \
+            ["CICLOSPORIN", start, "ONGOING", CUT]
+        assert dm.loc[usubjid, ["RFXENDTC", "RFENDTC"]].tolist() == [start, start]
+        # the subject takes part at least until the cut: the ciclosporin element runs to it
+        assert dm.loc[usubjid, "RFPENDTC"] == CUT
+    assert not (dm["RFXENDTC"] == CUT).any()
+    ec = result["EC"]
+    assert set(ec.loc[ec["ECENDTC"] == "", "ECENRTPT"]) == {"ONGOING"}
+    se = result["SE"]
+    csa = se[(se["ETCD"] == "CSA") & se["USUBJID"].isin(open_ex.index)]
+    assert set(csa["SEENDTC"]) == {CUT}
+    log = cuts[CUT].cut_log
+    entry = log[(log["usubjid"] == "NCT05153070-01-016") & (log["variable"] == "EXENDTC")]
+    assert entry[["action", "old", "new", "reason"]].values.tolist() == [
+        ["changed", "2023-08-28", "", "EXENDTC after the cut: no end yet at the cut (2023-06-30)"]]
+
+
+def test_the_full_study_has_no_relative_end_timing_in_ex(demo_sdtm, cuts):
+    # without a cut every interval has its end: EXENRTPT/EXENTPT (permissible, empty) are left out
+    assert "EXENRTPT" not in demo_sdtm[2].datasets["EX"] and "EXENTPT" not in demo_sdtm[2].datasets["EX"]
+    ex = cuts[LATER].datasets["EX"]
+    assert (ex["EXENDTC"] != "").all() or set(ex.loc[ex["EXENDTC"] == "", "EXENRTPT"]) == {"ONGOING"}

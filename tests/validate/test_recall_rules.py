@@ -89,6 +89,33 @@ def test_sd0021_end_time_point_missing():
     assert messages("SD0021", AE=ae())[0] == "no end time point: AEENDTC, AEENRF, AEENRTPT and AEDUR are all null"
 
 
+def ex_at_cut(**overrides) -> pd.DataFrame:
+    # S-1 takes a daily drug from 2023-06-12, going on at the cut 2023-06-30; S-2 had one injection
+    base = {"STUDYID": ["S"] * 2, "DOMAIN": ["EX"] * 2, "USUBJID": ["S-1", "S-2"], "EXSEQ": [1.0, 1.0],
+            "EXTRT": ["CICLOSPORIN", "ILT-101"], "EXSTDTC": ["2023-06-12", "2023-06-26T08:55"],
+            "EXENDTC": [None, "2023-06-26T08:55"], "EXENRTPT": ["ONGOING", None], "EXENTPT": ["2023-06-30", None]}
+    base.update(overrides)
+    return frame(base)
+
+
+def ts_cut(date: str = "2023-06-30") -> pd.DataFrame:
+    return frame({"STUDYID": ["S", "S"], "DOMAIN": ["TS", "TS"], "TSSEQ": [1.0, 1.0],
+                  "TSPARMCD": ["STYPE", "DCUTDTC"], "TSVAL": ["INTERVENTIONAL", date]})
+
+
+def test_sd0021_an_interval_going_on_at_a_data_cut_is_ongoing_relative_to_the_cut():
+    # SDTMIG 4.4.7: no end date yet, EXENRTPT = ONGOING relative to EXENTPT = the cut date: an end time point
+    assert check("SD0021", EX=ex_at_cut(), TS=ts_cut()) == []
+    # without the relative timing variables the finding stays, and says what a cut's package should carry
+    bare = ex_at_cut(EXENRTPT=[None, None], EXENTPT=[None, None])
+    assert check("SD0021", EX=bare, TS=ts_cut()) == [("EX", "EXENDTC", "USUBJID=S-1, EXSEQ=1", "")]
+    assert messages("SD0021", EX=bare, TS=ts_cut()) == [
+        "no end time point: EXENDTC, EXENRF, EXENRTPT and EXDUR are all null (data cut 2023-06-30: a record "
+        "going on at the cut has EXENRTPT = ONGOING and EXENTPT = '2023-06-30', SDTMIG 4.4.7)"]
+    # outside a cut the message is the plain one
+    assert messages("SD0021", EX=bare) == ["no end time point: EXENDTC, EXENRF, EXENRTPT and EXDUR are all null"]
+
+
 def dm(**overrides) -> pd.DataFrame:
     base = {"STUDYID": ["S"] * 3, "DOMAIN": ["DM"] * 3, "USUBJID": ["S-1", "S-2", "S-3"],
             "ARMCD": ["A", "B", None], "ARM": ["Drug", "Placebo", None], "ACTARMCD": ["A", "B", None],

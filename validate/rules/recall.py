@@ -111,13 +111,25 @@ def not_done_without_ranges(context: Context) -> pd.DataFrame:
     return concat(frames)
 
 
+def _cut_date(context: Context) -> str:
+    """TS DCUTDTC when the package is a data cut ('' otherwise)."""
+    ts = context.package.datasets.get("TS")
+    if ts is None or not {"TSPARMCD", "TSVAL"} <= set(ts.columns):
+        return ""
+    values = ts.loc[ts["TSPARMCD"] == "DCUTDTC", "TSVAL"].dropna().astype(str)
+    return values.iloc[0] if len(values) else ""
+
+
 @rule(id="SD0021", severity="Warning", standard="SDTMIG", fda_id="SD0021",
-      message="no end time point: {variable}, {prefix}ENRF, {prefix}ENRTPT and {prefix}DUR are all null")
+      message="no end time point: {variable}, {prefix}ENRF, {prefix}ENRTPT and {prefix}DUR are all null{hint}")
 def end_time_point(context: Context) -> pd.DataFrame:
     """An event or intervention that occurred has an end time point: --ENDTC, --ENRF, --ENRTPT or --DUR
-    (FDAB038); records with --OCCUR = N or a --STAT are exempt."""
+    (FDAB038); records with --OCCUR = N or a --STAT are exempt. In a data cut's package (TS DCUTDTC) a
+    record going on at the cut meets it with --ENRTPT = ONGOING and --ENTPT = the cut date (SDTMIG 4.4.7):
+    the message says so, since that is the usual cause there."""
     frames = []
     version = context.version("SDTMIG") or "3.4"
+    cut = _cut_date(context)
     for name, df in context.package.sdtm().items():
         prefix = context.package.prefix(name)
         cls = domain_class(context.package.domain(name), version)
@@ -133,7 +145,9 @@ def end_time_point(context: Context) -> pd.DataFrame:
             exempt |= (df[f"{prefix}OCCUR"] == "N").fillna(False).to_numpy(dtype=bool)
         if f"{prefix}STAT" in df.columns:
             exempt |= df[f"{prefix}STAT"].notna().to_numpy()
-        frames.append(fail(context.package, name, ~has_end & ~exempt, end, prefix=prefix))
+        hint = (f" (data cut {cut}: a record going on at the cut has {prefix}ENRTPT = ONGOING and {prefix}ENTPT = "
+                f"'{cut}', SDTMIG 4.4.7)") if cut else ""
+        frames.append(fail(context.package, name, ~has_end & ~exempt, end, prefix=prefix, hint=hint))
     return concat(frames)
 
 
