@@ -214,7 +214,7 @@ def test_spec_errors_of_an_imported_workbook_are_located(demo_book, tmp_path):
 
     problems = [str(p) for p in import_workbook(edited(demo_book, tmp_path, schema_error), tmp_path / "out")]
     assert len(problems) == 1
-    assert problems[0].startswith("Variables row 112, column J (Origin) [")
+    assert problems[0].startswith("Variables row 116, column J (Origin) [")
     assert problems[0].endswith("/out/sdtm.yaml: domains.AE.variables[5].origin]: {'type': 'Typed', 'source': "
                                 "'Investigator', 'pages': '7'} is not valid under any of the given schemas")
 
@@ -225,8 +225,8 @@ def test_spec_errors_of_an_imported_workbook_are_located(demo_book, tmp_path):
 
     problems = [str(p) for p in import_workbook(edited(demo_book, tmp_path, semantic_errors), tmp_path / "out2")]
     located = sorted(p.split(" [")[0] for p in problems)
-    assert located == ["Conditions row 10, column E (Algorithm)", "Variables row 185, column V (Map Arguments)",
-                       "Variables row 98, column T (Map Algorithm)"], problems
+    assert located == ["Conditions row 10, column E (Algorithm)", "Variables row 102, column T (Map Algorithm)",
+                       "Variables row 189, column V (Map Arguments)"], problems
     assert any("unknown algorithm 'assign_sometimes'" in p for p in problems)
     assert any("unknown date format 'YMD'" in p for p in problems)
 
