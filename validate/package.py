@@ -148,7 +148,8 @@ def blank_to_na(df: pd.DataFrame, char_columns: list[str]) -> pd.DataFrame:
     """Blank text is SAS's missing value; make it NA so every rule tests nulls one way."""
     for col in char_columns:
         s = df[col].astype("str") if df[col].dtype == object else df[col]
-        df[col] = s.mask(_blank(s)) if len(s) else s
+        blank = _blank(s) if len(s) else None
+        df[col] = s.mask(blank) if blank is not None and blank.any() else s  # no copy of a column without blanks
     return df
 
 

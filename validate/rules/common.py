@@ -82,12 +82,25 @@ def byte_lengths(values: pd.Series) -> np.ndarray:
     return values.astype(str).str.encode("utf-8").str.len().to_numpy(dtype="float64")
 
 
+def _ascii_bytes(array) -> bool:
+    """True when every byte of the array's character data is below 128 (then every value is ASCII)."""
+    import pyarrow as pa
+
+    for chunk in array.chunks if isinstance(array, pa.ChunkedArray) else [array]:
+        data = chunk.buffers()[2]
+        if data is not None and data.size and np.frombuffer(data, dtype=np.uint8).max() >= 128:
+            return False
+    return True
+
+
 def not_ascii(values: pd.Series) -> np.ndarray:
     """True where a text value holds a character outside 7-bit ASCII."""
     array = arrow_text(values)
     if array is not None:
         import pyarrow.compute as pc
 
+        if _ascii_bytes(array):  # the common case, told from the raw bytes at memory speed
+            return np.zeros(len(values), dtype=bool)
         return ~np.asarray(pc.fill_null(pc.string_is_ascii(array), True), dtype=bool)
     return values.astype(str).str.contains(r"[^\x00-\x7F]", regex=True).to_numpy(dtype=bool)
 

@@ -36,12 +36,18 @@ def _start_end_pairs(name: str, columns) -> list[tuple[str, str]]:
     return [(a, b) for a, b in pairs if a in columns and b in columns]
 
 
+def _text(series: pd.Series) -> pd.Series:
+    """Text with missing as '' (pyarrow-backed text stays so: no Python string per value)."""
+    if pd.api.types.is_string_dtype(series) and series.dtype != object:
+        return series.fillna("")
+    return series.astype(object).where(series.notna(), "").astype(str)
+
+
 def start_after_end(start: pd.Series, end: pd.Series) -> np.ndarray:
     """True where both values are complete to some precision and start is later than end at their common precision."""
-    s = start.astype(object).where(start.notna(), "").astype(str)
-    e = end.astype(object).where(end.notna(), "").astype(str)
-    ok = (per_unique(s, lambda u: u.str.fullmatch(COMPLETE_PREFIX.pattern).to_numpy(dtype=bool))
-          & per_unique(e, lambda u: u.str.fullmatch(COMPLETE_PREFIX.pattern).to_numpy(dtype=bool)))
+    complete = lambda u: u.astype(str).str.fullmatch(COMPLETE_PREFIX.pattern).to_numpy(dtype=bool)  # noqa: E731
+    ok = per_unique(start, complete) & per_unique(end, complete)  # per distinct value; a missing one is not complete
+    s, e = _text(start), _text(end)
     common = np.minimum(s.str.len().to_numpy(), e.str.len().to_numpy())
     out = np.zeros(len(s), dtype=bool)
     for i, p in enumerate(ISO_PRECISIONS):
