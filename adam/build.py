@@ -63,13 +63,11 @@ def _text(value) -> str | None:
     return text or None
 
 
-def _char_column(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """A Char column as pandas text, and the text of its distinct values; every distinct value is
-    converted once and spread back by its code (a column of 300,000 records has a few hundred)."""
+def _char_column(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A Char column as the code of each record and the text of its distinct values: every distinct
+    value is converted once (a column of 300,000 records has a few hundred); -1 is missing."""
     codes, uniques = pd.factorize(col)
-    texts = np.array([_text(u) for u in uniques], dtype=object)
-    values = pd.array(texts, dtype="string").take(codes, allow_fill=True)
-    return pd.Series(values, index=col.index), texts
+    return codes, np.array([_text(u) for u in uniques], dtype=object)
 
 
 def _num_column(col: pd.Series) -> tuple[pd.Series, list]:
@@ -84,7 +82,7 @@ def _num_column(col: pd.Series) -> tuple[pd.Series, list]:
 
 def _finalize(df: pd.DataFrame, name: str, ds: dict, file: str) -> pd.DataFrame:
     """Keep the declared variables in spec order with their types; check keys and lengths."""
-    problems, columns = [], {}
+    problems, columns, texts = [], {}, {}
     for j, var in enumerate(ds["variables"]):
         v, where = var["name"], f"{file}: datasets.{name}.variables[{j}]"
         if v not in df.columns:
@@ -92,28 +90,38 @@ def _finalize(df: pd.DataFrame, name: str, ds: dict, file: str) -> pd.DataFrame:
             continue
         col = df[v]
         if var["type"] == "Num":
-            columns[v], bad = _num_column(col)
+            values, bad = _num_column(col)
+            columns[v] = values.to_numpy()
             if bad:
                 problems.append(Problem(where, f"{name}.{v} is Num but holds text, e.g. {bad[:3]}"))
         else:
-            columns[v], texts = _char_column(col)
+            columns[v], texts[v] = _char_column(col)
             length = var.get("length", "auto")
             if length != "auto":
-                too_long = [t for t in texts if t is not None and len(t.encode("utf-8")) > length]
+                too_long = [t for t in texts[v] if t is not None and len(t.encode("utf-8")) > length]
                 if too_long:
                     problems.append(Problem(where, f"{name}.{v} has values longer than {length}: {too_long[:3]}"))
     if problems:
         raise DataError(problems)
-    out = pd.DataFrame(columns, index=df.index)
+
+    def column(v: str, rows: np.ndarray | None = None):
+        values = columns[v] if rows is None else columns[v][rows]
+        if v in texts:  # text built once, from the distinct values, in the output order
+            values = pd.array(texts[v], dtype="string").take(values, allow_fill=True)
+        return values
+
     keys = ds.get("keys", [])
-    if keys:
-        out = out.sort_values(keys, kind="stable", na_position="first").reset_index(drop=True)
-        dup = out.duplicated(keys, keep=False)
+    rows = None
+    if keys:  # the records in key order: the keys are sorted, then every column taken once in that order
+        key_frame = pd.DataFrame({k: column(k) for k in keys})
+        rows = key_frame.sort_values(keys, kind="stable", na_position="first").index.to_numpy()
+        dup = key_frame.iloc[rows].duplicated(keys, keep=False).to_numpy()
         if dup.any():
-            ex = out.loc[dup, keys].head(2).to_dict("records")
+            ex = key_frame.iloc[rows][dup].head(2).to_dict("records")
             raise DataError([Problem(f"{file}: datasets.{name}.keys",
                                      f"{keys} do not identify one record of {name}: {int(dup.sum())} "
                                      f"records share a key, e.g. {ex}")])
+    out = pd.DataFrame({v: column(v, rows) for v in columns}, index=pd.RangeIndex(len(df)) if keys else df.index)
     out.attrs = {"name": name, "label": ds.get("label", "")}
     return out
 

@@ -34,9 +34,12 @@ def derive_var_extreme_flag(dataset: pd.DataFrame, by_vars, order, new_var: str,
     assert_one_of(mode, ("first", "last"), "mode")
     assert_data_frame(dataset, "by_vars", required_vars=by_vars)
     assert_data_frame(dataset, "order", required_vars=order)
-    mask = resolve_where(dataset, where)
-    candidates = dataset[mask].sort_values(by_vars + order, ascending=[True] * len(by_vars) + ascending,
-                                           kind="stable", na_position="first" if mode == "last" else "last")
+    mask = resolve_where(dataset, where).to_numpy()
+    # only the sort keys are sorted: the chosen records' labels are all that is needed
+    keys = dataset[list(dict.fromkeys(by_vars + order))]
+    candidates = (keys if mask.all() else keys[mask]).sort_values(
+        by_vars + order, ascending=[True] * len(by_vars) + ascending, kind="stable",
+        na_position="first" if mode == "last" else "last")
     chosen = candidates.drop_duplicates(by_vars, keep=mode).index if by_vars else \
         candidates.index[[0 if mode == "first" else -1]] if len(candidates) else candidates.index
     out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
@@ -53,18 +56,19 @@ def derive_basetype_records(dataset: pd.DataFrame, basetypes: list[dict],
     Records meeting none are kept once with BASETYPE null."""
     if not isinstance(basetypes, list) or not basetypes:
         raise SpecError(["argument 'basetypes' must be a non-empty list of {basetype, where}"])
-    parts, matched = [], pd.Series(False, index=dataset.index)
+    parts, labels, matched = [], [], np.zeros(len(dataset), dtype=bool)
     for i, b in enumerate(basetypes):
         if "basetype" not in b:
             raise SpecError([f"argument 'basetypes'[{i}]: needs 'basetype'"])
-        mask = resolve_where(dataset, b.get("where"), f"basetypes[{i}].where")
-        part = dataset[mask].copy(deep=False)
-        part[new_var] = pd.Series(b["basetype"], index=part.index, dtype="string")
-        parts.append(part)
+        mask = resolve_where(dataset, b.get("where"), f"basetypes[{i}].where").to_numpy()
+        parts.append(np.flatnonzero(mask))
+        labels.append(b["basetype"])
         matched |= mask
-    rest = dataset[~matched].copy(deep=False)
-    rest[new_var] = pd.Series(pd.NA, index=rest.index, dtype="string")
-    out = pd.concat([rest] + parts, ignore_index=True)
+    # the records meeting none first, then each definition's copies: one take of every column
+    rest = np.flatnonzero(~matched)
+    out = dataset.take(np.concatenate([rest] + parts)).reset_index(drop=True)
+    value = np.repeat(np.array([None] + labels, dtype=object), [len(rest)] + [len(p) for p in parts])
+    out[new_var] = pd.Series(value, index=out.index, dtype="string")
     out.attrs = dict(dataset.attrs)
     return out
 

@@ -7,6 +7,7 @@ from specs.errors import SpecError
 
 from .checks import (assert_data_frame, assert_one_of, assert_unique_keys, assert_vars,
                      name_of, resolve_where)
+from .keys import match_rows, take_rows
 
 
 def _by_pairs(by_vars, arg: str = "by_vars") -> tuple[list[str], list[str]]:
@@ -37,25 +38,34 @@ def _select_one(dataset_add: pd.DataFrame, keys: list[str], order, mode: str) ->
     return ordered.drop_duplicates(keys, keep=mode)
 
 
+def _records(dataset_add: pd.DataFrame, where, arg: str, columns: list[str]) -> pd.DataFrame:
+    """The records of ``dataset_add`` meeting ``where``, with only the ``columns`` a step reads (a
+    filtered copy of all of LBA's variables to take HbA1c from it would be most of the work)."""
+    mask = resolve_where(dataset_add, where, arg)
+    add = dataset_add[list(dict.fromkeys(columns))]
+    return add if mask.all() else add[mask.to_numpy()]
+
+
 def _join(dataset: pd.DataFrame, add: pd.DataFrame, keys: list[str], add_keys: list[str],
           mapping: dict) -> pd.DataFrame:
-    """Left join keeping ``dataset``'s rows, order and index; new columns renamed per ``mapping``."""
+    """Left join keeping ``dataset``'s rows, order and index; new columns renamed per ``mapping``.
+    ``add`` has one record per key; only the new columns are built (``dataset``'s are not copied)."""
     clash = [n for n in mapping if n in dataset.columns]
     if clash:
         raise SpecError([f"argument 'new_vars': {n!r} is already a variable of {name_of(dataset)}" for n in clash])
-    right_on = [f"__key{i}" for i in range(len(add_keys))]
-    right = pd.DataFrame({rk: add[ak] for rk, ak in zip(right_on, add_keys)})
-    for new, old in mapping.items():
-        right[new] = add[old]
-    for left_name, right_name in zip(keys, right_on):  # join text with text and numbers with numbers
+    right = {}
+    for left_name, add_name in zip(keys, add_keys):  # join text with text and numbers with numbers
+        key = add[add_name]
         left_numeric = pd.api.types.is_numeric_dtype(dataset[left_name])
-        if left_numeric != pd.api.types.is_numeric_dtype(right[right_name]) or \
-                (left_numeric and dataset[left_name].dtype.kind == "f" and right[right_name].dtype.kind != "f"):
-            right[right_name] = right[right_name].astype(dataset[left_name].dtype)
-    out = dataset.merge(right, how="left", left_on=keys, right_on=right_on, sort=False)
-    out.index = dataset.index
-    out.attrs = dict(dataset.attrs)
-    return out.drop(columns=right_on)
+        if left_numeric != pd.api.types.is_numeric_dtype(key) or \
+                (left_numeric and dataset[left_name].dtype.kind == "f" and key.dtype.kind != "f"):
+            key = key.astype(dataset[left_name].dtype)
+        right[left_name] = key
+    positions = match_rows(dataset, pd.DataFrame(right, copy=False), keys, keys)
+    out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
+    for new, old in mapping.items():
+        out[new] = take_rows(add[old], positions, dataset.index)
+    return out
 
 
 def derive_vars_merged(dataset: pd.DataFrame, dataset_add: pd.DataFrame, by_vars, order=None,
@@ -68,10 +78,11 @@ def derive_vars_merged(dataset: pd.DataFrame, dataset_add: pd.DataFrame, by_vars
     """
     keys, add_keys = _by_pairs(by_vars)
     assert_data_frame(dataset, "dataset", required_vars=keys)
-    assert_data_frame(dataset_add, "dataset_add", required_vars=add_keys + assert_vars(order, "order"))
+    order_vars = assert_vars(order, "order")
+    assert_data_frame(dataset_add, "dataset_add", required_vars=add_keys + order_vars)
     mapping = _new_var_map(new_vars, dataset, dataset_add, add_keys)
     assert_data_frame(dataset_add, "new_vars", required_vars=list(mapping.values()))
-    add = dataset_add[resolve_where(dataset_add, filter_add, "filter_add")]
+    add = _records(dataset_add, filter_add, "filter_add", add_keys + order_vars + list(mapping.values()))
     add = _select_one(add, add_keys, order, mode)
     if exist_flag:
         add = add.assign(__exists="Y")
@@ -125,7 +136,7 @@ def derive_var_merged_summary(dataset: pd.DataFrame, dataset_add: pd.DataFrame, 
         raise SpecError([f"argument 'analysis_var' is required with summary_fun={summary_fun!r}"])
     assert_data_frame(dataset, "dataset", required_vars=keys)
     assert_data_frame(dataset_add, "dataset_add", required_vars=needed)
-    add = dataset_add[resolve_where(dataset_add, filter_add, "filter_add")]
+    add = _records(dataset_add, filter_add, "filter_add", needed)
     grouped = add.groupby(add_keys, dropna=False, sort=False)
     if summary_fun == "count":
         summary = grouped.size().rename(new_var).reset_index()
@@ -147,7 +158,7 @@ def derive_var_merged_exist_flag(dataset: pd.DataFrame, dataset_add: pd.DataFram
     keys, add_keys = _by_pairs(by_vars)
     assert_data_frame(dataset, "dataset", required_vars=keys)
     assert_data_frame(dataset_add, "dataset_add", required_vars=add_keys)
-    add = dataset_add[resolve_where(dataset_add, condition, "condition")][add_keys].drop_duplicates()
+    add = _records(dataset_add, condition, "condition", add_keys).drop_duplicates()
     out = derive_vars_merged(dataset, add, dict(zip(keys, add_keys)), new_vars={}, exist_flag="__hit")
     flag = pd.Series(false_value, index=out.index, dtype="object")
     flag[out["__hit"].eq("Y")] = true_value

@@ -1,6 +1,7 @@
 """Traceability to SDTM (SRCDOM, SRCVAR, SRCSEQ) and record numbering (ASEQ)."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from .checks import assert_data_frame, assert_vars, resolve_where
@@ -24,12 +25,18 @@ def derive_vars_traceability(dataset: pd.DataFrame, srcdom: str, srcvar: str, se
 
 
 def derive_var_obs_number(dataset: pd.DataFrame, by_vars=("USUBJID",), order=(), new_var: str = "ASEQ") -> pd.DataFrame:
-    """Number the records 1, 2, ... within ``by_vars`` by ``order`` (ASEQ)."""
+    """Number the records 1, 2, ... within ``by_vars`` by ``order`` (ASEQ); ties in ``order`` keep the
+    input order. The records stay where they are (only the keys are sorted; a dataset's output order
+    comes from its keys)."""
     by_vars, order = assert_vars(by_vars, "by_vars"), assert_vars(order, "order")
     assert_data_frame(dataset, "by_vars", required_vars=by_vars)
     assert_data_frame(dataset, "order", required_vars=order)
-    ordered = dataset.sort_values(by_vars + order, kind="stable", na_position="last")
-    out = ordered.copy(deep=False)
-    out[new_var] = (ordered.groupby(by_vars, dropna=False, sort=False).cumcount() + 1).astype("float64") \
-        if by_vars else pd.Series(range(1, len(ordered) + 1), index=ordered.index, dtype="float64")
+    keys = list(dict.fromkeys(by_vars + order))
+    ordered = dataset[keys].reset_index(drop=True).sort_values(by_vars + order, kind="stable", na_position="last")
+    number = (ordered.groupby(by_vars, dropna=False, sort=False).cumcount() + 1).to_numpy(dtype="float64") \
+        if by_vars else np.arange(1, len(ordered) + 1, dtype="float64")
+    seq = np.empty(len(dataset), dtype="float64")
+    seq[ordered.index.to_numpy()] = number
+    out = dataset.copy(deep=False)  # copy-on-write: the column set below is new
+    out[new_var] = seq
     return out.reset_index(drop=True)

@@ -51,8 +51,11 @@ def test_traceability_and_aseq():
     df = pd.DataFrame({"USUBJID": ["S1", "S1", "S2"], "LBSEQ": [3, 1, 1], "ADT": [2.0, 1.0, 1.0]})
     out = derive_vars_traceability(df, "LB", "LBSTRESN", "LBSEQ")
     assert out.SRCDOM.tolist() == ["LB"] * 3 and out.SRCSEQ.tolist() == [3.0, 1.0, 1.0]
-    out = derive_var_obs_number(out, ["USUBJID"], ["ADT"])
-    assert out[["USUBJID", "LBSEQ", "ASEQ"]].values.tolist() == [["S1", 1, 1.0], ["S1", 3, 2.0], ["S2", 1, 1.0]]
+    out = derive_var_obs_number(out, ["USUBJID"], ["ADT"])  # numbered in ADT order, records left in place
+    assert out[["USUBJID", "LBSEQ", "ASEQ"]].values.tolist() == [["S1", 3, 2.0], ["S1", 1, 1.0], ["S2", 1, 1.0]]
+    tied = pd.DataFrame({"USUBJID": ["S2", "S1", "S1", "S1"], "ADT": [5.0, None, 7.0, 7.0]})
+    assert derive_var_obs_number(tied, ["USUBJID"], ["ADT"]).ASEQ.tolist() == [1.0, 3.0, 1.0, 2.0]
+    assert derive_var_obs_number(tied, [], ["ADT"]).ASEQ.tolist() == [1.0, 4.0, 2.0, 3.0]
 
 
 def test_ratio_and_bmi():
