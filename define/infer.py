@@ -13,8 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from define.transliterate import NON_ASCII, to_ascii
+from define.transliterate import to_ascii
 
 MAX_DECIMALS = 12
 
@@ -50,12 +52,17 @@ def text_codes(series: pd.Series, drop_blank: bool = True) -> tuple[np.ndarray, 
     ``drop_blank`` so is a value of blanks only (as in SAS). Text columns are factorized as they are
     (hashing the records once); other columns are turned into text first.
     """
-    if not isinstance(series.dtype, pd.StringDtype) and not (
-            series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty")):
-        series = series.astype("string")
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    if isinstance(series.dtype, pd.StringDtype):  # Arrow text: factorized by pyarrow, the values stay Arrow
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        texts = pd.Series(uniques).astype("string")
+    else:
+        codes, uniques = pd.factorize(series, use_na_sentinel=True) if series.dtype == object else (None, None)
+        if uniques is not None and pd.api.types.infer_dtype(uniques, skipna=True) in ("string", "empty"):
+            texts = pd.Series(np.asarray(uniques, dtype=object), dtype="string")
+        else:  # numbers, dates or a mix: their text, as astype("string") writes it (1 and 1.0 differ)
+            codes, uniques = pd.factorize(series.astype("string"), use_na_sentinel=True)
+            texts = pd.Series(uniques).astype("string")
     codes = np.asarray(codes, dtype=np.int64)
-    texts = pd.Series(np.asarray(uniques, dtype=object), dtype="string")
     missing = (texts.str.strip() == "") if drop_blank else (texts == "")
     if missing.any():
         keep = ~missing.to_numpy(dtype=bool)
@@ -96,8 +103,9 @@ class TextColumn:
     def ascii_lengths(self) -> np.ndarray:
         """The length of each distinct value once transliterated to ASCII (as the XPT writer stores it)."""
         if self._ascii_lengths is None:
-            lengths = self.texts.str.len().to_numpy(dtype=np.int64, na_value=0)
-            changed = self.texts.str.contains(NON_ASCII, regex=True).to_numpy(dtype=bool, na_value=False)
+            values = pa.array(self.texts)
+            lengths = pc.utf8_length(values).to_numpy(zero_copy_only=False).astype(np.int64)
+            changed = ~pc.string_is_ascii(values).to_numpy(zero_copy_only=False).astype(bool)
             for i in np.flatnonzero(changed):  # only the distinct non-ASCII values go through Python
                 lengths[i] = len(to_ascii(self.texts.iloc[i]))
             self._ascii_lengths = lengths
