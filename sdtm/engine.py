@@ -22,7 +22,8 @@ from sdtm.late import referenced_values
 from sdtm.lineage import record_lineage
 from sdtm.not_done import clear_not_done
 from sdtm.numbers import parse_numbers
-from sdtm.prepare import LOCATION, from_sources, prepare_records, repeated_source_keys, undeclared_values
+from sdtm.prepare import (LOCATION, from_sources, prepare_records, repeated_keys, repeated_source_keys,
+                          undeclared_values)
 from sdtm.supp import build_supp, supp_domain_spec
 from sdtm.unique import on_unique
 from specs.errors import ControlledTermError, DataError, Problem, RawDataError, RecordIssue
@@ -101,25 +102,20 @@ def _as_type(values: pd.Series, variable) -> pd.Series:
 def duplicate_keys(data: pd.DataFrame, keys: list[str], domain: str, limit: int = 20) -> list[Problem]:
     """A record whose key variables repeat an earlier record's: one located problem naming both (the keys
     of a domain identify its records, in define.xml and for every merge by subject)."""
-    if not keys or len(data) < 2 or "__file" not in data:
+    if "__file" not in data:
         return []
-    repeated = data.duplicated(keys, keep="first")
-    if not repeated.any():
-        return []
-    firsts = data[~repeated & data.duplicated(keys, keep=False)]
-    first_of = {tuple(k): f"{f} row {r} ({key})" for k, f, r, key in zip(
-        firsts[keys].itertuples(index=False, name=None), firsts["__file"], firsts["__row"], firsts["__key"])}
+    found, count = repeated_keys(data, keys, limit)
+    files, rows, located = data["__file"].to_numpy(), data["__row"].to_numpy(), data["__key"].to_numpy()
     problems = []
-    later = data[repeated]
-    for values, f, r, key in zip(later[keys].head(limit).itertuples(index=False, name=None), later["__file"],
-                                 later["__row"], later["__key"]):
+    for values, later, first in found:
         shown = ", ".join(f"{k} '{'' if pd.isna(v) else v}'" for k, v in zip(keys, values))
-        problems.append(Problem(f"{f} row {r} ({key})", f"{domain}: a second record with {shown}; the keys of "
-                                                        f"{domain} ({', '.join(keys)}) must identify one record "
-                                                        f"(first: {first_of.get(tuple(values), '?')})"))
-    if len(later) > limit:
-        problems.append(Problem(str(later["__file"].iloc[0]), f"... and {len(later) - limit} more {domain} records "
-                                                              f"with repeated keys"))
+        problems.append(Problem(f"{files[later]} row {rows[later]} ({located[later]})",
+                                f"{domain}: a second record with {shown}; the keys of {domain} ({', '.join(keys)}) "
+                                f"must identify one record (first: {files[first]} row {rows[first]} "
+                                f"({located[first]}))"))
+    if count > limit:
+        problems.append(Problem(str(files[found[0][1]]), f"... and {count - limit} more {domain} records "
+                                                         f"with repeated keys"))
     return problems
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sdtm.unique import distinct_rows
 from specs.conditions import parse_condition
 from specs.errors import Problem, RecordIssue
 from specs.raw_values import condition_values, show
@@ -31,32 +32,39 @@ def locate(frame: pd.DataFrame, file_label: str, keys: list[str], decimal: str =
     return located
 
 
+def repeated_keys(data: pd.DataFrame, keys: list[str], limit: int = 20
+                  ) -> tuple[list[tuple[tuple, int, int]], int]:
+    """The records whose ``keys`` repeat an earlier record's: up to ``limit`` (key values, position of the
+    repeating record, position of the first record with those values), and how many there are in all.
+    One helper for a raw source's keys (repeated_source_keys) and a domain's (sdtm.engine.duplicate_keys)."""
+    if not keys or len(data) < 2:
+        return [], 0
+    codes, first = distinct_rows(*(data[k] for k in keys))
+    first_of = first[codes]
+    later = np.flatnonzero(first_of != np.arange(len(data)))
+    values = list(data[keys].iloc[later[:limit]].itertuples(index=False, name=None))
+    return [(v, int(p), int(f)) for v, p, f in zip(values, later, first_of[later[:limit]])], len(later)
+
+
 def repeated_source_keys(table: pd.DataFrame, keys: list[str], source: str, limit: int = 20) -> list[Problem]:
     """A raw record whose key (the source's declared ``keys``) repeats another record's: one located
     problem naming both rows, the key columns and their values. Two records with one key are either a
     re-sent record or a typo in a key; mapping both would count one record twice or file it wrongly.
     The key values are read from the columns themselves (not the located __key text)."""
     present = [k for k in keys if k in table.columns]
-    if not present or len(table) < 2:
-        return []
-    repeated = table.duplicated(present, keep="first")
-    if not repeated.any():
-        return []
-    firsts = table[~repeated & table.duplicated(present, keep=False)]
-    first_of = {k: f"{f} row {r}" for k, f, r in zip(firsts[present].itertuples(index=False, name=None),
-                                                       firsts["__file"], firsts["__row"])}
-    later = table[repeated]
+    found, count = repeated_keys(table, present, limit)
+    files, rows = table["__file"].to_numpy(), table["__row"].to_numpy()
     problems = []
-    for values, f, r in zip(later[present].head(limit).itertuples(index=False, name=None), later["__file"],
-                            later["__row"]):
+    for values, later, first in found:
         key = ", ".join(f"{k}={v}" for k, v in zip(present, values))
         shown = ", ".join(f"{k} '{v}'" for k, v in zip(present, values))
-        problems.append(Problem(f"{f} row {r} ({key})", f"source {source}: a second record with {shown}, the "
-                                                        f"key of {first_of[values]}; the keys of {source} "
-                                                        f"({', '.join(present)}) must identify one record"))
-    if len(later) > limit:
-        problems.append(Problem(str(later["__file"].iloc[0]), f"... and {len(later) - limit} more records of "
-                                                              f"{source} with a repeated key"))
+        problems.append(Problem(f"{files[later]} row {rows[later]} ({key})",
+                                f"source {source}: a second record with {shown}, the key of {files[first]} row "
+                                f"{rows[first]}; the keys of {source} ({', '.join(present)}) must identify one "
+                                f"record"))
+    if count > limit:
+        problems.append(Problem(str(files[found[0][1]]), f"... and {count - limit} more records of "
+                                                         f"{source} with a repeated key"))
     return problems
 
 
