@@ -15,7 +15,7 @@ import pandas as pd
 from sdtm.arms import match_arms
 from sdtm.dates import parse_datetime
 from sdtm.numbers import decimal_marks, parse_numbers
-from sdtm.unique import on_unique
+from sdtm.unique import map_text, on_unique, text_of
 from sdtm.visits import place_visits
 from specs.conditions import parse_condition, parse_expression, parse_template
 from specs.ct import MULTIPLE, multiple_allowed
@@ -66,7 +66,7 @@ class MapContext:
 
     def report_each(self, raw: pd.DataFrame, problems: pd.Series, column: str, limit: int = 20) -> None:
         """One Problem per record whose problem text is not empty (the text follows the value)."""
-        bad = problems.fillna("").astype(str) != ""
+        bad = text_of(problems) != ""
         rows = raw.loc[bad]
         for file, row, key, value, message in zip(rows["__file"].head(limit), rows["__row"].head(limit),
                                                   rows["__key"].head(limit), rows[column].head(limit),
@@ -80,7 +80,7 @@ class MapContext:
 
     def report_problems(self, raw: pd.DataFrame, problems: pd.Series, what: str, limit: int = 20) -> None:
         """Problems an expression found in records (the message names the value)."""
-        bad = problems.fillna("").astype(str) != ""
+        bad = text_of(problems) != ""
         rows = raw.loc[bad]
         for file, row, key, message in zip(rows["__file"].head(limit), rows["__row"].head(limit),
                                            rows["__key"].head(limit), problems[bad].head(limit)):
@@ -113,14 +113,14 @@ def _number_text(values: pd.Series) -> pd.Series:
 
 
 def _text(raw: pd.DataFrame, column: str) -> pd.Series:
-    return raw[column].fillna("").astype(str).astype(object)
+    return text_of(raw[column])
 
 
 def _recode(values: pd.Series, terms: dict | None) -> pd.Series:
     if not terms:
         return values
     lookup = {str(k): ("" if v is None else str(v)) for k, v in terms.items()}
-    return values.map(lookup).fillna(values).astype(object)
+    return map_text(values, lookup, keep=True)
 
 
 def _check_terms(values: pd.Series, raw: pd.DataFrame, source: str | None, codelist_name: str | None,
@@ -137,7 +137,7 @@ def _check_terms(values: pd.Series, raw: pd.DataFrame, source: str | None, codel
     distinct = [v for v in values.unique() if v != "" and v not in known]
     resolved = {v: codelist.lookup_synonym(v) for v in distinct}
     replacements = {v: r for v, r in resolved.items() if r}
-    out = values.map(replacements).fillna(values).astype(object) if replacements else values
+    out = map_text(values, replacements, keep=True) if replacements else values
     unknown = {v for v, r in resolved.items() if r is None}
     if MULTIPLE in unknown and multiple_allowed(ctx.variable, ctx.supp_qnams):
         unknown.discard(MULTIPLE)  # several values collected, each in SUPP-- (SDTMIG 4.2.8.3)
@@ -293,7 +293,7 @@ def derive_visitdy(raw, args, ctx):
 
 def timepoint_label(values: pd.Series) -> pd.Series:
     """Collected time point text as matched against the table: case and runs of spaces ignored."""
-    return values.fillna("").astype(str).str.strip().str.replace(r"\s+", " ", regex=True).str.casefold()
+    return text_of(values).str.strip().str.replace(r"\s+", " ", regex=True).str.casefold()
 
 
 def _timepoint_lookup(raw, args, ctx, field_name: str) -> pd.Series:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sdtm.unique import text_of
+
 from specs.visit_match import patterns
 
 ACTUAL_COLUMNS = ("ACTARMCD", "ACTARM", "ARMNRS", "ACTARMUD")
@@ -19,7 +21,7 @@ def match_arms(values: pd.Series, arms: list[dict], key: str) -> tuple[pd.Series
     table = [(arm, patterns(arm["match"][key])) for arm in arms if key in (arm.get("match") or {})]
     shown = "; ".join(f"{arm['armcd']}: " + " | ".join(p.shown for p in items) for arm, items in table)
     found = {}
-    texts = values.fillna("").astype(str)
+    texts = text_of(values)
     for text in pd.unique(texts):
         if text.strip() == "":
             found[text] = ("", "")
@@ -46,8 +48,8 @@ def actual_arm_collected(dm: pd.DataFrame, collected: pd.Series, arms: list[dict
     randomized has no actual arm: UNPLANNED TREATMENT, the collected text in ACTARMUD.
     """
     armcd, problem = match_arms(collected, arms, key)
-    planned = dm["ARMCD"].fillna("").astype(str)
-    text = collected.fillna("").astype(str).str.strip()
+    planned = text_of(dm["ARMCD"])
+    text = text_of(collected).str.strip()
     treated = text != ""
     actual = armcd.where(planned != "", "")
     names = {a["armcd"]: a["arm"] for a in arms}

@@ -17,7 +17,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from sdtm.unique import on_unique
+from sdtm.unique import on_unique, text_of
 from specs.vocabulary import (CUTOFF_2000, DATE_FORMATS, DEFAULT_TIME_FORMATS, TIME_FORMATS, UNKNOWN_MARKERS,
                               split_datetime_format)
 
@@ -127,7 +127,7 @@ def _read_time(parts: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     hour_text, minute_text, second_text = parts["hour"], parts["minute"], parts["second"]
     hour, minute = _number(hour_text), _number(minute_text)
     second = _number(second_text)
-    ampm = parts["ampm"].fillna("").astype(str).str.replace(".", "", regex=False)
+    ampm = text_of(parts["ampm"]).str.replace(".", "", regex=False)
     twelve = ampm != ""
     problem = pd.Series("", index=parts.index, dtype=object)
     problem = problem.mask(twelve & hour.notna() & ~hour.between(1, 12), "hour outside 1-12 with AM/PM")
@@ -202,7 +202,7 @@ class ParsedDates:
 def read_dates(values: pd.Series, formats, cutoff_2000: int = CUTOFF_2000) -> tuple[pd.Series, ...]:
     """(iso, problem, two_digit, time_dropped) of distinct collected dates under formats tried in order."""
     formats = [formats] if isinstance(formats, str) else list(formats)
-    text = values.fillna("").astype(str).str.strip().str.upper()
+    text = text_of(values).str.strip().str.upper()
     present = text != ""
     reads = [_read(text, name, cutoff_2000) for name in formats]
     iso = pd.Series("", index=text.index, dtype=object)
@@ -249,7 +249,7 @@ def read_dates(values: pd.Series, formats, cutoff_2000: int = CUTOFF_2000) -> tu
 def read_times(values: pd.Series, formats=DEFAULT_TIME_FORMATS) -> tuple[pd.Series, pd.Series]:
     """(ISO time text, problem) of distinct collected times under formats tried in order."""
     formats = [formats] if isinstance(formats, str) else list(formats)
-    text = values.fillna("").astype(str).str.strip().str.upper()
+    text = text_of(values).str.strip().str.upper()
     out = pd.Series("", index=text.index, dtype=object)
     problem = pd.Series("", index=text.index, dtype=object)
     done = text == ""
@@ -285,7 +285,7 @@ def parse_datetime(dates: pd.Series, times: pd.Series | None = None, formats="IS
 def date_part(dtc: pd.Series) -> pd.Series:
     """The complete date of an ISO 8601 value as datetime64, NaT when the date is partial or missing."""
     def parse(values: pd.Series) -> pd.Series:
-        text = values.fillna("").astype(str).str[:10]
+        text = text_of(values).str[:10]
         return pd.to_datetime(text.where(text.str.fullmatch(r"\d{4}-\d{2}-\d{2}")), format="%Y-%m-%d",
                               errors="coerce")
     return on_unique(parse, dtc).astype("datetime64[ns]")
@@ -295,7 +295,7 @@ def datetime_part(dtc: pd.Series) -> pd.Series:
     """The date and time (to the minute or second) of an ISO 8601 value as datetime64, NaT when the date is
     partial or the time missing or partial."""
     def parse(values: pd.Series) -> pd.Series:
-        text = values.fillna("").astype(str)
+        text = text_of(values)
         whole = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?")
         return pd.to_datetime(text.where(whole), format="ISO8601", errors="coerce")
     return on_unique(parse, dtc).astype("datetime64[ns]")
@@ -316,14 +316,14 @@ _DURATION = r"(?P<sign>-)?P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(
 def duration(text: pd.Series) -> pd.Series:
     """ISO 8601 durations of days, hours, minutes and seconds ('-PT10M', 'PT1H30M', 'P1DT2H') as timedelta64;
     NaT for anything else (years and months have no fixed length)."""
-    parts = text.fillna("").astype(str).str.fullmatch(_DURATION)
-    found = text.fillna("").astype(str).str.extract(f"^{_DURATION}$")
+    parts = text_of(text).str.fullmatch(_DURATION)
+    found = text_of(text).str.extract(f"^{_DURATION}$")
     # float even when there is no row (to_numeric keeps an empty text column as text)
     numbers = found[["d", "h", "m", "s"]].apply(pd.to_numeric, errors="coerce").astype(float)
     seconds = (numbers["d"].fillna(0) * 86400 + numbers["h"].fillna(0) * 3600 + numbers["m"].fillna(0) * 60
                + numbers["s"].fillna(0))
     seconds = seconds.where(found["sign"] != "-", -seconds)
-    valid = parts & numbers.notna().any(axis=1) & (text.fillna("").astype(str) != "")
+    valid = parts & numbers.notna().any(axis=1) & (text_of(text) != "")
     return pd.to_timedelta(seconds.where(valid), unit="s")
 
 

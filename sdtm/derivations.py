@@ -14,7 +14,7 @@ import pandas as pd
 
 from sdtm.dates import date_part, datetime_part, duration, iso_datetime, study_day
 from sdtm.numbers import decimal_marks, number_text, parse_numbers, read_numbers
-from sdtm.unique import on_unique
+from sdtm.unique import map_text, on_unique, text_of
 from specs.errors import Problem, RecordIssue
 from specs.units import DOC, conversions
 from specs.vocabulary import EPOCH_SAME_DAY
@@ -133,7 +133,7 @@ def convert_limit(ornr: pd.Series, orresu: pd.Series, testcd: pd.Series, standar
 
 def numeric_result(stresc: pd.Series) -> pd.Series:
     """STRESN: the number in STRESC, null for '<0.02' and other text."""
-    number, _ = parse_numbers(stresc.fillna("").astype(str))
+    number, _ = parse_numbers(text_of(stresc))
     return number.astype(float)
 
 
@@ -151,7 +151,7 @@ def reference_range_indicator(stresn: pd.Series, low: pd.Series, high: pd.Series
     out = out.mask(stresn.notna() & low.notna() & (stresn < low), "LOW")
     out = out.mask(stresn.notna() & high.notna() & (stresn > high), "HIGH")
     if stresc is not None:
-        qualifier, bound, kind = read_numbers(stresc.fillna("").astype(str))
+        qualifier, bound, kind = read_numbers(text_of(stresc))
         qualified = stresn.isna() & (kind == "qualified")
         below = qualified & low.notna() & (((qualifier == "<") & (bound <= low)) | ((qualifier == "<=") & (bound < low)))
         above = qualified & high.notna() & (((qualifier == ">") & (bound >= high)) |
@@ -184,7 +184,7 @@ def pick_date(frames: list[pd.DataFrame], pick: str) -> pd.Series:
     complete date sorts after its own partial form ('2023-06' < '2023-06-15').
     """
     stacked = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["USUBJID", "DTC"])
-    stacked = stacked[stacked["DTC"].fillna("").astype(str) != ""]
+    stacked = stacked[text_of(stacked["DTC"]) != ""]
     ordered = stacked.sort_values(["USUBJID", "DTC"], kind="mergesort")
     picked = ordered.drop_duplicates("USUBJID", keep="first" if pick == "first" else "last")
     return pd.Series(picked["DTC"].to_numpy(), index=picked["USUBJID"].to_numpy(), dtype=object)
@@ -194,7 +194,7 @@ def _day_bounds(dtc: pd.Series) -> tuple[pd.Series, pd.Series]:
     """First and last calendar day an ISO 8601 value can be (datetime64; NaT when unknown):
     '2023-06' -> 2023-06-01 .. 2023-06-30, '2023-06-15T10:00' -> 2023-06-15 .. 2023-06-15."""
     def parse(values: pd.Series) -> pd.DataFrame:
-        text = values.fillna("").astype(str)
+        text = text_of(values)
         found = text.str.extract(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", expand=True)
         year, month, day = found[0], found[1], found[2]
         first = (year + "-" + month.fillna("01") + "-" + day.fillna("01")).where(year.notna())
@@ -202,13 +202,10 @@ def _day_bounds(dtc: pd.Series) -> tuple[pd.Series, pd.Series]:
         month_end = (pd.to_datetime((year + "-" + month.fillna("12") + "-01").where(year.notna()), format="%Y-%m-%d",
                                     errors="coerce") + pd.offsets.MonthEnd(0))
         hi = lo.where(day.notna(), month_end)
-        return pd.DataFrame({"lo": lo, "hi": hi}, index=values.index)
+        return lo, hi
 
-    text = dtc.fillna("").astype(str)
-    uniques = pd.Series(text.unique(), dtype=object)
-    bounds = parse(uniques).set_index(uniques)
-    return (pd.Series(bounds["lo"].reindex(text).to_numpy(), index=dtc.index).astype("datetime64[ns]"),
-            pd.Series(bounds["hi"].reindex(text).to_numpy(), index=dtc.index).astype("datetime64[ns]"))
+    lo, hi = on_unique(parse, dtc)
+    return lo.astype("datetime64[ns]"), hi.astype("datetime64[ns]")
 
 
 def epoch_of(dataset: pd.DataFrame, dtc: str, se: pd.DataFrame, same_day: str = "later") -> pd.Series:
@@ -261,7 +258,7 @@ def reference_time(dataset: pd.DataFrame, dtc: str, eltm: str, by_vars: list[str
     """
     moment = datetime_part(dataset[dtc])
     elapsed = duration(dataset[eltm])
-    key = dataset[["USUBJID", *by_vars]].astype(object).where(dataset[["USUBJID", *by_vars]].notna(), "").astype(str)
+    key = pd.DataFrame({column: text_of(dataset[column]) for column in ["USUBJID", *by_vars]}, index=dataset.index)
     planned = elapsed.notna() & (key != "").all(axis=1)
     given = (moment - elapsed).where(planned)
     frame = key.assign(__REF=given)
@@ -281,7 +278,7 @@ SAME_DAY_RULES = ("listed", "before")
 
 def _time_part(dtc: pd.Series) -> pd.Series:
     """'HH:MM' of an ISO 8601 date/time (seconds ignored), '' when the time is missing or partial."""
-    time = dtc.fillna("").astype(str).str.extract(r"T(\d{2}:\d{2})", expand=False)
+    time = text_of(dtc).str.extract(r"T(\d{2}:\d{2})", expand=False)
     return time.fillna("").astype(object)
 
 
@@ -300,11 +297,11 @@ def baseline_flag(dataset: pd.DataFrame, by_vars: list[str], dtc: str, result: s
     """
     if same_day not in SAME_DAY_RULES:
         raise ValueError(f"same_day must be one of {', '.join(SAME_DAY_RULES)}, not '{same_day}'")
-    values = dataset[result].fillna("").astype(str).str.strip()
+    values = text_of(dataset[result]).str.strip()
     has_result = ~values.isin(NO_RESULT)
     if stat:
-        has_result &= dataset[stat].fillna("").astype(str) != "NOT DONE"
-    ref = dataset["USUBJID"].map(reference).fillna("").astype(object)
+        has_result &= text_of(dataset[stat]) != "NOT DONE"
+    ref = map_text(dataset["USUBJID"], reference)
     day, ref_day = date_part(dataset[dtc]), date_part(ref)
     time, ref_time = on_unique(_time_part, dataset[dtc]), on_unique(_time_part, ref)
     same = day.notna() & (day == ref_day)
@@ -353,17 +350,19 @@ class DeriveContext:
                 return f" (raw column {item['map']['source']})"
         return ""
 
-    def report(self, data: pd.DataFrame, mask: pd.Series, messages: pd.Series, warning: str | None = None,
+    def report(self, data: pd.DataFrame, mask: pd.Series, messages, warning: str | None = None,
                limit: int = 20) -> None:
         """One located problem per record in mask (file, row, key, then the message); with ``warning``
-        (the policy applied), a warning listed in the run report instead."""
+        (the policy applied), a warning listed in the run report instead. ``messages``: a Series of the
+        records' messages, or a function of the index of the records in mask that makes theirs (so that
+        messages are written for the bad records only)."""
         bad = mask.fillna(False).astype(bool).to_numpy()
         if not bad.any():
             return
         where = data.loc[bad, ["__file", "__row", "__key"]] if "__file" in data else \
             pd.DataFrame({"__file": self.domain, "__row": np.arange(1, len(data) + 1)[bad],
                           "__key": data.loc[bad, "USUBJID"] if "USUBJID" in data else ""})
-        texts = messages[bad]
+        texts = pd.Series(messages(data.index[bad]).to_numpy()) if callable(messages) else messages[bad]
         if warning is not None:
             for (file, row, key), text in zip(where.itertuples(index=False, name=None), texts):
                 self.warnings.append(RecordIssue(source=file, key=f"row {row} ({key})", domain=self.domain,
@@ -394,7 +393,7 @@ def _derive_test_name(data, args, ctx):
     codes = ctx.ct.codelist(testcd_codelist)
     by_code = {term.code: value for value, term in names.terms.items()}
     mapping = {value: by_code.get(term.code, "") for value, term in codes.terms.items()}
-    return data[args["testcd"]].map(mapping).fillna("").astype(object)
+    return map_text(data[args["testcd"]], mapping)
 
 
 def _value_messages(data: pd.DataFrame, column: str, problem: pd.Series, ctx) -> pd.Series:
@@ -408,10 +407,11 @@ def _derive_stresc(data, args, ctx):
                                         _units(ctx), decimal_marks(data))
     if args.get("on_invalid") == "text":
         kept = problem.str.startswith("is not a number") & ~problem.str.contains("; it ", regex=False)
-        ctx.report(data, kept, _value_messages(data, args["orres"], problem, ctx),
+        ctx.report(data, kept, lambda rows: _value_messages(data.loc[rows], args["orres"], problem.loc[rows], ctx),
                    warning="not a number, kept as text (on_invalid: text)")
         problem = problem.where(~kept, "")
-    ctx.report(data, problem != "", _value_messages(data, args["orres"], problem, ctx))
+    ctx.report(data, problem != "", lambda rows: _value_messages(data.loc[rows], args["orres"], problem.loc[rows],
+                                                                 ctx))
     return stresc
 
 
@@ -420,9 +420,13 @@ def _derive_stresu(data, args, ctx):
     it was not converted to)."""
     placeholder = pd.Series("1", index=data.index, dtype=object)
     _, unit, problem = convert_result(placeholder, data[args["orresu"]], data[args["testcd"]], _units(ctx))
-    present = data[args["orresu"]].fillna("").astype(str) != ""
-    messages = "from " + args["orresu"] + ctx.raw_column(args["orresu"]) + ": '" + data[args["orresu"]].astype(str) + \
-        "' " + no_factor_text(data[args["orresu"]].astype(str), data[args["testcd"]].astype(str), unit)
+    present = text_of(data[args["orresu"]]) != ""
+
+    def messages(rows):
+        orresu, testcd = text_of(data.loc[rows, args["orresu"]]), text_of(data.loc[rows, args["testcd"]])
+        return "from " + args["orresu"] + ctx.raw_column(args["orresu"]) + ": '" + orresu + "' " + \
+            no_factor_text(orresu, testcd, unit.loc[rows])
+
     ctx.report(data, present & problem.str.startswith("is in "), messages)
     return unit.where(present, "").astype(object)
 
@@ -432,14 +436,17 @@ def _derive_stnr(data, args, ctx):
     ``on_invalid: missing`` leaves it empty (listed as a warning)."""
     if args.get("source"):  # a limit the raw record gives (the LLOQ) that no variable holds as collected
         records = ctx.records.loc[data.index]
-        limit = records[args["source"]].fillna("").astype(str)
-        messages = "from raw column " + args["source"] + ": '" + limit + "' "
+        limit = text_of(records[args["source"]])
+        said = "from raw column " + args["source"]
     else:
         limit = data[args["ornr"]]
-        messages = "from " + args["ornr"] + ctx.raw_column(args["ornr"]) + ": '" + limit.astype(str) + "' "
+        said = "from " + args["ornr"] + ctx.raw_column(args["ornr"])
     number, problem = convert_limit(limit, data[args["orresu"]], data[args["testcd"]], _units(ctx),
                                     decimal_marks(data))
-    messages = messages + problem
+
+    def messages(rows):
+        return said + ": '" + text_of(limit.loc[rows]) + "' " + problem.loc[rows]
+
     if args.get("on_invalid") == "missing":
         left = problem.str.startswith("is not a number") & ~problem.str.contains("; it ", regex=False)
         ctx.report(data, left, messages, warning="not a number, left empty (on_invalid: missing)")
@@ -452,9 +459,10 @@ def _derive_rftdtc(data, args, ctx):
     """--RFTDTC from --DTC and --ELTM; records of one group giving different references stop the run."""
     by = list(args.get("by") or [])
     values, conflicting = reference_time(data, args["dtc"], args["eltm"], by)
-    ctx.report(data, conflicting, "cannot be derived: the records of this subject with the same " +
+    ctx.report(data, conflicting, lambda rows: "cannot be derived: the records of this subject with the same " +
                ", ".join(by) + f" give different reference times ({args['dtc']} - {args['eltm']} = '" +
-               iso_datetime(datetime_part(data[args["dtc"]]) - duration(data[args["eltm"]])) + "')")
+               iso_datetime(datetime_part(data.loc[rows, args["dtc"]]) - duration(data.loc[rows, args["eltm"]])) +
+               "')")
     return values
 
 
@@ -473,7 +481,7 @@ def _derive_rf_date(data, args, ctx):
         other = records_where(ctx.other(source["domain"]), source.get("where"))
         frames.append(pd.DataFrame({"USUBJID": other["USUBJID"].values, "DTC": other[source["variable"]].values}))
     picked = pick_date(frames, args["pick"])
-    return data["USUBJID"].map(picked.astype(object)).astype(object).fillna("")
+    return map_text(data["USUBJID"], picked)
 
 
 def _derive_exist_flag(data, args, ctx):
@@ -493,7 +501,7 @@ def _reference(ctx, variable: str) -> pd.Series:
 
 
 def _derive_study_day(data, args, ctx):
-    return study_day(data[args["dtc"]], data["USUBJID"].map(_reference(ctx, "RFSTDTC")))
+    return study_day(data[args["dtc"]], map_text(data["USUBJID"], _reference(ctx, "RFSTDTC")))
 
 
 def _derive_epoch(data, args, ctx):

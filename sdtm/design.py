@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+
 from sdtm.dates import date_part
 from sdtm.derivations import pick_date, records_where
+from sdtm.unique import text_of
 
 
 def derive_ta(studyid: str, design: dict) -> pd.DataFrame:
@@ -106,7 +108,7 @@ def _shift(dtc: pd.Series, days: int) -> pd.Series:
 
 def _text(values: pd.Series) -> pd.Series:
     """Text with '' for missing, of object dtype even when empty or all missing (so .str always applies)."""
-    return values.astype(object).where(values.notna(), "").astype(str).astype(object)
+    return text_of(values)
 
 
 def derive_se(studyid: str, design: dict, dm: pd.DataFrame, domains: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -162,9 +164,9 @@ def actual_arm(dm: pd.DataFrame, se: pd.DataFrame, design: dict, sequences: str 
     ordered = se.sort_values(["USUBJID", "SESEQ"], kind="mergesort")
     sequence = ordered.groupby("USUBJID")["ETCD"].agg(">".join)
     treated = ordered[ordered["ETCD"].isin(treated_elements)].groupby("USUBJID").size() > 0
-    subject_sequence = dm["USUBJID"].map(sequence).fillna("").astype(str)
+    subject_sequence = text_of(dm["USUBJID"].map(sequence))
     is_treated = dm["USUBJID"].map(treated).fillna(False).astype(bool)
-    planned = dm["ARMCD"].fillna("").astype(str)
+    planned = text_of(dm["ARMCD"])
     matched_cd = pd.Series("", index=dm.index, dtype=object)
     for arm in arms:  # the first arm in design order that fits, or the planned arm when it fits too
         elements = arm["elements"]

@@ -25,7 +25,7 @@ from sdtm.numbers import parse_numbers
 from sdtm.prepare import (LOCATION, from_sources, prepare_records, repeated_keys, repeated_source_keys,
                           undeclared_values)
 from sdtm.supp import build_supp, supp_domain_spec
-from sdtm.unique import on_unique
+from sdtm.unique import on_unique, text_of
 from specs.errors import ControlledTermError, DataError, Problem, RawDataError, RecordIssue
 from specs.model import DomainSpec, domain_spec
 from specs.references import stages as late_stages, variables_read
@@ -44,8 +44,8 @@ def _derive_actual(column: str):
         collected = ctx.records.loc[data.index, args["source"]]
         result, problem = actual_arm_collected(data, collected, arms, args.get("match", "actual"))
         if column == "ACTARMCD":
-            ctx.report(data, problem != "", "from raw column " + args["source"] + ": '" +
-                       collected.fillna("").astype(str) + "' " + problem)
+            ctx.report(data, problem != "", lambda rows: "from raw column " + args["source"] + ": '" +
+                       text_of(collected.loc[rows]) + "' " + problem.loc[rows])
         return result[column]
     return derive
 
@@ -91,12 +91,12 @@ def _as_type(values: pd.Series, variable) -> pd.Series:
     if variable.type == "Num":
         if pd.api.types.is_numeric_dtype(values):
             return values.astype(float)
-        number, _ = parse_numbers(values.where(values.notna(), "").astype(str))  # strict: '1,5' is not 1.5
+        number, _ = parse_numbers(text_of(values))  # strict: '1,5' is not 1.5
         return number.astype(float)
     if pd.api.types.is_numeric_dtype(values):  # a numeric result for a Char variable: 12.0 -> '12'
         return on_unique(lambda v: v.map(lambda x: "" if pd.isna(x) else
                                          (f"{int(x)}" if float(x).is_integer() else f"{x}")), values).astype(object)
-    return values.astype(object).where(values.notna(), "").astype(str).astype(object)
+    return text_of(values)
 
 
 def duplicate_keys(data: pd.DataFrame, keys: list[str], domain: str, limit: int = 20) -> list[Problem]:
@@ -125,8 +125,8 @@ def records_without_dm(data: pd.DataFrame, dm: pd.DataFrame, domain: str, limit:
     the submission does not have; SDTMIG: every subject of the study has one DM record."""
     if "USUBJID" not in data or not len(data) or "__file" not in data:
         return []
-    known = set(dm["USUBJID"].dropna().astype(str))
-    subject = data["USUBJID"].where(data["USUBJID"].notna(), "").astype(str)
+    known = pd.unique(text_of(dm["USUBJID"].dropna()))
+    subject = text_of(data["USUBJID"])
     orphan = ~subject.isin(known)
     if not orphan.any():
         return []
@@ -203,7 +203,7 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
                 warnings += ctx.warnings
                 converted = _as_type(values, variable)
                 if variable.type == "Num":
-                    bad = values.notna() & (values.astype(str) != "") & converted.isna()
+                    bad = values.notna() & converted.isna() & (text_of(values) != "")
                     located = records.loc[bad, ["__file", "__row", "__key"]].head(5)
                     for (file, row, key), value in zip(located.itertuples(index=False, name=None),
                                                        values[bad].head(5)):
@@ -292,8 +292,9 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
             study_algorithm(algorithm, datasets[name], variable.map, ctx)
         converted = _as_type(values, variable)
         if variable.type == "Num":
-            ctx.report(datasets[name], values.notna() & (values.astype(str) != "") & converted.isna(),
-                       "gives '" + values.astype(str) + "', which is not a number for a Num variable")
+            ctx.report(datasets[name], values.notna() & (text_of(values) != "") & converted.isna(),
+                       lambda rows: "gives '" + text_of(values.loc[rows]) + "', which is not a number for a Num "
+                                                                           "variable")
         datasets[name][variable.name] = converted
         problems += ctx.problems
         if name in reports:
@@ -342,8 +343,8 @@ def _not_done(name: str, datasets: dict, raw: dict, ct, design: dict, notes: lis
     ctx = DeriveContext(name, f"{name}STAT", datasets, raw, ct, design)
     result = f"{name}ORRES" if f"{name}ORRES" in data else f"{name}STRESC"
     if holding.any() and result in data:
-        ctx.report(data, holding, "= NOT DONE, but the record holds a result (" + result + " '" +
-                   data[result].astype(str) + "')")
+        ctx.report(data, holding, lambda rows: "= NOT DONE, but the record holds a result (" + result + " '" +
+                   text_of(data.loc[rows, result]) + "')")
     return ctx.problems
 
 
@@ -358,8 +359,11 @@ def empty_permissible(data: pd.DataFrame, dspec: DomainSpec) -> list[str]:
         if variable.core != "Perm" or variable.keep or variable.name not in data:
             continue
         column = data[variable.name]
-        blank = column.isna() if variable.type == "Num" else column.fillna("").astype(str).str.strip() == ""
-        if blank.all():
+        if variable.type == "Num":
+            blank = column.isna().all()
+        else:  # each distinct text once
+            blank = (pd.Series(pd.unique(text_of(column))).str.strip() == "").all()
+        if blank:
             out.append(variable.name)
     return out
 

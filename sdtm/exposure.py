@@ -11,8 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+
 from sdtm.dates import date_part
 from sdtm.readers import frame_to_text
+from sdtm.unique import text_of
 
 LOCATION = ["__file", "__row", "__key"]
 
@@ -64,7 +66,7 @@ def constant_dosing_intervals(data: pd.DataFrame, by_vars: list[str], start: str
     end_text = data.loc[chosen, end].to_numpy() if end in data else np.full(len(chosen), "", dtype=object)
     start_text = data.loc[chosen, start].to_numpy()
     merged = sizes.reindex(first["__INTERVAL"].to_numpy()).to_numpy() > 1
-    no_end = pd.Series(end_text).fillna("").astype(str).to_numpy() == ""
+    no_end = text_of(pd.Series(end_text)).to_numpy() == ""
     if end in out:
         out[end] = np.where(merged & no_end, start_text, np.where(merged, end_text, out[end].to_numpy()))
     return out.loc[out.index[np.argsort(first["__ROW"].to_numpy(), kind="stable")]]

@@ -31,11 +31,11 @@ def record_lineage(domains: dict[str, tuple], specs) -> pd.DataFrame:
         part = pd.DataFrame({
             "DATASET": name,
             "RECORD": range(1, len(ordered) + 1),
-            "USUBJID": ordered["USUBJID"].to_numpy() if "USUBJID" in ordered else "",
+            "USUBJID": ordered["USUBJID"].reset_index(drop=True) if "USUBJID" in ordered else "",
             "SEQ": ordered[seq].to_numpy() if seq in ordered else float("nan"),
-            "FILE": where["__file"].to_numpy(),
+            "FILE": where["__file"].reset_index(drop=True),  # Series keep their type (no text conversion)
             "ROW": where["__row"].to_numpy(),
-            "KEY": where["__key"].to_numpy(),
+            "KEY": where["__key"].reset_index(drop=True),
             "MELTED": melted,
         })
         parts.append(part)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from sdtm.unique import on_unique, text_of
+
 NOT_DONE = "NOT DONE"
 # the qualifiers of a result: gone with the result
 RESULT_QUALIFIERS = ("ORRESU", "ORNRLO", "ORNRHI", "STRESU", "STNRLO", "STNRHI", "STNRC", "STREFC", "NRIND",
@@ -17,7 +19,7 @@ RESULTS = ("ORRES", "STRESC", "STRESN")
 
 
 def _empty(values: pd.Series) -> pd.Series:
-    return values.isna() | (values.astype(str).str.strip() == "")
+    return on_unique(lambda v: v.isna() | (text_of(v).str.strip() == ""), values)
 
 
 def clear_not_done(data: pd.DataFrame, prefix: str) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
@@ -27,7 +29,7 @@ def clear_not_done(data: pd.DataFrame, prefix: str) -> tuple[pd.DataFrame, pd.Se
     none = pd.Series(False, index=data.index)
     if status not in data:
         return data, none, none
-    not_done = data[status].fillna("").astype(str) == NOT_DONE
+    not_done = text_of(data[status]) == NOT_DONE
     if not not_done.any():
         return data, none, none
     holding = none.copy()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sdtm.unique import distinct_rows
+from sdtm.unique import distinct_rows, text_of
 from specs.conditions import parse_condition
 from specs.errors import Problem, RecordIssue
 from specs.raw_values import condition_values, show
@@ -23,10 +23,10 @@ def locate(frame: pd.DataFrame, file_label: str, keys: list[str], decimal: str =
     located["__row"] = np.arange(1, len(frame) + 1) if rows is None else np.asarray(rows)
     present = [k for k in keys if k in frame.columns]
     if present:
-        key = pd.Series("", index=frame.index, dtype=object)
+        key = pd.Series("", index=frame.index, dtype="str")  # pyarrow text: one buffer, not a string per record
         for i, column in enumerate(present):
-            key = key + ("" if i == 0 else ", ") + column + "=" + frame[column].astype(str)
-        located["__key"] = key.astype(object)
+            key = key + ("" if i == 0 else ", ") + column + "=" + frame[column].astype("str")
+        located["__key"] = key
     else:
         located["__key"] = "row " + located["__row"].astype(str)
     return located
@@ -277,7 +277,7 @@ def melt_tests(frame: pd.DataFrame, melt: dict, domain: str, issues: list[Record
     if row_not_done.any():
         add(frame[row_not_done], not_done["all"], "", False, -1)
     for order, (column, code) in enumerate(columns.items()):
-        filled = frame[column].fillna("").astype(str) != ""
+        filled = text_of(frame[column]) != ""
         contradicting = frame[filled & row_not_done]
         for f, r, k, v in zip(contradicting["__file"], contradicting["__row"], contradicting["__key"],
                               contradicting[column]):

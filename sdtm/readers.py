@@ -60,14 +60,12 @@ def _value_text(value) -> str:
 
 
 def _column_text(column: pd.Series) -> pd.Series:
-    """One column as stripped text; each distinct value is converted once."""
+    """One column as stripped text (pandas' str dtype); each distinct value is converted once."""
     if pd.api.types.is_string_dtype(column.dtype) and column.dtype != object:
-        codes, uniques = pd.factorize(column)  # strip each distinct value once
-        texts = np.array([v.strip() for v in uniques] + [""], dtype=object)
-        return pd.Series(texts[codes], index=column.index, dtype=object)
-    codes, uniques = pd.factorize(column)  # missing values (None, NaN, NaT) get code -1
-    texts = np.array([_value_text(v) for v in uniques] + [""], dtype=object)
-    return pd.Series(texts[codes], index=column.index, dtype=object)
+        return column.fillna("").str.strip()  # the string kernels: no Python string per value
+    codes, uniques = pd.factorize(column)  # missing values (None, NaN, NaT) get code -1, the last text
+    texts = pd.array([_value_text(v) for v in uniques] + [""], dtype="str")
+    return pd.Series(texts.take(np.where(codes < 0, len(uniques), codes)), index=column.index)
 
 
 def frame_to_text(frame: pd.DataFrame) -> pd.DataFrame:
@@ -93,10 +91,12 @@ def read_csv_source(path, encoding: str = "utf-8") -> pd.DataFrame:
         raise RawDataError([f"{path}: byte 0x{raw[exc.start]:02X} at offset {exc.start} (line {line}) "
                             f"is not valid {encoding}; try encoding='cp1252'"]) from None
     names = _csv_structure(path, text)
-    try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise RawDataError([f"{path}: not a readable CSV file ({str(exc).strip()})"]) from None
+    frame = _arrow_csv(text, len(names))
+    if frame is None:
+        try:
+            frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise RawDataError([f"{path}: not a readable CSV file ({str(exc).strip()})"]) from None
     if len(frame.columns) != len(names):  # pandas and the csv module read the header differently
         raise RawDataError([f"{path}: line 1: the header does not read as {len(names)} columns"])
     frame.columns = range(len(names))  # our names, not pandas' renamed duplicates ('X.1')
@@ -111,6 +111,30 @@ def read_csv_source(path, encoding: str = "utf-8") -> pd.DataFrame:
     frame = frame[[i for i, name in enumerate(names) if name != ""]]  # unnamed and empty: trailing commas
     frame.columns = [name for name in names if name != ""]
     return frame_to_text(frame)
+
+
+def _arrow_csv(text: str, width: int) -> pd.DataFrame | None:
+    """The records of a CSV text whose structure _csv_structure has checked, every value as text (pyarrow's
+    reader: its strings go to pandas' str dtype as they are, where pandas' reader makes a Python string of
+    each value first); None when pyarrow is missing or does not read it, for pandas' reader to decide."""
+    try:
+        import pyarrow as pa
+        from pyarrow import csv as pa_csv
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        return None
+    data = text.encode("utf-8")
+    columns = [f"f{i}" for i in range(width)]
+    try:
+        table = pa_csv.read_csv(
+            io.BytesIO(data),
+            read_options=pa_csv.ReadOptions(column_names=columns, skip_rows=1, block_size=max(len(data), 1 << 20)),
+            parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+            convert_options=pa_csv.ConvertOptions(column_types={c: pa.string() for c in columns},
+                                                  strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except (pa.ArrowInvalid, pa.ArrowException):
+        return None
+    frame = table.to_pandas()
+    return frame if all(pd.api.types.is_string_dtype(frame[c]) for c in frame.columns) else None
 
 
 def _csv_structure(path: Path, text: str, limit: int = 20) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from specs.model import DomainSpec, Origin, VariableSpec
+from sdtm.unique import text_of
 
 SUPP_VARIABLES = [
     ("STUDYID", "Study Identifier", "Req"),
@@ -27,7 +28,7 @@ def build_supp(parent: pd.DataFrame, dspec: DomainSpec, studyid: str) -> pd.Data
     has_seq = seq in parent.columns and dspec.name != "DM"
     parts = []
     for variable in dspec.supp_variables:
-        values = parent[variable.name].astype(object).where(parent[variable.name].notna(), "").astype(str)
+        values = text_of(parent[variable.name])
         keep = values.str.strip() != ""
         part = pd.DataFrame({
             "STUDYID": studyid,

@@ -37,3 +37,36 @@ def on_unique(func, *columns: pd.Series):
         return out
 
     return tuple(spread(r) for r in result) if isinstance(result, tuple) else spread(result)
+
+
+def text_of(values: pd.Series) -> pd.Series:
+    """``values`` as text: an object column of str, '' for missing. Text that already is one is returned as
+    it is; anything else is converted once per distinct value and equal texts share one string object,
+    so a pyarrow-backed column costs one pointer per record, not one Python string per record."""
+    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=False) in ("string", "empty"):
+        return values
+    codes, uniques = pd.factorize(values)
+    texts = np.empty(len(uniques) + 1, dtype=object)
+    texts[:-1] = [value if isinstance(value, str) else str(value) for value in np.asarray(uniques, dtype=object)]
+    texts[-1] = ""
+    return pd.Series(texts[codes], index=values.index, dtype=object)
+
+
+def map_text(values: pd.Series, table, keep: bool = False, default: str = "") -> pd.Series:
+    """Each value looked up in ``table`` (a dict or a Series indexed by the values), once per distinct value,
+    as an object column of text: a value the table does not hold gives itself (``keep``) or ``default``.
+    Series.map would turn the strings into pandas' str type one record at a time."""
+    codes, uniques = pd.factorize(values)
+    if isinstance(table, pd.Series):
+        table = table[~table.index.duplicated(keep="first")]
+        found = np.array(table.reindex(pd.Index(np.asarray(uniques, dtype=object), dtype=object)), dtype=object)
+    else:
+        found = np.empty(len(uniques), dtype=object)
+        found[:] = [table.get(value, np.nan) for value in np.asarray(uniques, dtype=object)]
+    original = np.asarray(uniques, dtype=object)
+    missing = pd.isna(found)
+    found[missing] = original[missing] if keep else default
+    texts = np.empty(len(uniques) + 1, dtype=object)
+    texts[:-1] = found
+    texts[-1] = default
+    return pd.Series(texts[codes], index=values.index, dtype=object)

@@ -16,6 +16,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from sdtm.unique import text_of
+
 from specs.visit_match import patterns
 
 NUMBER = re.compile(r"\d+(?:\.\d+)?")
@@ -45,7 +47,7 @@ def place_visits(labels: pd.Series, visits: list[dict], unscheduled: dict | None
     rule_patterns = patterns(rule["match"][key]) if rule else []
     last = max((float(v["visitnum"]) for v in visits), default=0.0)
     rows = {}
-    for label in pd.unique(labels.fillna("").astype(str)):
+    for label in pd.unique(text_of(labels)):
         if label.strip() == "":
             rows[label] = (np.nan, "", np.nan, "")
             continue
@@ -75,6 +77,6 @@ def place_visits(labels: pd.Series, visits: list[dict], unscheduled: dict | None
         name = f"{rule.get('visit', 'UNSCHEDULED')} {_number_text(number)}"
         rows[label] = (visitnum, name, np.nan, "")
     table = pd.DataFrame.from_dict(rows, orient="index", columns=["visitnum", "visit", "visitdy", "problem"])
-    placed = table.reindex(labels.fillna("").astype(str).to_numpy())
+    placed = table.reindex(text_of(labels).to_numpy())
     placed.index = labels.index
     return placed
