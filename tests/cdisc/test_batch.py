@@ -87,6 +87,9 @@ def test_a_batch_on_a_local_cluster_of_two_workers(tmp_path, capsys):
     assert (demo.status, demo.exit_status) == ("published", 0)
     assert demo.message.startswith("SDTM written to ")
     assert (tmp_path / "out/demo/sdtm/dm.xpt").is_file()
+    package = tmp_path / "out/demo/m5/datasets/nct05153070/tabulations/sdtm"
+    assert (package / "dm.xpt").samefile(tmp_path / "out/demo/sdtm/dm.xpt")  # written once, linked
+    assert (package / "csdrg.pdf").is_file()  # not validated: the guide is written with the package
     assert (broken.status, broken.exit_status) == ("failed", 1)
     assert "no-such-spec" in broken.message
     assert not (tmp_path / "out/broken").exists() or not (tmp_path / "out/broken/sdtm").exists()
