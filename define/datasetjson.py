@@ -243,13 +243,38 @@ def _validator():
     return jsonschema.Draft201909Validator(schema)
 
 
+# Keywords of a JSON Schema that constrain an array (the others apply to objects, strings or numbers only).
+ARRAY_KEYWORDS = {"type", "items", "prefixItems", "additionalItems", "unevaluatedItems", "contains", "minContains",
+                  "maxContains", "minItems", "maxItems", "uniqueItems", "enum", "const", "allOf", "anyOf", "oneOf",
+                  "not", "if", "then", "else", "$ref", "$dynamicRef", "$recursiveRef"}
+
+
+@lru_cache(maxsize=1)
+def _rows_need_only_be_arrays() -> bool:
+    """Whether the schema asks nothing of a row but to be an array (Dataset-JSON 1.1: Row's value
+    constraints sit under ``properties``, which does not apply to arrays), so that a document whose rows
+    are all lists is checked as well with its rows left out: the records then cost nothing to validate."""
+    schema = _validator().schema
+    rows = schema.get("properties", {}).get("rows", {})
+    row = rows.get("items", {})
+    if set(rows) - {"type", "items", "description", "title"} or set(row) != {"$ref"}:
+        return False
+    definition = schema.get("$defs", {}).get(row["$ref"].rsplit("/", 1)[-1])
+    return definition is not None and definition.get("type") == "array" and not (set(definition) & ARRAY_KEYWORDS
+                                                                                  - {"type"})
+
+
 def validate_dataset_json(path) -> list[str]:
     """Schema errors of a .json/.ndjson file as 'path: message' (empty list: valid)."""
     try:
         document = _load(Path(path))
     except RawDataError as exc:
         return [str(p) for p in exc.problems]
-    errors = sorted(_validator().iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
+    rows = document.get("rows")
+    checked = document
+    if isinstance(rows, list) and all(type(row) is list for row in rows) and _rows_need_only_be_arrays():
+        checked = {**document, "rows": []}  # every row an array: nothing more the schema would say of them
+    errors = sorted(_validator().iter_errors(checked), key=lambda e: list(map(str, e.absolute_path)))
     problems = [f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}" for e in errors[:50]]
     if len(document.get("rows", [])) != document.get("records"):
         problems.append(f"records: {document.get('records')} but {len(document.get('rows', []))} rows")

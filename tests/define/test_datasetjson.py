@@ -84,3 +84,20 @@ def test_a_column_missing_from_the_data_is_refused(tmp_path):
     with pytest.raises(DataError, match="ADSL: columns not in the data: XX"):
         write_dataset_json(FRAME, tmp_path / "x.json", name="ADSL", label="ADSL",
                            columns=COLUMNS + [Column("IT.ADSL.XX", "XX", "X", "string")], created="2025-01-01T00:00:00")
+
+
+def test_rows_are_checked_as_the_schema_checks_them(tmp_path):
+    from define.datasetjson import _validator
+
+    path = write_dataset_json(FRAME, tmp_path / "adsl.json", name="ADSL", label="ADSL", columns=COLUMNS,
+                              created="2025-03-28T12:00:00")
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["rows"][1] = "not a row"
+    document["rows"][2] = [{"a": 1}, None]  # an array: the schema asks nothing of its values
+    path.write_text(json.dumps(document), encoding="utf-8")
+    assert validate_dataset_json(path)[0] == "rows/1: 'not a row' is not of type 'array'"
+    assert [e.message for e in _validator().iter_errors(document)] == ["'not a row' is not of type 'array'"]
+    document["rows"][1] = []
+    path.write_text(json.dumps(document), encoding="utf-8")  # every row a list: checked without the rows
+    assert validate_dataset_json(path) == ["rows/1: 0 values for 5 columns"]
+    assert list(_validator().iter_errors(document)) == []
