@@ -15,7 +15,10 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from define.infer import numeric_attributes
 from specs.errors import DataError, Problem, RawDataError
@@ -176,19 +179,58 @@ def dataset_json_document(data: pd.DataFrame, *, name: str, label: str, columns:
     return meta, rows
 
 
+def _json_tokens(series: pd.Series, column: Column, dumps) -> pa.Array:
+    """Each value of a column as the JSON text the encoder writes for it ("null" when missing): the values
+    are factorized, turned into JSON values (``_to_json_values``, value by value) and encoded once each.
+    Numbers written as doubles are told apart by their bits (0.0 and -0.0 are written differently), and
+    text that is not all str is read as text first (1 and 1.0 are different texts)."""
+    if column.dataType in ("double", "float") and not column.targetDataType:  # as _to_json_values reads them
+        x = pd.to_numeric(series, errors="coerce").astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
+        present = ~np.isnan(x)
+        codes = np.full(len(x), -1, dtype=np.int64)
+        keys, first = np.unique(x[present].view(np.int64), return_index=True)
+        codes[present] = np.searchsorted(keys, x[present].view(np.int64))
+        values = [float(v) for v in x[present][first]]
+    else:
+        text = column.targetDataType is None and column.dataType not in ("integer", "double", "float")
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        if text and series.dtype == object and pd.api.types.infer_dtype(uniques, skipna=True) not in ("string",
+                                                                                                      "empty"):
+            codes, uniques = pd.factorize(series.astype("string"), use_na_sentinel=True)
+        values = _to_json_values(pd.Series(uniques), column) if len(uniques) else []
+    codes = np.asarray(codes, dtype=np.int64)
+    tokens = pa.array([dumps(v) for v in values] + ["null"], type=pa.large_string())
+    return tokens.take(pa.array(np.where(codes < 0, len(values), codes)))
+
+
+def _row_lines(data: pd.DataFrame, columns: list[Column], dumps) -> list[str]:
+    """Each record as the JSON array ``dumps(row)`` writes, built column by column (pyarrow joins the
+    value texts of a record with the separator), not by encoding each record in Python."""
+    if not len(data):
+        return []
+    if not columns:
+        return ["[]"] * len(data)
+    tokens = [_json_tokens(data[c.name], c, dumps) for c in columns]
+    text = [pa.scalar(t, pa.large_string()) for t in (",", "[", "]", "")]
+    joined = pc.binary_join_element_wise(*tokens, text[0])
+    return pc.binary_join_element_wise(text[1], joined, text[2], text[3]).to_pylist()
+
+
 def write_dataset_json(data: pd.DataFrame, path, *, name: str, label: str, columns: list[Column],
                        created: datetime | str, study_oid: str | None = None, metadata_version_oid: str | None = None,
                        metadata_ref: str | None = None) -> Path:
     """Write ``data`` as Dataset-JSON 1.1: NDJSON when ``path`` ends in .ndjson, JSON otherwise (atomic)."""
     path = Path(path)
-    meta, rows = dataset_json_document(data, name=name, label=label, columns=columns, created=created,
-                                       study_oid=study_oid, metadata_version_oid=metadata_version_oid,
-                                       metadata_ref=metadata_ref)
+    meta, _ = dataset_json_document(data.iloc[:0], name=name, label=label, columns=columns, created=created,
+                                    study_oid=study_oid, metadata_version_oid=metadata_version_oid,
+                                    metadata_ref=metadata_ref)
+    meta["records"] = int(len(data))
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+    lines = _row_lines(data, columns, dumps)
     if path.suffix.lower() == ".ndjson":
-        text = "\n".join([dumps(meta)] + [dumps(row) for row in rows]) + "\n"
-    else:
-        text = dumps({**meta, "rows": rows})
+        text = "\n".join([dumps(meta)] + lines) + "\n"
+    else:  # as dumps({**meta, "rows": rows}) writes it: "rows" is the last key
+        text = dumps(meta)[:-1] + ',"rows":[' + ",".join(lines) + "]}"
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     partial.write_text(text, encoding="utf-8")

@@ -101,3 +101,23 @@ def test_rows_are_checked_as_the_schema_checks_them(tmp_path):
     path.write_text(json.dumps(document), encoding="utf-8")  # every row a list: checked without the rows
     assert validate_dataset_json(path) == ["rows/1: 0 values for 5 columns"]
     assert list(_validator().iter_errors(document)) == []
+
+
+@pytest.mark.parametrize("suffix", ["json", "ndjson"])
+def test_records_are_written_as_the_json_encoder_writes_each_one(tmp_path, suffix):
+    from define.datasetjson import dataset_json_document
+
+    frame = pd.DataFrame({"USUBJID": ["S-1", None, "S-\u00e9\"\\\n", "S-1", ""],
+                          "AVAL": [0.0, -0.0, np.nan, 1 / 3, 1e-7], "N": [1.0, 2.0, np.nan, 2.0, -3.0],
+                          "ADT": [22909.0, np.nan, 0.0, 22909.0, -1.0]})
+    columns = [Column("IT.X.USUBJID", "USUBJID", "Subject", "string", length=12),
+               Column("IT.X.AVAL", "AVAL", "Value", "double"), Column("IT.X.N", "N", "N", "integer"),
+               Column("IT.X.ADT", "ADT", "Date", "date", "integer", displayFormat="DATE9.")]
+    kwargs = dict(name="X", label="X", columns=columns, created="2025-03-28T12:00:00", study_oid="S")
+    path = write_dataset_json(frame, tmp_path / f"x.{suffix}", **kwargs)
+    meta, rows = dataset_json_document(frame, **kwargs)
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+    expected = ("\n".join([dumps(meta)] + [dumps(row) for row in rows]) + "\n" if suffix == "ndjson"
+                else dumps({**meta, "rows": rows}))
+    assert path.read_text(encoding="utf-8") == expected
+    assert rows[1][:2] == [None, -0.0] and '[null,-0.0,2,null]' in expected
