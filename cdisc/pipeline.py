@@ -353,6 +353,7 @@ def run(spec_dir=None, raw_dir=None, out_dir="out", edc="csv", created: datetime
     progress.step(f"locking {display_path(out_dir)}")
     with publishing(target, publication, slot=cut is not None) as staging:
         spec, raw, result = build_sdtm_from_raw(spec_dir, raw_dir, edc, progress, cut=cut)
+        raw.tables.clear()  # the raw records are not read again: their memory is free for the later stages
         if cut is not None and result.datasets["DM"].empty:
             result.notes.append(f"the cut {cut.label()} leaves no subject in the study (each entered after it: see "
                                 "the cut report); the package holds the trial design only")

@@ -256,14 +256,31 @@ def condition_add(raw, args, ctx):
     for condition, mapping in branches:
         hit = remaining if condition is None else \
             condition.evaluate(raw, variables=ctx.variables, tables=ctx.lookups).fillna(False).astype(bool) & remaining
-        if hit.any():  # each mapping sees only the records it applies to
-            pieces.append(run_map(raw[hit], mapping, ctx))
+        if hit.any():  # each mapping sees only the records it applies to, and the columns it reads
+            columns = _columns_read(raw, mapping)
+            pieces.append(run_map(raw.loc[hit, columns] if columns is not None else raw[hit], mapping, ctx))
         remaining &= ~hit
     numeric = pieces and all(pd.api.types.is_numeric_dtype(p) for p in pieces)
     result = pd.Series(np.nan if numeric else "", index=raw.index, dtype=float if numeric else object)
     for piece in pieces:
         result.loc[piece.index] = piece.to_numpy() if numeric else piece.astype(object).to_numpy()
     return result
+
+
+def _columns_read(raw: pd.DataFrame, mapping: dict) -> list[str] | None:
+    """The columns of ``raw`` a mapping made of this module's algorithms reads (its arguments, its conditions'
+    and expressions' columns, the location and toolkit columns), so that a case of condition_add copies those
+    alone; None when a study algorithm may read any."""
+    from specs.semantics import raw_columns_used
+
+    def ours(item: dict) -> bool:
+        nested = [c.get("then") for c in item.get("cases") or []] + [item.get("otherwise")]
+        return item.get("algorithm") in MAP_ALGORITHMS and all(ours(m) for m in nested if isinstance(m, dict))
+
+    if not ours(mapping):
+        return None
+    read = {column for _, column in raw_columns_used({"variables": [{"map": mapping}]})}
+    return [c for c in raw.columns if c in read or str(c).startswith("__") or c == "RAWSOURCE"]
 
 
 def derive_usubjid(raw, args, ctx):

@@ -230,7 +230,8 @@ def filter_records(frame: pd.DataFrame, where: dict, domain: str, issues: list[R
 
 def drop_duplicates(frame: pd.DataFrame, dedupe: dict, domain: str, issues: list[RecordIssue]) -> pd.DataFrame:
     """Keep one record per `by`: the first or last in `order` (a stable sort; the order is the spec's)."""
-    ordered = frame.sort_values(dedupe["order"], kind="mergesort")
+    columns = list(dict.fromkeys([*dedupe["order"], *dedupe["by"], "__file", "__row", "__key"]))
+    ordered = frame[[c for c in columns if c in frame]].sort_values(dedupe["order"], kind="mergesort")
     dropped_mask = ordered.duplicated(dedupe["by"], keep=dedupe["keep"])
     dropped = ordered[dropped_mask]
     kept = ordered[~dropped_mask]
