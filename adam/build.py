@@ -146,6 +146,24 @@ def build_adam(sdtm: dict[str, pd.DataFrame], spec: AdamSpec | str | Path | None
     return built
 
 
+def _blank_as_missing(column: pd.Series) -> pd.Series:
+    """An XPT text column as pandas' "string", blank text missing (XPT has no other missing text);
+    on the column's pyarrow array when it has one (no copy unless a value is blank)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        arrow = column.array.__arrow_array__()
+    except (AttributeError, TypeError, NotImplementedError):
+        return column.astype("string").replace("", pd.NA)
+    if not (pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type)):
+        return column.astype("string").replace("", pd.NA)
+    blank = pc.equal(arrow, "")
+    if pc.any(blank).as_py():
+        arrow = pc.if_else(blank, pa.scalar(None, arrow.type), arrow)
+    return pd.Series(pd.arrays.ArrowStringArray(arrow), index=column.index, name=column.name, copy=False)
+
+
 def read_sdtm_folder(sdtm_dir: str | Path) -> dict[str, pd.DataFrame]:
     """Read every ``*.xpt`` of a folder (any tool's, v5 or v8): {DOMAIN: DataFrame}; cp1252 when not
     UTF-8. A truncated or damaged file is refused (sasxport checks the structure)."""
@@ -163,7 +181,7 @@ def read_sdtm_folder(sdtm_dir: str | Path) -> dict[str, pd.DataFrame]:
             raise DataError([Problem(exc.path, exc.message)]) from None
         for c in df.columns:  # blank text is missing in XPT
             if df[c].dtype == object or pd.api.types.is_string_dtype(df[c]):
-                df[c] = df[c].astype("string").replace("", pd.NA)
+                df[c] = _blank_as_missing(df[c])
         out[f.stem.upper()] = df
     return out
 

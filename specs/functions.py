@@ -47,14 +47,30 @@ class Value:
 def _blank(series: pd.Series) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(series):
         return series.isna().to_numpy()
-    text = series.astype(object)
-    return (text.isna() | text.map(lambda v: str(v).strip() == "")).to_numpy(dtype=bool)
+    text = series.astype("string")  # pyarrow's whitespace is Python's (str.strip), on whole columns
+    return (text.isna() | text.str.strip().eq("")).to_numpy(dtype=bool)
+
+
+def _number_text(numbers: pd.Series) -> pd.Series:
+    """Numbers as text, None for empty: whole numbers without a decimal point (12.0 -> '12'), others as
+    Python writes them (2.5 -> '2.5'); numpy writes the whole ones, Python each other distinct value."""
+    x = numbers.to_numpy(dtype=float)
+    out = np.full(len(x), None, dtype=object)
+    known = ~np.isnan(x)
+    with np.errstate(invalid="ignore"):
+        whole = known & (np.floor(x) == x) & (np.abs(x) < 2.0 ** 63)
+    out[whole] = x[whole].astype(np.int64).astype(str)
+    rest = known & ~whole
+    if rest.any():
+        codes, uniques = pd.factorize(x[rest])
+        out[rest] = np.array([f"{int(v)}" if float(v).is_integer() else f"{v}" for v in uniques], dtype=object)[codes]
+    return pd.Series(out, index=numbers.index, dtype=object)
 
 
 def as_text(value: Value) -> pd.Series:
     """Text with None for empty; numbers written plainly (12.0 -> '12')."""
     if value.kind == NUMBER:
-        return value.data.map(lambda x: None if pd.isna(x) else (f"{int(x)}" if float(x).is_integer() else f"{x}"))
+        return _number_text(value.data)
     if value.kind == DATE:
         first = value.data.first.dt.strftime("%Y-%m-%d")
         same = value.data.first == value.data.last
@@ -420,6 +436,8 @@ def truth(node, env: Env) -> np.ndarray:
         value = evaluate(node.operand, env)
         if value.kind == DATE:
             empty = value.data.first.isna().to_numpy()
+        elif value.kind == NUMBER:  # as_text of a number is empty only where it is missing
+            empty = value.data.isna().to_numpy()
         else:
             empty = as_text(value).isna().to_numpy()
         return ~empty if node.negated else empty

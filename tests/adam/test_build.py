@@ -390,3 +390,18 @@ def test_adex_exposure_and_compliance_per_drug(adam_built):
                                                                               "ILT-101/PLACEBO", 63, 67)
     assert adex.loc[("S001", "CSDURD"), "TRTA"] == "CICLOSPORIN"
     assert adex.groupby("PARAMCD")["PARAM"].nunique().eq(1).all() and len(adex) == 20
+
+
+def test_read_sdtm_folder_reads_blank_text_as_missing(tmp_path):
+    from adam.build import read_sdtm_folder
+    from define.xpt import XptVariable, write_xpt
+
+    frame = pd.DataFrame({"USUBJID": ["S1", "S2", "S3"], "AETERM": ["Headache", "", "Rash"],
+                          "AESEV": ["MILD", "MILD", "SEVERE"], "AESEQ": [1.0, 2.0, None]})
+    write_xpt(frame, tmp_path / "ae.xpt", dataset_name="AE", dataset_label="Adverse Events",
+              variables=[XptVariable("USUBJID", "Subject", "Char", 8), XptVariable("AETERM", "Term", "Char", 20),
+                         XptVariable("AESEV", "Severity", "Char", 8), XptVariable("AESEQ", "Seq", "Num", 8)])
+    ae = read_sdtm_folder(tmp_path)["AE"]
+    assert ae.AETERM.tolist() == ["Headache", pd.NA, "Rash"] and ae.AETERM.dtype == "string"
+    assert ae.AESEV.tolist() == ["MILD", "MILD", "SEVERE"] and ae.AESEV.dtype == "string"
+    assert ae.AESEQ.isna().tolist() == [False, False, True]

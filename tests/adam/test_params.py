@@ -157,3 +157,11 @@ def test_log_of_auc_mean_plus_one():
     with pytest.raises(SpecError, match="'formula.argument' must be one of the parameters"):
         derive_param_computed(data, by_vars=["USUBJID"], parameters=["CPAUCM"], set_values_to={"PARAMCD": "L"},
                               formula={"type": "log", "argument": 2})
+
+
+def test_seq_list_joins_each_groups_sorted_numbers():
+    from adam.derive.params import seq_list
+
+    out = seq_list(pd.Series([3, 1, 2.5, np.nan, 7, 10, 2]), np.array([1, 1, 0, 0, 3, 1, 5]))
+    assert out.to_dict() == {0: "2.5", 1: "1 3 10", 3: "7", 5: "2"}  # group 0's NaN is left out
+    assert seq_list(pd.Series([np.nan]), np.array([0])).empty

@@ -158,3 +158,16 @@ def test_never_evaluates_python():
         parse_condition("__import__('os').system('true')")
     with pytest.raises(ConditionError, match="unexpected '\\)' at position 6"):
         parse_condition("A == ().__class__")
+
+
+def test_numbers_as_text_and_blank_text_on_whole_columns():
+    from specs.functions import NUMBER, TEXT, Value, _blank, as_text
+
+    numbers = pd.Series([12.0, 2.5, np.nan, -0.0, 1e20, np.inf, 0.1 + 0.2, -3.0])
+    assert as_text(Value(NUMBER, numbers)).tolist() == [
+        "12", "2.5", None, "0", "100000000000000000000", "inf", "0.30000000000000004", "-3"]
+    text = pd.Series([" ", "\u00a0\t", "a", None, np.nan, " x ", "", 1.0], dtype=object)
+    assert _blank(text).tolist() == [True, True, False, True, True, False, True, False]
+    assert as_text(Value(TEXT, text)).tolist() == [None, None, "a", None, None, " x ", None, 1.0]
+    frame = pd.DataFrame({"AVAL": [1.0, np.nan, 0.0], "AVALC": ["1", " ", None]})
+    assert parse_condition("AVAL is not empty or AVALC is not empty").evaluate(frame).tolist() == [True, False, True]
