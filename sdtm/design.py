@@ -9,6 +9,7 @@ import pandas as pd
 from sdtm.dates import date_part
 from sdtm.derivations import pick_date, records_where
 from sdtm.unique import text_of
+from specs.ts_parameters import DEFAULT_NULL_FLAVOR, missing_expected
 
 
 def derive_ta(studyid: str, design: dict) -> pd.DataFrame:
@@ -69,8 +70,10 @@ def complete_ts(ts: pd.DataFrame, studyid: str, design: dict, datasets: dict[str
                 cut=None) -> pd.DataFrame:
     """TS values taken from the data (``from: {domain, variable, pick, where}``: the first or last value of
     all subjects, e.g. SSTDTC = the earliest informed consent, or with pick: count the number of distinct
-    values, e.g. ACTSUB = the randomized subjects), TSVALNF = NI when the data have none; with a
-    data cut, DCUTDTC (the cut date; the latest one of a per-subject cut) and DCUTDESC."""
+    values, e.g. ACTSUB = the randomized subjects), TSVALNF = NI when the data have none; the parameters
+    expected in the TS of an interventional study that the spec does not give, with TSVALNF = NI
+    (specs.ts_parameters); with a data cut, DCUTDTC (the cut date; the latest one of a per-subject cut)
+    and DCUTDESC."""
     ts = ts.copy()
     items = design.get("ts", [])
     for position, item in enumerate(items):
@@ -86,6 +89,14 @@ def complete_ts(ts: pd.DataFrame, studyid: str, design: dict, datasets: dict[str
             picked = "" if values.empty else (values.iloc[0] if rule["pick"] == "first" else values.iloc[-1])
         ts.loc[ts.index[position], "TSVAL"] = picked
         ts.loc[ts.index[position], "TSVALNF"] = "" if picked else "NI"
+    stype = ts.loc[ts["TSPARMCD"] == "STYPE", "TSVAL"]
+    missing = missing_expected(ts["TSPARMCD"], stype.iloc[0] if len(stype) else None)
+    if missing:  # expected but not given by the spec: no value, a null flavor (SDTMIG 7.4.2.1)
+        names = _ts_names(ct)
+        ts = pd.concat([ts, pd.DataFrame([{"STUDYID": studyid, "DOMAIN": "TS", "TSSEQ": 1.0, "TSPARMCD": code,
+                                           "TSPARM": names.get(code, ""), "TSVAL": "",
+                                           "TSVALNF": DEFAULT_NULL_FLAVOR, "TSVALCD": "", "TSVCDREF": "",
+                                           "TSVCDVER": ""} for code in missing])], ignore_index=True)
     if cut is not None:
         dates = [cut.date] if cut.date else []
         dates += list((cut.per_subject or {}).values())

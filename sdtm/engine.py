@@ -307,7 +307,12 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
         raise DataError(problems)
     for name, dspec in specs.items():  # TS values that come from the data, the data cut's parameters
         if dspec.raw.get("build") == "derive_ts":
+            given = set(datasets[name]["TSPARMCD"])
             datasets[name] = trial_design.complete_ts(datasets[name], spec.studyid, spec.design, datasets, ct, cut)
+            added = [c for c in datasets[name]["TSPARMCD"] if c not in given and c not in ("DCUTDTC", "DCUTDESC")]
+            if added:
+                notes.append(f"{name}: parameter(s) expected in the TS of an interventional study that the spec "
+                             f"does not give, written with TSVALNF = NI: {', '.join(added)}")
 
     for name in list(specs):
         dspec = specs[name]

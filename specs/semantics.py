@@ -10,6 +10,7 @@ from pathlib import Path
 
 from specs.errors import Problem
 from specs.expressions import QUOTING_HINT
+from specs.ts_parameters import check_ts_items
 from specs.model import domain_variables
 from specs.units import check_units
 from specs.visit_match import normal, patterns
@@ -315,6 +316,8 @@ def check_design(spec, ct, problems: list[Problem]) -> None:
             except ValueError as exc:
                 problems.append(Problem(spec.where("study", "design", "elements", index, "start", "where"),
                                         str(exc)))
+    for index, field, message in check_ts_items(design.get("ts", []), ct):
+        problems.append(Problem(spec.where("study", "design", "ts", index, field), message))
     for index, item in enumerate(design.get("ts", [])):
         rule = item.get("from")
         if not rule:

@@ -39,7 +39,8 @@ def test_no_permissible_variable_without_a_value_in_the_demo(demo_sdtm):
     for name in ("SE", "TI", "TV", "TS"):
         assert not any(empty_permissible(result.datasets[name], result.specs[name]) for _ in [0]), name
     assert "SEUPDES" not in result.datasets["SE"] and "TIVERS" not in result.datasets["TI"]
-    assert "TSVALNF" not in result.datasets["TS"] and "TVENRL" not in result.datasets["TV"]
+    assert "TVENRL" not in result.datasets["TV"]
+    assert "TSVALNF" in result.datasets["TS"]  # the null flavors of the parameters the spec does not give
     assert "TATRANS" in result.datasets["TA"]  # Expected: kept, with a comment
     assert "SE: permissible variable(s) without any value left out: SEUPDES (SDTMIG 4.1.5; 'keep: true' in the " \
            "spec keeps one)" in result.notes

@@ -60,9 +60,14 @@ def test_randomization_is_a_branch_of_ta_and_ts_has_the_parameters_of_an_interve
     assert (ta["TATRANS"] == "").all()
     ts = demo_datasets["TS"]
     values = ts.groupby("TSPARMCD")["TSVAL"].agg(list).to_dict()
-    for code in ("PCLAS", "ACTSUB", "ADAPT", "STOPRULE", "TDIGRP", "OBJSEC", "EXTTIND", "RDIND", "PIPIND",
-                 "PDPSTIND", "TRT", "CURTRT", "SSTDTC", "SENDTC"):
+    for code in ("ACTSUB", "TDIGRP", "OBJSEC", "TRT", "CURTRT", "SSTDTC", "SENDTC", "DOSFRQ"):
         assert code in values and all(values[code]), code
+    # the facts the spec does not know are null flavors, never made-up values (SDTMIG 7.4.2.1)
+    flavors = ts[ts["TSVAL"] == ""].set_index("TSPARMCD")["TSVALNF"].to_dict()
+    assert flavors == {"PCLAS": "UNK", "ADAPT": "NI", "ADDON": "NI", "STOPRULE": "NI", "EXTTIND": "NI",
+                       "RDIND": "NI", "PIPIND": "NI", "PDPSTIND": "NI", "STRATFCT": "NI"}
+    coded = ts[(ts["TSVAL"] != "") & (ts["TSVCDREF"] != "")]
+    assert (coded["TSVALCD"] != "").all() and "NONE" not in set(ts["TSVAL"])
     dm = demo_datasets["DM"]
     assert values["SSTDTC"] == [dm["RFICDTC"].min()] == ["2022-10-10"]
     assert values["SENDTC"] == [dm["RFPENDTC"].max()]

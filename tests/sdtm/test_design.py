@@ -86,6 +86,12 @@ def test_ts_values_from_the_data_and_the_parameters_of_a_data_cut():
     cut = complete_ts(ts, "X", design, {"DM": dm, "DS": ds}, None, DataCut(date="2023-06-30"))
     assert cut[["TSPARMCD", "TSSEQ", "TSVAL"]].values.tolist()[-2:] == [
         ["DCUTDTC", 1.0, "2023-06-30"], ["DCUTDESC", 1.0, "Data cut at 2023-06-30: data known up to that date"]]
+    # an interventional study: the parameters FDA's TCG expects and the spec does not give, TSVALNF = NI
+    interventional = {"ts": design["ts"] + [{"parmcd": "STYPE", "val": "INTERVENTIONAL"}]}
+    full = complete_ts(derive_ts("X", interventional, None), "X", interventional, {"DM": dm, "DS": ds}, None)
+    added = full.iloc[6:]
+    assert added["TSPARMCD"].tolist()[:3] == ["ADAPT", "ADDON", "AGEMAX"] and "ACTSUB" not in set(added["TSPARMCD"])
+    assert set(added["TSVAL"]) == {""} and set(added["TSVALNF"]) == {"NI"} and len(added) == 44
     per_subject = complete_ts(ts, "X", design, {"DM": dm, "DS": ds}, None,
                               DataCut(per_subject={"S1": "2023-05-01", "S2": "2023-04-01"}, description="Interim"))
     assert per_subject[["TSPARMCD", "TSVAL"]].values.tolist()[-2:] == [["DCUTDTC", "2023-05-01"],

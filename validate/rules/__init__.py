@@ -6,4 +6,5 @@ from validate.rules import across  # noqa: F401
 from validate.rules import adam  # noqa: F401
 from validate.rules import define_checks  # noqa: F401
 from validate.rules import recall  # noqa: F401
+from validate.rules import trial_summary  # noqa: F401
 from validate.rules import reading  # noqa: F401
