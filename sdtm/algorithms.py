@@ -285,7 +285,7 @@ def _columns_read(raw: pd.DataFrame, mapping: dict) -> list[str] | None:
 
 def derive_usubjid(raw, args, ctx):
     subject = _text(raw, args["source"])
-    return (ctx.studyid + "-" + subject).where(subject != "", "").astype(object)
+    return on_unique(lambda s: (ctx.studyid + "-" + s).where(s != "", "").astype(object), subject)
 
 
 def _schedule_lookup(raw, args, ctx, field_name: str):
@@ -301,7 +301,7 @@ def derive_visitnum(raw, args, ctx):
 
 
 def derive_visit(raw, args, ctx):
-    return _schedule_lookup(raw, args, ctx, "visit").fillna("").astype(object)
+    return text_of(_schedule_lookup(raw, args, ctx, "visit"))
 
 
 def derive_visitdy(raw, args, ctx):

@@ -274,12 +274,18 @@ def parse_datetime(dates: pd.Series, times: pd.Series | None = None, formats="IS
     time_problem = pd.Series("", index=dates.index, dtype=object)
     if times is not None:
         time_text, time_problem = on_unique(lambda t: read_times(t, time_formats), times)
-        complete = iso.str.len() == 10
+        complete = on_unique(lambda d: d.str.len() == 10, iso)
         has_time = time_text != ""
         dropped = dropped | (has_time & (iso != "") & ~complete)
-        iso = pd.Series(np.where(has_time & complete, iso + "T" + time_text, iso), index=dates.index, dtype=object)
+        iso = on_unique(_joined, iso, time_text)  # each distinct date and time joined once
     return ParsedDates(iso.astype(object), problem.astype(object), time_problem.astype(object),
                        two_digit.astype(bool), dropped.astype(bool))
+
+
+def _joined(iso: pd.Series, time_text: pd.Series) -> pd.Series:
+    """'2023-06-01' and '08:30' -> '2023-06-01T08:30'; a partial date or no time: the date alone."""
+    with_time = (time_text != "") & (iso.str.len() == 10)
+    return pd.Series(np.where(with_time, iso + "T" + time_text, iso), index=iso.index, dtype=object)
 
 
 def date_part(dtc: pd.Series) -> pd.Series:
@@ -316,6 +322,10 @@ _DURATION = r"(?P<sign>-)?P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(
 def duration(text: pd.Series) -> pd.Series:
     """ISO 8601 durations of days, hours, minutes and seconds ('-PT10M', 'PT1H30M', 'P1DT2H') as timedelta64;
     NaT for anything else (years and months have no fixed length)."""
+    return on_unique(_durations, text).astype("timedelta64[ns]")
+
+
+def _durations(text: pd.Series) -> pd.Series:
     parts = text_of(text).str.fullmatch(_DURATION)
     found = text_of(text).str.extract(f"^{_DURATION}$")
     # float even when there is no row (to_numeric keeps an empty text column as text)

@@ -14,7 +14,7 @@ import pandas as pd
 
 from sdtm.dates import date_part, datetime_part, duration, iso_datetime, study_day
 from sdtm.numbers import decimal_marks, number_text, parse_numbers, read_numbers
-from sdtm.unique import map_text, on_unique, text_of
+from sdtm.unique import map_text, on_unique, shared_text, text_of
 from specs.errors import Problem, RecordIssue
 from specs.units import DOC, conversions
 from specs.vocabulary import EPOCH_SAME_DAY
@@ -157,7 +157,7 @@ def reference_range_indicator(stresn: pd.Series, low: pd.Series, high: pd.Series
         above = qualified & high.notna() & (((qualifier == ">") & (bound >= high)) |
                                             ((qualifier == ">=") & (bound > high)))
         out = out.mask(below, "LOW").mask(above, "HIGH")
-    return out
+    return shared_text(out)
 
 
 def age_in_years(birth: pd.Series, reference: pd.Series) -> pd.Series:
@@ -242,7 +242,7 @@ def epoch_of(dataset: pd.DataFrame, dtc: str, se: pd.DataFrame, same_day: str = 
         on_end_day & (timed_end & (joined["AT"] < joined["END_AT"]) | (~timed_end & earlier)))
     hits = joined[after_start & before_end].sort_values(["ROW", "TAETORD"]).drop_duplicates("ROW", keep="last")
     out = pd.Series("", index=range(len(dataset)), dtype=object)
-    out.iloc[hits["ROW"].to_numpy()] = hits["EPOCH"].to_numpy()
+    out.iloc[hits["ROW"].to_numpy()] = text_of(hits["EPOCH"]).to_numpy()
     out.index = dataset.index
     return out
 
@@ -269,7 +269,7 @@ def reference_time(dataset: pd.DataFrame, dtc: str, eltm: str, by_vars: list[str
     found = pd.Series(agreed.reindex(index).to_numpy(), index=dataset.index)
     found = found.where(planned)
     conflicting = pd.Series(index.isin(disagree), index=dataset.index) & planned
-    return iso_datetime(pd.to_datetime(found)), conflicting
+    return shared_text(iso_datetime(pd.to_datetime(found))), conflicting
 
 
 NO_RESULT = {"", "ND", "NOT DONE"}

@@ -70,3 +70,14 @@ def map_text(values: pd.Series, table, keep: bool = False, default: str = "") ->
     texts[:-1] = found
     texts[-1] = default
     return pd.Series(texts[codes], index=values.index, dtype=object)
+
+
+def shared_text(values: pd.Series) -> pd.Series:
+    """``values`` (text) with equal values sharing one string object: a column made record by record (a
+    mask with a constant, a date formatted per record, values taken from pyarrow text) holds a Python
+    string per record, a few distinct values held many times over for as long as the dataset lives."""
+    codes, uniques = pd.factorize(values)
+    texts = np.empty(len(uniques) + 1, dtype=object)
+    texts[:-1] = np.asarray(uniques, dtype=object)
+    texts[-1] = np.nan
+    return pd.Series(texts[codes], index=values.index, dtype=object)
