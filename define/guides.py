@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from define.acronyms import acronyms_used
+from define.analysis_rules import analysis_rules
 from define.model import DefineModel, Leaf
 from define.pdfdoc import PdfDocument
 
@@ -157,13 +159,70 @@ def _version() -> str:
         return "0"
 
 
+class _TextOnly:
+    """Takes what a guide writes, as text, and writes nothing: the first pass that finds the acronyms the
+    guide uses (PhUSE puts the acronyms at the start, before the text that uses them)."""
+
+    def __init__(self, *texts: str):
+        self.parts = list(texts)
+
+    def heading(self, text: str, level: int = 1) -> str:
+        self.parts.append(text)
+        return ""
+
+    def para(self, text: str) -> None:
+        self.parts.append(text)
+
+    def bullets(self, items: list[str]) -> None:
+        self.parts.extend(items)
+
+    def table(self, headers: list[str], rows: list[list], widths: list[float]) -> None:
+        self.parts.extend(headers)
+        self.parts.extend("" if cell is None else str(cell) for row in rows for cell in row)
+
+    def text(self) -> str:
+        return "\n".join(self.parts)
+
+
+def _acronyms(doc, acronyms: list[list[str]] | None) -> None:
+    doc.heading("Acronyms", 2)
+    if acronyms is None:  # the first pass: the list is not known yet
+        return
+    if acronyms:
+        doc.table(["Acronym", "Meaning"], acronyms, [30, 160])
+    else:
+        doc.para("This guide uses no acronym.")
+
+
+def study_acronyms(spec) -> dict:
+    """The study's own acronyms (study.yaml ``reviewers_guide.acronyms``: acronym -> meaning)."""
+    guide = getattr(spec, "reviewers_guide", None) or {}
+    return dict(guide.get("acronyms") or {})
+
+
+def _two_passes(body, title: str, subtitle: str, spec, created: datetime | None) -> bytes:
+    """The guide written by ``body(doc, acronyms)`` with the acronyms its own text uses."""
+    collected = _TextOnly(title, subtitle)
+    body(collected, None)
+    acronyms = acronyms_used(collected.text(), study_acronyms(spec))
+    doc = PdfDocument(title, subtitle, created)
+    body(doc, acronyms)
+    return doc.output()
+
+
 # --- the two guides ----------------------------------------------------------------------------------
 
 def csdrg(spec, model: DefineModel, findings: pd.DataFrame | None, created: datetime | None = None) -> bytes:
     """The clinical study data reviewer's guide of the SDTM package ``model``."""
     study = spec.study
-    doc = PdfDocument("Clinical Study Data Reviewer's Guide",
-                      f"Study {study.get('studyid', '')} ({study.get('name', '')}): SDTM tabulation datasets", created)
+    return _two_passes(lambda doc, acronyms: _csdrg(doc, acronyms, spec, model, findings),
+                       "Clinical Study Data Reviewer's Guide",
+                       f"Study {study.get('studyid', '')} ({study.get('name', '')}): SDTM tabulation datasets", spec,
+                       created)
+
+
+def _csdrg(doc, acronyms, spec, model: DefineModel, findings: pd.DataFrame | None) -> None:
+    study = spec.study
     known = reviewers_findings(spec)
     doc.heading("Introduction")
     doc.heading("Purpose", 2)
@@ -171,6 +230,7 @@ def csdrg(spec, model: DefineModel, findings: pd.DataFrame | None, created: date
              "trial design they represent, the data cut, and the conformance findings with their explanations. "
              "It was generated with the datasets from the same study specification.")
     _study_table(doc, spec)
+    _acronyms(doc, acronyms)
     doc.heading("Study data standards and dictionary inventory", 2)
     _standards_table(doc, spec, "sdtm")
     doc.heading("Source data", 2)
@@ -208,15 +268,20 @@ def csdrg(spec, model: DefineModel, findings: pd.DataFrame | None, created: date
     doc.table(["Dataset", "Made from", "Derived variables (define.xml methods)"], rows, [18, 72, 100])
     doc.heading("Data conformance summary")
     _conformance(doc, findings, known, _version())
-    return doc.output()
 
 
 def adrg(spec, model: DefineModel, adam_spec, findings: pd.DataFrame | None, created: datetime | None = None
          ) -> bytes:
     """The analysis data reviewer's guide of the ADaM package ``model``."""
     study = spec.study
-    doc = PdfDocument("Analysis Data Reviewer's Guide",
-                      f"Study {study.get('studyid', '')} ({study.get('name', '')}): ADaM analysis datasets", created)
+    return _two_passes(lambda doc, acronyms: _adrg(doc, acronyms, spec, model, adam_spec, findings),
+                       "Analysis Data Reviewer's Guide",
+                       f"Study {study.get('studyid', '')} ({study.get('name', '')}): ADaM analysis datasets", spec,
+                       created)
+
+
+def _adrg(doc, acronyms, spec, model: DefineModel, adam_spec, findings: pd.DataFrame | None) -> None:
+    study = spec.study
     known = reviewers_findings(spec)
     methods = {m.oid: m.description for m in model.methods}
     doc.heading("Introduction")
@@ -225,6 +290,7 @@ def adrg(spec, model: DefineModel, adam_spec, findings: pd.DataFrame | None, cre
              "visits and baselines, imputations, the intermediate datasets, traceability to SDTM, the analysis "
              "results of the key endpoints and the conformance findings with their explanations.")
     _study_table(doc, spec)
+    _acronyms(doc, acronyms)
     doc.heading("Study data standards and dictionary inventory", 2)
     _standards_table(doc, spec, "adam")
     doc.heading("Source data", 2)
@@ -250,6 +316,15 @@ def adrg(spec, model: DefineModel, adam_spec, findings: pd.DataFrame | None, cre
               [[oid.split(".", 1)[1], text] for oid, text in methods.items()
                if oid.split(".")[-1] in ("AVISIT", "ABLFL", "BASETYPE", "DTYPE", "ASTDT", "AENDT", "ANL01FL")],
               [30, 160])
+    doc.heading("Special analysis rules", 2)
+    rules = analysis_rules(adam_spec.datasets)
+    if rules:
+        doc.para("The rules the ADaM specification applies (baselines, analysis windows, imputations, parameters "
+                 "derived from others, treatment emergence), in the words of its derivation steps; datasets not "
+                 "submitted (intermediate) feed the datasets that are:")
+        doc.table(["Dataset", "Rule", "What the specification does"], rules, [20, 30, 140])
+    else:
+        doc.para("The ADaM specification applies no baseline, window, imputation or derived-parameter rule.")
     doc.heading("Analysis data creation and processing issues")
     doc.heading("Data cut", 2)
     doc.para(data_cut(model))
@@ -267,9 +342,8 @@ def adrg(spec, model: DefineModel, adam_spec, findings: pd.DataFrame | None, cre
     doc.table(["Dataset", "PARAMCD", "Parameter", "Records"], _parameter_rows(model), [20, 24, 126, 20])
     doc.heading("Traceability", 2)
     doc.para("Records taken from one SDTM record carry SRCDOM, SRCVAR and SRCSEQ; parameters derived from "
-             "several records (the C-peptide AUC from the MMTT samples, the mean insulin dose from the diary "
-             "days) list the --SEQ of their sources in SRCSEQL. Value-level metadata in define.xml gives the "
-             "origin and method of each parameter.")
+             "several records list the --SEQ of their sources in SRCSEQL. Value-level metadata in define.xml "
+             "gives the origin and method of each parameter.")
     doc.table(["Dataset", "Source domains (SRCDOM: records)", "Records with SRCSEQL"], _trace_rows(model),
               [24, 110, 56])
     doc.heading("Analysis results", 2)
@@ -281,7 +355,6 @@ def adrg(spec, model: DefineModel, adam_spec, findings: pd.DataFrame | None, cre
         doc.para("No analysis results metadata in this package.")
     doc.heading("Data conformance summary")
     _conformance(doc, findings, known, _version())
-    return doc.output()
 
 
 def _domain_sources(domain: dict) -> list[str]:

@@ -5,6 +5,8 @@ from types import SimpleNamespace
 
 import pandas as pd
 
+from define.acronyms import acronyms_used
+from define.analysis_rules import analysis_rules
 from define.guides import GUIDES, data_cut, explanation, findings_summary, NO_EXPLANATION
 
 from .conftest import NS, pdf_pages
@@ -41,6 +43,50 @@ def test_the_data_cut_as_the_data_say():
     assert data_cut(SimpleNamespace(data={"ADSL": adsl.assign(DCUTDT=None)})).startswith("No data cut")
 
 
+def test_acronyms_are_those_the_text_uses():
+    text = "The SDTM datasets (XPT) and the AESER flag; CTCAE grades; MMTT samples; ADaMIG 1.3."
+    assert acronyms_used(text, {"MMTT": "Mixed-meal tolerance test", "IDAA1c": "Insulin dose-adjusted HbA1c"}) == [
+        ["ADaMIG", "Analysis Data Model Implementation Guide"], ["MMTT", "Mixed-meal tolerance test"],
+        ["SDTM", "Study Data Tabulation Model"], ["XPT", "SAS Transport file (XPORT version 5)"]]
+    # a word inside a longer name is not the acronym (AE in AESER, CT in CTCAE, ADaM in ADaMIG)
+    assert acronyms_used("AESER, CTCAE, ADaMIG-like") == [["ADaMIG", "Analysis Data Model Implementation Guide"]]
+    assert acronyms_used("The CT is ours.", {"CT": "Computed tomography"}) == [["CT", "Computed tomography"]]
+
+
+def test_special_analysis_rules_from_the_spec_steps():
+    datasets = {
+        "ADLB": {"steps": [
+            {"step": "derive_vars_blq", "args": {"rule": "half", "lloq_var": "LBLLOQ"}},
+            {"step": "derive_vars_visit_windows", "args": {"windows": [
+                {"avisit": "WEEK 1", "avisitn": 7, "target": 7, "low": 2, "high": 10}], "day_var": "ADY"}},
+            {"step": "derive_var_anl_flag", "args": {"by_vars": ["USUBJID", "PARAMCD", "AVISITN"], "tie": "earlier"}},
+            {"step": "filter_records", "args": {"where": "AVAL is not empty"}},
+            {"step": "derive_var_ablfl", "comment": "the last value before the first dose",
+             "args": {"by_vars": ["USUBJID", "PARAMCD"], "order": ["ADT"],
+                      "definitions": [{"where": 'PRETRTFL == "Y"', "mode": "last"}]}},
+            {"step": "derive_param_auc", "args": {"by_vars": ["USUBJID", "AVISITN"], "parameter": "GLUC",
+                                                  "time_points": [0, 30, 60], "missing": "interpolate", "blq": "zero",
+                                                  "set_values_to": {"PARAMCD": "GLUCAUC"}}},
+            {"step": "derive_param_computed", "args": {"by_vars": ["USUBJID"], "formula": {
+                "type": "log", "argument": "GLUCAUC", "offset": 1}, "set_values_to": {"PARAMCD": "LGLUCAUC"}}},
+            {"step": "derive_vars_dt", "args": {"new_vars_prefix": "A", "dtc": "LBDTC"}}]}}  # no imputation: no rule
+    assert analysis_rules(datasets) == [
+        ["ADLB", "Baseline", 'ABLFL = Y per USUBJID, PARAMCD: records without BASETYPE: the last record by ADT where '
+                             'PRETRTFL == "Y". (the last value before the first dose)'],
+        ["ADLB", "Analysis windows", "Analysis visit windows on ADY: WEEK 1 (AVISITN 7): ADY 2 to 10, target 7."],
+        ["ADLB", "Analysis windows", "ANL01FL = Y on one record per USUBJID, PARAMCD, AVISITN: the closest to the "
+                                     "window's target day (AWTARGET); at equal distance, the earlier one."],
+        ["ADLB", "Imputation", "A result reported below the LLOQ (AVALC '<x', no numeric value) gets AVAL = LLOQ/2 "
+                               "(DTYPE = HALFLLOQ); the LLOQ is LBLLOQ where it has a value, else the x of the result "
+                               "text; AVALC keeps the reported text."],
+        ["ADLB", "Derived parameter", "GLUCAUC: area under the GLUC curve by the linear trapezoidal rule over ATPTN = "
+                                      "0, 30, 60, per USUBJID, AVISITN; one missing interior time point is bridged by "
+                                      "linear interpolation; a missing first or last point, or more than one, makes "
+                                      "the AUC missing; below-LLOQ results count as 0."],
+        ["ADLB", "Derived parameter", "LGLUCAUC = ln(GLUCAUC + 1), per USUBJID (null when an operand is)."]]
+    assert analysis_rules({"ADSL": {"steps": [{"step": "filter_records", "args": {}}]}}) == []
+
+
 def test_demo_guides_are_in_the_package_and_declared_in_define(demo_guides, xp):
     from lxml import etree
 
@@ -68,3 +114,13 @@ def test_demo_guides_are_in_the_package_and_declared_in_define(demo_guides, xp):
         assert "LBLLOQ (SDTM v2.0 Findings class)" in csdrg
     adrg = "\n".join(pdf_pages((package.folders["adam"] / "adrg.pdf").read_bytes()))
     assert "Table 14.2.1" in adrg and "CPAUCM" in adrg and "POST-CICLOSPORIN D63" in adrg
+    # PhUSE sections: acronyms from what each guide uses (the study's own from study.yaml), and the ADRG's special
+    # analysis rules from the ADaM spec
+    for text in (csdrg, adrg):
+        assert "Acronyms" in text and "Study Data Tabulation Model" in text
+    assert "Regulatory T cells" in adrg and "Lower Limit of Quantitation" in adrg  # study's own, standard
+    assert "Electronic Data Capture" in csdrg and "Electronic Data Capture" not in adrg  # only what each one uses
+    assert "Special analysis rules" in adrg
+    for rule in ("ADY 60 to 65, target 63", "LLOQ/2 (DTYPE = HALFLLOQ)", "linear trapezoidal rule over ATPTN = 0, 15, "
+                 "30, 60, 90, 120", "LCPAUCM = ln(CPAUCM + 1)", "BASETYPE POST-CICLOSPORIN D63"):
+        assert rule in adrg.replace("\n", " "), rule
