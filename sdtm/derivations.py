@@ -435,8 +435,7 @@ def _derive_stnr(data, args, ctx):
     """A range limit in the standard unit; a limit that is not a number stops the run, unless
     ``on_invalid: missing`` leaves it empty (listed as a warning)."""
     if args.get("source"):  # a limit the raw record gives (the LLOQ) that no variable holds as collected
-        records = ctx.records.loc[data.index]
-        limit = text_of(records[args["source"]])
+        limit = text_of(ctx.records.loc[data.index, args["source"]])  # the one column, not the whole record
         said = "from raw column " + args["source"]
     else:
         limit = data[args["ornr"]]

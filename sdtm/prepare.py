@@ -224,7 +224,7 @@ def _report_unmatched(lost: pd.DataFrame, empty_key: pd.Series, merge: dict, ind
 def filter_records(frame: pd.DataFrame, where: dict, domain: str, issues: list[RecordIssue],
                    tables: dict | None = None) -> pd.DataFrame:
     keep = parse_condition(where["condition"]).evaluate(frame, tables=tables).fillna(False).astype(bool)
-    issues += issues_for(frame[~keep], domain, where["reason"])
+    issues += issues_for(frame.loc[~keep, ["__file", "__row", "__key"]], domain, where["reason"])
     return frame[keep]
 
 
