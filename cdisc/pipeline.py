@@ -440,6 +440,9 @@ def print_run_report(result, notes: list[str], folder: Path, stream) -> None:
         print(f"note: {note}", file=stream)
     by_variable: dict[str, list[str]] = {}
     for note in notes:
+        if " row " not in note:  # a package note of another kind (a document the define refers to, missing)
+            print(f"note: {note}", file=stream)
+            continue
         by_variable.setdefault(note.split(" row ")[0], []).append(note)
     for variable, items in by_variable.items():
         example = items[0].split(": ", 1)[-1]

@@ -233,4 +233,5 @@ def from_adam(adam_spec, datasets: dict, study: dict, ct=None) -> DefineModel:
     from define.arm import add_analysis_results
 
     model = build_define(adam_study(study, adam_spec), "Analysis", adam_inputs(adam_spec, datasets), datasets, ct)
-    return add_analysis_results(model, (getattr(adam_spec, "data", None) or {}).get("analysis_results") or [])
+    data = getattr(adam_spec, "data", None) or {}
+    return add_analysis_results(model, data.get("analysis_results") or [], documents=data.get("documents") or [])

@@ -13,10 +13,19 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from define.build import oid_part, value_in
-from define.model import DefineModel, RangeCheck, WhereClauseDef
+from define.model import DefineModel, Leaf, RangeCheck, WhereClauseDef
 from specs.errors import DataError, Problem
 
 ARM_NS = "http://www.cdisc.org/ns/arm/v1.0"
+
+
+@dataclass
+class DocumentRef:
+    """A place in a document of adam.yaml ``documents`` (def:DocumentRef with an optional def:PDFPageRef)."""
+    leaf_id: str
+    pages: str | None = None  # physical page numbers ('12' or '12 13')
+    destination: str | None = None  # a named destination in the PDF
+    title: str | None = None
 
 
 @dataclass
@@ -33,6 +42,7 @@ class AnalysisResult:
     code: str | None = None
     code_context: str | None = None
     records: int = 0  # records the where clause selects (for the reviewer's guide)
+    documents: list[DocumentRef] = field(default_factory=list)  # where the SAP/CSR describe the method
 
 
 @dataclass
@@ -41,6 +51,7 @@ class ResultDisplay:
     name: str
     title: str
     results: list[AnalysisResult] = field(default_factory=list)
+    documents: list[DocumentRef] = field(default_factory=list)  # where the display is (CSR)
 
 
 def _text_of(value) -> str:
@@ -49,14 +60,31 @@ def _text_of(value) -> str:
     return str(value)
 
 
-def add_analysis_results(model: DefineModel, entries: list[dict], where: str = "adam.yaml: analysis_results"
-                         ) -> DefineModel:
+def _document_refs(refs, leaves: dict[str, Leaf], at: str, problems: list[Problem]) -> list[DocumentRef]:
+    out = []
+    for index, ref in enumerate(refs or []):
+        leaf = leaves.get(str(ref.get("document")))
+        if leaf is None:
+            problems.append(Problem(f"{at}.documents[{index}].document", f"'{ref.get('document')}' is not one of "
+                                    f"the documents (adam.yaml documents: {', '.join(leaves) or 'none'})"))
+            continue
+        out.append(DocumentRef(leaf.id, None if ref.get("pages") is None else str(ref["pages"]),
+                               ref.get("destination"), ref.get("title")))
+    return out
+
+
+def add_analysis_results(model: DefineModel, entries: list[dict], where: str = "adam.yaml: analysis_results",
+                         documents: list[dict] | None = None) -> DefineModel:
     """Add the result displays of ``entries`` (adam.yaml ``analysis_results``) and their where clauses to
-    ``model``; DataError naming each entry that does not fit the datasets described."""
+    ``model``, and the ``documents`` (adam.yaml ``documents``: SAP, CSR) they refer to as def:leaf elements;
+    DataError naming each entry that does not fit the datasets described or names a document not declared."""
     problems: list[Problem] = []
     displays = []
+    leaves = {str(d["id"]): Leaf(f"LF.{oid_part(str(d['id']))}", d["href"], d["title"]) for d in documents or []}
     for d_index, entry in enumerate(entries or []):
-        display = ResultDisplay(f"RD.{oid_part(entry['id'])}", entry["id"], entry["title"])
+        display = ResultDisplay(f"RD.{oid_part(entry['id'])}", entry["id"], entry["title"],
+                                documents=_document_refs(entry.get("documents"), leaves, f"{where}[{d_index}]",
+                                                         problems))
         for r_index, result in enumerate(entry["results"]):
             at = f"{where}[{d_index}].results[{r_index}]"
             ds = result["dataset"]
@@ -84,12 +112,15 @@ def add_analysis_results(model: DefineModel, entries: list[dict], where: str = "
                 oid, result["description"], result["reason"], result["purpose"], f"IG.{ds}", clause.oid,
                 [f"IT.{ds}.{oid_part(v)}" for v in result["variables"]],
                 f"IT.{ds}.PARAMCD" if "PARAMCD" in data.columns else None, result.get("documentation"),
-                result.get("code"), result.get("code_context"), int(mask.sum())))
+                result.get("code"), result.get("code_context"), int(mask.sum()),
+                _document_refs(result.get("documents"), leaves, at, problems)))
         if display.results:
             displays.append(display)
     if problems:
         raise DataError(problems, title="analysis results that do not fit the datasets")
     model.analysis_results = displays
+    used = {ref.leaf_id for d in displays for ref in d.documents + [r for x in d.results for r in x.documents]}
+    model.result_documents = [leaf for leaf in leaves.values() if leaf.id in used]
     return model
 
 
@@ -101,10 +132,19 @@ def write_arm(mdv, model: DefineModel, o, d, text) -> None:
     def a(tag, parent, **attrs):
         return etree.SubElement(parent, f"{{{ARM_NS}}}{tag}", {k: str(v) for k, v in attrs.items() if v is not None})
 
+    def refs(parent, documents: list[DocumentRef]) -> None:
+        for ref in documents:
+            element = d("DocumentRef", parent, leafID=ref.leaf_id)
+            if ref.pages or ref.destination:
+                d("PDFPageRef", element, PageRefs=ref.pages or ref.destination,
+                  Type="PhysicalRef" if ref.pages else "NamedDestination", Title=ref.title)
+
+    titles = {leaf.id: leaf.title for leaf in model.result_documents}
     displays = a("AnalysisResultDisplays", mdv)
     for display in model.analysis_results:
         element = a("ResultDisplay", displays, OID=display.oid, Name=display.name)
         text(element, "Description", display.title)
+        refs(element, display.documents)
         for result in display.results:
             r = a("AnalysisResult", element, OID=result.oid, ParameterOID=result.parameter_oid,
                   AnalysisReason=result.reason, AnalysisPurpose=result.purpose)
@@ -114,8 +154,12 @@ def write_arm(mdv, model: DefineModel, o, d, text) -> None:
             d("WhereClauseRef", dataset, WhereClauseOID=result.where_clause_oid)
             for variable in result.variable_oids:
                 a("AnalysisVariable", dataset, ItemOID=variable)
-            if result.documentation:
-                text(a("Documentation", r), "Description", result.documentation)
+            if result.documentation or result.documents:
+                documentation = a("Documentation", r)
+                # ARM requires a description: without the spec's text, the documents referred to
+                text(documentation, "Description", result.documentation or "See the " + " and the ".join(
+                    dict.fromkeys(titles.get(ref.leaf_id, ref.leaf_id) for ref in result.documents)) + ".")
+                refs(documentation, result.documents)
             if result.code:
                 code = a("ProgrammingCode", r, Context=result.code_context or "Python 3")
                 a("Code", code).text = result.code

@@ -239,6 +239,7 @@ class DefineModel:
     documents: list[Leaf] = field(default_factory=list)  # aCRF, reviewer's guide
     data: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)  # the datasets described
     analysis_results: list = field(default_factory=list)  # define.arm.ResultDisplay (ARM 1.0), ADaM only
+    result_documents: list[Leaf] = field(default_factory=list)  # SAP, CSR... the analysis results refer to
 
     @property
     def mdv_oid(self) -> str:

@@ -191,6 +191,11 @@ def write_package(root, *, sdtm: DefineModel | None = None, adam: DefineModel | 
         shutil.rmtree(staging, ignore_errors=True)
         raise
     _swap_in(staging, target)
+    for key, model in (("sdtm", sdtm), ("adam", adam)):
+        for leaf in model.result_documents if model is not None else []:  # SAP, CSR: not made by the toolkit
+            if not (result.folders[key] / leaf.href).is_file():
+                result.notes.append(f"{key} define.xml: {leaf.title} ({leaf.id}, {leaf.href}) is referred to by the "
+                                    f"analysis results but is not in the package: place it there before submission")
     return result
 
 

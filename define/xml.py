@@ -197,7 +197,7 @@ def define_tree(model: DefineModel, created: datetime | str) -> etree._ElementTr
         _text(element, "Description", method.description)
     for comment in model.comments:
         _text(_d("CommentDef", mdv, OID=comment.oid), "Description", comment.description)
-    for leaf in model.documents:
+    for leaf in model.documents + model.result_documents:
         _leaf(mdv, leaf)
     if model.analysis_results:
         write_arm(mdv, model, _o, _d, _text)

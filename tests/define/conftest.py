@@ -9,7 +9,7 @@ from lxml import etree
 
 CREATED = datetime(2025, 3, 28, 12, 0, 0)
 NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns/def/v2.1",
-      "xlink": "http://www.w3.org/1999/xlink"}
+      "xlink": "http://www.w3.org/1999/xlink", "arm": "http://www.cdisc.org/ns/arm/v1.0"}
 
 
 @pytest.fixture(scope="session")

@@ -81,6 +81,56 @@ def test_analysis_results_validate_against_the_arm_schema():
     assert define_schema(arm=True).validate(tree), define_schema(arm=True).error_log
 
 
+DOCUMENTS = [{"id": "SAP", "title": "Statistical Analysis Plan", "href": "../sap.pdf"},
+             {"id": "CSR", "title": "Clinical Study Report", "href": "../csr.pdf"},
+             {"id": "PROT", "title": "Protocol", "href": "../protocol.pdf"}]
+
+
+def _documented(model):
+    return add_analysis_results(model, [{"id": "T 1", "title": "Table 1",
+                                         "documents": [{"document": "CSR", "pages": 12, "title": "Table 14.2.1"}],
+                                         "results": [
+        {"description": "Y at visit 1", "reason": "SPECIFIED IN SAP", "purpose": "PRIMARY OUTCOME MEASURE",
+         "dataset": "ADX", "where": {"PARAMCD": "Y"}, "variables": ["AVAL"], "documentation": "ANCOVA",
+         "documents": [{"document": "SAP", "destination": "Section_10.1", "title": "SAP Section 10.1"}]},
+        {"description": "X", "reason": "SPECIFIED IN SAP", "purpose": "PRIMARY OUTCOME MEASURE",
+         "dataset": "ADX", "where": {"PARAMCD": "X"}, "variables": ["AVAL"], "documents": [{"document": "SAP"}]}]}],
+        documents=DOCUMENTS)
+
+
+def test_analysis_results_refer_to_the_documents_the_spec_names(xp):
+    model = _documented(build_define(_study(), "Analysis", _inputs(), {"ADX": _frame()}))
+    # the documents referred to become def:leaf elements (the protocol, named by no result, does not)
+    assert [(d.id, d.href) for d in model.result_documents] == [("LF.SAP", "../sap.pdf"), ("LF.CSR", "../csr.pdf")]
+    tree = define_tree(model, "2025-01-01T00:00:00")
+    assert define_schema(arm=True).validate(tree), define_schema(arm=True).error_log
+    display = "//arm:ResultDisplay[@OID='RD.T_1']"
+    ref = xp(tree, f"{display}/def:DocumentRef[@leafID='LF.CSR']/def:PDFPageRef")
+    assert (ref.get("PageRefs"), ref.get("Type"), ref.get("Title")) == ("12", "PhysicalRef", "Table 14.2.1")
+    first = xp(tree, f"{display}/arm:AnalysisResult[1]/arm:Documentation/def:DocumentRef[@leafID='LF.SAP']/def:PDFPageRef")
+    assert (first.get("PageRefs"), first.get("Type")) == ("Section_10.1", "NamedDestination")
+    # a result without documentation text still points at the SAP (the whole document)
+    second = xp(tree, f"{display}/arm:AnalysisResult[2]/arm:Documentation/def:DocumentRef", all=True)
+    assert [r.get("leafID") for r in second] == ["LF.SAP"] and not list(second[0])
+    assert xp(tree, f"{display}/arm:AnalysisResult[2]/arm:Documentation/odm:Description/odm:TranslatedText"
+                    ).text == "See the Statistical Analysis Plan."
+    leaf = xp(tree, "//def:leaf[@ID='LF.SAP']")
+    assert leaf.get("{http://www.w3.org/1999/xlink}href") == "../sap.pdf"
+    assert not xp(tree, "//def:SupplementalDoc/def:DocumentRef[@leafID='LF.SAP']", all=True)  # not a supplement
+
+
+def test_a_document_not_declared_is_refused():
+    model = build_define(_study(), "Analysis", _inputs(), {"ADX": _frame()})
+    with pytest.raises(DataError) as error:
+        add_analysis_results(model, [{"id": "T1", "title": "t", "documents": [{"document": "CSR"}], "results": [
+            {"description": "d", "reason": "SPECIFIED IN SAP", "purpose": "PRIMARY OUTCOME MEASURE", "dataset": "ADX",
+             "where": {"PARAMCD": "X"}, "variables": ["AVAL"], "documents": [{"document": "SAP 2"}]}]}],
+            documents=DOCUMENTS[:1])
+    assert "adam.yaml: analysis_results[0].documents[0].document: 'CSR' is not one of the documents (adam.yaml " \
+           "documents: SAP)" in str(error.value)
+    assert "adam.yaml: analysis_results[0].results[0].documents[0].document: 'SAP 2' is not one of" in str(error.value)
+
+
 def test_a_result_whose_records_a_cut_has_not_reached_keeps_its_metadata():
     model = build_define(_study(), "Analysis", _inputs(), {"ADX": _frame()})
     add_analysis_results(model, [{"id": "T1", "title": "t", "results": [
@@ -125,3 +175,21 @@ def test_the_cdisc_adam_example_with_arm_validates_and_ours_against_the_referenc
          "where": {"PARAMCD": "X"}, "variables": ["AVAL"]}]}])
     schema = etree.XMLSchema(etree.parse(str(SHARED / "schema" / "cdisc-arm-1.0" / "arm1-0-0.xsd")))
     assert schema.validate(define_tree(model, "2025-01-01T00:00:00")), schema.error_log
+
+
+def test_the_demo_results_point_at_the_sap_and_the_csr(demo_submission, xp):
+    from lxml import etree
+
+    package = demo_submission[0]
+    tree = etree.parse(str(package.folders["adam"] / "define.xml"))
+    leaves = {leaf.get("ID"): leaf.get("{http://www.w3.org/1999/xlink}href") for leaf in xp(tree, "//def:leaf", all=True)}
+    assert leaves["LF.SAP"].endswith("/nct05153070/sap.pdf") and leaves["LF.CSR"].endswith("/nct05153070/csr.pdf")
+    displays = xp(tree, "//arm:ResultDisplay", all=True)
+    assert len(displays) == 2
+    for display in displays:
+        assert xp(display, "def:DocumentRef/@leafID", all=True) == ["LF.CSR"]
+        for result in xp(display, "arm:AnalysisResult", all=True):
+            assert xp(result, "arm:Documentation/def:DocumentRef/@leafID", all=True) == ["LF.SAP"]
+    # the toolkit does not make them: the package says they are missing
+    assert any("Statistical Analysis Plan (LF.SAP" in note and "is not in the package" in note
+               for note in package.notes)
