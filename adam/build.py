@@ -24,8 +24,9 @@ def _named(df: pd.DataFrame, name: str) -> pd.DataFrame:
 
 def _get(env: dict, name: str, where: str) -> pd.DataFrame:
     if name not in env:
+        given = env.get("_given", sorted(env))
         raise DataError([Problem(where, f"dataset {name!r} not found (SDTM datasets given: "
-                                        f"{', '.join(sorted(k for k in env if not k.startswith('_'))) or 'none'})")])
+                                        f"{', '.join(k for k in given if not k.startswith('_')) or 'none'})")])
     return _named(env[name], name)
 
 
@@ -126,23 +127,47 @@ def _finalize(df: pd.DataFrame, name: str, ds: dict, file: str) -> pd.DataFrame:
     return out
 
 
-def build_adam(sdtm: dict[str, pd.DataFrame], spec: AdamSpec | str | Path | None = None) -> dict[str, pd.DataFrame]:
+def _last_reader(spec: AdamSpec) -> dict[str, int]:
+    """For each dataset name, the position (spec order) of the last dataset that reads it (as its
+    source or as a step's dataset_add/dataset_ref): after that one it can be let go."""
+    last = {}
+    for position, ds in enumerate(spec.datasets.values()):
+        names = [ds["source"]] if isinstance(ds["source"], str) else list(ds["source"])
+        names += [v for step in ds.get("steps", []) for a in DATASET_ARGS
+                  if isinstance(v := (step.get("args") or {}).get(a), str)]
+        last.update({n: position for n in names})
+    return last
+
+
+def build_adam(sdtm: dict[str, pd.DataFrame], spec: AdamSpec | str | Path | None = None, *,
+               release: bool = False) -> dict[str, pd.DataFrame]:
     """Build every output dataset of ``spec`` (default: the shipped spec) from SDTM data frames
-    keyed by domain name (upper case). Returns ``{name: DataFrame}`` in spec order."""
+    keyed by domain name (upper case). Returns ``{name: DataFrame}`` in spec order.
+
+    ``release=True`` lets each SDTM and working dataset go once no later dataset reads it, removing
+    the SDTM ones from ``sdtm`` too (the caller gives them up): memory stays near the largest
+    datasets instead of holding every one of them to the end."""
     if not isinstance(spec, AdamSpec):
         spec = load_adam_spec(spec)
     env = {k.upper(): v for k, v in sdtm.items()}
     # DCUT: the data cut of the run, one record per subject (USUBJID, DCUTDTC, DCUTDESC); none = no cut
     env.setdefault("DCUT", pd.DataFrame({c: pd.Series(dtype=object) for c in ("USUBJID", "DCUTDTC", "DCUTDESC")}))
+    env["_given"] = sorted(env)  # named in messages, whatever was let go
+    last = _last_reader(spec) if release else {}
     built = {}
-    for name, ds in spec.datasets.items():
+    for position, (name, ds) in enumerate(spec.datasets.items()):
         df = _source(env, name, ds, f"{spec.file}: datasets.{name}")
         for i, step in enumerate(ds.get("steps", [])):
             df = _run_step(df, env, name, i, step, spec.file)
-        env[name] = df
+        env[name] = df  # later datasets see the working columns too (e.g. ADSL dates)
         if ds.get("output", True):
             built[name] = _finalize(df, name, ds, spec.file)
-            env[name] = df  # later datasets see the working columns too (e.g. ADSL dates)
+        del df
+        if release:
+            for done in [n for n in env if not n.startswith("_") and last.get(n, -1) <= position]:
+                del env[done]
+                for key in [k for k in sdtm if k.upper() == done]:
+                    del sdtm[key]
     return built
 
 

@@ -296,7 +296,7 @@ def build_adam_datasets(sdtm_dir: Path, spec_path: Path, progress: Progress, cut
     progress.step("building ADaM datasets")
     sdtm = read_sdtm_folder(sdtm_dir)
     sdtm["DCUT"] = dcut_frame(sdtm["DM"]["USUBJID"], cut)
-    return spec, build_adam(sdtm, spec)
+    return spec, build_adam(sdtm, spec, release=True)  # each SDTM dataset let go after its last reader
 
 
 def tool_version() -> str:

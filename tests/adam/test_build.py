@@ -405,3 +405,17 @@ def test_read_sdtm_folder_reads_blank_text_as_missing(tmp_path):
     assert ae.AETERM.tolist() == ["Headache", pd.NA, "Rash"] and ae.AETERM.dtype == "string"
     assert ae.AESEV.tolist() == ["MILD", "MILD", "SEVERE"] and ae.AESEV.dtype == "string"
     assert ae.AESEQ.isna().tolist() == [False, False, True]
+
+
+def test_release_lets_each_dataset_go_after_its_last_reader(sdtm, adam_built):
+    from adam.build import _last_reader, build_adam
+
+    spec = load_adam_spec()
+    last = _last_reader(spec)
+    order = list(spec.datasets)
+    assert order[last["LB"]] == "LBA" and order[last["LBA"]] == "HBA" and order[last["ADSL"]] == "ADEFF"
+    given = dict(sdtm)
+    released = build_adam(given, spec, release=True)
+    assert given == {}  # every SDTM dataset given up once read for the last time (or never read)
+    for name, frame in adam_built.items():
+        pd.testing.assert_frame_equal(released[name], frame)
