@@ -65,3 +65,24 @@ def test_iso_dates_single_values_intervals_and_durations_and_their_date_parts(dt
     assert iso_valid(values).tolist() == [True, False, True, True, True, True, False, False, True, False, False]
     days = date_days(values)
     assert days[[0, 2]].tolist() == [23376.0, 23376.0] and np.isnan(days[[1, 3, 4, 5]]).all()
+
+
+def test_row_groups_and_rows_in_treat_a_missing_value_as_a_value_of_its_own():
+    from validate.rules.common import row_groups, rows_in
+
+    text = pd.Series(["x", "y", "x", None], dtype="str")
+    numbers = pd.Series([1.0, 1.0, 1.0, np.nan])
+    ids, first = row_groups([text, numbers])
+    assert ids.tolist() == [0, 1, 0, 2] and first.tolist() == [0, 1, 3]
+    known = [pd.Series(["x", None], dtype="str"), pd.Series([1.0, np.nan])]
+    assert rows_in([text, numbers], known).tolist() == [True, False, True, True]
+
+
+def test_baseline_aval_is_the_first_flagged_record_of_the_group_and_missing_keys_group_together():
+    from validate.rules.adam import _baseline_aval
+
+    df = pd.DataFrame({"USUBJID": pd.Series(["a", "a", "a", "b", "b", None, None], dtype="str"),
+                       "PARAMCD": pd.Series(["P"] * 7, dtype="str"),
+                       "ABLFL": pd.Series(["Y", None, "Y", None, "Y", "Y", None], dtype="str"),
+                       "AVAL": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]})
+    assert _baseline_aval(df).tolist() == [1.0, 1.0, 1.0, 5.0, 5.0, 6.0, 6.0]

@@ -6,7 +6,7 @@ import pandas as pd
 
 from validate.package import as_text
 from validate.registry import Context, concat, fail, rule
-from validate.rules.common import numeric_key, split_groups, text_in
+from validate.rules.common import numeric_key, row_groups, rows_in, split_groups, text_in
 
 
 def _subject_datasets(context: Context):
@@ -59,13 +59,17 @@ def visit_one_to_one(context: Context) -> pd.DataFrame:
     for name, df in context.package.sdtm().items():
         if not {"VISITNUM", "VISIT"} <= set(df.columns):
             continue
-        visitnum = numeric_key(df["VISITNUM"])
-        usual_visit = visitnum.map(visit_of)
-        usual_num = df["VISIT"].astype(object).map(visitnum_of)
-        both = df["VISITNUM"].notna() & df["VISIT"].notna()
-        bad = both & ((usual_visit.astype(object) != df["VISIT"].astype(object)) | (usual_num != visitnum))
-        out.append(fail(context.package, name, bad.to_numpy(dtype=bool), "VISIT", visitnum=df["VISITNUM"],
-                        usual_visit=usual_visit.astype(object), usual_visitnum=usual_num))
+        # judged once per distinct (VISITNUM, VISIT) pair, spread back over the records
+        ids, first = row_groups([df["VISITNUM"], df["VISIT"]])
+        visitnum = numeric_key(df["VISITNUM"].iloc[first]).reset_index(drop=True)
+        visit = df["VISIT"].iloc[first].astype(object).reset_index(drop=True)
+        usual_visit = visitnum.map(visit_of).astype(object)
+        usual_num = visit.map(visitnum_of)
+        both = visitnum.notna() & visit.notna()
+        bad = (both & ((usual_visit != visit) | (usual_num != visitnum))).to_numpy(dtype=bool)
+        out.append(fail(context.package, name, bad[ids], "VISIT", visitnum=df["VISITNUM"],
+                        usual_visit=pd.Series(usual_visit.to_numpy()[ids], index=df.index),
+                        usual_visitnum=pd.Series(usual_num.to_numpy()[ids], index=df.index)))
     return concat(out)
 
 
@@ -80,9 +84,8 @@ def visit_known(context: Context) -> pd.DataFrame:
             continue
         present = df["VISITNUM"].notna().to_numpy()
         if sv is not None and {"USUBJID", "VISITNUM"} <= set(sv.columns):
-            known = pd.MultiIndex.from_arrays([sv["USUBJID"].astype(object), numeric_key(sv["VISITNUM"])])
-            here = pd.MultiIndex.from_arrays([df["USUBJID"].astype(object), numeric_key(df["VISITNUM"])])
-            bad = present & ~here.isin(known)
+            bad = present & ~rows_in([df["USUBJID"], numeric_key(df["VISITNUM"])],
+                                     [sv["USUBJID"], numeric_key(sv["VISITNUM"])])
         elif tv is not None and "VISITNUM" in tv.columns:
             bad = present & ~numeric_key(df["VISITNUM"]).isin(numeric_key(tv["VISITNUM"]).dropna().unique()).to_numpy()
         else:

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from validate.registry import Context, concat, fail, rule
-from validate.rules.common import lookup, study_day, text_in
+from validate.rules.common import lookup, row_groups, study_day, text_in
 
 POPULATION_FLAGS = ("SAFFL", "ITTFL", "FASFL", "PPROTFL", "COMPLFL", "RANDFL", "ENRLFL")
 
@@ -68,7 +68,8 @@ def one_baseline(context: Context) -> pd.DataFrame:
         if "ABLFL" not in df.columns:
             continue
         flagged = (df["ABLFL"] == "Y").fillna(False).to_numpy(dtype=bool)
-        repeated = df.loc[flagged, _baseline_groups(df)].astype(object).duplicated(keep=False).to_numpy()
+        ids, _first = row_groups([df[g] for g in _baseline_groups(df)])
+        repeated = pd.Series(ids[flagged]).duplicated(keep=False).to_numpy()
         bad = np.zeros(len(df), dtype=bool)
         bad[np.flatnonzero(flagged)[repeated]] = True
         frames.append(fail(context.package, name, bad, "ABLFL"))
@@ -77,10 +78,11 @@ def one_baseline(context: Context) -> pd.DataFrame:
 
 def _baseline_aval(df: pd.DataFrame) -> np.ndarray:
     """AVAL of each record's baseline record (same USUBJID/PARAMCD/BASETYPE, ABLFL = Y); NaN when none."""
-    groups = _baseline_groups(df)
-    base = df.loc[(df["ABLFL"] == "Y").fillna(False), groups + ["AVAL"]].drop_duplicates(groups)
-    merged = df[groups].astype(object).merge(base.astype({g: object for g in groups}), on=groups, how="left")
-    return pd.to_numeric(merged["AVAL"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    ids, _first = row_groups([df[g] for g in _baseline_groups(df)])  # a null key is a value, as merge matches it
+    flagged = np.flatnonzero((df["ABLFL"] == "Y").fillna(False).to_numpy(dtype=bool))
+    base_of = np.full(int(ids.max(initial=-1)) + 1, np.nan)
+    base_of[ids[flagged[::-1]]] = _num(df, "AVAL")[flagged[::-1]]  # assigned last to first: the first flagged wins
+    return base_of[ids]
 
 
 @rule(id="CV0408", severity="Error", standard="ADaMIG", scope="ADaM",

@@ -105,6 +105,36 @@ def not_ascii(values: pd.Series) -> np.ndarray:
     return values.astype(str).str.contains(r"[^\x00-\x7F]", regex=True).to_numpy(dtype=bool)
 
 
+def row_groups(columns: list[pd.Series]) -> tuple[np.ndarray, np.ndarray]:
+    """One id per distinct combination of the columns' values (a null is a value of its own), from the
+    shared factorizations, and the first row of each id: evaluate something once per distinct
+    combination on ``series.iloc[first]``, then spread it back with ``result[ids]``."""
+    n = len(columns[0])
+    combined = np.zeros(n, dtype=np.int64)
+    for series in columns:
+        codes, uniques = factorize(series)
+        combined = pd.factorize(combined * (len(uniques) + 1) + codes.astype(np.int64) + 1)[0]
+    ids, distinct = pd.factorize(combined)
+    first = np.zeros(len(distinct), dtype=np.int64)
+    first[ids[::-1]] = np.arange(n - 1, -1, -1)
+    return ids.astype(np.int64), first
+
+
+def rows_in(here: list[pd.Series], known: list[pd.Series]) -> np.ndarray:
+    """True where the combination of ``here``'s values is one of ``known``'s (same number of columns; a
+    null matches a null), compared through factorization codes, never as Python tuples."""
+    combined_here = np.zeros(len(here[0]), dtype=np.int64)
+    combined_known = np.zeros(len(known[0]), dtype=np.int64)
+    for left, right in zip(here, known):
+        both = pd.concat([left.reset_index(drop=True), right.reset_index(drop=True)], ignore_index=True)
+        codes, uniques = pd.factorize(both)
+        codes = codes.astype(np.int64) + 1
+        width = len(uniques) + 1
+        pair, _ = pd.factorize(np.concatenate([combined_here, combined_known]) * width + codes)
+        combined_here, combined_known = pair[:len(left)].astype(np.int64), pair[len(left):].astype(np.int64)
+    return np.isin(combined_here, combined_known)
+
+
 def duplicated_rows(columns: list[np.ndarray]) -> np.ndarray:
     """True for every row whose values in ``columns`` (integer codes or numbers, one array per column) equal
     another row's. A 64-bit hash per row, combined column by column in numpy, finds the candidates; the

@@ -73,10 +73,14 @@ def _unit_without_result(context: Context, result_suffix: str, unit_suffix: str)
         if cols:
             result, unit = cols
             stat = f"{context.package.prefix(name)}STAT"
-            status = df[stat].astype(object).fillna("") if stat in df.columns else pd.Series("", index=df.index)
             bad = df[unit].notna().to_numpy() & df[result].isna().to_numpy()
-            frames.append(fail(context.package, name, bad, unit, result=result,
-                               status=(" (" + stat + " = " + status + ")").where(status != "", "")))
+            status = pd.Series("", index=df.index, dtype=object)  # the text only for the failing records
+            rows = np.flatnonzero(bad)
+            if stat in df.columns and len(rows):
+                values = df[stat].iloc[rows]
+                status.iloc[rows] = np.where(values.notna(), " (" + stat + " = " + values.astype(object).fillna("").astype(str)
+                                             + ")", "")
+            frames.append(fail(context.package, name, bad, unit, result=result, status=status))
     return concat(frames)
 
 
@@ -210,9 +214,9 @@ def baseline_for_subject(context: Context) -> pd.DataFrame:
         if flag is None:
             context.note("SD0006", f"{name} has neither --LOBXFL nor --BLFL: not checked")
             continue
-        subjects = df["USUBJID"].astype(object)
+        subjects = df["USUBJID"]
         counts = subjects[subjects.isin(treated)].value_counts()
-        flagged = set(subjects[(df[flag] == "Y").fillna(False).to_numpy(dtype=bool)].dropna())
+        flagged = set(subjects[(df[flag] == "Y").fillna(False).to_numpy(dtype=bool)].dropna().unique())
         missing = [(s, n) for s, n in counts.items() if s not in flagged]
         frames += [dataset_finding(name, flag, s, key=f"USUBJID={s}", records=str(n)) for s, n in missing]
     return concat(frames)

@@ -317,8 +317,8 @@ def keys_unique(context: Context) -> pd.DataFrame:
             keys = TRIAL_DESIGN_KEYS.get(name, [])
         if not keys or not set(keys) <= set(df.columns) or name in ("DM", "ADSL"):
             continue  # DM duplicates are SD0083; a missing key variable is reported elsewhere
-        tolerant = pd.DataFrame({k: numeric_key(df[k]) for k in keys})
-        repeated = tolerant.duplicated(keys, keep=False).to_numpy()
+        repeated = duplicated_rows([numeric_key(df[k]).to_numpy() if pd.api.types.is_numeric_dtype(df[k])
+                                    else factorized(context, name, k)[0] for k in keys])
         if not repeated.any():
             continue
         rows = np.flatnonzero(repeated)

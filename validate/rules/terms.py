@@ -71,6 +71,14 @@ def _qualified_number(column: pd.Series) -> np.ndarray:
     return per_unique(column, lambda u: u.astype(str).str.fullmatch(QUALIFIED.pattern).fillna(False).to_numpy(dtype=bool))
 
 
+def _distinct_qnams(context: Context, supp: str) -> set:
+    """The QNAM values of a SUPP-- dataset, once (a few distinct names over many records)."""
+    key = ("qnams", supp)
+    if key not in context.cache:
+        context.cache[key] = set(context.package.datasets[supp]["QNAM"].dropna().unique())
+    return context.cache[key]
+
+
 def _term_findings(context: Context) -> pd.DataFrame:
     """Every value outside its codelist, with whether that codelist is extensible (computed once)."""
     if "terms" in context.cache:
@@ -90,7 +98,7 @@ def _term_findings(context: Context) -> pd.DataFrame:
             if variable.endswith(RESULT_SUFFIXES):  # numeric results, plain or '<0.02', are not terms
                 bad &= np.isnan(numeric(column)) & ~_qualified_number(column)
             supp = package.datasets.get(f"SUPP{name}")
-            if supp is not None and "QNAM" in supp and multiple_allowed(variable, supp["QNAM"].dropna()):
+            if supp is not None and "QNAM" in supp and multiple_allowed(variable, _distinct_qnams(context, f"SUPP{name}")):
                 bad &= (column != MULTIPLE).to_numpy()  # several values collected, in SUPP-- (SDTMIG 4.2.8.3)
             found = fail(package, name, bad, variable, codelist=allowed.codelist)
             found["extensible"] = allowed.extensible
