@@ -148,30 +148,32 @@ def blank_to_na(df: pd.DataFrame, char_columns: list[str]) -> pd.DataFrame:
     """Blank text is SAS's missing value; make it NA so every rule tests nulls one way."""
     for col in char_columns:
         s = df[col].astype("str") if df[col].dtype == object else df[col]
-        blank = _blank(s) if len(s) else None
-        df[col] = s.mask(blank) if blank is not None and blank.any() else s  # no copy of a column without blanks
+        if len(s):
+            s = _blank_as_null(s)
+        df[col] = s
     return df
 
 
-def _blank(s: pd.Series) -> np.ndarray:
-    """True where a text value is empty or only white space: pyarrow's kernels over the whole column when the
-    text is pyarrow-backed (no Python string per value), else once per distinct value."""
-    try:
+def _blank_as_null(s: pd.Series) -> pd.Series:
+    """``s`` with text that is empty or only white space made null: pyarrow's kernels over the whole column
+    when the text is pyarrow-backed (no Python string per value, a column without blanks not copied), else
+    once per distinct value."""
+    if isinstance(s.array, pd.arrays.ArrowStringArray):
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        array = pa.array(s.array) if isinstance(s.array, pd.arrays.ArrowStringArray) else None
-    except ImportError:  # pandas without pyarrow: the Python string dtype
-        array = None
-    if array is not None:
-        blank = pc.fill_null(pc.or_(pc.equal(pc.binary_length(array), 0), pc.utf8_is_space(array)), False)
-        return np.asarray(blank, dtype=bool)
+        array = pa.array(s.array)
+        blank = pc.or_(pc.equal(pc.binary_length(array), 0), pc.utf8_is_space(array))
+        if not pc.any(blank).as_py():
+            return s
+        array = pc.if_else(blank, pa.scalar(None, array.type), array)
+        return pd.Series(pd.arrays.ArrowStringArray(array, dtype=s.dtype), index=s.index, name=s.name, copy=False)
     codes, uniques = pd.factorize(s)
     flags = np.array([isinstance(u, str) and u.strip() == "" for u in uniques], dtype=bool)
     mask = np.zeros(len(s), dtype=bool)
     valid = codes >= 0
     mask[valid] = flags[codes[valid]]
-    return mask
+    return s.mask(mask) if mask.any() else s
 
 
 def read_xpt(path: Path) -> tuple[pd.DataFrame, DatasetMeta]:

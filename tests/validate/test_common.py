@@ -8,7 +8,7 @@ import pytest
 from validate.package import blank_to_na
 from validate.rules.common import byte_lengths, factorize, not_ascii, per_unique
 
-TEXT_TYPES = ["str", object]
+TEXT_TYPES = ["str", object, pd.StringDtype("python", na_value=np.nan)]
 
 
 @pytest.mark.parametrize("dtype", TEXT_TYPES)
