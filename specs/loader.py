@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -44,11 +45,15 @@ def format_path(parts) -> str:
 
 
 def display_path(path: Path) -> str:
-    """A path as the user should read it: relative to the working folder when it can be."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
+    """A path as the user should read it: relative to the working folder when it can be. Links are not
+    followed: out/sdtm is shown as out/sdtm, not as the version folder it points to."""
+    absolute, here = Path(os.path.abspath(path)), Path(os.path.abspath(Path.cwd()))
+    for candidate, base in ((absolute, here), (absolute, here.resolve()), (Path(path).resolve(), here.resolve())):
+        try:
+            return str(candidate.relative_to(base))
+        except ValueError:
+            continue
+    return str(path)
 
 
 # Anchors and aliases are YAML's way to repeat a block; a few are handy (adam.yaml names its baseline
