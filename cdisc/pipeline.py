@@ -384,6 +384,7 @@ def run(spec_dir=None, raw_dir=None, out_dir="out", edc="csv", created: datetime
             write_guides(package.folders, spec, package.models, adam_spec, found, created)
         from cdisc.lineage import write_lineage
 
+        progress.step("writing the lineage")
         write_lineage(staging, spec, result, adam_spec, adam)  # out of the dataset folders (cdisc explain reads it)
         progress.step("writing the manifest")
         write_keys(staging, keys)  # beside the manifest, out of the dataset folders (the validator reads those)

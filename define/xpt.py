@@ -125,6 +125,9 @@ def _char_column(series: pd.Series, where: str, var: XptVariable, warnings: list
         problems.append(f"{where}: declared Char but the column holds {series.dtype} values")
         return _Block(np.empty((0, 1), dtype=np.uint8))
     arrow = _arrow_column(series, var)
+    if arrow is None and series.dtype == object:
+        text = _object_text(series)
+        arrow = _arrow_column(text, var) if text is not None else None
     if arrow is not None:
         return arrow
     block = _ascii_column(series, var)
@@ -132,6 +135,20 @@ def _char_column(series: pd.Series, where: str, var: XptVariable, warnings: list
         block = _distinct_column(series, where, var, warnings, problems)
     block[block == 0] = 32  # NUL after each value (and in missing values) -> blank
     return _Block(block)
+
+
+def _object_text(series: pd.Series) -> pd.Series | None:
+    """An object column of text (str values and missing ones) as pyarrow-backed text, for ``_arrow_column``:
+    pyarrow copies each string once, where numpy would encode each to fixed-width bytes; None when a
+    value is anything else (the other paths then decide and report)."""
+    values = series.to_numpy()
+    if not len(values) or pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        return None
+    try:
+        array = pa.array(values, type=pa.large_string(), from_pandas=True)  # missing values -> null
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    return pd.Series(pd.arrays.ArrowExtensionArray(array), index=series.index, copy=False)
 
 
 def _distinct_column(series: pd.Series, where: str, var: XptVariable, warnings: list[str],

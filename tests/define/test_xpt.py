@@ -309,8 +309,8 @@ def test_arrow_numpy_and_per_value_paths_write_the_same_bytes(tmp_path, monkeypa
     spy("_ascii_column")
     spy("_arrow_column")
     write_xpt(frame, tmp_path / "arrow.xpt", dataset_name="T", dataset_label="", variables=variables)
-    assert taken == {"OBJ": "_ascii_column", "ONE": "_ascii_column"} | {
-        name: "_arrow_column" for name in ["STR", "ARROW", "LATE", "FIXED", "SHORT", "CHUNKS", "NONE"]}
+    # object text too, through pyarrow (define.xpt._object_text)
+    assert taken == {name: "_arrow_column" for name in frame.columns}
     monkeypatch.setattr(xpt, "_arrow_column", lambda series, var: None)
     write_xpt(frame, tmp_path / "numpy.xpt", dataset_name="T", dataset_label="", variables=variables)
     monkeypatch.setattr(xpt, "_ascii_column", lambda series, var: None)
@@ -345,3 +345,19 @@ def test_which_text_columns_pyarrow_pads(tmp_path):
     assert arrow(["x" * 201]) is None
     assert arrow(["ab"], dtype=object) is None
     assert arrow(pd.Series([], dtype="str")) is None
+
+
+def test_object_text_goes_to_pyarrow_only_when_every_value_is_text():
+    """An object column of str and missing values becomes pyarrow text (missing -> null); anything else stays
+    with the paths that report it (bytes, numbers, dates)."""
+    import pyarrow as pa
+
+    from define.xpt import _object_text
+
+    text = _object_text(pd.Series(["a", None, np.nan, pd.NA, "b"], dtype=object, index=[5, 6, 7, 8, 9]))
+    assert pa.array(text.array).to_pylist() == ["a", None, None, None, "b"]
+    assert text.index.tolist() == [5, 6, 7, 8, 9]
+    assert _object_text(pd.Series([b"a", "b"], dtype=object)) is None
+    assert _object_text(pd.Series(["a", 1], dtype=object)) is None
+    assert _object_text(pd.Series(["a", pd.Timestamp("2024-01-01")], dtype=object)) is None
+    assert _object_text(pd.Series([], dtype=object)) is None

@@ -1,0 +1,38 @@
+"""cdisc.lineage.write_csv: the bytes pandas' CSV writer gives, written on whole columns."""
+import numpy as np
+import pandas as pd
+
+import cdisc.lineage as lineage
+from cdisc.lineage import write_csv
+
+FRAME = pd.DataFrame({
+    "TEXT": pd.Series(["x", "a,b", 'q"t', "", None, "é"], dtype=object),
+    "INT": [1, 2, 3, -4, 5, 6],
+    "FLOAT": [1.0, np.nan, 2.5, 1e16, 0.1, 3.0],
+    "STR": pd.Series(["", None, "z", "y y", " ", "k,"], dtype="str"),
+    "EMPTY": [""] * 6,
+    "NULLABLE": pd.Series([1, None, 3, 4, 5, 6], dtype="Int64"),
+    "CATEGORY": pd.Categorical(["u", "v,w", "u", "u", "v,w", "u"]),
+})
+
+
+def pandas_bytes(frame, tmp_path):
+    frame.to_csv(tmp_path / "pandas.csv", index=False, lineterminator="\n")
+    return (tmp_path / "pandas.csv").read_bytes()
+
+
+def test_the_bytes_of_pandas_to_csv(tmp_path, monkeypatch):
+    write_csv(FRAME, tmp_path / "ours.csv")
+    assert (tmp_path / "ours.csv").read_bytes() == pandas_bytes(FRAME, tmp_path)
+    assert (tmp_path / "ours.csv").read_text().splitlines()[1:4] == [
+        "x,1,1.0,,,1,u", '"a,b",2,,,,,"v,w"', '"q""t",3,2.5,z,,3,u']
+    monkeypatch.setattr(lineage, "CHUNK", 4)  # two chunks of rows
+    chunked = pd.concat([FRAME, FRAME], ignore_index=True)  # pyarrow-backed text in two chunks
+    write_csv(chunked, tmp_path / "ours.csv")
+    assert (tmp_path / "ours.csv").read_bytes() == pandas_bytes(chunked, tmp_path)
+
+
+def test_line_breaks_empty_frames_and_one_column_are_pandas_own(tmp_path):
+    for frame in (FRAME.assign(TEXT=["a\nb", "c\r", "", "", "", ""]), FRAME.iloc[:0], FRAME[["EMPTY"]]):
+        write_csv(frame, tmp_path / "ours.csv")
+        assert (tmp_path / "ours.csv").read_bytes() == pandas_bytes(frame, tmp_path)
