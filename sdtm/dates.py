@@ -230,10 +230,20 @@ def read_dates(values: pd.Series, formats, cutoff_2000: int = CUTOFF_2000) -> tu
                 problem = problem.mask(later, f"reads only as {sibling} while other values of the column read "
                                               f"as {name} (e.g. '{example}'): a column has one day/month order")
     unread = present & (chosen == "")
+    if unread.any():  # the messages (and the other-order reads behind their hints) of unread values only
+        problem = problem.mask(unread, _unread_message(text[unread], formats, reads, unread, cutoff_2000))
+    iso = iso.where(problem == "", "")
+    return iso, problem, two_digit & (problem == ""), time_dropped & (problem == "")
+
+
+def _unread_message(text: pd.Series, formats: list[str], reads: list[_Read], unread: pd.Series,
+                   cutoff_2000: int) -> pd.Series:
+    """Why each of the unread ``text`` values is not a date: each format with its problem, and a hint when
+    the value reads in the other day/month order."""
     message = pd.Series("is not a date in ", index=text.index, dtype=object)
     for position, (name, read) in enumerate(zip(formats, reads)):  # each format with why it did not read
-        why = pd.Series(np.where(read.matched & (read.problem != ""), " (" + read.problem + ")", ""),
-                        index=text.index, dtype=object)
+        matched, problem = read.matched[unread], read.problem[unread]
+        why = pd.Series(np.where(matched & (problem != ""), " (" + problem + ")", ""), index=text.index, dtype=object)
         message = message + ("" if position == 0 else ", ") + name + why
     for name in formats:
         sibling = _swapped(name)
@@ -241,9 +251,7 @@ def read_dates(values: pd.Series, formats, cutoff_2000: int = CUTOFF_2000) -> tu
             fits = _read(text, sibling, cutoff_2000)
             hint = f"; it reads as {sibling}: is the column's day/month order the other way round?"
             message = message.mask(fits.matched & (fits.problem == ""), message + hint)
-    problem = problem.mask(unread, message)
-    iso = iso.where(problem == "", "")
-    return iso, problem, two_digit & (problem == ""), time_dropped & (problem == "")
+    return message
 
 
 def read_times(values: pd.Series, formats=DEFAULT_TIME_FORMATS) -> tuple[pd.Series, pd.Series]:

@@ -104,6 +104,15 @@ def test_values_that_are_not_dates_say_why():
         "is not a date in DD-MON-YYYY (no month of that name)"
 
 
+def test_read_and_unread_values_mixed_only_the_unread_say_why():
+    # the messages are worked out on the unread values alone: the read ones around them stay clean
+    parsed = read(["15/06/2023", "05/13/2023", "", "16/06/2023"], ["DD/MM/YYYY", "YYYY-MM-DD"])
+    assert list(parsed.iso) == ["2023-06-15", "", "", "2023-06-16"]
+    assert list(parsed.date_problem) == [
+        "", "is not a date in DD/MM/YYYY (month outside 1-12), YYYY-MM-DD; it reads as MM/DD/YYYY: is the "
+        "column's day/month order the other way round?", "", ""]
+
+
 def test_formats_are_tried_in_order():
     parsed = read(["15/09/2020", "2020-09-15", "15-Sep-20"], ["DD/MM/YYYY", "YYYY-MM-DD", "DD-MON-YY"])
     assert list(parsed.iso) == ["2020-09-15"] * 3
