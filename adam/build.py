@@ -13,6 +13,7 @@ import pandas as pd
 from specs.errors import CdiscError, DataError, Problem
 
 from .derive import STEPS
+from .liveness import Liveness, keep_only
 from .spec import DATASET_ARGS, AdamSpec, load_adam_spec
 
 
@@ -154,21 +155,35 @@ def build_adam(sdtm: dict[str, pd.DataFrame], spec: AdamSpec | str | Path | None
     env.setdefault("DCUT", pd.DataFrame({c: pd.Series(dtype=object) for c in ("USUBJID", "DCUTDTC", "DCUTDESC")}))
     env["_given"] = sorted(env)  # named in messages, whatever was let go
     last = _last_reader(spec) if release else {}
+    live = Liveness(spec.datasets)  # a variable no later step reads is dropped (no copy of it then)
+    _drop_unread(env, live, 0, sdtm if release else None)
     built = {}
     for position, (name, ds) in enumerate(spec.datasets.items()):
-        df = _source(env, name, ds, f"{spec.file}: datasets.{name}")
+        df = keep_only(_source(env, name, ds, f"{spec.file}: datasets.{name}"), live.after(name, -1))
         for i, step in enumerate(ds.get("steps", [])):
-            df = _run_step(df, env, name, i, step, spec.file)
-        env[name] = df  # later datasets see the working columns too (e.g. ADSL dates)
+            df = keep_only(_run_step(df, env, name, i, step, spec.file), live.after(name, i))
         if ds.get("output", True):
             built[name] = _finalize(df, name, ds, spec.file)
+        env[name] = df  # later datasets see the working columns too (e.g. ADSL dates)
         del df
+        _drop_unread(env, live, position + 1, sdtm if release else None)
         if release:
             for done in [n for n in env if not n.startswith("_") and last.get(n, -1) <= position]:
                 del env[done]
                 for key in [k for k in sdtm if k.upper() == done]:
                     del sdtm[key]
     return built
+
+
+def _drop_unread(env: dict, live: Liveness, position: int, given: dict | None) -> None:
+    """Each dataset of ``env`` keeps only the variables the datasets from ``position`` on read; the
+    SDTM frames in ``given`` (the caller's, when it gives them up) are replaced by those too."""
+    for name in [n for n in env if not n.startswith("_")]:
+        kept = keep_only(env[name], live.kept(name, position))
+        if kept is not env[name]:
+            env[name] = kept
+            for key in [k for k in (given or {}) if k.upper() == name]:
+                given[key] = kept
 
 
 def _blank_as_missing(column: pd.Series) -> pd.Series:
