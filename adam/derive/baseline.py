@@ -24,6 +24,66 @@ def _order(order) -> tuple[list[str], list[bool]]:
     return assert_vars(names, "order"), ascending
 
 
+def _sort_keys(column: pd.Series, ascending: bool, na_first: bool) -> list[np.ndarray] | None:
+    """Keys sorting as ``sort_values`` sorts ``column``: missing or not (first or last whatever the
+    direction), then the value; None for a column of mixed or other values (the caller sorts the
+    frame then). Text is ranked once per distinct value, not sorted record by record."""
+    if pd.api.types.is_bool_dtype(column) or not (pd.api.types.is_numeric_dtype(column)
+                                                    or pd.api.types.is_string_dtype(column)):
+        return None
+    if pd.api.types.is_numeric_dtype(column):
+        key = column.to_numpy(dtype="float64", na_value=np.nan)
+    else:
+        codes, _ = pd.factorize(column, sort=True)
+        key = np.where(codes < 0, np.nan, codes.astype("float64"))
+    missing = np.isnan(key)
+    return [missing if not na_first else ~missing, np.where(missing, 0.0, key if ascending else -key)]
+
+
+def _group_codes(frame: pd.DataFrame, by_vars: list[str]) -> np.ndarray:
+    """One integer per distinct combination of ``by_vars`` (missing a value of its own)."""
+    group = np.zeros(len(frame), dtype=np.int64)
+    for v in by_vars:
+        codes, uniques = pd.factorize(frame[v], use_na_sentinel=False)
+        group, _ = pd.factorize(group * (len(uniques) + 1) + codes)
+    return group
+
+
+def _extreme_rows(dataset: pd.DataFrame, by_vars: list[str], order: list[str], ascending: list[bool],
+                  mode: str, mask: np.ndarray) -> np.ndarray:
+    """Positions of the first or last record by ``order`` within each ``by_vars`` group among the
+    records of ``mask``; ties keep the input order, a missing ``order`` value comes first for
+    ``last`` (chosen only alone) and last for ``first``. Group codes and numeric keys are sorted
+    (np.lexsort is stable), not the frame."""
+    rows = np.flatnonzero(mask)
+    keys = dataset[list(dict.fromkeys(by_vars + order))]
+    keys = keys if len(rows) == len(dataset) else keys.iloc[rows]
+    sort_keys = [_sort_keys(keys[v], up, na_first=mode == "last") for v, up in zip(order, ascending)]
+    if any(k is None for k in sort_keys):  # e.g. an object column: the frame's own sort
+        ordered = keys.reset_index(drop=True).sort_values(
+            by_vars + order, ascending=[True] * len(by_vars) + ascending, kind="stable",
+            na_position="first" if mode == "last" else "last")
+        chosen = ordered.drop_duplicates(by_vars, keep=mode).index.to_numpy() if by_vars else \
+            ordered.index.to_numpy()[[0 if mode == "first" else -1]] if len(ordered) else ordered.index.to_numpy()
+        return rows[np.sort(chosen)]
+    sort_keys = [k for pair in sort_keys for k in pair]
+    group = _group_codes(keys, by_vars)
+    sequence = np.lexsort(sort_keys[::-1] + [group]) if len(rows) else np.empty(0, dtype=np.intp)
+    grouped = group[sequence]
+    edge = np.flatnonzero(np.diff(grouped)) + 1
+    picks = np.concatenate([[0], edge]) if mode == "first" else np.concatenate([edge - 1, [len(grouped) - 1]])
+    return np.sort(rows[sequence[picks]]) if len(rows) else rows
+
+
+def _flag(n: int, chosen: np.ndarray, index, true_value: str, false_value: str | None) -> pd.Series:
+    """A "string" flag: ``true_value`` at the ``chosen`` positions, ``false_value`` elsewhere (the
+    column taken from its two values, not built record by record)."""
+    hit = np.zeros(n, dtype=np.intp)
+    hit[chosen] = 1
+    values = pd.array([false_value, true_value], dtype="string").take(hit)
+    return pd.Series(values, index=index, copy=False)
+
+
 def derive_var_extreme_flag(dataset: pd.DataFrame, by_vars, order, new_var: str, mode: str = "last",
                             where=None, true_value: str = "Y", false_value: str | None = None) -> pd.DataFrame:
     """Flag the first or last record (``mode``) by ``order`` within ``by_vars`` among those meeting
@@ -35,17 +95,9 @@ def derive_var_extreme_flag(dataset: pd.DataFrame, by_vars, order, new_var: str,
     assert_data_frame(dataset, "by_vars", required_vars=by_vars)
     assert_data_frame(dataset, "order", required_vars=order)
     mask = resolve_where(dataset, where).to_numpy()
-    # only the sort keys are sorted: the chosen records' labels are all that is needed
-    keys = dataset[list(dict.fromkeys(by_vars + order))]
-    candidates = (keys if mask.all() else keys[mask]).sort_values(
-        by_vars + order, ascending=[True] * len(by_vars) + ascending, kind="stable",
-        na_position="first" if mode == "last" else "last")
-    chosen = candidates.drop_duplicates(by_vars, keep=mode).index if by_vars else \
-        candidates.index[[0 if mode == "first" else -1]] if len(candidates) else candidates.index
+    chosen = _extreme_rows(dataset, by_vars, order, ascending, mode, mask)
     out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
-    flag = pd.Series(false_value, index=dataset.index, dtype="string")
-    flag[chosen] = true_value
-    out[new_var] = flag
+    out[new_var] = _flag(len(dataset), chosen, dataset.index, true_value, false_value)
     return out
 
 
@@ -85,20 +137,25 @@ def derive_var_ablfl(dataset: pd.DataFrame, by_vars, order, definitions: list[di
     if not isinstance(definitions, list) or not definitions:
         raise SpecError(["argument 'definitions' must be a non-empty list of {basetype, where, mode}"])
     has_type = basetype_var in dataset.columns
-    flag = pd.Series(pd.NA, index=dataset.index, dtype="string")
+    by_vars, (order, ascending) = assert_vars(by_vars, "by_vars"), _order(order)
+    assert_data_frame(dataset, "by_vars", required_vars=by_vars)
+    assert_data_frame(dataset, "order", required_vars=order)
+    types = pd.factorize(dataset[basetype_var], use_na_sentinel=False) if has_type else None
+    chosen = []
     for i, d in enumerate(definitions):
         if "basetype" in d and d["basetype"] is not None:
             if not has_type:
                 raise SpecError([f"argument 'definitions'[{i}]: basetype {d['basetype']!r} given but "
                                  f"{basetype_var} is not a variable (run derive_basetype_records first)"])
-            of_type = dataset[basetype_var].eq(d["basetype"]).fillna(False)
+            code = [j for j, u in enumerate(types[1]) if not pd.isna(u) and u == d["basetype"]]
         else:
-            of_type = dataset[basetype_var].isna() if has_type else pd.Series(True, index=dataset.index)
-        where = resolve_where(dataset, d.get("where"), f"definitions[{i}].where") & of_type
-        flagged = derive_var_extreme_flag(dataset, by_vars, order, "__fl", d.get("mode", "last"), where)
-        flag[flagged["__fl"].eq("Y").fillna(False)] = "Y"
+            code = [j for j, u in enumerate(types[1]) if pd.isna(u)] if has_type else None
+        of_type = np.isin(types[0], code) if code is not None else np.ones(len(dataset), dtype=bool)
+        where = resolve_where(dataset, d.get("where"), f"definitions[{i}].where").to_numpy() & of_type
+        mode = assert_one_of(d.get("mode", "last"), ("first", "last"), "mode")
+        chosen.append(_extreme_rows(dataset, by_vars, order, ascending, mode, where))
     out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
-    out[new_var] = flag
+    out[new_var] = _flag(len(dataset), np.concatenate(chosen), dataset.index, "Y", None)
     return out
 
 

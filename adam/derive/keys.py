@@ -23,10 +23,10 @@ def _codes(left: pd.Series, right: pd.Series) -> tuple[np.ndarray, np.ndarray, i
     return lcodes.astype(np.int64), rcodes.astype(np.int64), null + 1
 
 
-def match_rows(left: pd.DataFrame, right: pd.DataFrame, left_on: list[str], right_on: list[str]) -> np.ndarray:
-    """For each row of ``left``, the position of the ``right`` row with the same key (``left_on``
-    values equal to ``right_on`` values, missing equal to missing), or -1. ``right`` must have one row
-    per key (ValueError otherwise): a left join that keeps ``left``'s rows and order."""
+def key_codes(left: pd.DataFrame, right: pd.DataFrame, left_on: list[str],
+              right_on: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One integer per key in a space shared by both frames (equal keys, equal codes; missing equals
+    missing): (left codes, right codes, which right rows have a key the left frame holds)."""
     n_left = len(left)
     combined = np.zeros(n_left + len(right), dtype=np.int64)
     valid = np.ones(len(right), dtype=bool)
@@ -35,11 +35,20 @@ def match_rows(left: pd.DataFrame, right: pd.DataFrame, left_on: list[str], righ
         valid &= rcodes >= 0
         codes = np.concatenate([lcodes, np.where(rcodes < 0, 0, rcodes)])
         combined, _ = pd.factorize(combined * size + codes)  # kept small: no overflow however many keys
-    lkey, rkey = combined[:n_left], combined[n_left:]
+    return combined[:n_left], combined[n_left:], valid
+
+
+def match_rows(left: pd.DataFrame, right: pd.DataFrame, left_on: list[str], right_on: list[str]) -> np.ndarray:
+    """For each row of ``left``, the position of the ``right`` row with the same key (``left_on``
+    values equal to ``right_on`` values, missing equal to missing), or -1. ``right`` must have one row
+    per key (ValueError otherwise): a left join that keeps ``left``'s rows and order."""
+    n_left = len(left)
+    lkey, rkey, valid = key_codes(left, right, left_on, right_on)
     rows = np.flatnonzero(valid)
     if len(np.unique(rkey[rows])) < len(rows):
         raise ValueError(f"the keys {right_on} repeat in the added dataset (one record per key is needed)")
-    position = np.full(int(combined.max()) + 1 if len(combined) else 0, -1, dtype=np.int64)
+    size = int(max(lkey.max(initial=-1), rkey.max(initial=-1))) + 1
+    position = np.full(size, -1, dtype=np.int64)
     position[rkey[rows]] = rows
     return position[lkey] if n_left else np.empty(0, dtype=np.int64)
 

@@ -19,6 +19,7 @@ import pandas as pd
 from specs.errors import DataError, SpecError
 
 from .checks import assert_data_frame, assert_vars, name_of, resolve_where
+from .keys import key_codes, take_rows
 
 _XX = "xx"
 
@@ -182,28 +183,38 @@ def derive_vars_joined(dataset: pd.DataFrame, dataset_add, by_vars, new_vars=Non
     if clash:
         raise SpecError([f"argument 'new_vars': {n!r} is already a variable of {name_of(dataset)}" for n in clash])
     add = add[resolve_where(add, filter_add, "filter_add")]
-    left = dataset[by_vars].copy()
-    left["__row"] = np.arange(len(dataset))
-    left["__date"] = pd.to_numeric(dataset[join_var], errors="coerce").to_numpy()
-    left = left[left["__date"].notna()]
     right = add[by_vars].copy()
-    right["__start"] = pd.to_numeric(add[start_var], errors="coerce")
-    right["__end"] = pd.to_numeric(add[end_var], errors="coerce")
-    for new, src in mapping.items():
-        right[new] = add[src]
-    for key in by_vars:
-        if pd.api.types.is_numeric_dtype(left[key]) != pd.api.types.is_numeric_dtype(right[key]):
-            right[key] = right[key].astype(left[key].dtype)
-    pairs = left.merge(right, on=by_vars, how="inner", sort=False)
-    inside = (pairs["__start"] <= pairs["__date"]) & (pairs["__end"].isna() | (pairs["__date"] <= pairs["__end"]))
-    pairs = pairs[inside]
-    dup = pairs["__row"].duplicated(keep=False)
-    if dup.any():
-        rows = dataset.iloc[pairs.loc[dup, "__row"].unique()[:2]]
+    for key in by_vars:  # join text with text and numbers with numbers
+        if pd.api.types.is_numeric_dtype(dataset[key]) != pd.api.types.is_numeric_dtype(right[key]):
+            right[key] = right[key].astype(dataset[key].dtype)
+    # each record against the few intervals of its key: the intervals sorted by key, then one pass
+    # per interval slot (a subject has a handful of periods), never a record x interval merge
+    lkey, rkey, valid = key_codes(dataset, right, by_vars, by_vars)
+    rkey = np.where(valid, rkey, -1)
+    start = pd.to_numeric(add[start_var], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    end = pd.to_numeric(add[end_var], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    date = pd.to_numeric(dataset[join_var], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    by_key = np.argsort(rkey, kind="stable")
+    sorted_keys = rkey[by_key]
+    first = np.searchsorted(sorted_keys, lkey, side="left")
+    count = np.searchsorted(sorted_keys, lkey, side="right") - first
+    chosen = np.full(len(dataset), -1, dtype=np.int64)
+    hits = np.zeros(len(dataset), dtype=np.int64)
+    with np.errstate(invalid="ignore"):
+        for slot in range(int(count.max(initial=0))):
+            has = np.flatnonzero(count > slot)
+            row = by_key[first[has] + slot]
+            inside = (start[row] <= date[has]) & (np.isnan(end[row]) | (date[has] <= end[row]))
+            hits[has[inside]] += 1
+            chosen[has[inside]] = row[inside]
+    twice = np.flatnonzero(hits > 1)
+    if len(twice):
+        rows = dataset.iloc[twice[:2]]
         raise DataError([f"{name_of(add, 'dataset_add')}: intervals [{start_var}, {end_var}] overlap at "
                          f"{join_var} of {name_of(dataset)} records {rows[by_vars + [join_var]].to_dict('records')}"])
     out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
-    chosen = pairs.set_index("__row")
-    for new in mapping:
-        out[new] = chosen[new].reindex(range(len(dataset))).to_numpy()
+    for new, src in mapping.items():
+        values = take_rows(add[src], chosen, dataset.index)
+        # text stays pyarrow text ("str", as numpy's object text would become); others as numpy gives them
+        out[new] = values.astype("str") if isinstance(values.dtype, pd.StringDtype) else values.to_numpy()
     return out
