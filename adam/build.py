@@ -65,11 +65,48 @@ def _text(value) -> str | None:
     return text or None
 
 
+def _factorize(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(code of each record, -1 when missing; the distinct values): pyarrow's dictionary encoding
+    for pyarrow text (a third of pandas' factorize on it), pandas' factorize otherwise."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arrow = getattr(col.array, "_pa_array", None)
+    if isinstance(arrow, pa.ChunkedArray) and (pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type)):
+        encoded = (arrow.chunk(0) if arrow.num_chunks == 1 else arrow.combine_chunks()).dictionary_encode() \
+            if arrow.num_chunks else pa.array([], arrow.type).dictionary_encode()
+        codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.intp)
+        return codes, np.array(encoded.dictionary.to_pylist(), dtype=object)
+    return pd.factorize(col)
+
+
 def _char_column(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """A Char column as the code of each record and the text of its distinct values: every distinct
     value is converted once (a column of 300,000 records has a few hundred); -1 is missing."""
-    codes, uniques = pd.factorize(col)
+    codes, uniques = _factorize(col)
     return codes, np.array([_text(u) for u in uniques], dtype=object)
+
+
+def _text_rank(texts: np.ndarray) -> np.ndarray:
+    """The sort rank of each distinct value's text (equal texts equal ranks; None first, as
+    sort_values puts missing first); the last slot is for code -1 (a missing record)."""
+    order = {t: r for r, t in enumerate(sorted({t for t in texts if t is not None}), start=1)}
+    return np.array([order.get(t, 0) if t is not None else 0 for t in texts] + [0], dtype=np.int64)
+
+
+def _key_order(keys: list[str], columns: dict, texts: dict) -> np.ndarray:
+    """The record order of ``keys`` as a stable sort with missing first gives it: each key as
+    integer ranks (text) or (missing, value) pairs (numbers), sorted by np.lexsort (stable)."""
+    sort_keys = []
+    for k in keys:
+        if k in texts:
+            sort_keys.append([_text_rank(texts[k])[columns[k]]])
+        else:
+            values = columns[k].astype("float64")
+            missing = np.isnan(values)
+            sort_keys.append([~missing, np.where(missing, 0.0, values)])
+    flat = [a for pair in sort_keys for a in pair]
+    return np.lexsort(flat[::-1]) if flat and len(flat[0]) else np.arange(len(flat[0]) if flat else 0)
 
 
 def _num_column(col: pd.Series) -> tuple[pd.Series, list]:
@@ -115,15 +152,27 @@ def _finalize(df: pd.DataFrame, name: str, ds: dict, file: str) -> pd.DataFrame:
     keys = ds.get("keys", [])
     rows = None
     if keys:  # the records in key order: the keys are sorted, then every column taken once in that order
-        key_frame = pd.DataFrame({k: column(k) for k in keys})
-        rows = key_frame.sort_values(keys, kind="stable", na_position="first").index.to_numpy()
-        dup = key_frame.iloc[rows].duplicated(keys, keep=False).to_numpy()
-        if dup.any():
-            ex = key_frame.iloc[rows][dup].head(2).to_dict("records")
+        rows = _key_order(keys, columns, texts)
+        same = np.ones(max(len(rows) - 1, 0), dtype=bool)  # each record's key equals the one before
+        for k in keys:
+            key = columns[k][rows]
+            if k in texts:
+                key = _text_rank(texts[k])[key]
+                same &= key[1:] == key[:-1]
+            else:
+                same &= (key[1:] == key[:-1]) | (np.isnan(key[1:]) & np.isnan(key[:-1]))
+        if same.any():
+            dup = np.zeros(len(rows), dtype=bool)
+            dup[1:] |= same
+            dup[:-1] |= same
+            key_frame = pd.DataFrame({k: column(k, rows[dup][:2]) for k in keys})
+            ex = key_frame.to_dict("records")
             raise DataError([Problem(f"{file}: datasets.{name}.keys",
                                      f"{keys} do not identify one record of {name}: {int(dup.sum())} "
                                      f"records share a key, e.g. {ex}")])
-    out = pd.DataFrame({v: column(v, rows) for v in columns}, index=pd.RangeIndex(len(df)) if keys else df.index)
+    out = pd.DataFrame(index=pd.RangeIndex(len(df)) if keys else df.index)
+    for v in columns:  # inserted one by one: no copy of the numbers into one block
+        out[v] = column(v, rows)
     out.attrs = {"name": name, "label": ds.get("label", "")}
     return out
 

@@ -419,3 +419,30 @@ def test_release_lets_each_dataset_go_after_its_last_reader(sdtm, adam_built):
     assert given == {}  # every SDTM dataset given up once read for the last time (or never read)
     for name, frame in adam_built.items():
         pd.testing.assert_frame_equal(released[name], frame)
+
+
+def _keyed_spec(keys):
+    return {"keys": keys, "variables": [{"name": "K", "label": "K", "type": "Char"},
+                                        {"name": "N", "label": "N", "type": "Num"}]}
+
+
+def test_finalize_sorts_by_keys_text_then_number_missing_first():
+    from adam.build import _finalize
+
+    df = pd.DataFrame({"K": pd.Series(["b", None, " a", "a", "b"], dtype="str"), "N": [2.0, 1.0, None, 5.0, 1.0]})
+    out = _finalize(df, "X", _keyed_spec(["K", "N"]), "adam.yaml")
+    assert out.K.isna().tolist() == [True, False, False, False, False] and out.K.tolist()[1:] == ["a", "a", "b", "b"]
+    assert out.N.isna().tolist() == [False, True, False, False, False] and out.N.tolist()[2:] == [5.0, 1.0, 2.0]
+
+
+def test_finalize_refuses_keys_shared_by_records_equal_as_written():
+    from adam.build import _finalize
+
+    df = pd.DataFrame({"K": pd.Series(["a ", "b", "a", "a"], dtype="str"), "N": [1.0, 1.0, 2.0, 1.0]})
+    with pytest.raises(DataError) as err:
+        _finalize(df, "X", _keyed_spec(["K", "N"]), "adam.yaml")
+    assert str(err.value).endswith("adam.yaml: datasets.X.keys: ['K', 'N'] do not identify one record of X: 2 records "
+                                   "share a key, e.g. [{'K': 'a', 'N': 1.0}, {'K': 'a', 'N': 1.0}]")
+    missing = pd.DataFrame({"K": pd.Series([None, None], dtype="str"), "N": [None, None]})
+    with pytest.raises(DataError, match="2 records share a key"):
+        _finalize(missing, "X", _keyed_spec(["K", "N"]), "adam.yaml")
