@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from specs.errors import DataError
 
@@ -47,6 +49,22 @@ def _ymd(year: pd.Series, month: pd.Series, day: pd.Series) -> pd.Series:
     return pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
 
 
+def _iso_parts(text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Year, month and day of ISO 8601 text as numbers (NaN: absent, or not a date): pyarrow's
+    regular expression over the whole column (RE2, ASCII digits), not a Python match per value."""
+    arrow = getattr(text.array, "_pa_array", None)
+    if arrow is None:
+        arrow = pa.array(text.to_numpy(dtype=object, na_value=None), type=pa.large_string())
+    found = pc.extract_regex(arrow, _ISO)
+    parts = []
+    for i in range(3):
+        part = pc.struct_field(found, [i])  # null where the text is not a date at all
+        part = pc.if_else(pc.equal(part, ""), pa.scalar(None, part.type), part)  # a part not written
+        numbers = pc.cast(part, pa.float64()).to_numpy(zero_copy_only=False)
+        parts.append(pd.Series(numbers, index=text.index, dtype="float64"))
+    return parts[0], parts[1], parts[2]
+
+
 def impute_dtc_dt(dtc: pd.Series, highest_imputation: str = "n",
                   date_imputation: str = "first") -> pd.DataFrame:
     """Parse ISO 8601 dates (the time part is ignored) and impute partial ones.
@@ -59,18 +77,15 @@ def impute_dtc_dt(dtc: pd.Series, highest_imputation: str = "n",
     assert_one_of(date_imputation, ("first", "mid", "last"), "date_imputation")
     codes, uniques = pd.factorize(dtc, use_na_sentinel=False)
     if len(uniques) < len(dtc):  # dates repeat: impute each distinct value once, then spread
-        distinct = pd.Series(uniques, name=dtc.name, dtype=object)
+        distinct = pd.Series(uniques, name=dtc.name, dtype=object if uniques.dtype == object else None)
         distinct.attrs = dtc.attrs
         once = impute_dtc_dt(distinct, highest_imputation, date_imputation)
         return pd.DataFrame({"date": once["date"].to_numpy()[codes], "flag": once["flag"].to_numpy()[codes]},
                             index=dtc.index).astype({"flag": "string"})
     text = dtc.astype("string")
     blank = text.isna() | text.str.strip().eq("")
-    parts = text.str.extract(_ISO)
-    unparsed = ~blank & parts["y"].isna()
-    year = pd.to_numeric(parts["y"], errors="coerce")
-    month = pd.to_numeric(parts["m"], errors="coerce")
-    day = pd.to_numeric(parts["d"], errors="coerce")
+    year, month, day = _iso_parts(text)
+    unparsed = ~blank & year.isna()
     no_month = year.notna() & month.isna()
     no_day = month.notna() & day.isna()
 
@@ -83,11 +98,10 @@ def impute_dtc_dt(dtc: pd.Series, highest_imputation: str = "n",
     allow_month = highest_imputation == "M"
     allow_day = highest_imputation in ("D", "M")
     m = month.where(~no_month, month_fill if allow_month else np.nan)
-    last_day = _ymd(year, m, pd.Series(1.0, index=dtc.index)).dt.days_in_month.astype("float64")
     if date_imputation == "first":
         day_fill = pd.Series(1.0, index=dtc.index)
     elif date_imputation == "last":
-        day_fill = last_day
+        day_fill = _ymd(year, m, pd.Series(1.0, index=dtc.index)).dt.days_in_month.astype("float64")
     else:
         day_fill = pd.Series(15.0, index=dtc.index).where(~no_month, day_fill_no_month)
     d = day.where(~(no_day | no_month), day_fill if allow_day else np.nan)
