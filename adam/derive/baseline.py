@@ -170,23 +170,45 @@ def derive_var_base(dataset: pd.DataFrame, by_vars, source_var: str = "AVAL", ne
     assert_data_frame(dataset, "source_var", required_vars=[source_var])
     if isinstance(filter, str) and filter.replace('"', "'") == "ABLFL == 'Y'":
         assert_data_frame(dataset, "filter", required_vars=["ABLFL"])
-        base = dataset[dataset["ABLFL"].eq("Y").fillna(False)]
+        mask = dataset["ABLFL"].eq("Y").fillna(False).to_numpy(dtype=bool)
     else:
-        base = dataset[resolve_where(dataset, filter, "filter")]
-    base = base[by_vars + [source_var]].rename(columns={source_var: "__src"})
+        mask = resolve_where(dataset, filter, "filter").to_numpy()
+    # the key and value columns of the baseline records only (not a copy of every variable)
+    base = dataset[list(dict.fromkeys(by_vars + [source_var]))][mask]
+    base = base.rename(columns={source_var: "__src"}) if source_var not in by_vars else \
+        base.assign(__src=base[source_var])
     out = derive_vars_merged(dataset, base, by_vars, new_vars={new_var: "__src"})
     return out
 
 
 def _after_baseline(dataset: pd.DataFrame, by_vars: list[str], order: list[str], flag_var: str) -> pd.Series:
-    """True on records strictly after their group's baseline record by ``order``."""
-    keyed = dataset[by_vars + order].copy()
-    rank = keyed.groupby(by_vars + order, dropna=False, sort=True).ngroup()
-    is_base = dataset[flag_var].eq("Y").fillna(False)
-    group = keyed.groupby(by_vars, dropna=False, sort=False).ngroup()
-    base_rank = rank.where(is_base).groupby(group).transform("max")
-    has_order = dataset[order].notna().all(axis=1)
-    return (rank > base_rank).fillna(False) & has_order & ~is_base
+    """True on records strictly after their group's baseline record by ``order``: each record's
+    rank by ``order`` within its ``by_vars`` group (missing last) against the baseline's, on group
+    codes and sort keys (np.lexsort) rather than a groupby over the text keys."""
+    is_base = dataset[flag_var].eq("Y").fillna(False).to_numpy(dtype=bool)
+    has_order = dataset[order].notna().all(axis=1).to_numpy()
+    sort_keys = [_sort_keys(dataset[v], True, na_first=False) for v in order]
+    if any(k is None for k in sort_keys):  # e.g. an object column: ranks from pandas' groupby
+        keyed = dataset[by_vars + order].copy()
+        rank = keyed.groupby(by_vars + order, dropna=False, sort=True).ngroup()
+        group = keyed.groupby(by_vars, dropna=False, sort=False).ngroup()
+        base_rank = rank.where(pd.Series(is_base, index=dataset.index)).groupby(group).transform("max")
+        return (rank > base_rank).fillna(False) & has_order & ~is_base
+    group = _group_codes(dataset, by_vars)
+    keys = [group] + [k for pair in sort_keys for k in pair]
+    sequence = np.lexsort(keys[:0:-1] + [group])
+    change = np.ones(len(dataset), dtype=bool)  # a new (group, order) value starts here
+    if len(dataset):
+        change[1:] = False
+        for k in keys:
+            ordered = k[sequence]
+            change[1:] |= ordered[1:] != ordered[:-1]
+    rank = np.empty(len(dataset), dtype=np.int64)
+    rank[sequence] = np.cumsum(change)
+    base_rank = np.full(int(group.max(initial=-1)) + 1, -1, dtype=np.int64)
+    np.maximum.at(base_rank, group[is_base], rank[is_base])
+    post = (rank > base_rank[group]) & (base_rank[group] >= 0) & has_order & ~is_base
+    return pd.Series(post, index=dataset.index)
 
 
 def derive_var_chg(dataset: pd.DataFrame, by_vars=("USUBJID", "PARAMCD", "BASETYPE"), order=("ADT",),

@@ -8,6 +8,7 @@ import pandas as pd
 
 from specs.errors import SpecError
 
+from .baseline import _group_codes
 from .checks import assert_data_frame, assert_one_of, assert_vars, resolve_where
 
 # Variables that describe one source record and cannot be carried onto an averaged record.
@@ -33,7 +34,7 @@ def derive_var_anl_flag(dataset: pd.DataFrame, by_vars, new_var: str = "ANL01FL"
     eligible = resolve_where(dataset, where) & target.notna() & day.notna()
     work = pd.DataFrame({"dist": (day - target).abs(), "day": day}, index=dataset.index)[eligible]
     keys = dataset.loc[eligible, by_vars]
-    group = keys.groupby(by_vars, dropna=False, sort=False).ngroup()
+    group = pd.Series(_group_codes(keys, by_vars), index=keys.index)  # numbered in order of appearance
     best = work["dist"].groupby(group).transform("min")
     tied = work["dist"].eq(best)
     n_tied = tied.groupby(group).transform("sum")
