@@ -88,10 +88,11 @@ def draw_events(rng, subject_index, treated, last_day, last_injection_day, plant
     `subject_index`, `treated` (ILT-101 arm), `last_day` (last study day with data) and
     `last_injection_day` are arrays over randomized subjects; `planted` maps 'sae' and
     'ongoing' to the subject index that receives the serious hypoglycaemia and the long
-    ongoing hypertension.
+    ongoing hypertension (a block of subjects without them leaves them out).
     """
     counts = np.clip(rng.poisson(1.8, len(subject_index)), 0, 5)
-    counts[[planted["sae"], planted["ongoing"]]] = np.minimum(counts[[planted["sae"], planted["ongoing"]]], 4)
+    cases = [planted[case] for case in ("sae", "ongoing") if case in planted]
+    counts[cases] = np.minimum(counts[cases], 4)
     owner = np.repeat(np.arange(len(subject_index)), counts)
     u = rng.random((len(owner), 8))
     events = []
@@ -111,11 +112,13 @@ def draw_events(rng, subject_index, treated, last_day, last_injection_day, plant
         events.append(dict(i=i, term=term, start=start, end=start + lo - 1 + int(u[j, 3] * (hi - lo + 1)),
                            u_sev=u[j, 4], u_rel=u[j, 5], u_verb=u[j, 6], u_out=u[j, 7],
                            serious=False))
-    events.append(dict(i=planted["sae"], term="hypoglycaemia", start=int(rng.integers(100, 300)),
-                       end=None, u_sev=.99, u_rel=.2, u_verb=0.0, u_out=0.0, serious=True))
-    events[-1]["end"] = events[-1]["start"] + 1
-    events.append(dict(i=planted["ongoing"], term="hypertension", start=int(rng.integers(30, 55)),
-                       end=10_000, u_sev=.5, u_rel=.9, u_verb=0.0, u_out=0.0, serious=False))
+    if "sae" in planted:
+        events.append(dict(i=planted["sae"], term="hypoglycaemia", start=int(rng.integers(100, 300)),
+                           end=None, u_sev=.99, u_rel=.2, u_verb=0.0, u_out=0.0, serious=True))
+        events[-1]["end"] = events[-1]["start"] + 1
+    if "ongoing" in planted:
+        events.append(dict(i=planted["ongoing"], term="hypertension", start=int(rng.integers(30, 55)),
+                           end=10_000, u_sev=.5, u_rel=.9, u_verb=0.0, u_out=0.0, serious=False))
     return [dict(e, **_attributes(e, treated[e["i"]], last_day[e["i"]], last_injection_day[e["i"]]))
             for e in events]
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +19,9 @@ import pandas as pd
 
 from cdisc.demo import adverse_events as aes
 from cdisc.demo.formatting import ddmmyyyy, decimals, hhmm, integers
-from cdisc.demo.odm_export import write_odm
-from cdisc.demo.vendor import central_lab, flow_cytometry, randomization_list
+from cdisc.demo.odm_export import EDC_COLUMNS, OdmWriter
+from cdisc.demo.vendor import (FLOW_COLUMNS, LAB_COLUMNS, accession_numbers, central_lab, flow_cytometry,
+                               ng_batch_candidates, randomization_list)
 
 STUDYID = "NCT05153070"
 SITE = "01"
@@ -30,6 +33,7 @@ VISITS = [("SCR", "Screening", -14, "SCREENING", 0), ("D1", "Day 1", 1, "DAY 1",
           ("M9", "Month 9", 270, "MONTH 9", 3), ("M12", "Month 12", 361, "MONTH 12", 3),
           ("M18", "Month 18", 536, "MONTH 18", 3), ("M24", "Month 24", 719, "MONTH 24", 3)]
 FOLDER_ORDER = [v[0] for v in VISITS] + ["LOG", "EOT", "EOS"]
+FOLDER_RANK = {f: r for r, f in enumerate(FOLDER_ORDER)}
 FORM_ITEMS = {
     "dm": ["BRTHDAT", "SEX", "ETHNIC", "RACE"],
     "ic": ["ICDAT", "ICVERS"],
@@ -44,24 +48,35 @@ FORM_ITEMS = {
 }
 IL2_DAYS = np.r_[63:68, 74:362:7]          # 5 daily then weekly injections, D63..D361
 MISSED_INJECTION_REASONS = ("Oubli du patient", "Patient absent", "Flacon endommagé")
+# planted partial AE start dates: unknown day (June 2023 if possible), then unknown day and month
+PARTIAL_DATES = (("UN/{m}/{y}", "/06/2023"), ("UN/UN/{y}", "/2023"))
+
+
+def shared_text(value, n: int):
+    """`value` as an object array whose equal strings are one object (text columns of millions of rows
+    stay pointers to a few strings); a plain string stays a scalar."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, pd.Series) and value.dtype == object:
+        return value.to_numpy()
+    if isinstance(value, np.ndarray) and value.dtype == object:
+        return value
+    codes, uniques = pd.factorize(np.asarray(value), use_na_sentinel=False)
+    return np.asarray(uniques, dtype=object)[codes]
 
 
 def edc_table(form: str, subject, folder, record_position, items: dict) -> pd.DataFrame:
     n = len(subject)
-    table = pd.DataFrame({"Subject": np.asarray(subject, dtype=object),
-                          "SiteNumber": SITE, "Folder": np.asarray(folder, dtype=object),
-                          "Form": form.upper(),
-                          "RecordPosition": np.asarray(record_position).astype(int).astype(str)},
-                         index=range(n))
+    subject, folder = shared_text(subject, n), shared_text(folder, n)
+    position = np.broadcast_to(np.asarray(record_position).astype(int), (n,))
+    columns = {"Subject": subject, "SiteNumber": SITE, "Folder": folder, "Form": form.upper(),
+               "RecordPosition": integers(position)}
     for column in FORM_ITEMS[form]:
-        value = items.get(column, "")
-        table[column] = (value.to_numpy(dtype=object) if isinstance(value, pd.Series)
-                         else np.asarray(value, dtype=object) if not isinstance(value, str) else value)
-    table = table.astype(object)
-    rank = table["Folder"].map({f: i for i, f in enumerate(FOLDER_ORDER)}).to_numpy()
-    order = np.lexsort((table["RecordPosition"].astype(int).to_numpy(), rank,
-                        table["Subject"].to_numpy(dtype=str)))
-    return table.iloc[order].reset_index(drop=True)
+        columns[column] = shared_text(items.get(column, ""), n)
+    rank = pd.Series(np.broadcast_to(folder, (n,))).map(FOLDER_RANK).to_numpy()
+    order = np.lexsort((position, rank, np.broadcast_to(subject, (n,)).astype(str)))
+    return pd.DataFrame({c: v if isinstance(v, str) else v[order] for c, v in columns.items()},
+                        index=range(n), dtype=object)
 
 
 def position_within(keys: np.ndarray) -> np.ndarray:
@@ -86,7 +101,7 @@ def make_subjects(rng, subjects: int) -> pd.DataFrame:
     height = np.where(male, rng.normal(177, 7, n), rng.normal(164, 6.5, n))
     bmi = np.clip(rng.normal(22, 2.5, n), 17.5, 30)
     s = pd.DataFrame({
-        "subject": [f"{SITE}-{i:0{width}d}" for i in range(1, n + 1)],
+        "subject": pd.Series([f"{SITE}-{i:0{width}d}" for i in range(1, n + 1)], dtype=object),
         "screen_fail": screen_fail, "consent": consent, "d1": d1,
         "birth": consent - age_days.astype("timedelta64[D]"), "male": male,
         "ethnic": np.array(["Not Hispanic or Latino", "Hispanic or Latino", "Not reported"])[
@@ -147,10 +162,12 @@ def make_visits(rng, s: pd.DataFrame) -> pd.DataFrame:
     day = np.where(v == 0, (s["consent"].to_numpy()[subj] - d1).astype(int), day)
     minutes = 465 + 5 * rng.integers(0, 16, len(v))
     visits = pd.DataFrame({"i": subj, "v": v, "day": day, "date": date, "minutes": minutes})[keep]
-    visits["folder"] = np.array([x[0] for x in VISITS])[visits["v"]]
-    visits["vendor"] = np.array([x[3] for x in VISITS])[visits["v"]]
-    visits["subject"] = s["subject"].to_numpy()[visits["i"]]
-    return visits.reset_index(drop=True)
+    visits = visits.reset_index(drop=True)
+    # object text pointing at one string per folder / subject (a block's tables share them)
+    visits["folder"] = pd.Series(np.array([x[0] for x in VISITS], dtype=object)[visits["v"]], dtype=object)
+    visits["vendor"] = pd.Series(np.array([x[3] for x in VISITS], dtype=object)[visits["v"]], dtype=object)
+    visits["subject"] = pd.Series(s["subject"].to_numpy(dtype=object)[visits["i"]], dtype=object)
+    return visits
 
 
 def last_days(s: pd.DataFrame, visits: pd.DataFrame, rng) -> pd.DataFrame:
@@ -166,7 +183,8 @@ def last_days(s: pd.DataFrame, visits: pd.DataFrame, rng) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------- EDC forms
-def make_edc(rng, s: pd.DataFrame, visits: pd.DataFrame) -> dict:
+def make_edc(stream, s: pd.DataFrame, visits: pd.DataFrame, block: "Block") -> dict:
+    """The EDC forms of the subjects of `s`; `stream(table)` is the random generator of a table."""
     rz = s[~s["screen_fail"]]
     t = {}
     t["dm"] = edc_table("dm", s["subject"], "SCR", 1, {
@@ -177,11 +195,11 @@ def make_edc(rng, s: pd.DataFrame, visits: pd.DataFrame) -> dict:
                                                             "RANDNO": rz["randno"]})
     t["sv"] = edc_table("sv", visits["subject"], visits["folder"], 1, {
         "VISDAT": ddmmyyyy(visits["date"]), "VISTIM": hhmm(visits["minutes"])})
-    t["vs"] = _vitals(rng, s, visits)
-    t["ex_csa"] = _ciclosporin(rng, rz)
-    t["ex_il2"] = _il2(rng, s, visits)
-    t["ae"] = _adverse_events(rng, s)
-    t["insulin"] = _insulin(rng, s, visits)
+    t["vs"] = _vitals(stream("vs"), s, visits)
+    t["ex_csa"] = _ciclosporin(stream("ex_csa"), rz)
+    t["ex_il2"] = _il2(stream("ex_il2"), s, visits, block.kit_width, block.kit_offset)
+    t["ae"] = _adverse_events(stream("ae"), s, block.partial_dates, block.last)
+    t["insulin"] = _insulin(stream("insulin"), s, visits)
     t["ds"] = _disposition(s, t["ex_il2"])
     return t
 
@@ -246,14 +264,25 @@ def _ciclosporin(rng, rz):
         "EXDOSU": "mg/kg/day", "EXROUTE": "Oral", "EXDOSMG": integers(daily_mg)})
 
 
-def _il2(rng, s, visits):
+def il2_schedule(s, visits) -> tuple[np.ndarray, np.ndarray]:
+    """Subject index and study day of each planned injection (no random draw)."""
     rz = s[~s["screen_fail"]]
     i = np.repeat(rz.index.to_numpy(), len(IL2_DAYS))
     day = np.tile(IL2_DAYS, len(rz))
     m12 = visits[visits["folder"] == "M12"].set_index("i")["day"]
     day = np.where(day == 361, m12.reindex(i).fillna(361).to_numpy(dtype=int), day)
     keep = day < s["last_day"].to_numpy()[i] + np.where(s["withdrawn"].to_numpy()[i], 0, 1)
-    i, day = i[keep], day[keep]
+    return i[keep], day[keep]
+
+
+def kit_width(injections: int) -> int:
+    return max(5, len(str(2 * injections)))
+
+
+def _il2(rng, s, visits, width: int, kit_offset: int = 0):
+    """Kit numbers: `K` + `width` digits, `kit_offset` + a permutation of this block's injections
+    (so kits stay unique across blocks)."""
+    i, day = il2_schedule(s, visits)
     n = len(i)
     date = s["d1"].to_numpy()[i] + (day - 1).astype("timedelta64[D]")
     at_visit = visits.set_index(["i", "day"])["minutes"]
@@ -261,8 +290,7 @@ def _il2(rng, s, visits):
     minutes = np.where(np.isnan(visit_minutes), 450 + 5 * rng.integers(0, 30, n),
                        np.nan_to_num(visit_minutes) + 45 + 5 * rng.integers(0, 8, n))
     missed = (day > 67) & (rng.random(n) < .02)
-    kit_width = max(5, len(str(2 * n)))
-    kits = 10 ** (kit_width - 1) + rng.permutation(n)
+    kits = 10 ** (width - 1) + kit_offset + rng.permutation(n)
     return edc_table("ex_il2", s["subject"].to_numpy()[i], "LOG", position_within(i), {
         "EXDAT": ddmmyyyy(date), "EXTIM": np.where(missed, "", hhmm(minutes)),
         "EXKITNO": "K" + kits.astype(str).astype(object),
@@ -270,13 +298,17 @@ def _il2(rng, s, visits):
         "EXREASND": np.where(missed, np.array(MISSED_INJECTION_REASONS)[rng.integers(0, 3, n)], "")})
 
 
-def _adverse_events(rng, s):
+def _adverse_events(rng, s, partial_dates: list, last_block: bool = True):
+    """The AE log; `partial_dates` lists the planted partial start dates not planted yet (a block
+    plants one on its first preferred event; the last block takes any event rather than none)."""
     rz = s[~s["screen_fail"]]
     idx = rz.index.to_numpy()
     last_inj = np.where(rz["withdrawn"], rz["last_day"] - 1, 361)
     position = {int(x): k for k, x in enumerate(idx)}
-    events = aes.draw_events(rng, idx, rz["treated"].to_numpy(), rz["last_day"].to_numpy(), last_inj,
-                             {"sae": position[s.attrs["sae"]], "ongoing": position[s.attrs["ongoing"]]})
+    planted = {case: position[s.attrs[case]] for case in ("sae", "ongoing") if s.attrs.get(case) is not None}
+    events = aes.draw_events(rng, idx, rz["treated"].to_numpy(), rz["last_day"].to_numpy(), last_inj, planted)
+    if not events:
+        return edc_table("ae", np.array([], dtype=object), "LOG", np.array([], dtype=int), {})
     ev = pd.DataFrame(events)
     ev["i"] = idx[ev["i"].to_numpy()]
     ev["term_rank"] = ev["term"].map({k: r for r, k in enumerate(aes.TERM_KEYS)})
@@ -288,13 +320,16 @@ def _adverse_events(rng, s):
     end_text = np.where(ev["ongoing"], "", ddmmyyyy(end))
     # planted partial start dates: unknown day (June 2023 if possible), then unknown day and month
     free = ~ev["serious"] & ~ev["ongoing"]
-    for pattern, preferred in (("UN/{m}/{y}", "/06/2023"), ("UN/UN/{y}", "/2023")):
+    for pattern, preferred in PARTIAL_DATES:
+        if pattern not in partial_dates:
+            continue
         pick = np.flatnonzero(free & start_text.str.endswith(preferred))
-        pick = pick if len(pick) else np.flatnonzero(free)
+        pick = pick if len(pick) or not last_block else np.flatnonzero(free)
         if len(pick):
             j = pick[0]
             start_text.iloc[j] = pattern.format(m=start_text.iloc[j][3:5], y=start_text.iloc[j][6:])
             free.iloc[j] = False
+            partial_dates.remove(pattern)
     serious = ev["serious"].to_numpy()
     items = {"AETERM": ev["AETERM"], "AESTDAT": start_text, "AEENDAT": end_text,
              "AEONGO": np.where(ev["ongoing"], "Yes", "No"), "AESEV": ev["AESEV"],
@@ -325,10 +360,52 @@ def _insulin(rng, s, visits):
 
 
 # ---------------------------------------------------------------- orchestration
-def generate(out_dir, seed: int = 20221, subjects: int = 24) -> dict:
-    """Write the raw export under `out_dir` (edc/, vendor/); return summary counts."""
+BLOCK_SUBJECTS = 10_000
+# the random stream of each per-record table within a block (when there are several blocks)
+TABLE_STREAMS = ("vs", "ex_csa", "ex_il2", "ae", "insulin", "central_lab", "flow_cytometry")
+
+
+@dataclass
+class Block:
+    """What a block of subjects needs from the rest of the study."""
+    number: int
+    last: bool
+    kit_width: int
+    kit_offset: int
+    sample_offset: int
+    partial_dates: list          # planted partial AE dates still to plant (shared, consumed)
+
+
+def subject_blocks(rows: int, subjects: int, block_subjects: int) -> list[tuple[int, int]]:
+    """Contiguous ranges of the subject frame (screen failures included): ceil(subjects / block_subjects)
+    blocks of near-equal size, so that up to `block_subjects` randomized subjects make one block."""
+    count = -(-subjects // block_subjects)
+    bounds = [rows * k // count for k in range(count + 1)]
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
+def block_view(s: pd.DataFrame, visits: pd.DataFrame, lo: int, hi: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Subjects lo..hi-1 and their visits, renumbered from 0, with the planted cases they hold."""
+    block = s.iloc[lo:hi].reset_index(drop=True)
+    block.attrs = {case: (k - lo if lo <= k < hi else None) for case, k in s.attrs.items()}
+    first, stop = np.searchsorted(visits["i"].to_numpy(), [lo, hi])
+    part = visits.iloc[first:stop].reset_index(drop=True)
+    part["i"] = part["i"] - lo
+    return block, part
+
+
+def generate(out_dir, seed: int = 20221, subjects: int = 24, block_subjects: int = BLOCK_SUBJECTS) -> dict:
+    """Write the raw export under `out_dir` (edc/, vendor/); return summary counts.
+
+    Subject-level draws are study-wide; the per-record tables are drawn and written block after block of
+    subjects (`block_subjects` randomized subjects at most per block), so memory stays that of a block.
+    With one block every table draws from the study's generator in turn; with several, table T of block
+    k draws from `default_rng([seed, k, TABLE_STREAMS.index(T)])` (cdisc/demo/RAW_FORMAT.md).
+    """
     if subjects < 6:
         raise ValueError(f"subjects must be at least 6 (planted cases need distinct subjects), got {subjects}")
+    if block_subjects < 1:
+        raise ValueError(f"block_subjects must be at least 1, got {block_subjects}")
     rng = np.random.default_rng(seed)
     out = Path(out_dir)
     (out / "edc").mkdir(parents=True, exist_ok=True)
@@ -337,26 +414,65 @@ def generate(out_dir, seed: int = 20221, subjects: int = 24) -> dict:
     s = assign_arms(rng, make_subjects(rng, subjects), rand_list)
     visits = make_visits(rng, s)
     s = last_days(s, visits, rng)
-    edc = make_edc(rng, s, visits)
-    lab = central_lab(rng, s, visits, STUDYID)
-    flow = flow_cytometry(rng, s, visits)
+    visits["accession"] = accession_numbers(visits)
+    ranges = subject_blocks(len(s), subjects, block_subjects)
+
+    def streams(number: int):
+        if len(ranges) == 1:
+            return lambda table: rng
+        return lambda table: np.random.default_rng([seed, number, TABLE_STREAMS.index(table)])
+
+    # study-wide numbering and planted cases that depend on every block
+    injections, samples, candidates, bad = [], [], set(), set()
+    for number, (lo, hi) in enumerate(ranges):
+        sb, vb = block_view(s, visits, lo, hi)
+        injections.append(len(il2_schedule(sb, vb)[0]))
+        samples.append(int((vb["v"] >= 1).sum()))
+        if len(ranges) > 1:
+            these, not_these = ng_batch_candidates(streams(number)("central_lab"), sb, vb)
+            candidates, bad = candidates | these, bad | not_these
+    ng_batch = None
+    if len(ranges) > 1:     # one block: central_lab draws it from the study's generator, as it always did
+        eligible = sorted(candidates - bad)
+        ng_batch = eligible[int(rng.integers(0, len(eligible)))]
 
     counts = {"randomized": int((~s["screen_fail"]).sum()), "screen_failures": int(s["screen_fail"].sum()),
               "withdrawn": int(s["withdrawn"].sum())}
-    for name, table in edc.items():
-        _write_csv(table, out / "edc" / f"{name}.csv")
-        counts[f"edc/{name}.csv"] = len(table)
-    for name, table in (("central_lab", lab), ("flow_cytometry", flow), ("randomization", rand_list)):
-        _write_csv(table, out / "vendor" / f"{name}.csv")
-        counts[f"vendor/{name}.csv"] = len(table)
     folders = [(oid, name, [f.upper() for f in FORM_ITEMS if oid in _form_folders(f)])
                for oid, name in [(v[0], v[1]) for v in VISITS] + [("LOG", "Logs"), ("EOT", "End of Treatment"),
                                                                    ("EOS", "End of Study")]]
     last_date = max(s["eos_date"].max(), visits["date"].max())
-    counts["edc/odm_export.xml"] = write_odm(
-        out / "edc" / "odm_export.xml", STUDYID,
-        {name.upper(): (r, table) for r, (name, table) in enumerate(edc.items())}, folders,
-        {f: r for r, f in enumerate(FOLDER_ORDER)}, f"{str(last_date)[:10]}T18:00:00", SITE)
+    odm = OdmWriter(out / "edc" / "odm_export.xml", STUDYID, {f.upper(): items for f, items in FORM_ITEMS.items()},
+                    folders, FOLDER_RANK, f"{str(last_date)[:10]}T18:00:00", SITE)
+    edc_files = {form: CsvFile(out / "edc" / f"{form}.csv", EDC_COLUMNS + items) for form, items in FORM_ITEMS.items()}
+    flow_file = CsvFile(out / "vendor" / "flow_cytometry.csv", FLOW_COLUMNS)
+    lab_parts = TransferParts(out / "vendor" / ".central_lab.parts")
+    partial_dates = [pattern for pattern, _ in PARTIAL_DATES]
+    try:
+        for number, (lo, hi) in enumerate(ranges):
+            block = Block(number, number == len(ranges) - 1, kit_width(sum(injections)), sum(injections[:number]),
+                          sum(samples[:number]), partial_dates)
+            sb, vb = block_view(s, visits, lo, hi)
+            stream = streams(number)
+            edc = make_edc(stream, sb, vb, block)
+            for name, table in edc.items():
+                edc_files[name].write(table)
+            odm.write({name.upper(): (r, table) for r, (name, table) in enumerate(edc.items())})
+            del edc
+            lab_parts.write(central_lab(stream("central_lab"), sb, vb, STUDYID, ng_batch))
+            flow_file.write(flow_cytometry(stream("flow_cytometry"), sb, vb, block.sample_offset))
+    finally:
+        for handle in [*edc_files.values(), flow_file]:
+            handle.close()
+        records = odm.close()
+    randomization = CsvFile(out / "vendor" / "randomization.csv", list(rand_list.columns))
+    randomization.write(rand_list)
+    randomization.close()
+    counts.update({f"edc/{name}.csv": handle.rows for name, handle in edc_files.items()})
+    counts["vendor/central_lab.csv"] = lab_parts.join(out / "vendor" / "central_lab.csv", LAB_COLUMNS)
+    counts["vendor/flow_cytometry.csv"] = flow_file.rows
+    counts["vendor/randomization.csv"] = randomization.rows
+    counts["edc/odm_export.xml"] = records
     return counts
 
 
@@ -367,12 +483,58 @@ def _form_folders(form: str) -> set:
             "ds": {"EOT", "EOS"}}[form]
 
 
-def _write_csv(table: pd.DataFrame, path: Path) -> None:
-    """Text-only CSV, minimal quoting, LF line ends (the csv module is much faster than to_csv)."""
-    with open(path, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(table.columns)
-        writer.writerows(zip(*(table[c].to_numpy(dtype=object) for c in table.columns)))
+class CsvFile:
+    """A text-only CSV written block after block: minimal quoting, LF line ends (the csv module is
+    much faster than to_csv), header first."""
+
+    def __init__(self, path: Path, columns: list, header: bool = True):
+        self.columns, self.rows = list(columns), 0
+        self.handle = open(path, "w", encoding="utf-8", newline="")
+        self.writer = csv.writer(self.handle, lineterminator="\n")
+        if header:
+            self.writer.writerow(self.columns)
+
+    def write(self, table: pd.DataFrame) -> None:
+        if list(table.columns) != self.columns:
+            raise ValueError(f"{self.handle.name}: columns {list(table.columns)} are not {self.columns}")
+        self.writer.writerows(zip(*(table[c].to_numpy(dtype=object) for c in self.columns)))
+        self.rows += len(table)
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+class TransferParts:
+    """central_lab.csv is sorted by TRANSFER first: each block's rows go to one part file per transfer
+    (blocks come in subject order, so each part stays sorted by subject), joined in transfer order."""
+
+    def __init__(self, folder: Path):
+        self.folder, self.parts = folder, {}
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir()
+
+    def write(self, lab: pd.DataFrame) -> None:
+        transfer = lab["TRANSFER"].to_numpy(dtype=object)
+        starts = np.flatnonzero(np.r_[True, transfer[1:] != transfer[:-1]]) if len(lab) else []
+        for first, stop in zip(starts, [*starts[1:], len(lab)]):
+            name = transfer[first]
+            if name not in self.parts:
+                self.parts[name] = CsvFile(self.folder / f"{name}.csv", list(lab.columns), header=False)
+            self.parts[name].write(lab.iloc[first:stop])
+
+    def join(self, path: Path, columns: list) -> int:
+        rows = 0
+        with open(path, "w", encoding="utf-8", newline="") as handle:
+            csv.writer(handle, lineterminator="\n").writerow(columns)
+            for name in sorted(self.parts, key=lambda t: int(t[1:])):
+                part = self.parts[name]
+                part.close()
+                rows += part.rows
+                with open(part.handle.name, encoding="utf-8", newline="") as source:
+                    shutil.copyfileobj(source, handle, 1 << 22)
+        shutil.rmtree(self.folder)
+        return rows
 
 
 def _subject_count(text: str) -> int:

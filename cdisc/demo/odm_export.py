@@ -37,7 +37,7 @@ def _item_groups(form_oid: str, table: pd.DataFrame) -> np.ndarray:
             + body + "</ItemGroupData>\n")
 
 
-def _metadata(study_oid, forms, folders) -> str:
+def _metadata(study_oid, form_columns, folders) -> str:
     out = [f'<Study OID={quoteattr(study_oid)}>\n<GlobalVariables><StudyName>{study_oid}</StudyName>'
            f'<StudyDescription>Demo raw export of {study_oid}</StudyDescription>'
            f'<ProtocolName>{study_oid}</ProtocolName></GlobalVariables>\n'
@@ -51,77 +51,90 @@ def _metadata(study_oid, forms, folders) -> str:
         out += [f'<FormRef FormOID="{f}" OrderNumber="{n}" Mandatory="No"/>\n'
                 for n, f in enumerate(form_oids, 1)]
         out.append("</StudyEventDef>\n")
-    for oid, (_, table) in forms.items():
+    for oid in form_columns:
         out.append(f'<FormDef OID="{oid}" Name={quoteattr(FORM_NAMES.get(oid, oid))} Repeating="No">'
                    f'<ItemGroupRef ItemGroupOID="IG.{oid}" Mandatory="Yes"/></FormDef>\n')
-    for oid, (_, table) in forms.items():
+    for oid, columns in form_columns.items():
         out.append(f'<ItemGroupDef OID="IG.{oid}" Name="{oid}" Repeating="Yes">\n')  # OIDs unique per ODM
         out += [f'<ItemRef ItemOID="{oid}.{c}" OrderNumber="{n}" Mandatory="No"/>\n'
-                for n, c in enumerate(table.columns[len(EDC_COLUMNS):], 1)]
+                for n, c in enumerate(columns, 1)]
         out.append("</ItemGroupDef>\n")
-    for oid, (_, table) in forms.items():
+    for oid, columns in form_columns.items():
         questions = QUESTIONS.get(oid, {})
         out += [f'<ItemDef OID="{oid}.{c}" Name="{c}" DataType="text">'
                 f'<Question><TranslatedText xml:lang="en">{_escape(questions[c])}</TranslatedText></Question>'
                 '</ItemDef>\n' if c in questions else f'<ItemDef OID="{oid}.{c}" Name="{c}" DataType="text"/>\n'
-                for c in table.columns[len(EDC_COLUMNS):]]
+                for c in columns]
     out.append("</MetaDataVersion>\n</Study>\n")
     return "".join(out)
 
 
-def write_odm(path, study_oid: str, forms: dict, folders: list, folder_rank: dict,
-              creation_datetime: str, site: str) -> int:
-    """Write `forms` ({form OID: (form rank, table)}) to `path`; return the ItemGroupData count.
+class OdmWriter:
+    """Stream a CDISC ODM 1.3.2 snapshot: header and metadata once, `ClinicalData` block after block.
 
-    `folders` lists (folder OID, folder name, form OIDs in that folder) in visit order; records
-    are written by subject, folder order, form order and record position.
+    `form_columns` ({form OID: item columns}) and `folders` ((folder OID, folder name, form OIDs in that
+    folder) in visit order) make the metadata; each `write` takes a block of subjects' form tables
+    ({form OID: (form rank, table)}), whose subjects all sort after the previous block's. Records are
+    written by subject, folder order, form order and record position, `chunk` records at a time.
     """
-    parts = []
-    for oid, (rank, table) in forms.items():
-        if len(table) == 0:
-            continue
-        parts.append(pd.DataFrame({
-            "subject": table["Subject"].to_numpy(dtype=object),
-            "folder": table["Folder"].to_numpy(dtype=object),
-            "folder_rank": table["Folder"].map(folder_rank).to_numpy(dtype=int),
-            "form": oid, "form_rank": rank,
-            "position": table["RecordPosition"].astype(int).to_numpy(),
-            "xml": _item_groups(oid, table)}))
-    records = pd.concat(parts, ignore_index=True)
-    order = np.lexsort((records["position"], records["form_rank"], records["folder_rank"],
-                        records["subject"].to_numpy(dtype=str)))
-    records = records.iloc[order].reset_index(drop=True)
 
-    subject = records["subject"].to_numpy(dtype=object)
-    folder = records["folder"].to_numpy(dtype=object)
-    form = records["form"].to_numpy(dtype=object)
-    new_subject = np.r_[True, subject[1:] != subject[:-1]]
-    new_event = new_subject | np.r_[True, folder[1:] != folder[:-1]]
-    new_form = new_event | np.r_[True, form[1:] != form[:-1]]
-    not_first = np.r_[False, np.ones(len(records) - 1, dtype=bool)]
-    empty = np.full(len(records), "", dtype=object)
-    prefix = (np.where(new_form & not_first, "</FormData>\n", empty)
-              + np.where(new_event & not_first, "</StudyEventData>\n", empty)
-              + np.where(new_subject & not_first, "</SubjectData>\n", empty)
-              + np.where(new_subject, '<SubjectData SubjectKey="' + subject
-                         + f'"><SiteRef LocationOID="{site}"/>\n', empty)
-              + np.where(new_event, '<StudyEventData StudyEventOID="' + folder + '">\n', empty)
-              + np.where(new_form, '<FormData FormOID="' + form + '">\n', empty))
-    lines = prefix + records["xml"].to_numpy(dtype=object)
-
-    head = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+    def __init__(self, path, study_oid: str, form_columns: dict, folders: list, folder_rank: dict,
+                 creation_datetime: str, site: str, chunk: int = 50_000):
+        self.folder_rank, self.site, self.chunk, self.records = folder_rank, site, chunk, 0
+        self.handle = open(path, "w", encoding="utf-8", newline="\n")
+        self.handle.write(
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
             f'<ODM xmlns="{ODM_NS}" FileType="Snapshot" FileOID="{study_oid}.EDC.SNAPSHOT" '
             f'CreationDateTime="{creation_datetime}" ODMVersion="1.3.2" '
             'Originator="cdisc.demo.generator">\n'
-            + _metadata(study_oid, forms, folders)
+            + _metadata(study_oid, form_columns, folders)
             + f'<AdminData StudyOID="{study_oid}"><Location OID="{site}" Name="Site {site}" '
             f'LocationType="Site"><MetaDataVersionRef StudyOID="{study_oid}" '
             f'MetaDataVersionOID="MDV.1" EffectiveDate="{creation_datetime[:10]}"/></Location>'
             '</AdminData>\n'
             f'<ClinicalData StudyOID="{study_oid}" MetaDataVersionOID="MDV.1">\n')
-    with open(path, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(head)
-        for start in range(0, len(lines), 50_000):
-            handle.write("".join(lines[start:start + 50_000]))
-        handle.write("</FormData>\n</StudyEventData>\n</SubjectData>\n</ClinicalData>\n</ODM>\n")
-    return len(records)
+
+    def write(self, forms: dict) -> int:
+        """Append the block's records; return their count."""
+        tables = [table for _, table in forms.values()]
+        if not any(len(table) for table in tables):
+            return 0
+        subject = np.concatenate([table["Subject"].to_numpy(dtype=object) for table in tables])
+        folder = np.concatenate([table["Folder"].to_numpy(dtype=object) for table in tables])
+        form = np.concatenate([np.full(len(table), number) for number, table in enumerate(tables)])
+        rank = np.array([rank for rank, _ in forms.values()])[form]
+        folder_rank = pd.Series(folder).map(self.folder_rank).to_numpy(dtype=int)
+        position = np.concatenate([table["RecordPosition"].to_numpy(dtype=str).astype(int) for table in tables])
+        row = np.concatenate([np.arange(len(table)) for table in tables])
+        order = np.lexsort((position, rank, folder_rank, subject.astype(str)))
+        subject, folder, form, row = subject[order], folder[order], form[order], row[order]
+        del rank, folder_rank, position, order
+        oids = np.array(list(forms), dtype=object)
+        new_subject = np.r_[True, subject[1:] != subject[:-1]]
+        new_event = new_subject | np.r_[True, folder[1:] != folder[:-1]]
+        new_form = new_event | np.r_[True, form[1:] != form[:-1]]
+        not_first = np.r_[self.records > 0, np.ones(len(subject) - 1, dtype=bool)]
+        for start in range(0, len(subject), self.chunk):
+            part = slice(start, start + self.chunk)
+            xml = np.empty(len(subject[part]), dtype=object)
+            for number in np.unique(form[part]):
+                these = form[part] == number
+                xml[these] = _item_groups(oids[number], tables[number].iloc[row[part][these]])
+            empty = np.full(len(xml), "", dtype=object)
+            first, new_f, new_e, new_s = not_first[part], new_form[part], new_event[part], new_subject[part]
+            prefix = (np.where(new_f & first, "</FormData>\n", empty)
+                      + np.where(new_e & first, "</StudyEventData>\n", empty)
+                      + np.where(new_s & first, "</SubjectData>\n", empty)
+                      + np.where(new_s, '<SubjectData SubjectKey="' + subject[part]
+                                 + f'"><SiteRef LocationOID="{self.site}"/>\n', empty)
+                      + np.where(new_e, '<StudyEventData StudyEventOID="' + folder[part] + '">\n', empty)
+                      + np.where(new_f, '<FormData FormOID="' + oids[form[part]] + '">\n', empty))
+            self.handle.write("".join(prefix + xml))
+        self.records += len(subject)
+        return len(subject)
+
+    def close(self) -> int:
+        """Close the last subject and the document; return the ItemGroupData count."""
+        self.handle.write("</FormData>\n</StudyEventData>\n</SubjectData>\n</ClinicalData>\n</ODM>\n")
+        self.handle.close()
+        return self.records
