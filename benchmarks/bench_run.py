@@ -3,7 +3,7 @@
     python benchmarks/bench_run.py                         # 1,000 and 10,000 subjects
     python benchmarks/bench_run.py --subjects 1000 10000 100000 --work /tmp/bench
 
-For each size: `cdisc generate` (not timed), then `cdisc run --progress` in its own process, timed, with
+For each size: `cdisc generate` (not timed; skipped when work/raw-N holds READY or every raw file), then `cdisc run --progress` in its own process, timed, with
 the process's peak memory (ru_maxrss from wait4) and the time of each stage (from the progress lines);
 then `cdisc validate` alone on the output's SDTM and ADaM folders. Beside it, the I/O floor: reading the
 raw files with pandas plus writing as many bytes as the run wrote, from memory; the ratio run / floor
@@ -16,6 +16,7 @@ import argparse
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -64,11 +65,25 @@ def io_floor(raw: Path, out: Path) -> tuple[float, int]:
     return read + write, size
 
 
+RAW_FILES = [f"edc/{form}.csv" for form in ("dm", "ic", "rand", "sv", "vs", "ex_csa", "ex_il2", "ae", "insulin", "ds")] + [
+    "edc/odm_export.xml", "vendor/central_lab.csv", "vendor/flow_cytometry.csv", "vendor/randomization.csv"]
+
+
+def raw_is_complete(raw: Path) -> bool:
+    """A raw folder is reused when `cdisc generate` finished writing it: it holds READY (written after
+    a successful generation, here or by hand), or every file of the export, the last one written
+    (randomization.csv) included."""
+    return (raw / "READY").is_file() or all((raw / name).is_file() for name in RAW_FILES)
+
+
 def one_size(subjects: int, work: Path) -> dict:
     raw, out = work / f"raw-{subjects}", work / f"out-{subjects}"
-    if not raw.exists():
+    if not raw_is_complete(raw):
+        if raw.exists():        # a generation that did not finish: start again
+            shutil.rmtree(raw)
         subprocess.run(cdisc("generate", "--out", str(raw), "--subjects", str(subjects)), check=True,
                        stdout=subprocess.DEVNULL)
+        (raw / "READY").touch()
     # each measurement in a fresh interpreter so that RUSAGE_CHILDREN is this run's peak alone
     probe = ("import subprocess,sys,time,resource;t=time.perf_counter();"
              "p=subprocess.run(sys.argv[1:],capture_output=True,text=True);"

@@ -1,8 +1,10 @@
 """Deterministic raw export of the demo study NCT05153070 (EDC CSVs + ODM, vendor transfers).
 
 The layout is the contract in cdisc/demo/RAW_FORMAT.md. Same seed and subject count give
-byte-identical files: one numpy Generator, no clock, stable ordering. Columns are built per table
-with numpy/pandas; the only Python loops run over adverse events and ciclosporin gaps.
+byte-identical files: seeded numpy Generators, no clock, stable ordering. Columns are built per table
+with numpy/pandas; the only Python loops run over adverse events and ciclosporin gaps. Subject-level
+draws are study-wide; the per-record tables are drawn and written per block of subjects (section
+"Blocks of subjects"), and text columns are object arrays that share one string per distinct value.
 """
 from __future__ import annotations
 
@@ -465,12 +467,13 @@ def generate(out_dir, seed: int = 20221, subjects: int = 24, block_subjects: int
         for handle in [*edc_files.values(), flow_file]:
             handle.close()
         records = odm.close()
-    randomization = CsvFile(out / "vendor" / "randomization.csv", list(rand_list.columns))
-    randomization.write(rand_list)
-    randomization.close()
     counts.update({f"edc/{name}.csv": handle.rows for name, handle in edc_files.items()})
     counts["vendor/central_lab.csv"] = lab_parts.join(out / "vendor" / "central_lab.csv", LAB_COLUMNS)
     counts["vendor/flow_cytometry.csv"] = flow_file.rows
+    # written last: its presence says the export is complete (benchmarks/bench_run.py relies on it)
+    randomization = CsvFile(out / "vendor" / "randomization.csv", list(rand_list.columns))
+    randomization.write(rand_list)
+    randomization.close()
     counts["vendor/randomization.csv"] = randomization.rows
     counts["edc/odm_export.xml"] = records
     return counts
@@ -547,6 +550,16 @@ def _subject_count(text: str) -> int:
     return count
 
 
+def _block_size(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text[:40]}' is not a whole number") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"at least 1, got {count}")
+    return count
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="cdisc generate",
                                      description="Write the demo study's deterministic raw export.")
@@ -554,9 +567,11 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=20221)
     parser.add_argument("--subjects", type=_subject_count, default=24,
                         help="number of randomized subjects (at least 6)")
+    parser.add_argument("--block-subjects", type=_block_size, default=BLOCK_SUBJECTS,
+                        help=f"randomized subjects per block (memory; default {BLOCK_SUBJECTS:,})")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    counts = generate(args.out, seed=args.seed, subjects=args.subjects)
+    counts = generate(args.out, seed=args.seed, subjects=args.subjects, block_subjects=args.block_subjects)
     print(f"wrote {os.fspath(args.out)} in {time.perf_counter() - started:.1f} s: "
           f"{counts['randomized']} randomized, {counts['screen_failures']} screen failures")
     return 0

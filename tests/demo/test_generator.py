@@ -7,7 +7,7 @@ import pytest
 from lxml import etree
 
 from cdisc.demo import generator
-from cdisc.demo.generator import FORM_ITEMS, generate
+from cdisc.demo.generator import FOLDER_RANK, FORM_ITEMS, block_view, generate, subject_blocks
 
 EDC = ["Subject", "SiteNumber", "Folder", "Form", "RecordPosition"]
 ODM = "{http://www.cdisc.org/ns/odm/v1.3}"
@@ -238,3 +238,134 @@ def test_ages_and_dates(raw):
     assert age.between(16, 35).all()
     assert consent.min() >= pd.Timestamp("2022-10-03") and consent.max() <= pd.Timestamp("2023-10-03")
     assert np.isin(read(out, "edc/vs.csv")["VSPOS"], ["Sitting"]).all()
+
+
+# ---------------------------------------------------------------- blocks of subjects
+# One block is the export above byte for byte; several blocks give a valid, deterministic export whose
+# study-wide numbers and planted cases stay study-wide.
+BLOCKS = dict(seed=5, subjects=30, block_subjects=7)     # 32 subjects (2 screen failures) in 5 blocks
+
+
+@pytest.fixture(scope="module")
+def blocks(tmp_path_factory):
+    out = tmp_path_factory.mktemp("blocks")
+    return out, generate(out, **BLOCKS)
+
+
+def test_subject_blocks_cut_the_subject_frame_in_near_equal_ranges():
+    # ceil(30 / 7) = 5 blocks over 32 rows: bounds 32 * k // 5
+    assert subject_blocks(32, 30, 7) == [(0, 6), (6, 12), (12, 19), (19, 25), (25, 32)]
+    assert subject_blocks(26, 24, 24) == [(0, 26)]                        # up to block_subjects: one block
+    assert subject_blocks(10_833, 10_000, 10_000) == [(0, 10_833)]
+    assert len(subject_blocks(108_333, 100_000, 10_000)) == 10
+    assert subject_blocks(108_333, 100_000, 10_000)[-1] == (97_499, 108_333)
+
+
+def test_block_view_renumbers_subjects_and_keeps_only_its_planted_cases():
+    s = pd.DataFrame({"subject": ["01-001", "01-002", "01-003", "01-004"], "x": [1, 2, 3, 4]})
+    s.attrs = {"sae": 1, "missed": 3}
+    visits = pd.DataFrame({"i": [0, 0, 1, 2, 2, 3], "day": [1, 2, 1, 1, 2, 1]})
+    block, part = block_view(s, visits, 1, 3)
+    assert block["subject"].tolist() == ["01-002", "01-003"] and block.attrs == {"sae": 0, "missed": None}
+    assert part["i"].tolist() == [0, 1, 1] and part["day"].tolist() == [1, 1, 2]
+
+
+def test_one_block_is_the_default_export(tmp_path):
+    default = tmp_path / "default"
+    generate(default, seed=3, subjects=12)
+    generate(tmp_path / "one", seed=3, subjects=12, block_subjects=12)
+    assert files(default) == files(tmp_path / "one")
+    for name in files(default):
+        assert (default / name).read_bytes() == (tmp_path / "one" / name).read_bytes(), name
+
+
+def test_blocks_are_deterministic(blocks, tmp_path):
+    out, counts = blocks
+    assert generate(tmp_path, **BLOCKS) == counts
+    assert files(tmp_path) == files(out)
+    for name in files(out):
+        assert (tmp_path / name).read_bytes() == (out / name).read_bytes(), name
+
+
+def test_blocks_write_every_file_with_consistent_counts(blocks):
+    out, counts = blocks
+    assert not (out / "vendor" / ".central_lab.parts").exists()
+    assert (counts["randomized"], counts["screen_failures"], counts["withdrawn"]) == (30, 2, 1)
+    for name in files(out):
+        if name.endswith(".csv"):
+            assert len(read(out, name)) == counts[name], name
+    dm = read(out, "edc/dm.csv")
+    assert dm["Subject"].is_unique and len(dm) == 32 and list(dm["Subject"]) == sorted(dm["Subject"])
+    rand = read(out, "edc/rand.csv")
+    assert rand["RANDNO"].is_unique and len(rand) == 30
+    assert set(read(out, "edc/ds.csv").groupby("Folder").size().items()) == {("EOS", 32), ("EOT", 30)}
+
+
+def test_blocks_keep_every_file_sorted(blocks):
+    out, _ = blocks
+    for form in FORM_ITEMS:
+        table = read(out, f"edc/{form}.csv")
+        key = pd.DataFrame({"s": table["Subject"], "f": table["Folder"].map(FOLDER_RANK),
+                            "p": table["RecordPosition"].astype(int)})
+        assert key.equals(key.sort_values(["s", "f", "p"]).reset_index(drop=True)), form
+    lab = read(out, "vendor/central_lab.csv")
+    assert list(zip(lab["TRANSFER"], lab["SUBJECT"])) == sorted(zip(lab["TRANSFER"], lab["SUBJECT"]))
+    flow = read(out, "vendor/flow_cytometry.csv")
+    assert list(flow["SUBJECT"]) == sorted(flow["SUBJECT"])
+
+
+def test_blocks_number_kits_samples_and_accessions_study_wide(blocks):
+    out, counts = blocks
+    kits = read(out, "edc/ex_il2.csv")["EXKITNO"]
+    n = counts["edc/ex_il2.csv"]
+    width = max(5, len(str(2 * n)))
+    # K + width digits: 10**(width-1) + 0..n-1, each exactly once over all blocks
+    assert sorted(kits) == [f"K{10 ** (width - 1) + k}" for k in range(n)]
+    samples = read(out, "vendor/flow_cytometry.csv")["SAMPLEID"]
+    assert sorted(samples) == [f"FC{k:07d}" for k in range(1, counts["vendor/flow_cytometry.csv"] + 1)]
+    visits = read(out, "vendor/central_lab.csv")[["SUBJECT", "VISIT", "ACCESSION"]].drop_duplicates()
+    assert visits["ACCESSION"].is_unique
+    assert sorted(visits["ACCESSION"]) == [f"A{k:07d}" for k in range(1, len(visits) + 1)]
+    assert len(visits) == counts["edc/sv.csv"]
+
+
+def test_blocks_plant_each_case_once(blocks):
+    out, _ = blocks
+    lab = read(out, "vendor/central_lab.csv")
+    cpep = lab[lab["TESTCODE"] == "CPEP"]
+    ng = cpep[cpep["UNIT"] == "ng/mL"]
+    assert ng["BATCH"].nunique() == 1 and set(cpep.loc[cpep["BATCH"] == ng["BATCH"].iloc[0], "UNIT"]) == {"ng/mL"}
+    assert "<0.02" not in set(ng["RESULT"]) and set(ng["STATUS"]) == {""}
+    assert len(lab[lab["STATUS"] == "NOT DONE"]) == 2
+    assert lab.duplicated(["SUBJECT", "ACCESSION", "TESTCODE", "TPT_MIN"]).sum() == 1
+    ae = read(out, "edc/ae.csv")
+    assert (ae["AESER"] == "Yes").sum() == 1 and (ae["AETERM_PT"] == "Hypertension").any()
+    assert ae["AESTDAT"].str.fullmatch(r"UN/\d\d/\d{4}").sum() == 1
+    assert ae["AESTDAT"].str.fullmatch(r"UN/UN/\d{4}").sum() == 1
+    ds = read(out, "edc/ds.csv")
+    assert (ds.loc[ds["Folder"] == "EOS", "DSDECOD"] == "Withdrawal by subject").sum() == 1
+
+
+def test_blocks_odm_reads_back_as_the_csvs(blocks):
+    out, counts = blocks
+    tables = _odm_tables(out / "edc/odm_export.xml")
+    assert counts["edc/odm_export.xml"] == sum(counts[f"edc/{f}.csv"] for f in FORM_ITEMS)
+    for form in FORM_ITEMS:
+        pd.testing.assert_frame_equal(tables[f"IG.{form.upper()}"], read(out, f"edc/{form}.csv"), check_dtype=False)
+    text = (out / "edc/odm_export.xml").read_text(encoding="utf-8")
+    assert text.count("<ClinicalData ") == 1 and text.count("<SubjectData ") == 32
+    assert np.all(np.diff([text.index(f'SubjectKey="01-{k:03d}"') for k in range(1, 33)]) > 0)
+
+
+def test_block_size_must_be_positive(tmp_path):
+    with pytest.raises(ValueError, match="block_subjects must be at least 1, got 0"):
+        generate(tmp_path, subjects=6, block_subjects=0)
+
+
+def test_main_cli_block_subjects(tmp_path, capsys):
+    assert generator.main(["--out", str(tmp_path), "--seed", "5", "--subjects", "12", "--block-subjects", "5"]) == 0
+    assert "12 randomized, 1 screen failures" in capsys.readouterr().out
+    assert read(tmp_path, "edc/rand.csv")["RANDNO"].is_unique and len(read(tmp_path, "edc/rand.csv")) == 12
+    with pytest.raises(SystemExit):
+        generator.main(["--out", str(tmp_path), "--block-subjects", "0"])
+    assert "argument --block-subjects: at least 1, got 0" in capsys.readouterr().err
