@@ -204,7 +204,8 @@ def _day_bounds(dtc: pd.Series) -> tuple[pd.Series, pd.Series]:
         hi = lo.where(day.notna(), month_end)
         return lo, hi
 
-    lo, hi = on_unique(parse, dtc)
+    # the pattern reads at most the first 10 characters: once per distinct date, not per date and time
+    lo, hi = on_unique(lambda values: on_unique(parse, text_of(values).str[:10]), dtc)
     return lo.astype("datetime64[ns]"), hi.astype("datetime64[ns]")
 
 
@@ -221,15 +222,23 @@ def epoch_of(dataset: pd.DataFrame, dtc: str, se: pd.DataFrame, same_day: str = 
     """
     if same_day not in EPOCH_SAME_DAY:
         raise ValueError(f"same_day must be one of {', '.join(EPOCH_SAME_DAY)}, not '{same_day}'")
-    lo, hi = _day_bounds(dataset[dtc])
-    records = pd.DataFrame({"USUBJID": dataset["USUBJID"].values, "LO": lo.values, "HI": hi.values,
-                            "AT": datetime_part(dataset[dtc]).values, "ROW": np.arange(len(dataset))})
     elements = se[["USUBJID", "SESTDTC", "SEENDTC", "EPOCH", "TAETORD"]].copy()
     elements["START"], elements["END"] = date_part(elements["SESTDTC"]), date_part(elements["SEENDTC"])
     elements["START_AT"], elements["END_AT"] = datetime_part(elements["SESTDTC"]), datetime_part(elements["SEENDTC"])
+    # each subject's last and first elements: worked out on SE, not on every record joined to it
+    elements["LAST"] = elements.groupby("USUBJID")["TAETORD"].transform("max") == elements["TAETORD"]
+    elements["FIRST"] = elements.groupby("USUBJID")["START"].transform("min") == elements["START"]
+    # the epoch is a function of (subject, date): worked out once per distinct pair (the tests of a visit
+    # share their date), then spread back to the records
+    return on_unique(lambda subject, when: _epoch_of_distinct(subject, when, elements, same_day),
+                     dataset["USUBJID"], dataset[dtc])
+
+
+def _epoch_of_distinct(subject: pd.Series, when: pd.Series, elements: pd.DataFrame, same_day: str) -> pd.Series:
+    lo, hi = _day_bounds(when)
+    records = pd.DataFrame({"USUBJID": subject.values, "LO": lo.values, "HI": hi.values,
+                            "AT": datetime_part(when).values, "ROW": np.arange(len(subject))})
     joined = records.dropna(subset=["LO"]).merge(elements, on="USUBJID", how="inner")
-    joined["LAST"] = joined.groupby("USUBJID")["TAETORD"].transform("max") == joined["TAETORD"]
-    joined["FIRST"] = joined.groupby("USUBJID")["START"].transform("min") == joined["START"]
     later, earlier = same_day == "later", same_day == "earlier"
     timed_start = joined["AT"].notna() & joined["START_AT"].notna()
     on_start_day = joined["LO"] == joined["START"]
@@ -241,9 +250,8 @@ def epoch_of(dataset: pd.DataFrame, dtc: str, se: pd.DataFrame, same_day: str = 
     before_end = joined["END"].isna() | (joined["HI"] < joined["END"]) | (joined["LAST"] & on_end_day) | (
         on_end_day & (timed_end & (joined["AT"] < joined["END_AT"]) | (~timed_end & earlier)))
     hits = joined[after_start & before_end].sort_values(["ROW", "TAETORD"]).drop_duplicates("ROW", keep="last")
-    out = pd.Series("", index=range(len(dataset)), dtype=object)
+    out = pd.Series("", index=subject.index, dtype=object)
     out.iloc[hits["ROW"].to_numpy()] = text_of(hits["EPOCH"]).to_numpy()
-    out.index = dataset.index
     return out
 
 
