@@ -90,8 +90,15 @@ def read_csv_source(path, encoding: str = "utf-8") -> pd.DataFrame:
         line = raw[:exc.start].count(b"\n") + 1
         raise RawDataError([f"{path}: byte 0x{raw[exc.start]:02X} at offset {exc.start} (line {line}) "
                             f"is not valid {encoding}; try encoding='cp1252'"]) from None
-    names = _csv_structure(path, text)
-    frame = _arrow_csv(text, len(names))
+    # pyarrow first: a file it reads with the header's width has no record of another length, and its
+    # line ends are the csv module's (no lone CR), so the csv module's record by record check is needed
+    # only to say where a file it refuses is wrong
+    header = _first_record(text)
+    plain = text.count("\r") == text.count("\r\n")
+    frame = _arrow_csv(text, len(header)) if header and plain else None
+    names = _csv_structure(path, text, records=frame is None)
+    if frame is None and not (header and plain):
+        frame = _arrow_csv(text, len(names))
     if frame is None:
         try:
             frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
@@ -137,16 +144,27 @@ def _arrow_csv(text: str, width: int) -> pd.DataFrame | None:
     return frame if all(pd.api.types.is_string_dtype(frame[c]) for c in frame.columns) else None
 
 
-def _csv_structure(path: Path, text: str, limit: int = 20) -> list[str]:
-    """The header's column names (stripped), after checking that no name appears twice and that every
-    record has as many fields as the header: pandas would rename a repeated column 'X.1', pad a short
-    record with empty values and shift a long first record into its index, all without a word."""
+def _first_record(text: str) -> list[str] | None:
+    """The header as the csv module reads it (None for an empty file or one it cannot read)."""
+    if csv.field_size_limit() < len(text):  # a value may be as long as the file (pandas has no limit)
+        csv.field_size_limit(len(text))
+    try:
+        return next(csv.reader(io.StringIO(text)), None)
+    except csv.Error:
+        return None
+
+
+def _csv_structure(path: Path, text: str, limit: int = 20, records: bool = True) -> list[str]:
+    """The header's column names (stripped), after checking that no name appears twice and (``records``)
+    that every record has as many fields as the header: pandas would rename a repeated column 'X.1', pad a
+    short record with empty values and shift a long first record into its index, all without a word."""
     if csv.field_size_limit() < len(text):  # a value may be as long as the file (pandas has no limit)
         csv.field_size_limit(len(text))
     reader = csv.reader(io.StringIO(text))
     try:
         header = next(reader, None)
-        lengths = np.fromiter(map(len, reader), dtype=np.int64)  # the csv module's C loop, not ours
+        lengths = np.fromiter(map(len, reader), dtype=np.int64) if records else \
+            np.zeros(0, dtype=np.int64)  # the csv module's C loop, not ours
     except csv.Error as exc:
         raise RawDataError([f"{path}: line {reader.line_num}: not a readable CSV file ({exc})"]) from None
     if header is None:
