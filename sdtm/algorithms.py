@@ -257,7 +257,7 @@ def condition_add(raw, args, ctx):
         hit = remaining if condition is None else \
             condition.evaluate(raw, variables=ctx.variables, tables=ctx.lookups).fillna(False).astype(bool) & remaining
         if hit.any():  # each mapping sees only the records it applies to, and the columns it reads
-            columns = _columns_read(raw, mapping)
+            columns = columns_read(raw, mapping)
             pieces.append(run_map(raw.loc[hit, columns] if columns is not None else raw[hit], mapping, ctx))
         remaining &= ~hit
     numeric = pieces and all(pd.api.types.is_numeric_dtype(p) for p in pieces)
@@ -267,7 +267,7 @@ def condition_add(raw, args, ctx):
     return result
 
 
-def _columns_read(raw: pd.DataFrame, mapping: dict) -> list[str] | None:
+def columns_read(raw: pd.DataFrame, mapping: dict) -> list[str] | None:
     """The columns of ``raw`` a mapping made of this module's algorithms reads (its arguments, its conditions'
     and expressions' columns, the location and toolkit columns), so that a case of condition_add copies those
     alone; None when a study algorithm may read any."""

@@ -317,7 +317,11 @@ def datetime_part(dtc: pd.Series) -> pd.Series:
 
 def iso_datetime(moments: pd.Series) -> pd.Series:
     """datetime64 -> ISO 8601 text to the minute ('2023-01-05T09:55'), with seconds when there are some;
-    '' for NaT."""
+    '' for NaT. Each distinct moment formatted once."""
+    return on_unique(_iso_datetime, moments)
+
+
+def _iso_datetime(moments: pd.Series) -> pd.Series:
     minutes = moments.dt.strftime("%Y-%m-%dT%H:%M")
     seconds = moments.dt.strftime("%Y-%m-%dT%H:%M:%S")
     text = minutes.where(moments.dt.second.fillna(0) == 0, seconds)

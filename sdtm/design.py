@@ -173,7 +173,7 @@ def actual_arm(dm: pd.DataFrame, se: pd.DataFrame, design: dict, sequences: str 
     arms = design.get("arms", [])
     treated_elements = [e["etcd"] for e in design.get("elements", []) if e["start"]["domain"] != "DM"]
     ordered = se.sort_values(["USUBJID", "SESEQ"], kind="mergesort")
-    sequence = ordered.groupby("USUBJID")["ETCD"].agg(">".join)
+    sequence = (text_of(ordered["ETCD"]) + ">").groupby(ordered["USUBJID"]).sum().str[:-1]  # no Python per subject
     treated = ordered[ordered["ETCD"].isin(treated_elements)].groupby("USUBJID").size() > 0
     subject_sequence = text_of(dm["USUBJID"].map(sequence))
     is_treated = dm["USUBJID"].map(treated).fillna(False).astype(bool)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from sdtm import design as trial_design
-from sdtm.algorithms import MapContext, run_map, study_algorithm
+from sdtm.algorithms import MapContext, columns_read, run_map, study_algorithm
 from sdtm.arms import actual_arm_collected
 from sdtm.derivations import DERIVE_ALGORITHMS, DeriveContext
 from sdtm.exposure import constant_dosing_intervals, records_of_domain
@@ -278,7 +278,10 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
                              supp_qnams=frozenset(v.name for v in specs[name].supp_variables),
                              lookups=getattr(spec, "lookups", {}), variables=values_read)
             if not read_problems and len(data):
-                values = run_map(prepared[name].loc[data.index], variable.map, ctx)
+                records = prepared[name]  # the columns the mapping reads, not a copy of every raw column
+                columns = columns_read(records, variable.map)
+                values = run_map(records.loc[data.index, columns] if columns is not None else
+                                 records.loc[data.index], variable.map, ctx)
                 data[variable.name] = _as_type(values, variable)
             problems += ctx.problems + ctx.term_problems
             notes += ctx.notes
