@@ -278,16 +278,23 @@ def read_times(values: pd.Series, formats=DEFAULT_TIME_FORMATS) -> tuple[pd.Seri
 def parse_datetime(dates: pd.Series, times: pd.Series | None = None, formats="ISO 8601",
                    time_formats=DEFAULT_TIME_FORMATS, cutoff_2000: int = CUTOFF_2000) -> ParsedDates:
     """Collected dates (and times) -> ISO 8601, with the problems of each row (see the module doc)."""
-    iso, problem, two_digit, dropped = on_unique(lambda d: read_dates(d, formats, cutoff_2000), dates)
-    time_problem = pd.Series("", index=dates.index, dtype=object)
-    if times is not None:
-        time_text, time_problem = on_unique(lambda t: read_times(t, time_formats), times)
-        complete = on_unique(lambda d: d.str.len() == 10, iso)
-        has_time = time_text != ""
-        dropped = dropped | (has_time & (iso != "") & ~complete)
-        iso = on_unique(_joined, iso, time_text)  # each distinct date and time joined once
+    if times is None:
+        iso, problem, two_digit, dropped = on_unique(lambda d: read_dates(d, formats, cutoff_2000), dates)
+        time_problem = pd.Series("", index=dates.index, dtype=object)
+    else:  # worked out per distinct (date, time) pair, each distinct date and time read once within
+        iso, problem, time_problem, two_digit, dropped = on_unique(
+            lambda d, t: _date_and_time(d, t, formats, time_formats, cutoff_2000), dates, times)
     return ParsedDates(iso.astype(object), problem.astype(object), time_problem.astype(object),
                        two_digit.astype(bool), dropped.astype(bool))
+
+
+def _date_and_time(dates: pd.Series, times: pd.Series, formats, time_formats, cutoff_2000: int) -> tuple:
+    iso, problem, two_digit, dropped = on_unique(lambda d: read_dates(d, formats, cutoff_2000), dates)
+    time_text, time_problem = on_unique(lambda t: read_times(t, time_formats), times)
+    complete = iso.str.len() == 10
+    has_time = time_text != ""
+    dropped = dropped | (has_time & (iso != "") & ~complete)
+    return _joined(iso, time_text), problem, time_problem, two_digit, dropped
 
 
 def _joined(iso: pd.Series, time_text: pd.Series) -> pd.Series:
