@@ -305,15 +305,11 @@ def baseline_flag(dataset: pd.DataFrame, by_vars: list[str], dtc: str, result: s
     """
     if same_day not in SAME_DAY_RULES:
         raise ValueError(f"same_day must be one of {', '.join(SAME_DAY_RULES)}, not '{same_day}'")
-    values = text_of(dataset[result]).str.strip()
-    has_result = ~values.isin(NO_RESULT)
+    has_result = on_unique(lambda values: ~text_of(values).str.strip().isin(NO_RESULT), dataset[result])
     if stat:
         has_result &= text_of(dataset[stat]) != "NOT DONE"
-    ref = map_text(dataset["USUBJID"], reference)
-    day, ref_day = date_part(dataset[dtc]), date_part(ref)
-    time, ref_time = on_unique(_time_part, dataset[dtc]), on_unique(_time_part, ref)
-    same = day.notna() & (day == ref_day)
-    known_order = (time != "") & (ref_time != "") & (time != ref_time)
+    earlier, timed_earlier, same_untold = on_unique(lambda subject, when: _before_reference(subject, when, reference),
+                                                    dataset["USUBJID"], dataset[dtc])
     if same_day == "before":
         listed = pd.Series(True, index=dataset.index)
     else:
@@ -325,7 +321,7 @@ def baseline_flag(dataset: pd.DataFrame, by_vars: list[str], dtc: str, result: s
             listed = in_visits if in_visits is not None else in_tpts
         if listed is None:
             listed = pd.Series(False, index=dataset.index)
-    before = (day < ref_day) | (same & known_order & (time < ref_time)) | (same & ~known_order & listed)
+    before = earlier | timed_earlier | (same_untold & listed)
     candidates = dataset.loc[has_result & before.fillna(False), ["USUBJID", *by_vars, dtc]].copy()
     candidates["__ORDER"] = np.arange(len(candidates))
     candidates = candidates.sort_values([dtc, "__ORDER"], kind="mergesort")
@@ -333,6 +329,17 @@ def baseline_flag(dataset: pd.DataFrame, by_vars: list[str], dtc: str, result: s
     out = pd.Series("", index=dataset.index, dtype=object)
     out.loc[keep] = "Y"
     return out
+
+
+def _before_reference(subject: pd.Series, dtc: pd.Series, reference: pd.Series) -> tuple[pd.Series, ...]:
+    """(date earlier than the subject's reference date, same date and an earlier time, same date and the
+    order not known from the times), once per distinct (subject, date/time)."""
+    ref = map_text(subject, reference)
+    day, ref_day = date_part(dtc), date_part(ref)
+    time, ref_time = on_unique(_time_part, dtc), on_unique(_time_part, ref)
+    same = day.notna() & (day == ref_day)
+    known_order = (time != "") & (ref_time != "") & (time != ref_time)
+    return day < ref_day, same & known_order & (time < ref_time), same & ~known_order
 
 
 # ---------------------------------------------------------------- the registry adapters
