@@ -324,10 +324,19 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
             datasets[supp_name] = build_supp(datasets[name], dspec, spec.studyid)
             specs[supp_name] = supp_domain_spec(dspec)
 
-    ordered = {name: ordered_records(datasets[name], dspec) for name, dspec in specs.items()}  # the spec's order
-    lineage = record_lineage({name: (ordered[name], datasets[name], prepared.get(name)) for name in reports},
-                             specs)
-    datasets = {name: frame.reset_index(drop=True) for name, frame in ordered.items()}
+    # each dataset in the spec's order, one at a time: its unsorted frame and raw records let go once sorted
+    # (not a second copy of every dataset alive at once); lineage keeps the few columns it reads
+    finished: dict[str, pd.DataFrame] = {}
+    lineage_of: dict[str, tuple] = {}
+    for name, dspec in specs.items():
+        ordered = ordered_records(datasets[name], dspec)
+        if name in reports:
+            lineage_of[name] = _lineage_columns(name, ordered, datasets[name], prepared.pop(name, None), dspec)
+        datasets[name] = None
+        finished[name] = ordered.reset_index(drop=True)
+    del prepared
+    lineage = record_lineage(lineage_of, specs)
+    datasets = finished
     for name, dspec in list(specs.items()):
         empty = empty_permissible(datasets[name], dspec)
         if empty:
@@ -339,6 +348,17 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
         report.records_out = len(datasets[name])
     ordered_reports = [reports[n] for n in specs if n in reports]
     return SdtmResult(datasets, specs, ordered_reports, notes, cut_log, lineage)
+
+
+def _lineage_columns(name: str, ordered: pd.DataFrame, records: pd.DataFrame, prepared: pd.DataFrame | None,
+                     dspec: DomainSpec) -> tuple:
+    """What sdtm.lineage.record_lineage reads of a dataset, its records and its raw records: keys, locations
+    and the melted test column."""
+    melt = (dspec.raw or {}).get("melt")
+    keep = [c for c in ("USUBJID", f"{name}SEQ") if c in ordered]
+    located = [c for c in ("__file", "__row", "__key") if c in records] if "__file" in records else []
+    melted = prepared[[melt["name"]]] if melt and prepared is not None and melt["name"] in prepared else None
+    return ordered[keep], records[located], melted
 
 
 def _not_done(name: str, datasets: dict, raw: dict, ct, design: dict, notes: list[str]) -> list[Problem]:
