@@ -230,6 +230,8 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
             reports[name] = DomainReport(name, ", ".join(sources), sum(len(tables[s]) for s in sources),
                                          len(data), issues, warnings)
 
+    for name in prepared:  # from here on only the derivations and late mappings read raw columns
+        prepared[name] = _records_for_derivations(prepared[name], specs[name], late)
     derived = {(name, v.name) for name, dspec in specs.items() for v in dspec.variables
                if v.map and ALGORITHMS[v.map["algorithm"]].kind == DERIVE}
     mapped_subjects = [n for n in reports if n != "DM" and not specs[n].raw.get("from_domain") and
@@ -348,6 +350,31 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
         report.records_out = len(datasets[name])
     ordered_reports = [reports[n] for n in specs if n in reports]
     return SdtmResult(datasets, specs, ordered_reports, notes, cut_log, lineage)
+
+
+def _records_for_derivations(records: pd.DataFrame, dspec: DomainSpec, late: dict) -> pd.DataFrame:
+    """The raw columns of a domain's shaped records that its derivations (a raw ``source`` they convert), its
+    late mappings and its lineage (the melted test) read: the others are let go once the map-kind variables
+    are mapped. All of them when a study's algorithm derives a variable (it may read any)."""
+    keep = set()
+    for variable in dspec.variables:
+        mapping = variable.map
+        if not mapping:
+            continue
+        if (dspec.name, variable.name) in late:
+            columns = columns_read(records, mapping)
+            if columns is None:
+                return records
+            keep.update(columns)
+        elif ALGORITHMS[mapping["algorithm"]].kind == DERIVE:
+            if mapping["algorithm"] not in DERIVATIONS:
+                return records
+            if isinstance(mapping.get("source"), str):
+                keep.add(mapping["source"])
+    melt = dspec.raw.get("melt")
+    if melt:
+        keep.add(melt["name"])
+    return records[[c for c in records.columns if c in keep]]
 
 
 def _lineage_columns(name: str, ordered: pd.DataFrame, records: pd.DataFrame, prepared: pd.DataFrame | None,
