@@ -68,10 +68,15 @@ def _reads_all_of(step: dict, arg: str) -> bool:
     name = step.get("step")
     if name in READS_ANY_VARIABLE:
         return True
-    func = STEPS.get(name)
-    if arg == "dataset_add" and func is not None and "new_vars" in inspect.signature(func).parameters:
+    if arg == "dataset_add" and _has_new_vars(name):
         return (step.get("args") or {}).get("new_vars") is None
     return False
+
+
+@lru_cache(maxsize=None)
+def _has_new_vars(name) -> bool:
+    func = STEPS.get(name)
+    return func is not None and "new_vars" in inspect.signature(func).parameters
 
 
 def _union(a, b):

@@ -39,14 +39,25 @@ def sas_date_to_datetime(days) -> pd.Series:
     return SAS_EPOCH + pd.to_timedelta(days, unit="D")
 
 
-def _ymd(year: pd.Series, month: pd.Series, day: pd.Series) -> pd.Series:
-    """datetime64 from numeric parts; NaT where a part is missing or the date does not exist."""
-    ok = year.notna() & month.notna() & day.notna()
-    text = pd.Series(pd.NA, index=year.index, dtype="string")
-    text[ok] = (year[ok].astype("int64").astype("string").str.zfill(4) + "-"
-                + month[ok].astype("int64").astype("string").str.zfill(2) + "-"
-                + day[ok].astype("int64").astype("string").str.zfill(2))
-    return pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+def _month_length(year: pd.Series, month: pd.Series) -> np.ndarray:
+    """Days in each month (NaN where the year or month is missing or the month is not 1-12)."""
+    y, m = year.to_numpy(dtype="float64"), month.to_numpy(dtype="float64")
+    ok = ~(np.isnan(y) | np.isnan(m)) & (m >= 1) & (m <= 12)
+    months = np.where(ok, (y - 1970) * 12 + (m - 1), 0).astype("int64").astype("datetime64[M]")
+    length = ((months + 1).astype("datetime64[D]") - months.astype("datetime64[D]")).astype("int64")
+    return np.where(ok, length.astype("float64"), np.nan)
+
+
+def _sas_days(year: pd.Series, month: pd.Series, day: pd.Series) -> np.ndarray:
+    """SAS day numbers from numeric parts (numpy's proleptic Gregorian calendar, years 0-9999);
+    NaN where a part is missing or the date does not exist (2023-02-29, month 13, day 0)."""
+    length = _month_length(year, month)
+    d = day.to_numpy(dtype="float64")
+    ok = ~np.isnan(length) & ~np.isnan(d) & (d >= 1) & (d <= np.nan_to_num(length))
+    y, m = year.to_numpy(dtype="float64"), month.to_numpy(dtype="float64")
+    months = np.where(ok, (y - 1970) * 12 + (m - 1), 0).astype("int64").astype("datetime64[M]")
+    days = (months.astype("datetime64[D]") - np.datetime64("1960-01-01", "D")).astype("int64")
+    return np.where(ok, days + np.where(ok, d, 1) - 1, np.nan)
 
 
 def _iso_parts(text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -101,7 +112,7 @@ def impute_dtc_dt(dtc: pd.Series, highest_imputation: str = "n",
     if date_imputation == "first":
         day_fill = pd.Series(1.0, index=dtc.index)
     elif date_imputation == "last":
-        day_fill = _ymd(year, m, pd.Series(1.0, index=dtc.index)).dt.days_in_month.astype("float64")
+        day_fill = pd.Series(_month_length(year, m), index=dtc.index)
     else:
         day_fill = pd.Series(15.0, index=dtc.index).where(~no_month, day_fill_no_month)
     d = day.where(~(no_day | no_month), day_fill if allow_day else np.nan)
@@ -109,8 +120,8 @@ def impute_dtc_dt(dtc: pd.Series, highest_imputation: str = "n",
         d = d.where(~no_month, np.nan)
 
     ok = year.notna() & m.notna() & d.notna()
-    dates = _ymd(year, m, d)
-    invalid = unparsed | (ok & dates.isna())
+    days = _sas_days(year, m, d)
+    invalid = unparsed | (ok & np.isnan(days))
     if invalid.any():
         bad = dtc[invalid].head(5).tolist()
         raise DataError([f"{name_of(dtc.to_frame(), 'dates')}: {int(invalid.sum())} value(s) of "
@@ -118,7 +129,7 @@ def impute_dtc_dt(dtc: pd.Series, highest_imputation: str = "n",
     flag = pd.Series(pd.NA, index=dtc.index, dtype="string")
     flag[no_day & ok] = "D"
     flag[no_month & ok] = "M"
-    return pd.DataFrame({"date": sas_date(dates).to_numpy(), "flag": flag.to_numpy()}, index=dtc.index)
+    return pd.DataFrame({"date": days, "flag": flag.to_numpy()}, index=dtc.index)
 
 
 def _bounded(dataset: pd.DataFrame, source: pd.Series, imputed: pd.DataFrame, highest_imputation: str,

@@ -1,6 +1,7 @@
 """Record selection and plain assignments used between derivations."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from specs.errors import SpecError
@@ -52,23 +53,36 @@ def derive_vars_cat(dataset: pd.DataFrame, definition: list[dict]) -> pd.DataFra
     condition a record meets gives its values, records meeting none get nulls."""
     if not isinstance(definition, list) or not definition:
         raise SpecError(["argument 'definition' must be a non-empty list of {where, values}"])
-    out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
-    taken = pd.Series(False, index=dataset.index)
     new_vars = list(dict.fromkeys(v for d in definition for v in d.get("values", {})))
-    for var in new_vars:
-        kinds = {isinstance(d.get("values", {}).get(var), str) for d in definition if var in d.get("values", {})}
-        out[var] = pd.Series(pd.NA, index=out.index, dtype="string" if kinds == {True} else "Float64")
+    choice = np.full(len(dataset), len(definition), dtype=np.intp)  # the definition each record meets first
+    taken = np.zeros(len(dataset), dtype=bool)
     for i, d in enumerate(definition):
         if "where" not in d or "values" not in d:
             raise SpecError([f"argument 'definition'[{i}]: needs 'where' and 'values'"])
-        hit = resolve_where(dataset, d["where"], f"definition[{i}].where") & ~taken
-        for var, value in d["values"].items():
-            out.loc[hit, var] = value
+        hit = resolve_where(dataset, d["where"], f"definition[{i}].where").to_numpy() & ~taken
+        choice[hit] = i
         taken |= hit
-    for var in new_vars:
-        if out[var].dtype == "Float64":
-            out[var] = out[var].astype("float64")
+    out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
+    for var in new_vars:  # each variable taken from its value per definition (the last slot: none met)
+        table = [d["values"].get(var) for d in definition] + [None]
+        given = [v for d in definition if var in d["values"] for v in [d["values"][var]]]
+        if all(isinstance(v, str) for v in given):
+            out[var] = pd.Series(pd.array(table, dtype="string").take(choice), index=dataset.index, copy=False)
+        elif all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in given):
+            numbers = np.array([np.nan if v is None else float(v) for v in table], dtype="float64")
+            out[var] = pd.Series(numbers[choice], index=dataset.index)
+        else:  # mixed values: as a nullable column set definition by definition
+            out[var] = _assigned(dataset, definition, var, choice)
     return out
+
+
+def _assigned(dataset: pd.DataFrame, definition: list[dict], var: str, choice: np.ndarray) -> pd.Series:
+    kinds = {isinstance(d["values"].get(var), str) for d in definition if var in d["values"]}
+    column = pd.Series(pd.NA, index=dataset.index, dtype="string" if kinds == {True} else "Float64")
+    for i, d in enumerate(definition):
+        if var in d["values"]:
+            column[choice == i] = d["values"][var]
+    return column.astype("float64") if column.dtype == "Float64" else column
 
 
 def derive_vars_if_absent(dataset: pd.DataFrame, set_values_to: dict) -> pd.DataFrame:
