@@ -30,8 +30,9 @@ def sdtm_variable_rows(spec, result) -> list[dict]:
     from define.adapters import _sdtm_variable, describe_map
 
     rows = []
+    built = set(result.datasets)  # the names only: ``in`` on a Mapping that loads on access may read a dataset
     for name, dspec in result.specs.items():
-        if name not in result.datasets:
+        if name not in built:
             continue
         positions = {v.get("name"): i for i, v in enumerate((spec.domains.get(name) or {}).get("variables", []))}
         for variable in dspec.parent_variables:
@@ -50,8 +51,9 @@ def sdtm_variable_rows(spec, result) -> list[dict]:
 
 def adam_variable_rows(adam_spec, adam_datasets) -> list[dict]:
     rows = []
+    built = set(adam_datasets) if adam_datasets is not None else set()  # (names only, as above)
     for name, dataset in adam_spec.datasets.items():
-        if adam_datasets is None or name not in adam_datasets:
+        if name not in built:
             continue
         steps = list(dict.fromkeys(s.get("step", "") for s in dataset.get("steps", []) if isinstance(s, dict)))
         for position, variable in enumerate(dataset.get("variables", [])):

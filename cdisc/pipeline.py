@@ -217,16 +217,19 @@ def xpt_variables(dspec):
 def write_datasets(datasets: dict[str, pd.DataFrame], specs: dict, folder: Path, created: datetime,
                    xpt_files=None) -> list[str]:
     """Each dataset as <name>.xpt (SAS XPORT v5); returns the writer's transliteration notes.
-    ``xpt_files`` (``define.written.XptFiles``) remembers them, for the package to link rather than rewrite."""
+    ``xpt_files`` (``define.written.XptFiles``) remembers them, for the package to link rather than rewrite
+    (``datasets`` may be a read-only Mapping that loads each dataset on access: then the package links the
+    files without reading the datasets again)."""
     from define.written import XptFiles
 
     xpt_files = xpt_files if xpt_files is not None else XptFiles()
     folder.mkdir(parents=True, exist_ok=True)
     notes = []
-    for name, data in datasets.items():
+    for name in datasets:  # one dataset in memory at a time when the mapping loads each on access
         dspec = specs[name]
-        notes += xpt_files.write(data, folder / f"{name.lower()}.xpt", dataset_name=name, dataset_label=dspec.label,
-                                 variables=xpt_variables(dspec), created=created)
+        notes += xpt_files.write(datasets[name], folder / f"{name.lower()}.xpt", dataset_name=name,
+                                 dataset_label=dspec.label, variables=xpt_variables(dspec), created=created,
+                                 source=datasets)
     return notes
 
 
@@ -235,10 +238,10 @@ def write_adam_datasets(datasets: dict[str, pd.DataFrame], spec, folder: Path, c
     """The ADaM datasets as <name>.xpt, as ``adam.build.write_adam_xpt`` writes them (labels, lengths and
     DATE9. from adam.yaml), through ``xpt_files`` so that the package links them rather than rewrites them."""
     folder.mkdir(parents=True, exist_ok=True)
-    for name, data in datasets.items():
-        xpt_files.write(data, folder / f"{name.lower()}.xpt", dataset_name=name,
+    for name in datasets:  # (one dataset in memory at a time, as above)
+        xpt_files.write(datasets[name], folder / f"{name.lower()}.xpt", dataset_name=name,
                         dataset_label=spec.datasets[name].get("label", ""), variables=spec.xpt_variables(name),
-                        created=created)
+                        created=created, source=datasets)
 
 
 def build_sdtm_from_raw(spec_dir=None, raw_dir=None, edc="csv", progress: Progress | None = None, cut=None):
@@ -474,7 +477,7 @@ def package_from_folder(folder, spec_dir=None, formats="xpt", stream=None, publi
     from adam.spec import load_adam_spec
     from cdisc.publish import copy_version
     from define.package import write_submission
-    from define.xpt import read_xpt
+    from define.written import XptFiles, XptFolder
     from sdtm.supp import supp_domain_spec
     from specs.model import domain_spec
 
@@ -489,27 +492,30 @@ def package_from_folder(folder, spec_dir=None, formats="xpt", stream=None, publi
         missing = [f"sdtm/{n.lower()}.xpt" for n in specs if not (folder / "sdtm" / f"{n.lower()}.xpt").is_file()]
         if missing:
             raise RawDataError([Problem(display_path(folder), f"{', '.join(missing)} not found: run cdisc run first")])
-        datasets = {name: read_xpt(folder / "sdtm" / f"{name.lower()}.xpt")[0] for name in specs}
+        copy_version(folder, staging, leave_out={"m5"})  # the rest of the output as it was (hard links)
+        # each dataset read from its file when described and let go; a file the package would write with the
+        # same bytes is linked into m5 (define.written.XptFolder), as `cdisc run` does
+        datasets = XptFolder({name: staging / "sdtm" / f"{name.lower()}.xpt" for name in specs})
         for name, dspec in list(specs.items()):  # permissible variables the run left out (no value in any record)
-            absent = {v.name for v in dspec.variables if v.name not in datasets[name].columns
+            columns = set(datasets.columns(name))
+            absent = {v.name for v in dspec.variables if v.name not in columns
                       and v.core == "Perm" and not v.keep and not v.supp}
             if absent:
                 specs[name] = replace(dspec, variables=[v for v in dspec.variables if v.name not in absent])
         adam_spec, adam = None, None
         if (folder / "adam").is_dir():
             adam_spec = load_adam_spec(adam_spec_path(spec_dir))
-            adam = {name: read_xpt(path)[0] for name in adam_spec.datasets
-                    if (path := folder / "adam" / f"{name.lower()}.xpt").is_file()}
+            adam = XptFolder({name: staging / "adam" / f"{name.lower()}.xpt" for name in adam_spec.datasets
+                              if (folder / "adam" / f"{name.lower()}.xpt").is_file()})
         created = datetime(2000, 1, 1)
         manifest = folder / "manifest.json"
         if manifest.is_file():
             import json
             created = datetime.fromisoformat(json.loads(manifest.read_text("utf-8"))["created"])
-        copy_version(folder, staging, leave_out={"m5"})  # the rest of the output as it was
         package = write_submission(staging, spec, SimpleNamespace(datasets=datasets, specs=specs),
                                    adam_spec=adam_spec, adam_datasets=adam, created=created, formats=formats,
                                    raw_dir=raw_dir or builtin_raw_dir(), guides=True,
-                                   findings=earlier_findings(folder))
+                                   findings=earlier_findings(folder), xpt_files=XptFiles())
     print(f"submission package written to {display_path(folder / 'm5')}: "
           + ", ".join(f"{k.upper()} {len(list(v.glob('*.xpt')))} datasets" for k, v in
                       sorted((key, folder / p.relative_to(staging)) for key, p in package.folders.items())),

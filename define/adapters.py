@@ -140,13 +140,14 @@ def sdtm_inputs(result, acrf=None) -> list[DatasetInput]:
     return inputs
 
 
-def from_sdtm(spec, result, ct=None, acrf=None) -> DefineModel:
+def from_sdtm(spec, result, ct=None, acrf=None, visit=None) -> DefineModel:
     """The SDTM define model: ``spec`` a ``specs.loader.StudySpec``, ``result`` the SDTM build, ``acrf`` the
-    annotated CRF generated from the EDC metadata (``define.acrf.build_acrf``), if any."""
+    annotated CRF generated from the EDC metadata (``define.acrf.build_acrf``), if any; ``visit(name, frame)``
+    is called with each dataset in the one pass that reads it (``build_define``)."""
     if ct is None:
         from specs.ct import load_ct
         ct = load_ct()
-    return build_define(sdtm_study(spec, acrf), "Tabulation", sdtm_inputs(result, acrf), result.datasets, ct)
+    return build_define(sdtm_study(spec, acrf), "Tabulation", sdtm_inputs(result, acrf), result.datasets, ct, visit)
 
 
 # --- ADaM ---------------------------------------------------------------------------------------------
@@ -224,14 +225,24 @@ def adam_inputs(adam_spec, datasets: dict) -> list[DatasetInput]:
     return inputs
 
 
-def from_adam(adam_spec, datasets: dict, study: dict, ct=None) -> DefineModel:
-    """The ADaM define model: ``adam_spec`` an ``adam.spec.AdamSpec``, ``datasets`` its built outputs,
-    ``study`` the ``study`` block of study.yaml (ids, standards, CT versions, dictionaries)."""
+def from_adam(adam_spec, datasets, study: dict, ct=None, visit=None) -> DefineModel:
+    """The ADaM define model: ``adam_spec`` an ``adam.spec.AdamSpec``, ``datasets`` its built outputs (a
+    Mapping), ``study`` the ``study`` block of study.yaml (ids, standards, CT versions, dictionaries);
+    ``visit(name, frame)`` is called with each dataset in the one pass that reads it."""
     if ct is None:
         from specs.ct import load_ct
         ct = load_ct()
-    from define.arm import add_analysis_results
+    from define.arm import add_analysis_results, result_counts
 
-    model = build_define(adam_study(study, adam_spec), "Analysis", adam_inputs(adam_spec, datasets), datasets, ct)
     data = getattr(adam_spec, "data", None) or {}
-    return add_analysis_results(model, data.get("analysis_results") or [], documents=data.get("documents") or [])
+    entries = data.get("analysis_results") or []
+    counts: dict = {}  # the records of each analysis result, counted in the same pass
+
+    def described(name, frame):
+        counts.update(result_counts(entries, name, frame))
+        if visit is not None:
+            visit(name, frame)
+
+    model = build_define(adam_study(study, adam_spec), "Analysis", adam_inputs(adam_spec, datasets), datasets, ct,
+                         described)
+    return add_analysis_results(model, entries, documents=data.get("documents") or [], counts=counts)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from define.build import oid_part, value_in
+from define.build import _checked_text, oid_part, value_in
 from define.model import DefineModel, Leaf, RangeCheck, WhereClauseDef
 from specs.errors import DataError, Problem
 
@@ -73,14 +73,47 @@ def _document_refs(refs, leaves: dict[str, Leaf], at: str, problems: list[Proble
     return out
 
 
+def _conditions(result: dict) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(variable, EQ/IN, values as define.xml writes them) of each ``where`` condition of a result."""
+    return [(variable, "IN" if isinstance(value, list) else "EQ",
+             tuple(_text_of(v) for v in (value if isinstance(value, list) else [value])))
+            for variable, value in result["where"].items()]
+
+
+def result_counts(entries: list[dict], name: str, data: pd.DataFrame) -> dict[tuple[int, int], int]:
+    """The records each result on dataset ``name`` selects ((display, result) position -> count), from
+    one read of the dataset; a result naming a variable the dataset lacks is left to add_analysis_results."""
+    counts, views = {}, {}
+    for d_index, entry in enumerate(entries or []):
+        for r_index, result in enumerate(entry["results"]):
+            if result["dataset"] != name or any(v not in data.columns for v in result["where"]):
+                continue
+            mask = pd.Series(True, index=data.index)
+            for variable, comparator, values in _conditions(result):
+                if variable not in views:
+                    views[variable] = _checked_text(data[variable])
+                mask &= value_in(data[variable], list(values), views[variable])
+            counts[(d_index, r_index)] = int(mask.sum())
+    return counts
+
+
 def add_analysis_results(model: DefineModel, entries: list[dict], where: str = "adam.yaml: analysis_results",
-                         documents: list[dict] | None = None) -> DefineModel:
+                         documents: list[dict] | None = None, counts: dict[tuple[int, int], int] | None = None
+                         ) -> DefineModel:
     """Add the result displays of ``entries`` (adam.yaml ``analysis_results``) and their where clauses to
     ``model``, and the ``documents`` (adam.yaml ``documents``: SAP, CSR) they refer to as def:leaf elements;
-    DataError naming each entry that does not fit the datasets described or names a document not declared."""
+    DataError naming each entry that does not fit the datasets described or names a document not declared.
+    ``counts``: ``result_counts`` of every dataset, when already worked out in the pass that described them;
+    otherwise each dataset the results name is read once here."""
     problems: list[Problem] = []
     displays = []
     leaves = {str(d["id"]): Leaf(f"LF.{oid_part(str(d['id']))}", d["href"], d["title"]) for d in documents or []}
+    available = set(model.data)  # (``in`` on a Mapping may read the dataset: its keys are listed once)
+    if counts is None:
+        counts = {}
+        for name in dict.fromkeys(r["dataset"] for e in entries or [] for r in e["results"]):
+            if name in available:
+                counts.update(result_counts(entries, name, model.data[name]))
     for d_index, entry in enumerate(entries or []):
         display = ResultDisplay(f"RD.{oid_part(entry['id'])}", entry["id"], entry["title"],
                                 documents=_document_refs(entry.get("documents"), leaves, f"{where}[{d_index}]",
@@ -88,31 +121,26 @@ def add_analysis_results(model: DefineModel, entries: list[dict], where: str = "
         for r_index, result in enumerate(entry["results"]):
             at = f"{where}[{d_index}].results[{r_index}]"
             ds = result["dataset"]
-            if ds not in model.data:
+            if ds not in available:
                 problems.append(Problem(f"{at}.dataset", f"'{ds}' is not an ADaM dataset of this package"))
                 continue
-            data = model.data[ds]
-            missing = [v for v in list(result["where"]) + list(result["variables"]) if v not in data.columns]
+            columns = {model.items[ref.item_oid].name for ref in model.group(ds).items}  # (those of the data)
+            missing = [v for v in list(result["where"]) + list(result["variables"]) if v not in columns]
             if missing:
                 problems.append(Problem(at, f"not variables of {ds}: {', '.join(missing)}"))
                 continue
             oid = f"AR.{oid_part(entry['id'])}.R.{r_index + 1}"
-            checks, conditions = [], []
-            mask = pd.Series(True, index=data.index)
-            for variable, value in result["where"].items():
-                values = tuple(_text_of(v) for v in (value if isinstance(value, list) else [value]))
-                comparator = "IN" if isinstance(value, list) else "EQ"
-                checks.append(RangeCheck(f"IT.{ds}.{oid_part(variable)}", comparator, values))
-                conditions.append((variable, comparator, values))
-                mask &= value_in(data[variable], list(values))
+            conditions = _conditions(result)
+            checks = [RangeCheck(f"IT.{ds}.{oid_part(variable)}", comparator, values)
+                      for variable, comparator, values in conditions]
             # a result whose records a data cut has not reached yet keeps its metadata (records = 0)
             clause = WhereClauseDef(f"WC.{oid}", checks, ds, tuple(conditions))
             model.where_clauses.append(clause)
             display.results.append(AnalysisResult(
                 oid, result["description"], result["reason"], result["purpose"], f"IG.{ds}", clause.oid,
                 [f"IT.{ds}.{oid_part(v)}" for v in result["variables"]],
-                f"IT.{ds}.PARAMCD" if "PARAMCD" in data.columns else None, result.get("documentation"),
-                result.get("code"), result.get("code_context"), int(mask.sum()),
+                f"IT.{ds}.PARAMCD" if "PARAMCD" in columns else None, result.get("documentation"),
+                result.get("code"), result.get("code_context"), counts.get((d_index, r_index), 0),
                 _document_refs(result.get("documents"), leaves, at, problems)))
         if display.results:
             displays.append(display)

@@ -10,6 +10,7 @@ dataset, variable and value.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -54,6 +55,7 @@ class _Builder:
         self.where_clauses: dict[str, WhereClauseDef] = {}
         self.pages_used = False
         self.supp_qnams: dict[str, set] = {}  # parent dataset -> QNAMs of its SUPP-- (SDTMIG 4.2.8.3)
+        self.pending_multiple: list[tuple[int, str, str]] = []  # (problem index, dataset, variable): MULTIPLE
         self.frame: pd.DataFrame | None = None  # the records being described (decodes of data codelists)
         self.columns: dict = {}  # the columns of self.frame read once (define.infer): name -> TextColumn,
         # (name, "Num") -> float64 numbers
@@ -106,8 +108,9 @@ class _Builder:
                 return None
             if not codelist.extensible:
                 for value in distinct:
-                    if value not in codelist.terms and not (
-                            value == MULTIPLE and multiple_allowed(var.name, self.supp_qnams.get(ds))):
+                    if value not in codelist.terms:
+                        if value == MULTIPLE:  # allowed when SUPP-- holds its values: decided once all are read
+                            self.pending_multiple.append((len(self.problems), ds, var.name))
                         self.problems.append(Problem(f"{ds}.{var.name}", f"value '{value}' is not in codelist "
                                                      f"{codelist.short} ({codelist.code}), which is not extensible"))
             self._check_allowed(ds, var, distinct)
@@ -377,24 +380,67 @@ def where_clause_mask(data: pd.DataFrame, clause: WhereClauseDef, views: dict | 
     return mask
 
 
-def build_define(study: StudyInput, purpose: str, inputs: list[DatasetInput], data: dict[str, pd.DataFrame],
-                 ct=None) -> DefineModel:
-    """The Define-XML model of ``inputs`` described from ``data``; DataError when they contradict."""
+class _Subset(Mapping):
+    """The datasets of ``data`` that are described, without reading them."""
+
+    def __init__(self, data: Mapping, names: list[str]):
+        self.data, self.names = data, names
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self.names:
+            raise KeyError(name)
+        return self.data[name]
+
+    def __contains__(self, name) -> bool:
+        return name in self.names
+
+    def __iter__(self):
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+def build_define(study: StudyInput, purpose: str, inputs: list[DatasetInput], data: Mapping[str, pd.DataFrame],
+                 ct=None, visit: Callable[[str, pd.DataFrame], None] | None = None) -> DefineModel:
+    """The Define-XML model of ``inputs`` described from ``data``; DataError when they contradict.
+
+    ``data`` may be a read-only Mapping that loads a dataset from disk on each access: each dataset is
+    read once (described, its where clauses checked, then ``visit(name, frame)``, for whatever else
+    needs its values) and let go before the next; none is changed. The model keeps ``data`` itself.
+    """
     builder = _Builder(study, purpose, ct)
-    builder.supp_qnams = {name[4:]: set(frame["QNAM"]) for name, frame in data.items()
-                          if name.startswith("SUPP") and "QNAM" in frame}
-    groups = []
+    groups, unselected = [], []
+    available = set(data)  # (``in`` on a Mapping may read the dataset: its keys are listed once instead)
     for spec in inputs:
-        if spec.name not in data:
+        if spec.name not in available:
             builder.problems.append(Problem(spec.name, "no data for this dataset"))
             continue
-        group = builder.dataset(spec, data[spec.name])
+        frame = data[spec.name]
+        if spec.name.startswith("SUPP") and "QNAM" in frame:
+            builder.supp_qnams[spec.name[4:]] = set(pd.unique(frame["QNAM"]))
+        clauses = len(builder.where_clauses)
+        group = builder.dataset(spec, frame)
         if group is not None:
             groups.append(group)
-    views: dict[str, dict] = {}  # dataset -> its columns as text, each read once for all its clauses
-    for clause in builder.where_clauses.values():
-        if not where_clause_mask(data[clause.dataset], clause, views.setdefault(clause.dataset, {})).any():
-            builder.problems.append(Problem(clause.oid, "selects no record"))
+        views: dict = {}  # the dataset's columns as text, each read once for all its clauses
+        for clause in list(builder.where_clauses.values())[clauses:]:  # (those of this dataset)
+            if not where_clause_mask(frame, clause, views).any():
+                unselected.append(Problem(clause.oid, "selects no record"))
+        if visit is not None:
+            visit(spec.name, frame)
+        builder.frame, builder.columns, views, frame = None, {}, None, None  # let the dataset go
+    described = {s.name for s in inputs}
+    if builder.pending_multiple:
+        for name in available:  # a SUPP-- that is not described itself still lists its QNAMs
+            if name.startswith("SUPP") and name not in described and name[4:] not in builder.supp_qnams:
+                frame = data[name]
+                if "QNAM" in frame:
+                    builder.supp_qnams[name[4:]] = set(pd.unique(frame["QNAM"]))
+        allowed = {index for index, ds, variable in builder.pending_multiple
+                   if multiple_allowed(variable, builder.supp_qnams.get(ds))}
+        builder.problems = [p for i, p in enumerate(builder.problems) if i not in allowed]
+    builder.problems += unselected
     if builder.problems:
         raise DataError(builder.problems, title=CONFLICTS)
     # CRF page references need the annotated CRF itself in the package; without one they are left out
@@ -404,6 +450,11 @@ def build_define(study: StudyInput, purpose: str, inputs: list[DatasetInput], da
     for item in builder.items.values():  # a variable empty in every record uses no term: no codelist to point to
         if item.codelist_oid is not None and item.codelist_oid not in built:
             item.codelist_oid = None
+    names = [s.name for s in inputs]
+    if isinstance(data, dict):
+        kept = {name: data[name] for name in names}
+    else:  # a mapping that loads on access: kept as it is (nothing is read), or the part described
+        kept = data if available == set(names) else _Subset(data, names)
     return DefineModel(study, purpose, builder.standards, groups, builder.items, builder.value_lists,
                        list(builder.where_clauses.values()), codelists, list(builder.methods.values()),
-                       list(builder.comments.values()), documents, {s.name: data[s.name] for s in inputs})
+                       list(builder.comments.values()), documents, kept)

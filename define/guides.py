@@ -10,6 +10,7 @@ define.xml as a def:SupplementalDoc (``define.package.write_submission(guides=Tr
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -70,11 +71,63 @@ def _design(doc: PdfDocument, spec) -> None:
                    for v in design["visits"]], [22, 40, 22, 106])
 
 
+@dataclass(frozen=True)
+class DatasetSummary:
+    """What the guides say of a dataset's values, worked out in the one pass that reads it (``define.build``
+    calls ``summarize`` through ``write_submission``): the guides then read no dataset themselves."""
+    records: int
+    data_cut: dict[str, str] | None = None  # TS: TSVAL of DCUTDTC and DCUTDESC
+    cut_text: str | None = None  # ADSL: the data cut its DCUTDT/DCUTDESC say
+    flags: tuple[tuple[str, int], ...] = ()  # ADSL: each population flag and its subjects with Y
+    parameters: tuple[tuple[str, str, int], ...] = ()  # each PARAMCD (PARAM) and its records
+    trace: tuple[str, str] | None = None  # SRCDOM counts, records with SRCSEQL
+
+
+def summarize(name: str, data: pd.DataFrame) -> DatasetSummary:
+    """The ``DatasetSummary`` of dataset ``name`` (whole columns; the data are not changed)."""
+    ts = None
+    if name == "TS" and {"TSPARMCD", "TSVAL"} <= set(data.columns):
+        values = dict(zip(data["TSPARMCD"].astype(str), data["TSVAL"].astype(str)))
+        ts = {k: values[k] for k in ("DCUTDTC", "DCUTDESC") if k in values}
+    cut_text, flags = None, ()
+    if name == "ADSL":
+        if "DCUTDT" in data.columns and data["DCUTDT"].notna().any():
+            dates = pd.to_datetime(data["DCUTDT"].dropna(), unit="D", origin="1960-01-01").dt.date.astype(str)
+            description = data["DCUTDESC"].dropna().astype(str) if "DCUTDESC" in data.columns else \
+                pd.Series(dtype=str)
+            cut_text = f"Data cut of {dates.min()}" + ("" if dates.nunique() == 1 else f" to {dates.max()} (per subject)")
+            cut_text += f" ({description.iloc[0]})" if not description.empty and description.iloc[0] else ""
+        flags = tuple((f, int((data[f] == "Y").sum())) for f in data.columns if f.endswith("FL") and f not in ("DTHFL",))
+    parameters = ()
+    if "PARAMCD" in data.columns:
+        counts = data.groupby(["PARAMCD", "PARAM"], sort=False).size() if "PARAM" in data.columns else \
+            data.groupby("PARAMCD", sort=False).size()
+        parameters = tuple((*(key if isinstance(key, tuple) else (key, "")), int(count))
+                           for key, count in counts.items())
+    trace = None
+    if "SRCDOM" in data.columns:
+        domains = data["SRCDOM"].astype("string").fillna("(none: derived)").value_counts(sort=False)
+        seql = int(data["SRCSEQL"].astype("string").fillna("").str.strip().ne("").sum()) \
+            if "SRCSEQL" in data.columns else 0
+        trace = (", ".join(f"{d}: {n}" for d, n in domains.items()), str(seql))
+    return DatasetSummary(len(data), ts, cut_text, flags, parameters, trace)
+
+
+def summary(model: DefineModel, name: str) -> DatasetSummary:
+    """The summary of a dataset of ``model``: the one worked out when it was described, else read now."""
+    known = getattr(model, "summaries", None)
+    if known is None:
+        return summarize(name, model.data[name])
+    if name not in known:
+        known[name] = summarize(name, model.data[name])
+    return known[name]
+
+
 def _datasets_table(doc: PdfDocument, model: DefineModel, extra=None) -> None:
     rows = []
     for group in model.groups:
         row = [group.name, group.label, group.cls or "", group.structure, ", ".join(group.keys),
-               str(len(model.data[group.name]))]
+               str(summary(model, group.name).records)]
         rows.append(row + ([extra(group)] if extra else []))
     headers = ["Dataset", "Label", "Class", "Structure", "Keys", "Records"] + (["Notes"] if extra else [])
     widths = [16, 32, 26, 46, 52, 18] if not extra else [15, 28, 22, 38, 38, 14, 35]
@@ -83,17 +136,12 @@ def _datasets_table(doc: PdfDocument, model: DefineModel, extra=None) -> None:
 
 def data_cut(model: DefineModel) -> str:
     """The data cut the datasets were made at, as the data say (TS DCUTDTC/DCUTDESC, ADSL DCUTDT/DCUTDESC)."""
-    ts = model.data.get("TS")
-    if ts is not None and {"TSPARMCD", "TSVAL"} <= set(ts.columns):
-        values = dict(zip(ts["TSPARMCD"].astype(str), ts["TSVAL"].astype(str)))
-        if values.get("DCUTDTC"):
-            return f"Data cut of {values['DCUTDTC']}" + (f" ({values['DCUTDESC']})" if values.get("DCUTDESC") else "")
-    adsl = model.data.get("ADSL")
-    if adsl is not None and "DCUTDT" in adsl.columns and adsl["DCUTDT"].notna().any():
-        dates = pd.to_datetime(adsl["DCUTDT"].dropna(), unit="D", origin="1960-01-01").dt.date.astype(str)
-        description = adsl["DCUTDESC"].dropna().astype(str) if "DCUTDESC" in adsl.columns else pd.Series(dtype=str)
-        text = f"Data cut of {dates.min()}" + ("" if dates.nunique() == 1 else f" to {dates.max()} (per subject)")
-        return text + (f" ({description.iloc[0]})" if not description.empty and description.iloc[0] else "")
+    values = summary(model, "TS").data_cut if "TS" in set(model.data) else None
+    if values and values.get("DCUTDTC"):
+        return f"Data cut of {values['DCUTDTC']}" + (f" ({values['DCUTDESC']})" if values.get("DCUTDESC") else "")
+    text = summary(model, "ADSL").cut_text if "ADSL" in set(model.data) else None
+    if text is not None:
+        return text
     return "No data cut: the datasets hold all the data of the raw export."
 
 
@@ -302,12 +350,10 @@ def _adrg(doc, acronyms, spec, model: DefineModel, adam_spec, findings: pd.DataF
     doc.heading("Protocol design", 2)
     _design(doc, spec)
     doc.heading("Analysis considerations related to multiple analysis datasets")
-    adsl = model.data.get("ADSL")
     doc.heading("Analysis populations", 2)
-    if adsl is not None:
-        flags = [c for c in adsl.columns if c.endswith("FL") and c not in ("DTHFL",)]
+    if "ADSL" in set(model.data):  # (the keys: ``in`` on a Mapping may read the dataset)
         doc.table(["Flag", "Subjects Y", "Definition"],
-                  [[f, str(int((adsl[f] == "Y").sum())), methods.get(f"MT.ADSL.{f}", "")] for f in flags],
+                  [[f, str(count), methods.get(f"MT.ADSL.{f}", "")] for f, count in summary(model, "ADSL").flags],
                   [20, 20, 150])
     doc.heading("Treatment variables", 2)
     doc.table(["Variable", "Values", "Definition"], _codelist_rows(model, ("TRT", "APERIOD")), [24, 66, 100])
@@ -380,28 +426,12 @@ def _codelist_rows(model: DefineModel, prefixes: tuple) -> list[list[str]]:
 
 
 def _parameter_rows(model: DefineModel) -> list[list[str]]:
-    rows = []
-    for name, data in model.data.items():
-        if "PARAMCD" not in data.columns:
-            continue
-        counts = data.groupby(["PARAMCD", "PARAM"], sort=False).size() if "PARAM" in data.columns else \
-            data.groupby("PARAMCD", sort=False).size()
-        for key, count in counts.items():
-            code, label = key if isinstance(key, tuple) else (key, "")
-            rows.append([name, code, label, str(int(count))])
-    return rows
+    return [[name, code, label, str(count)] for name in model.data for code, label, count in
+            summary(model, name).parameters]
 
 
 def _trace_rows(model: DefineModel) -> list[list[str]]:
-    rows = []
-    for name, data in model.data.items():
-        if "SRCDOM" not in data.columns:
-            continue
-        domains = data["SRCDOM"].astype("string").fillna("(none: derived)").value_counts(sort=False)
-        seql = int(data["SRCSEQL"].astype("string").fillna("").str.strip().ne("").sum()) \
-            if "SRCSEQL" in data.columns else 0
-        rows.append([name, ", ".join(f"{d}: {n}" for d, n in domains.items()), str(seql)])
-    return rows
+    return [[name, *summary(model, name).trace] for name in model.data if summary(model, name).trace is not None]
 
 
 def reviewers_findings(spec) -> list[dict]:

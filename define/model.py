@@ -14,6 +14,7 @@ VL.<dataset>.<variable>, WC.<dataset>.<variable>.<value>, MT.<dataset>.<variable
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from dataclasses import dataclass, field
 
@@ -237,7 +238,10 @@ class DefineModel:
     methods: list[MethodDef] = field(default_factory=list)
     comments: list[CommentDef] = field(default_factory=list)
     documents: list[Leaf] = field(default_factory=list)  # aCRF, reviewer's guide
-    data: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)  # the datasets described
+    # the datasets described: a dict, or a read-only Mapping that loads a dataset on each access (read
+    # them one at a time; what needs their values once is worked out in define.build's single pass)
+    data: Mapping[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    summaries: dict = field(default_factory=dict, repr=False)  # dataset -> define.guides.DatasetSummary
     analysis_results: list = field(default_factory=list)  # define.arm.ResultDisplay (ARM 1.0), ADaM only
     result_documents: list[Leaf] = field(default_factory=list)  # SAP, CSR... the analysis results refer to
 

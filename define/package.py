@@ -74,10 +74,11 @@ def plan_split(data: pd.DataFrame, by: str, row_bytes: int, overhead: int, limit
     return pieces
 
 
-def write_split(model: DefineModel, name: str, folder: Path, xpt_size: int, limit: int, created: datetime
-                ) -> tuple[list[Path], list[str]]:
-    """Write the pieces of a dataset over the limit to ``folder``/split; returns the files and notes."""
-    data = model.data[name]
+def write_split(model: DefineModel, name: str, folder: Path, xpt_size: int, limit: int, created: datetime,
+                data: pd.DataFrame | None = None) -> tuple[list[Path], list[str]]:
+    """Write the pieces of a dataset over the limit to ``folder``/split; returns the files and notes.
+    ``data``: the dataset when the caller has it at hand (else read from ``model.data``)."""
+    data = model.data[name] if data is None else data
     by = grouping_variable(name, data)
     if by is None:
         return [], [f"{name}: {xpt_size} bytes, over the {limit}-byte limit, but no grouping variable to split on"]
@@ -110,31 +111,42 @@ def write_standard_folder(model: DefineModel, folder: Path, *, created: datetime
                           size_limit: int = FIVE_GB, html: bool = True, ndjson_rows: int = NDJSON_ROWS,
                           validate: bool = True, xpt_files: XptFiles | None = None) -> tuple[list[Path], list[str]]:
     """XPT (and Dataset-JSON) per dataset, define.xml, the stylesheet and define.html in ``folder``.
-    ``xpt_files``: the XPT files written earlier in the run; one with the same bytes is linked, not rewritten."""
+    ``xpt_files``: the XPT files written earlier in the run; one with the same bytes is linked, not rewritten.
+    The datasets are read from ``model.data`` one at a time, and only when a file needs their values (an
+    XPT file linked from the one written earlier from the same read-only mapping needs none)."""
     files, notes, problems = [], [], []
     xpt_files = xpt_files if xpt_files is not None else XptFiles()
     for group in model.groups:
-        name, data = group.name, model.data[group.name]
-        lower = name.lower()
+        name, lower, loaded = group.name, group.name.lower(), []
+
+        def data(name=name, loaded=loaded) -> pd.DataFrame:  # the dataset, read once when first needed
+            if not loaded:
+                loaded.append(model.data[name])
+            return loaded[0]
+
+        if isinstance(model.data, dict):
+            data()  # (in memory already: the frame itself tells whether its file was written earlier)
         if "xpt" in formats:
             path = folder / f"{lower}.xpt"
-            notes += xpt_files.place(data, path, dataset_name=name, dataset_label=group.label,
-                                     variables=model.xpt_variables(name), created=created)
+            notes += xpt_files.place(loaded[0] if loaded else data, path, dataset_name=name,
+                                     dataset_label=group.label, variables=model.xpt_variables(name),
+                                     created=created, source=model.data)
             files.append(path)
             size = path.stat().st_size
             if size > size_limit:
-                pieces, split_notes = write_split(model, name, folder, size, size_limit, created)
+                pieces, split_notes = write_split(model, name, folder, size, size_limit, created, data())
                 files += pieces
                 notes += split_notes
         if "json" in formats:
-            suffix = "ndjson" if len(data) > ndjson_rows else "json"
-            path = write_dataset_json(data, folder / f"{lower}.{suffix}", name=name, label=group.label,
+            suffix = "ndjson" if len(data()) > ndjson_rows else "json"
+            path = write_dataset_json(data(), folder / f"{lower}.{suffix}", name=name, label=group.label,
                                       columns=columns_from_model(model, name), created=created,
                                       study_oid=f"STDY.{model.study.studyid}", metadata_version_oid=model.mdv_oid,
                                       metadata_ref="define.xml")
             files.append(path)
             if validate:
                 problems += [Problem(path.name, e) for e in validate_dataset_json(path)]
+        loaded.clear()  # let the dataset go before the next is read
     define_path = write_define(model, folder / "define.xml", created)
     files += [define_path, copy_stylesheet(folder)]
     if any(leaf.id == "LF.acrf" for leaf in model.documents):
@@ -225,8 +237,22 @@ def write_submission(out_dir, spec, sdtm_result, *, adam_spec=None, adam_dataset
         ct = study_ct(spec)
     created = created or datetime(2000, 1, 1)
     acrf = build_acrf(spec, raw_dir, created) if raw_dir is not None and annotated_crf(spec) is None else None
-    sdtm = from_sdtm(spec, sdtm_result, ct, acrf=acrf)
-    adam = from_adam(adam_spec, adam_datasets, spec.study, ct) if adam_spec is not None and adam_datasets else None
+    # each dataset is read once to be described; what the guides say of its values is worked out then too
+    summaries: dict[str, dict] = {"sdtm": {}, "adam": {}}
+
+    def summarizer(key: str):
+        if not guides:
+            return None
+        from define.guides import summarize
+
+        return lambda name, frame: summaries[key].__setitem__(name, summarize(name, frame))
+
+    sdtm = from_sdtm(spec, sdtm_result, ct, acrf=acrf, visit=summarizer("sdtm"))
+    sdtm.summaries.update(summaries["sdtm"])
+    adam = None
+    if adam_spec is not None and adam_datasets:
+        adam = from_adam(adam_spec, adam_datasets, spec.study, ct, visit=summarizer("adam"))
+        adam.summaries.update(summaries["adam"])
     if isinstance(formats, str):
         formats = tuple(f.strip() for f in formats.split(",") if f.strip())
     if guides:

@@ -75,3 +75,39 @@ def test_a_file_removed_since_is_written_again(tmp_path, frame):
     (tmp_path / "sdtm" / "ae.xpt").unlink()
     _write(files, frame, tmp_path / "m5" / "ae.xpt")
     assert written_lengths(tmp_path / "m5" / "ae.xpt", 3) == (5, 12, 8)
+
+
+def test_a_file_read_through_xpt_folder_is_linked_when_writing_it_again_gives_its_bytes(tmp_path, frame):
+    from define.written import XptFolder
+
+    ascii_frame = frame.assign(AETERM=["HEADACHE", "NAUSEA"])
+    resolved = [XptVariable("USUBJID", "Unique Subject Identifier", "Char", 5)] + VARIABLES[1:]
+    arguments = dict(dataset_name="AE", dataset_label="Adverse Events", variables=resolved, created=CREATED)
+    write_xpt(ascii_frame, tmp_path / "sdtm" / "ae.xpt", **arguments)
+    folder = XptFolder({"AE": tmp_path / "sdtm" / "ae.xpt"})
+    assert folder.columns("AE") == ["USUBJID", "AETERM", "AESEQ"]
+    files = XptFiles()
+    files.place(lambda: folder["AE"], tmp_path / "m5" / "ae.xpt", source=folder, **arguments)
+    assert (tmp_path / "m5" / "ae.xpt").samefile(tmp_path / "sdtm" / "ae.xpt")
+    # another label: the header would differ, so the file is written from the data read
+    files.place(lambda: folder["AE"], tmp_path / "m5b" / "ae.xpt", source=folder,
+                **{**arguments, "dataset_label": "Adverse Event"})
+    assert not (tmp_path / "m5b" / "ae.xpt").samefile(tmp_path / "sdtm" / "ae.xpt")
+    write_xpt(ascii_frame, tmp_path / "ae.xpt", **{**arguments, "dataset_label": "Adverse Event"})
+    assert (tmp_path / "m5b" / "ae.xpt").read_bytes() == (tmp_path / "ae.xpt").read_bytes()
+
+
+def test_a_file_whose_text_is_not_ascii_is_written_again_not_linked(tmp_path, frame):
+    from define.written import XptFolder
+
+    resolved = [XptVariable("USUBJID", "Unique Subject Identifier", "Char", 5)] + VARIABLES[1:]
+    arguments = dict(dataset_name="AE", dataset_label="Adverse Events", variables=resolved, created=CREATED)
+    path = tmp_path / "sdtm" / "ae.xpt"
+    write_xpt(frame.assign(AETERM=["HEADACHE", "NAUSEA"]), path, **arguments)
+    raw = bytearray(path.read_bytes())
+    raw[raw.index(b"HEADACHE") + 1] = 0xC9  # 'HÉADACHE' in cp1252, as a file from elsewhere may hold
+    path.write_bytes(bytes(raw))
+    folder = XptFolder({"AE": path})
+    notes = XptFiles().place(lambda: folder["AE"], tmp_path / "m5" / "ae.xpt", source=folder, **arguments)
+    assert not (tmp_path / "m5" / "ae.xpt").samefile(path)
+    assert notes == ["AE.AETERM row 1: 'HÉADACHE' -> 'HEADACHE'"]
