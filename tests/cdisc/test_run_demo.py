@@ -111,11 +111,11 @@ def test_cdisc_package_rebuilds_the_same_define_from_the_written_files(demo_run,
     assert (copy / define).read_bytes() == (out / define).read_bytes()
     assert (copy / "m5/datasets/nct05153070/tabulations/sdtm/dm.json").is_file()
     # each XPT file is the one of sdtm/ (adam/), linked rather than written again: the same bytes as before
-    for folder, names, written in (("m5/datasets/nct05153070/tabulations/sdtm", SDTM, "sdtm"),
+    for placed, names, written in (("m5/datasets/nct05153070/tabulations/sdtm", SDTM, "sdtm"),
                                    ("m5/datasets/nct05153070/analysis/adam/datasets", ADAM, "adam")):
         for name in names:
-            assert (copy / folder / f"{name}.xpt").samefile(copy / written / f"{name}.xpt")
-            assert (copy / folder / f"{name}.xpt").read_bytes() == (out / folder / f"{name}.xpt").read_bytes()
+            assert (copy / placed / f"{name}.xpt").samefile(copy / written / f"{name}.xpt")
+            assert (copy / placed / f"{name}.xpt").read_bytes() == (out / placed / f"{name}.xpt").read_bytes()
 
 
 def test_every_auc_row_traces_back_to_its_lb_records(demo_run):
@@ -169,11 +169,11 @@ def test_cdisc_adam_replaces_its_folder_whole_in_a_run_output(demo_run, tmp_path
     assert (copy / define).read_bytes() == (out / define).read_bytes()
     assert (copy / "m5/datasets/nct05153070/tabulations/sdtm/dm.json").is_file()
     # each XPT file is the one of sdtm/ (adam/), linked rather than written again: the same bytes as before
-    for folder, names, written in (("m5/datasets/nct05153070/tabulations/sdtm", SDTM, "sdtm"),
+    for placed, names, written in (("m5/datasets/nct05153070/tabulations/sdtm", SDTM, "sdtm"),
                                    ("m5/datasets/nct05153070/analysis/adam/datasets", ADAM, "adam")):
         for name in names:
-            assert (copy / folder / f"{name}.xpt").samefile(copy / written / f"{name}.xpt")
-            assert (copy / folder / f"{name}.xpt").read_bytes() == (out / folder / f"{name}.xpt").read_bytes()
+            assert (copy / placed / f"{name}.xpt").samefile(copy / written / f"{name}.xpt")
+            assert (copy / placed / f"{name}.xpt").read_bytes() == (out / placed / f"{name}.xpt").read_bytes()
     assert (copy / "sdtm" / "dm.xpt").read_bytes() == (out / "sdtm" / "dm.xpt").read_bytes()
     assert sorted(p.name for p in (copy / STATE).iterdir()) == sorted(folder.referenced() | {"current"})
 
