@@ -12,6 +12,7 @@ import pandas as pd
 from specs.errors import SpecError
 
 from .checks import assert_data_frame, assert_one_of, assert_vars, resolve_where
+from .keys import take_runs
 
 
 def _order(order) -> tuple[list[str], list[bool]]:
@@ -118,7 +119,7 @@ def derive_basetype_records(dataset: pd.DataFrame, basetypes: list[dict],
         matched |= mask
     # the records meeting none first, then each definition's copies: one take of every column
     rest = np.flatnonzero(~matched)
-    out = dataset.take(np.concatenate([rest] + parts)).reset_index(drop=True)
+    out = take_runs(dataset, np.concatenate([rest] + parts))
     value = np.repeat(np.array([None] + labels, dtype=object), [len(rest)] + [len(p) for p in parts])
     out[new_var] = pd.Series(value, index=out.index, dtype="string")
     out.attrs = dict(dataset.attrs)

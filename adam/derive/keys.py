@@ -58,3 +58,18 @@ def take_rows(column: pd.Series, positions: np.ndarray, index) -> pd.Series:
     float64 and booleans object when a row has no match; every other dtype is kept)."""
     values = pd.api.extensions.take(column.array, positions, allow_fill=True)
     return pd.Series(values, index=index, name=column.name, copy=False)
+
+
+def take_runs(frame: pd.DataFrame, positions: np.ndarray, most: int = 32) -> pd.DataFrame:
+    """``frame``'s rows at ``positions`` with a new RangeIndex. When the positions are a few runs of
+    consecutive rows (ADLB's records without a BASETYPE, then the Tregs records once per BASETYPE),
+    the runs are sliced and stacked: pyarrow text is not copied, only numbers are; otherwise a take."""
+    breaks = np.flatnonzero(np.diff(positions) != 1) + 1 if len(positions) else np.empty(0, dtype=np.intp)
+    if len(breaks) >= most:
+        return frame.take(positions).reset_index(drop=True)
+    starts = np.concatenate([[0], breaks])
+    ends = np.concatenate([breaks, [len(positions)]])
+    pieces = [frame.iloc[positions[a]:positions[a] + (b - a)] for a, b in zip(starts, ends) if b > a]
+    out = pd.concat(pieces, ignore_index=True) if pieces else frame.iloc[:0].reset_index(drop=True)
+    out.attrs = dict(frame.attrs)
+    return out
