@@ -104,7 +104,7 @@ def _key_order(keys: list[str], columns: dict, texts: dict) -> np.ndarray:
         else:
             values = columns[k].astype("float64")
             missing = np.isnan(values)
-            sort_keys.append([~missing, np.where(missing, 0.0, values)])
+            sort_keys.append([~missing, np.where(missing, 0.0, values)] if missing.any() else [values])
     flat = [a for pair in sort_keys for a in pair]
     return np.lexsort(flat[::-1]) if flat and len(flat[0]) else np.arange(len(flat[0]) if flat else 0)
 

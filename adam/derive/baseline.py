@@ -126,6 +126,25 @@ def derive_basetype_records(dataset: pd.DataFrame, basetypes: list[dict],
     return out
 
 
+def _where_among(dataset: pd.DataFrame, where, arg: str, among: np.ndarray) -> np.ndarray:
+    """``where`` & ``among``; a condition is evaluated on the records of ``among`` alone (with the
+    variables it reads) when they are a minority (the records of one BASETYPE)."""
+    if not isinstance(where, str) or among.all() or 2 * int(among.sum()) > len(among):
+        return resolve_where(dataset, where, arg).to_numpy() & among
+    from specs.conditions import parse_condition
+
+    try:
+        columns = [c for c in parse_condition(where).columns if c in dataset.columns]
+    except Exception:  # resolve_where reports it
+        return resolve_where(dataset, where, arg).to_numpy() & among
+    rows = np.flatnonzero(among)
+    subset = dataset[columns].iloc[rows] if columns else pd.DataFrame(index=dataset.index[rows])
+    subset.attrs = dict(dataset.attrs)
+    mask = np.zeros(len(dataset), dtype=bool)
+    mask[rows] = resolve_where(subset, where, arg).to_numpy()
+    return mask
+
+
 def derive_var_ablfl(dataset: pd.DataFrame, by_vars, order, definitions: list[dict], new_var: str = "ABLFL",
                      basetype_var: str = "BASETYPE") -> pd.DataFrame:
     """ABLFL from the study's baseline definitions, one per BASETYPE.
@@ -152,7 +171,7 @@ def derive_var_ablfl(dataset: pd.DataFrame, by_vars, order, definitions: list[di
         else:
             code = [j for j, u in enumerate(types[1]) if pd.isna(u)] if has_type else None
         of_type = np.isin(types[0], code) if code is not None else np.ones(len(dataset), dtype=bool)
-        where = resolve_where(dataset, d.get("where"), f"definitions[{i}].where").to_numpy() & of_type
+        where = _where_among(dataset, d.get("where"), f"definitions[{i}].where", of_type)
         mode = assert_one_of(d.get("mode", "last"), ("first", "last"), "mode")
         chosen.append(_extreme_rows(dataset, by_vars, order, ascending, mode, where))
     out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
