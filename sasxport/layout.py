@@ -16,6 +16,7 @@ records no observation count); only a checksum kept beside the file (manifest.js
 """
 from __future__ import annotations
 
+import mmap
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from pathlib import Path
 RECORD = 80
 HEADER = b"HEADER RECORD*******"
 HEADER_TAIL = b"HEADER RECORD!!!!!!!"
+SCAN_BYTES = 32 << 20  # the data section is scanned this much at a time
 NAMES = {5: {"library": "LIBRARY", "member": "MEMBER", "descriptor": "DSCRPTR", "namestr": "NAMESTR", "obs": "OBS"},
          8: {"library": "LIBV8", "member": "MEMBV8", "descriptor": "DSCPTV8", "namestr": "NAMSTV8", "obs": "OBSV8"}}
 NAMESTR_LENGTHS = (140, 136)  # 136 on VAX/VMS; the fields read here are in the first 88 bytes
@@ -306,6 +308,31 @@ def _apply_labels(r: _Reader, variables: list[Variable], entries: dict[int, tupl
     return out
 
 
+def release_pages(raw, start: int, end: int) -> None:
+    """Give back the pages of a memory-mapped file's ``raw[start:end]`` once read (they stay in the page
+    cache): reading a large file does not make the process as large as the file. No-op on bytes."""
+    if not isinstance(raw, mmap.mmap) or not hasattr(mmap, "MADV_DONTNEED") or not hasattr(raw, "madvise"):
+        return
+    first = start - start % mmap.PAGESIZE
+    if end > first:
+        raw.madvise(mmap.MADV_DONTNEED, first, min(end, len(raw)) - first)
+
+
+def _find_record(raw, pattern: bytes, start: int) -> int:
+    """Offset of the first occurrence of ``pattern`` at or after ``start`` that begins an 80-byte record
+    (-1 if none), scanned window by window."""
+    while start < len(raw):
+        end = min(len(raw), start + SCAN_BYTES)
+        found = raw.find(pattern, start, min(len(raw), end + len(pattern) - 1))
+        while found != -1 and found % RECORD:
+            found = raw.find(pattern, found + 1, min(len(raw), end + len(pattern) - 1))
+        release_pages(raw, start, end)
+        if found != -1:
+            return found
+        start = end
+    return -1
+
+
 def _last_non_blank(raw: bytes, start: int) -> int:
     """1 + the offset of the last byte at or after ``start`` that is not a blank (``start`` if none)."""
     end = len(raw)
@@ -328,9 +355,7 @@ def _observation_count(r: _Reader, raw: bytes, offset: int, length: int, declare
     """
     data = len(raw) - offset
     not_multiple = len(raw) % RECORD
-    member = raw.find(HEADER + b"MEMB", offset)
-    while member != -1 and member % RECORD:
-        member = raw.find(HEADER + b"MEMB", member + 1)
+    member = _find_record(raw, HEADER + b"MEMB", offset)
     if member != -1:
         r.fail(f"this SAS XPORT file holds more than one dataset (another member header at byte {member:,}); "
                f"expected one dataset per file")

@@ -9,6 +9,8 @@ file is an XportError, never a partial read.
 """
 from __future__ import annotations
 
+import mmap
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,10 +21,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sasxport.ibm import ibm_to_ieee
-from sasxport.layout import Layout, Variable, XportError, read_layout
+from sasxport.layout import Layout, Variable, XportError, read_layout, release_pages
 
 FALLBACK_ENCODING = "cp1252"
 PARALLEL_ROWS = 50_000  # below this, threads cost more than they save
+BLOCK_BYTES = 32 << 20  # records decoded at a time: the reader's own memory beyond the values it builds
 TEXT_DTYPE = pd.Series(["text"]).dtype  # pandas 3: str; pandas 2: object
 # pandas' text held by pyarrow (pandas 3 with pyarrow): ASCII columns are built as pyarrow arrays directly
 ARROW_TEXT = isinstance(TEXT_DTYPE, pd.StringDtype) and TEXT_DTYPE.storage == "pyarrow"
@@ -58,51 +61,137 @@ class XportDataset:
 def check_xport(path) -> Layout:
     """The checked structure of an XPORT file, without decoding its values."""
     path = Path(path)
-    return read_layout(path, _read_bytes(path))
+    with _mapped(path) as raw:
+        return read_layout(path, raw)
 
 
-def read_xport(path, encoding: str | None = None) -> XportDataset:
-    """Read one XPORT file. ``encoding`` None: UTF-8, else cp1252; otherwise that encoding only."""
+def read_xport(path, encoding: str | None = None, columns=None) -> XportDataset:
+    """Read one XPORT file. ``encoding`` None: UTF-8, else cp1252; otherwise that encoding only.
+    ``columns``: read only the variables of these names (file order); the others are not decoded.
+
+    The file is memory-mapped and decoded in blocks of records, each block's pages given back once
+    read: the reader holds the values it builds, never a second copy of the whole file."""
     path = Path(path)
-    raw = _read_bytes(path)
-    layout = read_layout(path, raw)
+    with _mapped(path) as raw:
+        layout = read_layout(path, raw)
+        release_pages(raw, 0, len(raw))  # the structure check scanned the data section
+        wanted = None if columns is None else set(columns)
+        variables = [v for v in layout.variables if wanted is None or v.name in wanted]
+        data, special, used, decoded_labels = _decode_records(path, raw, layout, variables, encoding)
+    data.attrs["encoding"] = used
+    labels = dict(zip((v.name for v in layout.variables), decoded_labels[1:]))
+    out = [XportVariable(v.name, labels[v.name], v.type, v.length, v.format, v.informat, v.position)
+           for v in variables]
+    return XportDataset(path=path, data=data, name=layout.dataset_name, label=decoded_labels[0],
+                        variables=out, encoding=used, version=layout.version, created=layout.created,
+                        modified=layout.modified, special_missing=special)
+
+
+class _mapped:
+    """The file's bytes as a read-only memory map (an empty file as b'': read_layout says what is wrong)."""
+
+    def __init__(self, path: Path):
+        if not path.is_file():
+            raise XportError(path, "file not found")
+        self.map = None
+        try:
+            with open(path, "rb") as handle:
+                size = os.fstat(handle.fileno()).st_size
+                if size:
+                    self.map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        except OSError as exc:
+            raise XportError(path, f"cannot read the file ({exc.strerror or exc})") from None
+
+    def __enter__(self):
+        return self.map if self.map is not None else b""
+
+    def __exit__(self, *exc_info):
+        if self.map is not None:
+            try:
+                self.map.close()
+            except BufferError:  # a view still alive: the map goes with it
+                pass
+
+
+def _blocks(layout: Layout) -> list[tuple[int, int]]:
     n = layout.observations
-    records = np.frombuffer(raw, dtype=np.uint8, count=n * layout.record_length,
-                            offset=layout.data_offset).reshape(n, layout.record_length)
-    columns: dict[str, np.ndarray] = {}
-    special: dict[str, pd.Series] = {}
-    text_columns = []
+    rows = max(1, BLOCK_BYTES // max(layout.record_length, 1))
+    return [(start, min(n, start + rows)) for start in range(0, n, rows)] or [(0, 0)]
+
+
+def _block(raw, layout: Layout, start: int, stop: int) -> np.ndarray:
+    if stop == start:
+        return np.zeros((0, layout.record_length), dtype=np.uint8)
+    return np.frombuffer(raw, dtype=np.uint8, count=(stop - start) * layout.record_length,
+                         offset=layout.data_offset + start * layout.record_length).reshape(stop - start,
+                                                                                          layout.record_length)
+
+
+def _decode_records(path: Path, raw, layout: Layout, variables: list[Variable], encoding: str | None):
+    """The frame of ``variables``, block by block: numbers into one float array each, ASCII text as
+    pyarrow chunks joined at the end; a text column with other bytes is read again on its own and
+    decoded once per distinct value with the file's encoding."""
+    n = layout.observations
     # ASCII text reads the same in UTF-8, cp1252 and any encoding that extends ASCII
     ascii_direct = ARROW_TEXT and all(_extends_ascii(codec) for codec in ([encoding] if encoding else
                                                                           ["utf-8", FALLBACK_ENCODING]))
+    numbers = {v.name: np.empty(n, dtype=np.float64) for v in variables if v.type == "Num"}
+    specials: dict[str, list] = {}
+    chunks: dict[str, list | None] = {v.name: [] for v in variables if v.type == "Char"}
+    if not ascii_direct:
+        chunks = dict.fromkeys(chunks)  # every text column decoded per distinct value
     # Columns are independent and the heavy work is numpy, pyarrow and pandas hashing, which release
     # the GIL: two threads use both cores on large files.
     with ThreadPoolExecutor(max_workers=2 if n >= PARALLEL_ROWS else 1) as pool:
-        jobs = [(var, pool.submit(_numbers, records, var) if var.type == "Num"
-                 else pool.submit(_text, records[:, var.position:var.position + var.length], ascii_direct))
-                for var in layout.variables]
-        for var, job in jobs:
+        for start, stop in _blocks(layout):
+            records = _block(raw, layout, start, stop)
+            jobs = [(var, pool.submit(_numbers, records, var) if var.type == "Num"
+                     else pool.submit(_text, records[:, var.position:var.position + var.length], True))
+                    for var in variables if var.type == "Num" or chunks[var.name] is not None]
+            for var, job in jobs:
+                result = job.result()
+                if var.type == "Num":
+                    numbers[var.name][start:stop], codes = result
+                    if codes is not None:
+                        codes.index = codes.index + start
+                        specials.setdefault(var.name, []).append(codes)
+                elif isinstance(result, pa.Array):
+                    chunks[var.name].append(result)
+                else:  # bytes outside ASCII: this column is decoded per distinct value
+                    chunks[var.name] = None
+            del records, jobs
+            release_pages(raw, layout.data_offset + start * layout.record_length,
+                     layout.data_offset + stop * layout.record_length)
+        columns: dict[str, object] = dict(numbers)
+        text_columns = []
+        for var in variables:
             if var.type == "Num":
-                columns[var.name], codes = job.result()
-                if codes is not None:
-                    special[var.name] = codes
+                continue
+            if chunks[var.name] is not None:
+                array = chunks[var.name][0] if len(chunks[var.name]) == 1 else pa.concat_arrays(chunks[var.name])
+                chunks[var.name] = None
+                columns[var.name] = pd.array(array, dtype=TEXT_DTYPE)
+                del array
+                pa.default_memory_pool().release_unused()  # the blocks' pieces, not kept by the allocator
             else:
-                text = job.result()
-                if isinstance(text, pa.Array):
-                    columns[var.name] = pd.array(text, dtype=TEXT_DTYPE)
-                else:
-                    text_columns.append((var, *text))
+                text_columns.append((var, *_distinct(_column_bytes(raw, layout, var))))
+    special = {name: pieces[0] if len(pieces) == 1 else pd.concat(pieces) for name, pieces in specials.items()}
     labels = [layout.dataset_label] + [v.label for v in layout.variables]
     used, decoded_labels, decoded_columns = _decode(path, encoding, labels, text_columns)
     for (var, codes, _), texts in zip(text_columns, decoded_columns):
         columns[var.name] = _text_array(texts, codes)
-    data = pd.DataFrame({v.name: columns[v.name] for v in layout.variables}, index=pd.RangeIndex(n), copy=False)
-    data.attrs["encoding"] = used
-    variables = [XportVariable(v.name, label, v.type, v.length, v.format, v.informat, v.position)
-                 for v, label in zip(layout.variables, decoded_labels[1:])]
-    return XportDataset(path=path, data=data, name=layout.dataset_name, label=decoded_labels[0],
-                        variables=variables, encoding=used, version=layout.version, created=layout.created,
-                        modified=layout.modified, special_missing=special)
+    data = pd.DataFrame({v.name: columns[v.name] for v in variables}, index=pd.RangeIndex(n), copy=False)
+    return data, special, used, decoded_labels
+
+
+def _column_bytes(raw, layout: Layout, var: Variable) -> np.ndarray:
+    """One text column's fixed-width bytes (n x length), read block by block."""
+    out = np.empty((layout.observations, var.length), dtype=np.uint8)
+    for start, stop in _blocks(layout):
+        out[start:stop] = _block(raw, layout, start, stop)[:, var.position:var.position + var.length]
+        release_pages(raw, layout.data_offset + start * layout.record_length,
+                 layout.data_offset + stop * layout.record_length)
+    return out
 
 
 def _text_array(distinct: np.ndarray, codes: np.ndarray):
@@ -111,15 +200,6 @@ def _text_array(distinct: np.ndarray, codes: np.ndarray):
     if TEXT_DTYPE == object or len(codes) == 0:  # an empty column stays object, as pandas infers it
         return distinct[codes] if len(codes) else np.empty(0, dtype=object)
     return pd.array(distinct, dtype=TEXT_DTYPE).take(codes)
-
-
-def _read_bytes(path: Path) -> bytes:
-    if not path.is_file():
-        raise XportError(path, "file not found")
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise XportError(path, f"cannot read the file ({exc.strerror or exc})") from None
 
 
 def _numbers(records: np.ndarray, var: Variable) -> tuple[np.ndarray, pd.Series | None]:

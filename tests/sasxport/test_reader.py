@@ -271,3 +271,40 @@ def test_only_encodings_that_extend_ascii_read_ascii_text_directly():
 
     assert all(_extends_ascii(codec) for codec in ["utf-8", "cp1252", "latin-1", "ascii"])
     assert not any(_extends_ascii(codec) for codec in ["utf-16", "cp500", "no-such-codec"])
+
+
+def test_records_read_in_blocks_give_the_frame_read_at_once(tmp_path, monkeypatch):
+    """The reader decodes a few records at a time (bounded memory): a block boundary anywhere (inside a
+    run of special missing values, before the one non-ASCII value of a column) changes nothing."""
+    import sasxport.reader as reader
+
+    frame = pd.concat([FRAME] * 5, ignore_index=True).assign(AESEQ=np.arange(1.0, 31.0))
+    path = tmp_path / "ae.xpt"
+    write_xpt(frame, path, dataset_name="AE", dataset_label="Adverse Events", variables=VARIABLES)
+    layout = check_xport(path)
+    aval = next(v.position for v in layout.variables if v.name == "AVAL")
+    raw = bytearray(path.read_bytes())
+    for row, code in ((1, b"A"), (13, b"_"), (29, b"Z")):
+        start = layout.data_offset + row * layout.record_length + aval
+        raw[start:start + 8] = code + bytes(7)
+    last = layout.data_offset + 27 * layout.record_length  # 'Nausea' of record 28 only
+    at = raw.index(b"Nausea", last)
+    raw[at:at + 6] = "Nausée".encode("utf-8")[:6]
+    path.write_bytes(bytes(raw))
+    whole = read_xport(path)
+    monkeypatch.setattr(reader, "BLOCK_BYTES", 4 * layout.record_length)  # 8 blocks of 4 records
+    blocks = read_xport(path)
+    assert blocks.data["TERM"].tolist()[27] == "Nausé" and whole.encoding == blocks.encoding == "utf-8"
+    pd.testing.assert_frame_equal(blocks.data, whole.data, check_exact=True)
+    assert blocks.special_missing["AVAL"].to_dict() == whole.special_missing["AVAL"].to_dict() == {
+        1: ".A", 13: "._", 29: ".Z"}
+    pd.testing.assert_frame_equal(blocks.data, pyreadstat_frame(path)[0], check_exact=True)
+
+
+def test_chosen_columns_only(tmp_path):
+    path = tmp_path / "ae.xpt"
+    write_xpt(FRAME, path, dataset_name="AE", dataset_label="Adverse Events", variables=VARIABLES)
+    some = read_xport(path, columns=["TERM", "AESEQ"])
+    assert [v.name for v in some.variables] == list(some.data.columns) == ["AESEQ", "TERM"]
+    pd.testing.assert_frame_equal(some.data, read_xport(path).data[["AESEQ", "TERM"]], check_exact=True)
+    assert some.variables[1].label == "Reported Term"
