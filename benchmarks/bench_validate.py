@@ -40,6 +40,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from validate.lazy import LazyDatasets  # noqa: E402
 from validate.package import DatasetMeta, Package, VariableMeta, load_package  # noqa: E402
 from validate.registry import run_rules  # noqa: E402
 from validate.terminology import load_terminology  # noqa: E402
@@ -241,15 +242,25 @@ def main(argv=None) -> int:
     t2, c2 = time.perf_counter(), time.process_time()
     if profiler is not None:
         profiler.disable()
-    records = sum(len(d) for d in package.datasets.values())
+    records = sum(package.records(n) for n in package.datasets)
     print("versions: " + ", ".join(f"{k} {v}" for k, v in versions.describe().items()))
-    print(f"{len(package.datasets)} datasets, {records:,} records: load {t1 - t0:.1f} s ({load_cpu:.1f} s CPU), rules {t2 - t1:.1f} s "
-          f"({c2 - c1:.1f} s CPU), {len(findings):,} findings")
+    lazy = isinstance(package.datasets, LazyDatasets)  # files: read unit by unit while the rules run
+    print(f"{len(package.datasets)} datasets, {records:,} records: load {t1 - t0:.1f} s ({load_cpu:.1f} s CPU), rules "
+          f"{'(reading included) ' if lazy else ''}{t2 - t1:.1f} s ({c2 - c1:.1f} s CPU), {len(findings):,} findings")
     figures = {"records": records, "load_s": round(t1 - t0, 2), "load_cpu_s": round(load_cpu, 2), "rules_s": round(t2 - t1, 2),
                "rules_cpu_s": round(c2 - c1, 2)}
-    data_bytes = sum(int(d.memory_usage(deep=True).sum()) for d in package.datasets.values())
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kilobytes on Linux
-    print(f"memory: peak {peak / 1e9:.2f} GB for {data_bytes / 1e9:.2f} GB of data in memory (x{peak / max(data_bytes, 1):.1f})")
+    if lazy:  # never all in memory at once: the records in their files, and the largest dataset
+        data_bytes = sum(package.datasets.size(n) for n in package.datasets)
+        largest = max(package.datasets, key=package.datasets.size)
+        reads = sum(package.datasets.reads.values())
+        print(f"memory: peak {peak / 1e9:.2f} GB for {data_bytes / 1e9:.2f} GB of records in the files, the largest "
+              f"{largest} {package.datasets.size(largest) / 1e9:.2f} GB (one unit in memory at a time; {reads} dataset "
+              f"reads for {len(package.datasets)} datasets)")
+    else:
+        data_bytes = sum(int(d.memory_usage(deep=True).sum()) for d in package.datasets.values())
+        print(f"memory: peak {peak / 1e9:.2f} GB for {data_bytes / 1e9:.2f} GB of data in memory "
+              f"(x{peak / max(data_bytes, 1):.1f})")
     figures.update(peak_gb=round(peak / 1e9, 2), data_gb=round(data_bytes / 1e9, 2))
     if args.demo or args.xpt:
         subjects = int(package.datasets["DM"]["USUBJID"].nunique()) if "DM" in package.datasets else 0

@@ -65,16 +65,18 @@ def check_xport(path) -> Layout:
         return read_layout(path, raw)
 
 
-def read_xport(path, encoding: str | None = None, columns=None) -> XportDataset:
+def read_xport(path, encoding: str | None = None, columns=None, layout: Layout | None = None) -> XportDataset:
     """Read one XPORT file. ``encoding`` None: UTF-8, else cp1252; otherwise that encoding only.
     ``columns``: read only the variables of these names (file order); the others are not decoded.
+    ``layout``: what check_xport said of this file, not checked again (unless the file's size changed).
 
     The file is memory-mapped and decoded in blocks of records, each block's pages given back once
     read: the reader holds the values it builds, never a second copy of the whole file."""
     path = Path(path)
     with _mapped(path) as raw:
-        layout = read_layout(path, raw)
-        release_pages(raw, 0, len(raw))  # the structure check scanned the data section
+        if layout is None or layout.file_size != len(raw):
+            layout = read_layout(path, raw)
+            release_pages(raw, 0, len(raw))  # the structure check scanned the data section
         wanted = None if columns is None else set(columns)
         variables = [v for v in layout.variables if wanted is None or v.name in wanted]
         data, special, used, decoded_labels = _decode_records(path, raw, layout, variables, encoding)

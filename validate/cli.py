@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     elapsed = time.perf_counter() - started
     info = {"path": str(path), "datasets": ", ".join(sorted(package.datasets)),
-            "records": int(sum(len(d) for d in package.datasets.values())),
+            "records": sum(package.records(n) for n in package.datasets),  # counted, not read again
             "define": str(package.define.path) if package.define is not None else "none",
             "controlled terminology": findings.attrs.get("ct") or "none", "seconds": round(elapsed, 2)}
     if package.notes:

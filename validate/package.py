@@ -9,16 +9,19 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sasxport import XportError, read_xport
+from sasxport import XportError, check_xport, read_xport
 from specs.errors import DataError, Problem
 
 from validate.datafolder import is_core_data_folder, read_core_data_folder
 from validate.define_xml import DefineMeta, read_define
+from validate.lazy import LazyDatasets, Focus, Projected, Selection
 from validate.standards import SDTM_DOMAINS
 
 DATASET_SUFFIXES = (".xpt", ".json", ".ndjson", ".dsjc")
@@ -63,11 +66,55 @@ class Package:
                 return "SDTM"
         return "ADaM" if name.startswith("AD") and name not in SDTM_DOMAINS else "SDTM"
 
-    def sdtm(self) -> dict[str, pd.DataFrame]:
-        return {n: d for n, d in self.datasets.items() if self.standard(n) == "SDTM"}
+    def sdtm(self) -> Mapping[str, pd.DataFrame]:
+        return self._of_standard("SDTM")
 
-    def adam(self) -> dict[str, pd.DataFrame]:
-        return {n: d for n, d in self.datasets.items() if self.standard(n) == "ADaM"}
+    def adam(self) -> Mapping[str, pd.DataFrame]:
+        return self._of_standard("ADaM")
+
+    def _of_standard(self, standard: str) -> Mapping[str, pd.DataFrame]:
+        if isinstance(self.datasets, dict):
+            return {n: d for n, d in self.datasets.items() if self.standard(n) == standard}
+        return Selection(self.datasets, [n for n in self.datasets if self.standard(n) == standard])
+
+    def names(self) -> list[str]:
+        """Every dataset of the package, also from a view that shows a rule some of them (``view``)."""
+        everything = getattr(self.datasets, "everything", None)
+        return list(everything() if everything is not None else self.datasets)
+
+    def columns(self, name: str) -> list[str]:
+        """The variables of dataset ``name`` in file order, without reading its values when it is not read yet."""
+        columns = getattr(self.datasets, "columns", None)
+        return list(columns(name) if columns is not None else self.datasets[name].columns)
+
+    def records(self, name: str) -> int:
+        records = getattr(self.datasets, "records", None)
+        return int(records(name) if records is not None else len(self.datasets[name]))
+
+    def units(self) -> list[list[str]]:
+        """The datasets a rule that works dataset by dataset sees together, in package order: the parts of
+        a split SDTM domain (LBCH, LBHE) and of its SUPP-- datasets are one unit each, every other dataset
+        is one unit."""
+        groups: dict[str, list[str]] = {}
+        for name in self.names():
+            groups.setdefault(self.unit_key(name), []).append(name)
+        return list(groups.values())
+
+    def unit_key(self, name: str) -> str:
+        if self.standard(name) != "SDTM":
+            return f"ADaM:{name}"
+        domain = self.domain(name)
+        return ("SUPP" + name[4:6]) if domain == "SUPPQUAL" and name.startswith("SUPP") else domain
+
+    def view(self, names: list[str]) -> "Package":
+        """The package as a rule that works dataset by dataset sees it for ``names``: iterating its datasets
+        (or their metadata) gives those, looking one up by name still finds any dataset."""
+        return replace(self, datasets=Focus(self.datasets, names), meta=Focus(self.meta, names))
+
+    def projected(self, columns) -> "Package":
+        """The package with each dataset read as ``columns`` (those it has): for a rule across datasets that
+        declares the columns it reads."""
+        return replace(self, datasets=Projected(self, set(columns)))
 
     def domain(self, name: str) -> str:
         """The SDTM domain whose variables ``name`` holds: 'LB' for LB and split LBCH, 'SUPPQUAL' for SUPPAE."""
@@ -85,8 +132,7 @@ class Package:
 
     def key_variables(self, name: str) -> list[str]:
         """Variables that identify a record in readable form (define.xml keys first)."""
-        df = self.datasets[name]
-        cols = set(df.columns)
+        cols = set(self.columns(name))
         if self.define is not None and name in self.define.groups and self.define.groups[name].keys:
             keys = [k for k in self.define.groups[name].keys if k in cols]
             return [k for k in keys if k != "STUDYID"] or keys  # one study per package: STUDYID is noise
@@ -121,6 +167,8 @@ class Package:
         rows = np.asarray(rows, dtype=np.int64)
         if not keys or len(rows) == 0:
             return pd.Series([""] * len(rows), dtype="object")
+        if not set(keys) <= set(df.columns):  # a rule that read some columns only: the keys are read now
+            df = self.datasets.key_columns(name, keys)
         out = None
         for i, var in enumerate(keys):
             piece = f"{', ' if i else ''}{var}=" + as_text(df[var].iloc[rows]).reset_index(drop=True)
@@ -176,11 +224,12 @@ def _blank_as_null(s: pd.Series) -> pd.Series:
     return s.mask(mask) if mask.any() else s
 
 
-def read_xpt(path: Path) -> tuple[pd.DataFrame, DatasetMeta]:
+def read_xpt(path: Path, columns=None, layout=None) -> tuple[pd.DataFrame, DatasetMeta]:
     """One XPORT file (v5 or v8, UTF-8 else cp1252), its structure checked: a truncated or damaged
-    file is a DataError (the CLI exits 2), never a partial dataset validated as if whole."""
+    file is a DataError (the CLI exits 2), never a partial dataset validated as if whole.
+    ``columns``: only these variables (the metadata still describes them all only when None)."""
     try:
-        dataset = read_xport(path)
+        dataset = read_xport(path, columns=columns, layout=layout)
     except XportError as exc:
         raise DataError([Problem(exc.path, exc.message)], title="unreadable datasets") from None
     name = (dataset.name or path.stem).upper()
@@ -189,6 +238,35 @@ def read_xpt(path: Path) -> tuple[pd.DataFrame, DatasetMeta]:
         dmeta.variables[var.name] = VariableMeta(var.name, var.label, var.type, var.length, _format(var.format), order)
     df = blank_to_na(dataset.data, [c for c, v in dmeta.variables.items() if v.type == "Char"])
     return df, dmeta
+
+
+def xpt_meta(path: Path) -> tuple[DatasetMeta, object, int] | None:
+    """The metadata of an XPORT file from its headers alone (structure checked), its record count and data
+    size; None when a label is not ASCII (its encoding is told by the values: the file is read whole).
+    The record count is given as the checked layout, which the reader then uses as it is."""
+    try:
+        layout = check_xport(path)
+    except XportError as exc:
+        raise DataError([Problem(exc.path, exc.message)], title="unreadable datasets") from None
+    labels = [layout.dataset_label] + [v.label for v in layout.variables]
+    if not all(label.isascii() for label in labels):
+        return None
+    name = (layout.dataset_name or path.stem).upper()
+    dmeta = DatasetMeta(name=name, label=layout.dataset_label.decode("ascii"), path=path)
+    for order, var in enumerate(layout.variables, start=1):
+        dmeta.variables[var.name] = VariableMeta(var.name, var.label.decode("ascii"), var.type, var.length,
+                                                 _format(var.format), order)
+    return dmeta, layout, layout.observations * layout.record_length
+
+
+def _xpt_reader(path: Path, dmeta: DatasetMeta, layout):
+    def read(columns=None) -> pd.DataFrame:
+        df, meta = read_xpt(path, columns, layout)
+        if columns is None:
+            dmeta.encoding = meta.encoding
+        return df
+
+    return read
 
 
 def _format(sas_format: str | None) -> str:
@@ -282,8 +360,9 @@ def manifest_problems(files: list[Path]) -> list[Problem]:
     the toolkit wrote a manifest beside the data, the checksum tells.
     """
     cache: dict = {}
-    problems = []
-    for file in files:
+    problems: list[tuple[int, Problem]] = []
+    hashed = []  # (position, file, expected hash, manifest folder)
+    for position, file in enumerate(files):
         found = _manifest_near(file.resolve().parent, cache)
         if found is None:
             continue
@@ -295,12 +374,18 @@ def manifest_problems(files: list[Path]) -> list[Problem]:
         expected_size, expected_hash = entry.get("bytes"), entry.get("sha256")
         if expected_size is not None and size != expected_size:
             what = "truncated" if size < expected_size else "changed"
-            problems.append(Problem(str(file), f"{what} since it was written: {size:,} bytes, the manifest "
-                                               f"({folder / 'manifest.json'}) records {expected_size:,} bytes"))
-        elif expected_hash and _sha256(file) != expected_hash:
-            problems.append(Problem(str(file), f"changed since it was written: its SHA-256 differs from the one "
-                                               f"the manifest ({folder / 'manifest.json'}) records"))
-    return problems
+            problems.append((position, Problem(str(file), f"{what} since it was written: {size:,} bytes, the manifest "
+                                                          f"({folder / 'manifest.json'}) records {expected_size:,} bytes")))
+        elif expected_hash:
+            hashed.append((position, file, expected_hash, folder))
+    # hashlib lets go of the GIL while it hashes: two files at a time use both cores
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        digests = list(pool.map(_sha256, [file for _, file, _, _ in hashed]))
+    for (position, file, expected_hash, folder), digest in zip(hashed, digests):
+        if digest != expected_hash:
+            problems.append((position, Problem(str(file), f"changed since it was written: its SHA-256 differs from "
+                                                          f"the one the manifest ({folder / 'manifest.json'}) records")))
+    return [problem for _, problem in sorted(problems, key=lambda item: item[0])]
 
 
 def _sha256(path: Path) -> str:
@@ -346,8 +431,13 @@ def load_package(path: str | Path, define: str | Path | None = None) -> Package:
         raise DataError(changed, title="changed or truncated files")
     sources: dict[str, Path] = {}
     problems = []
+    package.datasets = LazyDatasets()
     for file in files:
-        df, meta = read_xpt(file) if file.suffix.lower() == ".xpt" else read_dataset_json(file)
+        df, described = None, xpt_meta(file) if file.suffix.lower() == ".xpt" else None
+        if described is not None:  # read when a rule needs it (cdisc validate holds one dataset at a time)
+            meta, layout, size = described
+        else:
+            df, meta = read_xpt(file) if file.suffix.lower() == ".xpt" else read_dataset_json(file)
         name = meta.name
         if not is_known_dataset(name, package.define):
             problems.append(Problem(str(file), f"unknown dataset {name!r}: not an SDTM domain, SUPP--, ADaM "
@@ -363,7 +453,11 @@ def load_package(path: str | Path, define: str | Path | None = None) -> Package:
                 continue
             package.notes.append(f"{name}: {previous.name} ignored, {file.name} validated")
         sources[name] = file
-        package.datasets[name] = df
+        if df is None:
+            package.datasets.add(name, reader=_xpt_reader(file, meta, layout), columns=list(meta.variables),
+                                 records=layout.observations, size=size)
+        else:
+            package.datasets.add(name, df)
         package.meta[name] = meta
     if problems:
         raise DataError(problems, title="unreadable datasets")

@@ -16,13 +16,14 @@ from __future__ import annotations
 import string
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 
-from validate.package import Package, as_text
+from validate.package import LazyDatasets, Package, as_text
 
 SEVERITIES = ("Error", "Warning", "Notice")
 SCOPES = ("SDTM", "ADaM", "define", "any")
@@ -44,9 +45,25 @@ class Rule:
     func: Callable
     description: str = ""
     needs: tuple = ()  # "sdtmig" / "adamig": the IG variable metadata of the package's version
+    # the rule's findings on a package are those it finds on each unit of it (Package.units) in turn,
+    # datasets of other units looked up by name only: a package read from files is checked unit by unit
+    per_dataset: bool = False
+    columns: tuple = ()  # a rule across datasets that reads only these columns (and the key variables)
 
 
 RULES: dict[str, Rule] = {}
+READ_AHEAD_BYTES = 512 << 20  # a unit's records and the next one's, in their files, below which the next is read ahead
+PREPARE: list[tuple[tuple, Callable]] = []  # (rule ids, (context) -> None): work done on each unit for them
+
+
+def prepare(*rule_ids: str):
+    """Register work that rules across datasets (``rule_ids``) cache per dataset in context.cache, done
+    while each unit of a package read from files is in memory, so that they need not read it again."""
+    def register(func: Callable) -> Callable:
+        PREPARE.append((rule_ids, func))
+        return func
+
+    return register
 
 
 class NotChecked(Exception):
@@ -54,7 +71,8 @@ class NotChecked(Exception):
 
 
 def rule(id: str, severity: str, standard: str, message: str, core_id: str | None = None,
-         fda_id: str | None = None, scope: str = "SDTM", needs: tuple = ()):
+         fda_id: str | None = None, scope: str = "SDTM", needs: tuple = (), per_dataset: bool = False,
+         columns: tuple = ()):
     """Register a rule function under ``id``.
 
     ``standard`` names the standard without its version ("SDTMIG", "ADaMIG / Define-XML"); the run
@@ -70,7 +88,7 @@ def rule(id: str, severity: str, standard: str, message: str, core_id: str | Non
             raise ValueError(f"rule id {id} registered twice ({RULES[id].func.__name__}, {func.__name__})")
         doc = (func.__doc__ or "").strip().splitlines()
         RULES[id] = Rule(id, severity, standard, message, core_id, fda_id, scope, func, doc[0] if doc else "",
-                         tuple(needs))
+                         tuple(needs), per_dataset, tuple(columns))
         return func
 
     return register
@@ -180,6 +198,92 @@ def render_messages(template: str, table: pd.DataFrame) -> pd.Series:
     return out
 
 
+def _run(r: Rule, context: Context) -> tuple[pd.DataFrame | None, object]:
+    """(findings, outcome) of one rule: outcome None when it ran, the NotChecked it raised, or the text of
+    the note of a rule that failed to run (its findings then say so)."""
+    try:
+        return r.func(context), None
+    except NotChecked as exc:
+        return None, exc
+    except Exception as exc:  # a broken rule is reported, never hides the others
+        found = dataset_finding("", "", f"{type(exc).__name__}: {exc}",
+                                message=f"rule {r.id} failed to run: {type(exc).__name__}: {exc}; "
+                                        + traceback.format_exc(limit=-1).strip().splitlines()[-1])
+        return found, f"failed to run: {type(exc).__name__}: {exc}"
+
+
+def _across(r: Rule, context: Context) -> Context:
+    """The context of a rule across datasets on a package read lazily: the datasets with only the columns
+    the rule declares, when it does."""
+    if not r.columns:
+        return context
+    return Context(context.package.projected(r.columns), context.ct, context.cache, context.versions, context.notes)
+
+
+def _by_unit(package: Package, context: Context, selected: list[Rule]) -> dict:
+    """Run the rules that work dataset by dataset (and the PREPARE work of the others) one unit of the
+    package at a time, each unit's datasets read once and let go before the next: rule id -> (findings,
+    outcome, seconds) as one run over the whole package gives them. The first unit where a rule is not
+    checked or fails decides, as it would have stopped there."""
+    local = [r for r in selected if r.per_dataset]
+    found: dict[str, list] = {r.id: [] for r in local}
+    outcome: dict[str, object] = {}
+    seconds: dict[str, float] = {r.id: 0.0 for r in local}
+    datasets = package.datasets
+    ids = {r.id for r in selected}
+    works = [work for rule_ids, work in PREPARE if ids & set(rule_ids)]
+    units = package.units()
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        try:
+            _each_unit(package, context, units, local, works, found, outcome, seconds, reader)
+        finally:
+            datasets.cancel_ahead()
+    out = {}
+    for r in local:
+        problem = outcome.get(r.id)
+        frames = [f for f in found[r.id] if f is not None]
+        if isinstance(problem, NotChecked):
+            result = None
+        elif problem is not None:  # failed: the finding that says so
+            result = frames[0]
+        else:
+            result = concat(frames) if frames else None
+        out[r.id] = (result, problem, seconds[r.id])
+    return out
+
+
+def _each_unit(package: Package, context: Context, units: list, local: list[Rule], works: list, found: dict,
+               outcome: dict, seconds: dict, reader) -> None:
+    datasets = package.datasets
+    for position, unit in enumerate(units):
+        datasets.keep(unit)
+        for name in unit:  # read here: an unreadable file stops the run (DataError), as at loading
+            datasets[name]
+        following = units[position + 1] if position + 1 < len(units) else []
+        # the next unit is read meanwhile when both fit in memory together
+        if sum(map(datasets.size, unit)) + sum(map(datasets.size, following)) <= READ_AHEAD_BYTES:
+            datasets.read_ahead(following, reader)
+        view = Context(package.view(unit), context.ct, context.cache, context.versions, context.notes)
+        for r in local:
+            if r.id in outcome:
+                continue
+            started = time.perf_counter()
+            result, problem = _run(r, view)
+            seconds[r.id] += time.perf_counter() - started
+            if problem is not None:
+                outcome[r.id] = problem
+                if not isinstance(problem, NotChecked):
+                    found[r.id] = [result]
+                continue
+            found[r.id].append(result)
+        for work in works:
+            try:
+                work(view)
+            except Exception:  # the rule itself runs the work again and reports what goes wrong
+                pass
+    datasets.keep(())
+
+
 def run_rules(package: Package, ct=None, rules: list[str] | None = None, versions=None) -> pd.DataFrame:
     """Run the selected rules (all by default) and return one tidy findings table.
 
@@ -191,28 +295,31 @@ def run_rules(package: Package, ct=None, rules: list[str] | None = None, version
 
     context = Context(package, ct, versions=versions if versions is not None else detect_versions(package, ct))
     selected = [RULES[r] for r in rules] if rules else list(RULES.values())
+    reasons = {r.id: _skip_reason(r, package, context) for r in selected}
+    by_unit = _by_unit(package, context, [r for r in selected if reasons[r.id] is None]) \
+        if isinstance(package.datasets, LazyDatasets) else {}
     tables = []
     timings = {}
     record = []
     for r in selected:
         status = {"id": r.id, "severity": r.severity, "standard": versioned(r.standard, context),
                   "core_id": r.core_id, "fda_id": r.fda_id, "description": r.description}
-        reason = _skip_reason(r, package, context)
+        reason = reasons[r.id]
         if reason is not None:
             record.append({**status, "status": "skipped", "reason": reason, "findings": 0, "seconds": 0.0})
             continue
         started = time.perf_counter()
-        try:
-            found = r.func(context)
-        except NotChecked as exc:
-            record.append({**status, "status": "skipped", "reason": str(exc), "findings": 0,
+        if r.id in by_unit:  # checked unit by unit above
+            found, outcome, seconds = by_unit.pop(r.id)
+            started -= seconds
+        else:
+            found, outcome = _run(r, _across(r, context) if isinstance(package.datasets, LazyDatasets) else context)
+        if isinstance(outcome, NotChecked):
+            record.append({**status, "status": "skipped", "reason": str(outcome), "findings": 0,
                            "seconds": round(time.perf_counter() - started, 4)})
             continue
-        except Exception as exc:  # a broken rule is reported, never hides the others
-            found = dataset_finding("", "", f"{type(exc).__name__}: {exc}",
-                                    message=f"rule {r.id} failed to run: {type(exc).__name__}: {exc}; "
-                                            + traceback.format_exc(limit=-1).strip().splitlines()[-1])
-            context.note(r.id, f"failed to run: {type(exc).__name__}: {exc}")
+        if outcome is not None:
+            context.note(r.id, outcome)
             status["status"] = "failed"
         timings[r.id] = time.perf_counter() - started
         notes = context.notes.get(r.id, [])
@@ -242,6 +349,8 @@ def run_rules(package: Package, ct=None, rules: list[str] | None = None, version
     from validate.rules.common import forget_factorized
 
     forget_factorized()  # the codes of every text column: not kept beyond the run
+    if isinstance(package.datasets, LazyDatasets):
+        package.datasets.keep(())  # what the budget does not hold goes now
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=FINDING_COLUMNS)
     table["row"] = pd.array(table["row"], dtype="Int64")
     table["count"] = pd.to_numeric(table["count"], errors="coerce").fillna(1).astype("int64")

@@ -36,8 +36,19 @@ def _text(value) -> str:
     return str(value)
 
 
+def _bare(findings: pd.DataFrame) -> pd.DataFrame:
+    """The findings without their attrs (the run's record of every rule): pandas deep-copies attrs into
+    every frame derived from a table, thousands of times in a report."""
+    if not findings.attrs:
+        return findings
+    out = findings.copy(deep=False)
+    out.attrs = {}
+    return out
+
+
 def causes(findings: pd.DataFrame) -> pd.DataFrame:
     """One row per cause (severity, rule, dataset, variable): records, distinct values, examples, message."""
+    findings = _bare(findings)
     columns = CAUSE_KEY + ["core_id", "fda_id", "count", "findings", "values", "examples", "message"]
     if findings.empty:
         return pd.DataFrame(columns=columns)
@@ -66,6 +77,7 @@ def causes(findings: pd.DataFrame) -> pd.DataFrame:
 
 def summarize(findings: pd.DataFrame) -> pd.DataFrame:
     """One row per rule and dataset: severity, count, message of the first finding."""
+    findings = _bare(findings)
     if findings.empty:
         return pd.DataFrame(columns=["rule", "severity", "dataset", "count", "message"])
     grouped = findings.groupby(["rule", "dataset"], sort=False, dropna=False)
@@ -92,6 +104,7 @@ def rule_record(findings: pd.DataFrame) -> list[dict]:
 
 
 def _records(findings: pd.DataFrame) -> list[dict]:
+    findings = _bare(findings)
     columns = [c for c in FINDING_COLUMNS if c in findings.columns]
     table = findings[columns].astype(object).where(findings[columns].notna(), None)
     records = table.to_dict(orient="records")
@@ -124,6 +137,7 @@ def write_json(findings: pd.DataFrame, path: Path, package_info: dict | None = N
 
 
 def _csv_rows(findings: pd.DataFrame) -> pd.DataFrame:
+    findings = _bare(findings)
     out = findings.rename(columns={"row": "record"})
     if "count" not in out.columns:
         out["count"] = 1

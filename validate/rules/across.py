@@ -15,7 +15,7 @@ def _subject_datasets(context: Context):
             yield name, df
 
 
-@rule(id="SD0064", severity="Error", standard="SDTMIG", fda_id="SD0064",
+@rule(id="SD0064", per_dataset=True, severity="Error", standard="SDTMIG", fda_id="SD0064",
       message="USUBJID {value} is not in DM")
 def subject_in_dm(context: Context) -> pd.DataFrame:
     """Every USUBJID of an SDTM dataset has a DM record."""
@@ -37,7 +37,7 @@ def _usual(pairs: pd.DataFrame, by: str, other: str, tv: pd.DataFrame | None) ->
     return pd.Series(best[other].to_numpy(), index=best[by].to_numpy())
 
 
-@rule(id="CV0301", severity="Error", standard="SDTMIG",
+@rule(id="CV0301", columns=("VISITNUM", "VISIT"), severity="Error", standard="SDTMIG",
       message="VISIT '{value}' with VISITNUM {visitnum}: elsewhere VISITNUM {visitnum} is '{usual_visit}' "
               "and '{value}' is VISITNUM {usual_visitnum}")
 def visit_one_to_one(context: Context) -> pd.DataFrame:
@@ -73,7 +73,7 @@ def visit_one_to_one(context: Context) -> pd.DataFrame:
     return concat(out)
 
 
-@rule(id="SD0065", severity="Error", standard="SDTMIG", fda_id="SD0065",
+@rule(id="SD0065", per_dataset=True, severity="Error", standard="SDTMIG", fda_id="SD0065",
       message="VISITNUM {value} is not a visit of the subject in SV (or of the study in TV)")
 def visit_known(context: Context) -> pd.DataFrame:
     """Each subject's VISITNUM is in SV for that subject, or in TV when the package has no SV."""
@@ -94,7 +94,7 @@ def visit_known(context: Context) -> pd.DataFrame:
     return concat(frames)
 
 
-@rule(id="CV0302", severity="Error", standard="SDTMIG",
+@rule(id="CV0302", per_dataset=True, severity="Error", standard="SDTMIG",
       message="EPOCH '{value}' is not an epoch of TA")
 def epoch_in_ta(context: Context) -> pd.DataFrame:
     """EPOCH values are epochs of the trial arms (TA)."""
@@ -142,7 +142,7 @@ def armnrs_when_null_arm(context: Context) -> pd.DataFrame:
     return concat(frames)
 
 
-@rule(id="CV0305", severity="Error", standard="SDTMIG",
+@rule(id="CV0305", per_dataset=True, severity="Error", standard="SDTMIG",
       message="{dataset} record points to {rdomain} {idvar} = {value}, which is not there")
 def supp_parent_exists(context: Context) -> pd.DataFrame:
     """Each SUPP-- record points to an existing parent record (RDOMAIN, USUBJID, IDVAR, IDVARVAL)."""
@@ -158,7 +158,7 @@ def supp_parent_exists(context: Context) -> pd.DataFrame:
         for (rdomain, var), rows in groups.items():
             # the parent domain may be split (LBCH, LBHE): its records are read as one
             names = [n for n in split_groups(context).get(rdomain, [])
-                     if "USUBJID" in package.datasets[n].columns and (not var or var in package.datasets[n].columns)]
+                     if "USUBJID" in package.columns(n) and (not var or var in package.columns(n))]
             if not names:
                 bad[rows] = True
                 continue
@@ -186,7 +186,7 @@ def _ex_bounds(context: Context) -> tuple[pd.Series, pd.Series] | None:
     return first.str[:10].groupby(level=0).min(), last.str[:10].groupby(level=0).max()
 
 
-@rule(id="CV0306", severity="Error", standard="SDTMIG",
+@rule(id="CV0306", columns=("USUBJID", "EXSTDTC", "EXENDTC", "RFXSTDTC", "RFXENDTC"), severity="Error", standard="SDTMIG",
       message="{variable} = '{value}' but EX gives {expected}")
 def rf_dates_match_ex(context: Context) -> pd.DataFrame:
     """DM.RFXSTDTC is the first EXSTDTC and DM.RFXENDTC the last EXENDTC (date part) of the subject."""

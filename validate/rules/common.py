@@ -251,7 +251,23 @@ def char_columns(context: Context, name: str) -> list[str]:
 def text_in(series: pd.Series, allowed, codes_uniques: tuple | None = None) -> np.ndarray:
     """Boolean per row: value is non-null and in ``allowed`` (membership tested per distinct value)."""
     allowed = list(allowed)
-    return per_unique(series, lambda u: u.isin(allowed).to_numpy(dtype=bool), codes_uniques=codes_uniques)
+    return per_unique(series, lambda u: _isin(u, allowed), codes_uniques=codes_uniques)
+
+
+def _isin(values: pd.Series, allowed: list) -> np.ndarray:
+    """``values.isin(allowed)``; for pyarrow text, pyarrow's is_in over the text values of ``allowed``, as
+    pandas does, without pandas' pyarrow scalar per allowed value (a codelist has hundreds)."""
+    array = arrow_text(values)
+    if array is None:
+        return values.isin(allowed).to_numpy(dtype=bool)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    known = [v for v in allowed if isinstance(v, str)]
+    if not known:
+        return np.zeros(len(values), dtype=bool)
+    found = pc.is_in(array, value_set=pa.array(known, type=array.type))
+    return np.asarray(pc.fill_null(found, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def numeric_key(series: pd.Series) -> pd.Series:
@@ -274,12 +290,18 @@ def split_groups(context: Context) -> dict[str, list[str]]:
     domain, SUPP-- by parent domain ('SUPPLB': ['SUPPLBCH', 'SUPPLBHE'])."""
     if "split_groups" not in context.cache:
         groups: dict[str, list[str]] = {}
-        for name in context.package.sdtm():
-            domain = context.package.domain(name)
-            key = ("SUPP" + name[4:6]) if domain == "SUPPQUAL" and name.startswith("SUPP") else domain
-            groups.setdefault(key, []).append(name)
+        package = context.package
+        for name in package.names():  # every dataset, also when the rule sees one unit of the package
+            if package.standard(name) == "SDTM":
+                groups.setdefault(package.unit_key(name), []).append(name)
         context.cache["split_groups"] = groups
     return context.cache["split_groups"]
+
+
+def iterated_groups(context: Context) -> list[list[str]]:
+    """The split groups among the datasets the rule iterates (all of them, or one unit of the package)."""
+    iterated = set(context.package.datasets)
+    return [names for names in split_groups(context).values() if names[0] in iterated]
 
 
 def stacked(context: Context, names: list[str], columns: list[str]) -> pd.DataFrame:

@@ -68,7 +68,7 @@ def datasets_match(context: Context) -> pd.DataFrame:
     return concat(frames)
 
 
-@rule(id="CV0502", severity="Error", standard="Define-XML", scope="define",
+@rule(id="CV0502", per_dataset=True, severity="Error", standard="Define-XML", scope="define",
       message="{dataset}.{variable} is {value}")
 def variables_match(context: Context) -> pd.DataFrame:
     """Every variable of the data is in define.xml and every declared variable is in the data."""
@@ -135,8 +135,9 @@ def order_matches(context: Context) -> pd.DataFrame:
     for name, group in context.package.define.groups.items():
         if name not in context.package.datasets:
             continue
-        declared = [r for r in sorted(group.items, key=lambda r: (r.order or 0)) if r.name in context.package.datasets[name].columns]
-        actual = [c for c in context.package.datasets[name].columns if c in {r.name for r in declared}]
+        columns = context.package.columns(name)  # the names only: the values are not read
+        declared = [r for r in sorted(group.items, key=lambda r: (r.order or 0)) if r.name in columns]
+        actual = [c for c in columns if c in {r.name for r in declared}]
         for position, (ref, column) in enumerate(zip(declared, actual), start=1):
             if ref.name != column:
                 frames.append(dataset_finding(name, column, str(context.package.meta[name].variables[column].order),

@@ -22,7 +22,7 @@ def _ig(context: Context, name: str) -> pd.DataFrame:
     package = context.package
     if package.standard(name) == "SDTM":
         return sdtmig_variables(package.domain(name), context.version("SDTMIG") or "3.4")
-    structure = adam_structure(name, package.datasets[name].columns)
+    structure = adam_structure(name, package.columns(name))
     version = context.version("ADaMIG") or "1.3"
     ig = adamig_variables(structure, version) if structure else adamig_variables("", version)
     ig = ig.assign(name=ig["name"].str.replace("xx", "01", regex=False))  # TRTxxP: at least TRT01P
@@ -86,49 +86,49 @@ def _type_mismatch(context: Context, standard: str) -> pd.DataFrame:
     return concat(frames)
 
 
-@rule(id="SD0056", severity="Error", standard="SDTMIG", fda_id="SD0056",
+@rule(id="SD0056", per_dataset=True, severity="Error", standard="SDTMIG", fda_id="SD0056",
       message="{dataset}: required variable {variable} is missing", needs=("sdtmig",))
 def sdtm_required_missing(context: Context) -> pd.DataFrame:
     """SDTMIG Req variables must be present."""
     return _missing(context, "SDTM", "Req")
 
 
-@rule(id="SD0057", severity="Warning", standard="SDTMIG", fda_id="SD0057",
+@rule(id="SD0057", per_dataset=True, severity="Warning", standard="SDTMIG", fda_id="SD0057",
       message="{dataset}: expected variable {variable} is missing", needs=("sdtmig",))
 def sdtm_expected_missing(context: Context) -> pd.DataFrame:
     """SDTMIG Exp variables should be present, even if all null."""
     return _missing(context, "SDTM", "Exp")
 
 
-@rule(id="SD0002", severity="Error", standard="SDTMIG", fda_id="SD0002",
+@rule(id="SD0002", per_dataset=True, severity="Error", standard="SDTMIG", fda_id="SD0002",
       message="{variable} is required and must not be null", needs=("sdtmig",))
 def sdtm_required_null(context: Context) -> pd.DataFrame:
     """SDTMIG Req variables are never null."""
     return _null_required(context, "SDTM")
 
 
-@rule(id="SD0055", severity="Error", standard="SDTMIG", fda_id="SD0055",
+@rule(id="SD0055", per_dataset=True, severity="Error", standard="SDTMIG", fda_id="SD0055",
       message="{dataset}.{variable} is {value} but {ig} defines it as {expected}", needs=("sdtmig",))
 def sdtm_type(context: Context) -> pd.DataFrame:
     """Variable types (Char/Num) follow SDTMIG."""
     return _type_mismatch(context, "SDTM")
 
 
-@rule(id="CV0401", severity="Error", standard="ADaMIG", scope="ADaM",
+@rule(id="CV0401", per_dataset=True, severity="Error", standard="ADaMIG", scope="ADaM",
       message="{dataset}: required variable {variable} is missing", needs=("adamig",))
 def adam_required_missing(context: Context) -> pd.DataFrame:
     """ADaMIG Req variables (ADSL, BDS) must be present."""
     return _missing(context, "ADaM", "Req")
 
 
-@rule(id="CV0402", severity="Error", standard="ADaMIG", scope="ADaM",
+@rule(id="CV0402", per_dataset=True, severity="Error", standard="ADaMIG", scope="ADaM",
       message="{variable} is required and must not be null", needs=("adamig",))
 def adam_required_null(context: Context) -> pd.DataFrame:
     """ADaMIG Req variables are never null."""
     return _null_required(context, "ADaM")
 
 
-@rule(id="CV0403", severity="Error", standard="ADaMIG", scope="ADaM",
+@rule(id="CV0403", per_dataset=True, severity="Error", standard="ADaMIG", scope="ADaM",
       message="{dataset}.{variable} is {value} but {ig} defines it as {expected}", needs=("adamig",))
 def adam_type(context: Context) -> pd.DataFrame:
     """Variable types (Char/Num) follow ADaMIG."""
@@ -160,7 +160,7 @@ def xpt_labels(context: Context) -> pd.DataFrame:
     return concat(frames)
 
 
-@rule(id="CV0103", severity="Error", standard="FDA TCG / SAS XPORT v5", scope="any",
+@rule(id="CV0103", per_dataset=True, severity="Error", standard="FDA TCG / SAS XPORT v5", scope="any",
       message="{variable} value is {length} bytes long; XPT v5 allows 200")
 def xpt_value_length(context: Context) -> pd.DataFrame:
     """Character values are at most 200 bytes."""
@@ -173,7 +173,7 @@ def xpt_value_length(context: Context) -> pd.DataFrame:
     return concat(frames)
 
 
-@rule(id="CV0104", severity="Warning", standard="FDA TCG", scope="any",
+@rule(id="CV0104", per_dataset=True, severity="Warning", standard="FDA TCG", scope="any",
       message="{variable} has non-ASCII characters: '{value}'")
 def non_ascii_values(context: Context) -> pd.DataFrame:
     """Character values are printable ASCII (transliterate accents)."""
@@ -195,7 +195,7 @@ def file_name_matches(context: Context) -> pd.DataFrame:
                    if m.path.stem != n.lower()])
 
 
-@rule(id="CV0106", severity="Warning", standard="FDA TCG", scope="any",
+@rule(id="CV0106", per_dataset=True, severity="Warning", standard="FDA TCG", scope="any",
       message="{variable} has length {value} but its longest value is {longest}")
 def char_length_fits(context: Context) -> pd.DataFrame:
     """Character lengths equal the longest value (not a default of 200); for the parts of a split domain
@@ -222,7 +222,7 @@ def _split_parts(context: Context, name: str) -> list[str]:
 
 def _longest(context: Context, name: str, variable: str) -> int:
     meta = context.package.meta[name].variables.get(variable)
-    if meta is None or meta.type != "Char" or variable not in context.package.datasets[name].columns:
+    if meta is None or meta.type != "Char" or variable not in context.package.columns(name):
         return 0
     return _longest_bytes(context, name, variable)
 
@@ -253,7 +253,7 @@ def split_lengths_agree(context: Context) -> pd.DataFrame:
     return concat(frames)
 
 
-@rule(id="CV0107", severity="Warning", standard="SDTMIG",
+@rule(id="CV0107", per_dataset=True, severity="Warning", standard="SDTMIG",
       message="{variable} comes after {after}, against the {ig} variable order", needs=("sdtmig",))
 def sdtm_variable_order(context: Context) -> pd.DataFrame:
     """Standard variables appear in SDTMIG order."""
@@ -283,7 +283,7 @@ def dm_unique_subject(context: Context) -> pd.DataFrame:
     return fail(context.package, "DM", dm["USUBJID"].notna() & dm.duplicated("USUBJID", keep=False), "USUBJID")
 
 
-@rule(id="SD1117", severity="Warning", standard="SDTMIG", fda_id="SD1117",
+@rule(id="SD1117", per_dataset=True, severity="Warning", standard="SDTMIG", fda_id="SD1117",
       message="record duplicates another record in every variable but {variable}")
 def duplicate_records(context: Context) -> pd.DataFrame:
     """No two records are identical apart from their --SEQ."""
@@ -301,7 +301,7 @@ def duplicate_records(context: Context) -> pd.DataFrame:
     return concat(frames)
 
 
-@rule(id="CV0108", severity="Error", standard="SDTMIG / Define-XML", scope="any", fda_id="SD1152",
+@rule(id="CV0108", per_dataset=True, severity="Error", standard="SDTMIG / Define-XML", scope="any", fda_id="SD1152",
       message="key ({keys}) does not identify one record: {count} records share a key value with another "
               "(e.g. {value}); the define.xml key is incomplete or records are duplicated")
 def keys_unique(context: Context) -> pd.DataFrame:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from specs.ct import MULTIPLE, multiple_allowed
-from validate.registry import Context, concat, fail, rule
+from validate.registry import Context, concat, fail, prepare, rule
 from validate.rules.common import char_columns, factorized, numeric, per_unique, text_in
 from validate.standards import adam_structure, adamig_variables, sdtmig_variables
 
@@ -43,7 +43,7 @@ def _ig_codelists(context: Context, name: str) -> dict[str, tuple]:
     if package.standard(name) == "SDTM":
         ig = sdtmig_variables(package.domain(name), context.version("SDTMIG") or "3.4")
     else:
-        structure = adam_structure(name, package.datasets[name].columns)
+        structure = adam_structure(name, package.columns(name))
         version = context.version("ADaMIG") or "1.3"
         ig = adamig_variables(structure, version) if structure else adamig_variables("", version)
     return {n: c for n, c in zip(ig["name"], ig["codelists"]) if c}
@@ -83,31 +83,46 @@ def _term_findings(context: Context) -> pd.DataFrame:
     """Every value outside its codelist, with whether that codelist is extensible (computed once)."""
     if "terms" in context.cache:
         return context.cache["terms"]
-    frames = []
-    package = context.package
-    for name, df in package.datasets.items():
-        ig_lists = _ig_codelists(context, name)
-        for variable in char_columns(context, name):
-            allowed = _from_define(context, name, variable)  # define.xml first, else the IG codelist
-            if allowed is None and variable in ig_lists:
-                allowed = _from_ct(context, ig_lists[variable], f"{name}.{variable}")
-            if allowed is None or not allowed.values:
-                continue
-            column = df[variable]
-            bad = column.notna().to_numpy() & ~text_in(column, allowed.values, factorized(context, name, variable))
-            if variable.endswith(RESULT_SUFFIXES):  # numeric results, plain or '<0.02', are not terms
-                bad &= np.isnan(numeric(column)) & ~_qualified_number(column)
-            supp = package.datasets.get(f"SUPP{name}")
-            if supp is not None and "QNAM" in supp and multiple_allowed(variable, _distinct_qnams(context, f"SUPP{name}")):
-                bad &= (column != MULTIPLE).to_numpy()  # several values collected, in SUPP-- (SDTMIG 4.2.8.3)
-            found = fail(package, name, bad, variable, codelist=allowed.codelist)
-            found["extensible"] = allowed.extensible
-            frames.append(found)
-    table = concat(frames)
+    table = concat([found for name in context.package.datasets for found in _terms_of(context, name)])
     if "extensible" not in table.columns:
         table["extensible"] = pd.Series(dtype=bool)
     context.cache["terms"] = table
     return table
+
+
+@prepare("CT2001", "CT2002")
+def _terms_by_unit(context: Context) -> None:
+    for name in context.package.datasets:
+        _terms_of(context, name)
+
+
+def _terms_of(context: Context, name: str) -> list[pd.DataFrame]:
+    """The values of dataset ``name`` outside their codelist (once per dataset)."""
+    key = ("terms", name)
+    if key in context.cache:
+        return context.cache[key]
+    frames = []
+    package = context.package
+    df = package.datasets[name]
+    ig_lists = _ig_codelists(context, name)
+    for variable in char_columns(context, name):
+        allowed = _from_define(context, name, variable)  # define.xml first, else the IG codelist
+        if allowed is None and variable in ig_lists:
+            allowed = _from_ct(context, ig_lists[variable], f"{name}.{variable}")
+        if allowed is None or not allowed.values:
+            continue
+        column = df[variable]
+        bad = column.notna().to_numpy() & ~text_in(column, allowed.values, factorized(context, name, variable))
+        if variable.endswith(RESULT_SUFFIXES):  # numeric results, plain or '<0.02', are not terms
+            bad &= np.isnan(numeric(column)) & ~_qualified_number(column)
+        supp = package.datasets.get(f"SUPP{name}")
+        if supp is not None and "QNAM" in supp and multiple_allowed(variable, _distinct_qnams(context, f"SUPP{name}")):
+            bad &= (column != MULTIPLE).to_numpy()  # several values collected, in SUPP-- (SDTMIG 4.2.8.3)
+        found = fail(package, name, bad, variable, codelist=allowed.codelist)
+        found["extensible"] = allowed.extensible
+        frames.append(found)
+    context.cache[key] = frames
+    return frames
 
 
 def _coverage_notes(context: Context, rule_id: str) -> None:

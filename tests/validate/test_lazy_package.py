@@ -1,0 +1,104 @@
+"""A package read from files is checked one unit at a time (a dataset, or the parts of a split domain),
+each dataset read when a rule needs it and let go after: the findings and the record of every rule are
+those of the same package held whole in memory, rule by rule."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import validate.registry as registry
+from validate.package import LazyDatasets, load_package
+from validate.registry import run_rules
+from validate_study import clean_frames, stub_ct, write_define, write_package
+
+
+def planted() -> dict[str, pd.DataFrame]:
+    frames = clean_frames()
+    frames["DM"].loc[1, "SEX"] = "MALE"                       # CT2001
+    frames["AE"].loc[0, "AESTDTC"] = "2024-01-11 10:00"       # SD0003
+    frames["AE"].loc[1, "USUBJID"] = "XYZ-01-009"             # SD0064
+    frames["AE"].loc[1, "EPOCH"] = "TREATMNT"                 # CV0302
+    frames["LB"].loc[2, "VISIT"] = "WEEK 2"                   # CV0301 (across datasets)
+    frames["EX"].loc[1, "EXSTDTC"] = "2024-01-16"             # CV0306 (DM against EX)
+    frames["SUPPAE"].loc[0, "IDVARVAL"] = "7"                 # CV0305
+    frames["ADLB"].loc[3, "CHG"] = 0.7                        # CV0410
+    return frames
+
+
+def split_lb(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """LB as two parts whose LBSEQ repeat across them (SD0005 looks at the domain)."""
+    lb = frames.pop("LB")
+    frames["LBCH"], frames["LBHE"] = lb.iloc[[0, 1, 3]].reset_index(drop=True), lb.iloc[[2, 4]].reset_index(drop=True)
+    frames["LBHE"].loc[1, "LBSEQ"] = 1.0
+    frames["LBHE"]["LBTEST"] = frames["LBHE"]["LBTEST"] + " (whole blood)"  # another length than in LBCH
+    return frames
+
+
+def whole(package):
+    """The same package with every dataset read and held: the rules run one after the other over it."""
+    package.datasets = {name: package.datasets[name] for name in package.datasets}
+    return package
+
+
+def record(findings):
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in findings.attrs["rules"]]
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_unit_by_unit_finds_what_one_pass_over_the_whole_package_finds(tmp_path, split, monkeypatch):
+    frames = split_lb(planted()) if split else planted()
+    write_package(tmp_path / "pkg", frames)
+    if not split:
+        write_define(tmp_path / "pkg" / "define.xml", frames)
+    package = load_package(tmp_path / "pkg")
+    assert isinstance(package.datasets, LazyDatasets) and not any(map(package.datasets.is_read, package.datasets))
+    lazy = run_rules(package, stub_ct())
+    assert set(package.datasets.reads.values()) == {1}  # each dataset read once
+    held = run_rules(whole(load_package(tmp_path / "pkg")), stub_ct())
+    pd.testing.assert_frame_equal(lazy, held)
+    assert record(lazy) == record(held)
+    expected = {"CT2001", "SD0003", "SD0064", "CV0302", "CV0301", "CV0306", "CV0305", "CV0410"}
+    assert expected | ({"SD0005", "CV0110"} if split else set()) <= set(lazy["rule"])
+    # nothing kept between units, nothing read ahead: the same again
+    monkeypatch.setattr(registry, "READ_AHEAD_BYTES", 0)
+    package = load_package(tmp_path / "pkg")
+    package.datasets.budget = 0
+    again = run_rules(package, stub_ct())
+    pd.testing.assert_frame_equal(again, held)
+    assert record(again) == record(held)
+    assert not any(map(package.datasets.is_read, package.datasets))
+
+
+def test_units_are_the_datasets_and_the_parts_of_split_domains(tmp_path):
+    write_package(tmp_path / "pkg", split_lb(clean_frames()))
+    package = load_package(tmp_path / "pkg")
+    assert package.units() == [["ADLB"], ["ADSL"], ["AE"], ["DM"], ["EX"], ["LBCH", "LBHE"], ["SUPPAE"], ["SV"],
+                               ["TA"], ["TV"]]
+    view = package.view(["LBCH", "LBHE"])
+    assert list(view.datasets) == ["LBCH", "LBHE"] and list(view.sdtm()) == ["LBCH", "LBHE"]
+    assert "DM" in view.datasets and len(view.datasets["DM"]) == 3  # looked up by name
+    assert view.names() == package.names() and view.columns("DM") == list(clean_frames()["DM"].columns)
+
+
+def test_columns_and_records_without_reading_the_values(tmp_path):
+    write_package(tmp_path / "pkg", clean_frames())
+    package = load_package(tmp_path / "pkg")
+    assert package.columns("LB")[:4] == ["STUDYID", "DOMAIN", "USUBJID", "LBSEQ"] and package.records("LB") == 5
+    assert package.key_variables("LB") == ["USUBJID", "LBSEQ"]
+    some = package.projected({"VISIT"}).datasets["LB"]
+    assert list(some.columns) == ["VISIT"] and not package.datasets.is_read("LB")
+    assert package.projected({"VISIT"}).record_keys("LB", [1]).tolist() == ["USUBJID=XYZ-01-001, LBSEQ=2"]
+    assert package.datasets.reads == {}
+    assert len(package.datasets["LB"]) == 5 and package.datasets.reads == {"LB": 1}
+
+
+def test_an_unreadable_dataset_stops_the_run_when_it_is_read(tmp_path):
+    from specs.errors import DataError
+
+    write_package(tmp_path / "pkg", clean_frames())
+    path = tmp_path / "pkg" / "ae.xpt"
+    path.write_bytes(path.read_bytes().replace(b"Nausea", b"Naus\x81a"))  # neither UTF-8 nor cp1252
+    package = load_package(tmp_path / "pkg")
+    with pytest.raises(DataError) as caught:
+        run_rules(package, stub_ct())
+    assert "ae.xpt" in str(caught.value) and "AETERM" in str(caught.value)
