@@ -86,3 +86,21 @@ def test_baseline_aval_is_the_first_flagged_record_of_the_group_and_missing_keys
                        "ABLFL": pd.Series(["Y", None, "Y", None, "Y", "Y", None], dtype="str"),
                        "AVAL": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]})
     assert _baseline_aval(df).tolist() == [1.0, 1.0, 1.0, 5.0, 5.0, 6.0, 6.0]
+
+
+def test_repeated_records_are_pandas_duplicated_whatever_the_columns():
+    from validate.rules.common import repeated_records
+
+    rng = np.random.default_rng(7)
+    n = 400
+    df = pd.DataFrame({
+        "USUBJID": pd.array(rng.choice(["S1", "S2", None], n), dtype="str"),
+        "X": rng.choice([0.0, -0.0, 1.5, np.nan], n),
+        "TERM": pd.array(rng.choice(["a", "b", "", None], n), dtype="str"),
+        "Y": rng.choice([1.0, 2.0], n),
+        "CODE": pd.array(rng.choice(["p", "q"], n), dtype=object),
+    })
+    for columns in (["USUBJID", "X", "TERM", "Y", "CODE"], ["TERM"], ["X", "Y"], ["CODE", "USUBJID"]):
+        expected = df.duplicated(columns, keep=False).to_numpy()
+        assert repeated_records(df, columns, {"USUBJID", "TERM", "CODE"}).tolist() == expected.tolist()
+    assert not repeated_records(df.iloc[:1], ["X"], set()).any()

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from validate.package import as_text
-from validate.registry import Context, concat, fail, rule
+from validate.registry import Context, concat, fail, prepare, rule
 from validate.rules.common import numeric_key, row_groups, rows_in, split_groups, text_in
 
 
@@ -27,6 +27,25 @@ def subject_in_dm(context: Context) -> pd.DataFrame:
                    for n, df in _subject_datasets(context)])
 
 
+def _visit_pairs(context: Context, name: str) -> pd.DataFrame | None:
+    """The distinct (VISITNUM, VISIT) pairs of dataset ``name`` and their records (None without both), once."""
+    key = ("visit_pairs", name)
+    if key not in context.cache:
+        package = context.package
+        context.cache[key] = None
+        if package.standard(name) == "SDTM" and {"VISITNUM", "VISIT"} <= set(package.columns(name)):
+            df = package.datasets[name]
+            tolerant = df[["VISITNUM", "VISIT"]].assign(VISITNUM=numeric_key(df["VISITNUM"]))
+            context.cache[key] = tolerant.groupby(["VISITNUM", "VISIT"], sort=False).size().rename("n").reset_index()
+    return context.cache[key]
+
+
+@prepare("CV0301")
+def _visit_pairs_by_unit(context: Context) -> None:
+    for name in context.package.datasets:  # the unit in memory
+        _visit_pairs(context, name)
+
+
 def _usual(pairs: pd.DataFrame, by: str, other: str, tv: pd.DataFrame | None) -> pd.Series:
     """The accepted ``other`` for each ``by``: TV's when TV has it, else the most frequent across datasets."""
     counts = pairs.groupby([by, other], sort=False)["n"].sum().reset_index()
@@ -42,11 +61,7 @@ def _usual(pairs: pd.DataFrame, by: str, other: str, tv: pd.DataFrame | None) ->
               "and '{value}' is VISITNUM {usual_visitnum}")
 def visit_one_to_one(context: Context) -> pd.DataFrame:
     """VISITNUM and VISIT map one-to-one across datasets (TV, else the most frequent pairing, is the reference)."""
-    frames = []
-    for name, df in context.package.sdtm().items():
-        if {"VISITNUM", "VISIT"} <= set(df.columns):
-            tolerant = df[["VISITNUM", "VISIT"]].assign(VISITNUM=numeric_key(df["VISITNUM"]))
-            frames.append(tolerant.groupby(["VISITNUM", "VISIT"], sort=False).size().rename("n").reset_index())
+    frames = [pairs for name in context.package.sdtm() if (pairs := _visit_pairs(context, name)) is not None]
     if not frames:
         return None
     pairs = pd.concat(frames, ignore_index=True).astype({"VISIT": object})
@@ -56,9 +71,16 @@ def visit_one_to_one(context: Context) -> pd.DataFrame:
     visit_of = _usual(pairs, "VISITNUM", "VISIT", tv)
     visitnum_of = _usual(pairs, "VISIT", "VISITNUM", tv)
     out = []
-    for name, df in context.package.sdtm().items():
-        if not {"VISITNUM", "VISIT"} <= set(df.columns):
+    for name in context.package.sdtm():
+        here = _visit_pairs(context, name)
+        if here is None:
             continue
+        visitnum, visit = here["VISITNUM"], here["VISIT"].astype(object)
+        wrong = visitnum.notna() & visit.notna() & ((visitnum.map(visit_of).astype(object) != visit)
+                                                    | (visit.map(visitnum_of) != visitnum))
+        if not wrong.any():  # no pair of this dataset is wrong, so no record is: its records are not read again
+            continue
+        df = context.package.datasets[name]
         # judged once per distinct (VISITNUM, VISIT) pair, spread back over the records
         ids, first = row_groups([df["VISITNUM"], df["VISIT"]])
         visitnum = numeric_key(df["VISITNUM"].iloc[first]).reset_index(drop=True)
@@ -174,7 +196,20 @@ def supp_parent_exists(context: Context) -> pd.DataFrame:
     return concat(frames)
 
 
+@prepare("CV0306")
+def _ex_bounds_by_unit(context: Context) -> None:
+    if "EX" in list(context.package.datasets):  # EX is the unit in memory
+        _ex_bounds(context)
+
+
 def _ex_bounds(context: Context) -> tuple[pd.Series, pd.Series] | None:
+    """Each subject's first and last exposure date (date part) in EX, once."""
+    if "ex_bounds" not in context.cache:
+        context.cache["ex_bounds"] = _first_last_exposure(context)
+    return context.cache["ex_bounds"]
+
+
+def _first_last_exposure(context: Context) -> tuple[pd.Series, pd.Series] | None:
     ex = context.package.datasets.get("EX")
     if ex is None or not {"USUBJID", "EXSTDTC"} <= set(ex.columns):
         return None

@@ -156,6 +156,32 @@ def duplicated_rows(columns: list[np.ndarray]) -> np.ndarray:
     return out
 
 
+def repeated_records(df: pd.DataFrame, columns: list[str], text: set) -> np.ndarray:
+    """True for every row equal to another row in all ``columns`` (a null equals a null, -0.0 equals 0.0),
+    as ``df.duplicated(columns, keep=False)``. Rows equal in all columns are equal in the first few: the
+    numbers first, then one text column at a time, each only over the rows still equal to another, so
+    that a text column is factorized on the few rows left, not on the whole dataset."""
+    n = len(df)
+    rows = np.arange(n)
+    group = np.zeros(n, dtype=np.int64)  # one id per distinct combination of the columns seen so far
+    numbers = [c for c in columns if c not in text]
+    for stage in ([numbers] if numbers else []) + [[c] for c in columns if c in text]:
+        if len(rows) < 2:
+            return np.zeros(n, dtype=bool)
+        for column in stage:
+            values = df[column].iloc[rows] if len(rows) < n else df[column]
+            if column not in text and pd.api.types.is_numeric_dtype(values):
+                numbers_ = values.to_numpy(dtype="float64", na_value=np.nan)
+                values = np.where(np.isnan(numbers_), np.nan, numbers_ + 0.0)
+            codes, uniques = pd.factorize(values)
+            group = pd.factorize(group * (len(uniques) + 1) + codes.astype(np.int64) + 1)[0].astype(np.int64)
+        again = pd.Series(group).duplicated(keep=False).to_numpy()
+        rows, group = rows[again], group[again]
+    out = np.zeros(n, dtype=bool)
+    out[rows] = True
+    return out
+
+
 def per_unique(series: pd.Series, func: Callable[[pd.Series], np.ndarray], fill=np.nan,
                codes_uniques: tuple | None = None) -> np.ndarray:
     """Evaluate ``func`` once per distinct non-null value and spread the result back over the rows."""

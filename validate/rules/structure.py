@@ -8,7 +8,7 @@ import pandas as pd
 
 from validate.registry import Context, concat, dataset_finding, fail, rule
 from validate.rules.common import (arrow_text, byte_lengths, char_columns, duplicated_rows, factorized, not_ascii, numeric_key, per_unique,
-                                   split_groups)
+                                   repeated_records, split_groups)
 from validate.standards import adam_structure, adamig_variables, sdtmig_variables
 
 XPT_NAME = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
@@ -293,11 +293,8 @@ def duplicate_records(context: Context) -> pd.DataFrame:
         columns = [c for c in df.columns if c != seq]
         if len(df) < 2 or not columns:
             continue
-        chars = set(char_columns(context, name))
-        # compare the cached integer codes of text columns: same result, no second hashing of strings
-        coded = [factorized(context, name, c)[0] if c in chars else df[c].to_numpy() for c in columns]
-        frames.append(fail(context.package, name, duplicated_rows(coded), seq if seq in df else "",
-                           values=df[seq] if seq in df else None))
+        frames.append(fail(context.package, name, repeated_records(df, columns, set(char_columns(context, name))),
+                           seq if seq in df else "", values=df[seq] if seq in df else None))
     return concat(frames)
 
 
