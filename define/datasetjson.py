@@ -179,11 +179,15 @@ def dataset_json_document(data: pd.DataFrame, *, name: str, label: str, columns:
     return meta, rows
 
 
-def _json_tokens(series: pd.Series, column: Column, dumps) -> pa.Array:
-    """Each value of a column as the JSON text the encoder writes for it ("null" when missing): the values
-    are factorized, turned into JSON values (``_to_json_values``, value by value) and encoded once each.
-    Numbers written as doubles are told apart by their bits (0.0 and -0.0 are written differently), and
-    text that is not all str is read as text first (1 and 1.0 are different texts)."""
+ROWS_CHUNK = 100_000  # records whose text is built at a time: the text of one chunk is in memory, not the file's
+
+
+def _json_tokens(series: pd.Series, column: Column, dumps) -> tuple[pa.Array, np.ndarray]:
+    """The JSON text the encoder writes for each distinct value of a column ("null" last, for missing
+    values) and, per record, the position of its value's text: the values are factorized, turned into
+    JSON values (``_to_json_values``, value by value) and encoded once each. Numbers written as doubles
+    are told apart by their bits (0.0 and -0.0 are written differently), and text that is not all str is
+    read as text first (1 and 1.0 are different texts)."""
     if column.dataType in ("double", "float") and not column.targetDataType:  # as _to_json_values reads them
         x = pd.to_numeric(series, errors="coerce").astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
         present = ~np.isnan(x)
@@ -200,42 +204,105 @@ def _json_tokens(series: pd.Series, column: Column, dumps) -> pa.Array:
         values = _to_json_values(pd.Series(uniques), column) if len(uniques) else []
     codes = np.asarray(codes, dtype=np.int64)
     tokens = pa.array([dumps(v) for v in values] + ["null"], type=pa.large_string())
-    return tokens.take(pa.array(np.where(codes < 0, len(values), codes)))
+    return tokens, np.where(codes < 0, len(values), codes)
+
+
+def _row_chunks(data: pd.DataFrame, columns: list[Column], dumps):
+    """Each record as the JSON array ``dumps(row)`` writes, ``ROWS_CHUNK`` records at a time (pyarrow
+    arrays of text): built column by column, pyarrow joining the value texts of a record with the
+    separator, never by encoding a record in Python."""
+    if not columns:
+        for first in range(0, len(data), ROWS_CHUNK):
+            yield pa.array(["[]"] * min(ROWS_CHUNK, len(data) - first), type=pa.large_string())
+        return
+    tokens = [_json_tokens(data[c.name], c, dumps) for c in columns]
+    text = [pa.scalar(t, pa.large_string()) for t in (",", "[", "]", "")]
+    for first in range(0, len(data), ROWS_CHUNK):
+        parts = [values.take(pa.array(positions[first:first + ROWS_CHUNK])) for values, positions in tokens]
+        joined = pc.binary_join_element_wise(*parts, text[0])
+        yield pc.binary_join_element_wise(text[1], joined, text[2], text[3])
+
+
+def _text_bytes(lines: pa.Array) -> memoryview:
+    """The UTF-8 bytes of a pyarrow text array's values, one after the other (no copy)."""
+    if isinstance(lines, pa.ChunkedArray):
+        lines = lines.combine_chunks()
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset:lines.offset + len(lines) + 1]
+    if lines.buffers()[2] is None:
+        return memoryview(b"")
+    return memoryview(lines.buffers()[2])[offsets[0]:offsets[-1]]
 
 
 def _row_lines(data: pd.DataFrame, columns: list[Column], dumps) -> list[str]:
-    """Each record as the JSON array ``dumps(row)`` writes, built column by column (pyarrow joins the
-    value texts of a record with the separator), not by encoding each record in Python."""
-    if not len(data):
-        return []
-    if not columns:
-        return ["[]"] * len(data)
-    tokens = [_json_tokens(data[c.name], c, dumps) for c in columns]
-    text = [pa.scalar(t, pa.large_string()) for t in (",", "[", "]", "")]
-    joined = pc.binary_join_element_wise(*tokens, text[0])
-    return pc.binary_join_element_wise(text[1], joined, text[2], text[3]).to_pylist()
+    """Each record as the JSON array ``dumps(row)`` writes (a list: for small frames and tests)."""
+    return [line for chunk in _row_chunks(data, columns, dumps) for line in chunk.to_pylist()]
 
 
 def write_dataset_json(data: pd.DataFrame, path, *, name: str, label: str, columns: list[Column],
                        created: datetime | str, study_oid: str | None = None, metadata_version_oid: str | None = None,
                        metadata_ref: str | None = None) -> Path:
-    """Write ``data`` as Dataset-JSON 1.1: NDJSON when ``path`` ends in .ndjson, JSON otherwise (atomic)."""
+    """Write ``data`` as Dataset-JSON 1.1: NDJSON when ``path`` ends in .ndjson, JSON otherwise (atomic).
+    The records are written as ``json.dumps`` writes them, a chunk of records at a time from pyarrow's
+    buffers: no Python object per record, and never the text of the whole file in memory."""
     path = Path(path)
     meta, _ = dataset_json_document(data.iloc[:0], name=name, label=label, columns=columns, created=created,
                                     study_oid=study_oid, metadata_version_oid=metadata_version_oid,
                                     metadata_ref=metadata_ref)
     meta["records"] = int(len(data))
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
-    lines = _row_lines(data, columns, dumps)
-    if path.suffix.lower() == ".ndjson":
-        text = "\n".join([dumps(meta)] + lines) + "\n"
-    else:  # as dumps({**meta, "rows": rows}) writes it: "rows" is the last key
-        text = dumps(meta)[:-1] + ',"rows":[' + ",".join(lines) + "]}"
+    ndjson = path.suffix.lower() == ".ndjson"
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
+    end = pa.scalar("\n" if ndjson else ",", pa.large_string())
+    none = pa.scalar("", pa.large_string())
+    with open(partial, "wb") as handle:
+        # JSON: as dumps({**meta, "rows": rows}) writes it ("rows" is the last key); NDJSON: the metadata line
+        handle.write((dumps(meta) + "\n" if ndjson else dumps(meta)[:-1] + ',"rows":[').encode("utf-8"))
+        for chunk in _row_chunks(data, columns, dumps):
+            chunk = _text_bytes(pc.binary_join_element_wise(chunk, end, none))
+            written = handle.tell()
+            handle.write(chunk)
+        if not ndjson:
+            if len(data):
+                handle.seek(written + len(chunk) - 1)  # the last record has no separator after it
+            handle.write(b"]}")
+            handle.truncate()
     partial.replace(path)
     return path
+
+
+def validate_written_dataset_json(path, records: int) -> list[str]:
+    """``validate_dataset_json`` of a file ``write_dataset_json`` has just written, without reading its
+    records back into Python: the metadata is checked against the schema (with its rows left out, which
+    is the same check when the schema asks a row only to be an array: ``_rows_need_only_be_arrays``) and
+    its record count against ``records``; each record is an array of one value per column by
+    construction (``_row_chunks``). Anything else: the full check."""
+    path = Path(path)
+    if not _rows_need_only_be_arrays():
+        return validate_dataset_json(path)
+    marker = b',"rows":['
+    with open(path, "rb") as handle:
+        if path.suffix.lower() == ".ndjson":
+            head = handle.readline()
+        else:
+            head = b""
+            while marker not in head:
+                block = handle.read(1 << 20)
+                if not block:
+                    return validate_dataset_json(path)
+                head += block
+            head = head[:head.index(marker)] + b"}"  # (a quote inside a JSON string is escaped: not the marker)
+    try:
+        document = json.loads(head.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return validate_dataset_json(path)
+    if not isinstance(document, dict):
+        return validate_dataset_json(path)
+    errors = sorted(_validator().iter_errors({**document, "rows": []}), key=lambda e: list(map(str, e.absolute_path)))
+    problems = [f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}" for e in errors[:50]]
+    if document.get("records") != records:
+        problems.append(f"records: {document.get('records')} but {records} rows")
+    return problems
 
 
 def _load(path: Path) -> dict:

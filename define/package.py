@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from define.datasetjson import columns_from_model, validate_dataset_json, write_dataset_json
+from define.datasetjson import columns_from_model, validate_written_dataset_json, write_dataset_json
 from define.html import copy_stylesheet, render_html
 from define.model import DefineModel
 from define.xml import validate_define, write_define
@@ -145,7 +145,7 @@ def write_standard_folder(model: DefineModel, folder: Path, *, created: datetime
                                       metadata_ref="define.xml")
             files.append(path)
             if validate:
-                problems += [Problem(path.name, e) for e in validate_dataset_json(path)]
+                problems += [Problem(path.name, e) for e in validate_written_dataset_json(path, len(data()))]
         loaded.clear()  # let the dataset go before the next is read
     define_path = write_define(model, folder / "define.xml", created)
     files += [define_path, copy_stylesheet(folder)]

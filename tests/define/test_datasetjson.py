@@ -103,9 +103,13 @@ def test_rows_are_checked_as_the_schema_checks_them(tmp_path):
     assert list(_validator().iter_errors(document)) == []
 
 
+@pytest.mark.parametrize("chunk", [100_000, 2, 1])
 @pytest.mark.parametrize("suffix", ["json", "ndjson"])
-def test_records_are_written_as_the_json_encoder_writes_each_one(tmp_path, suffix):
-    from define.datasetjson import dataset_json_document
+def test_records_are_written_as_the_json_encoder_writes_each_one(tmp_path, suffix, chunk, monkeypatch):
+    from define import datasetjson
+    from define.datasetjson import dataset_json_document, validate_written_dataset_json
+
+    monkeypatch.setattr(datasetjson, "ROWS_CHUNK", chunk)  # records written a chunk at a time: the same bytes
 
     frame = pd.DataFrame({"USUBJID": ["S-1", None, "S-\u00e9\"\\\n", "S-1", ""],
                           "AVAL": [0.0, -0.0, np.nan, 1 / 3, 1e-7], "N": [1.0, 2.0, np.nan, 2.0, -3.0],
@@ -121,3 +125,10 @@ def test_records_are_written_as_the_json_encoder_writes_each_one(tmp_path, suffi
                 else dumps({**meta, "rows": rows}))
     assert path.read_text(encoding="utf-8") == expected
     assert rows[1][:2] == [None, -0.0] and '[null,-0.0,2,null]' in expected
+    assert validate_written_dataset_json(path, len(frame)) == [] == validate_dataset_json(path)
+    assert validate_written_dataset_json(path, 4) == ["records: 5 but 4 rows"]
+    empty = write_dataset_json(frame.iloc[:0], tmp_path / f"e.{suffix}", **kwargs)
+    meta, _ = dataset_json_document(frame.iloc[:0], **kwargs)
+    assert empty.read_text(encoding="utf-8") == (dumps(meta) + "\n" if suffix == "ndjson"
+                                                 else dumps({**meta, "rows": []}))
+    assert validate_written_dataset_json(empty, 0) == [] == validate_dataset_json(empty)
