@@ -82,22 +82,45 @@ def _by_value(column: pd.Series) -> pa.Array | None:
     return pa.array([line[:-2] for line in lines], type=pa.large_string()).take(pa.array(codes))  # without ',0'
 
 
+def _quoted(text: pa.Array) -> pa.Array | None:
+    """CSV cells of text without nulls: quoted where a value holds a comma or a quote (the csv module's
+    minimal quoting), found by one scan; None when a value holds a line break (pandas' writer decides)."""
+    special = pc.match_substring_regex(text, '[,"\r\n]')
+    if not pc.any(special).as_py():
+        return text
+    if pc.any(pc.match_substring_regex(pc.filter(text, special), "[\r\n]")).as_py():
+        return None
+    mark, none = pa.scalar('"', pa.large_string()), pa.scalar("", pa.large_string())
+    quoted = pc.binary_join_element_wise(mark, pc.replace_substring(text, '"', '""'), mark, none)
+    return pc.if_else(special, quoted, text)
+
+
+FEW = 0.1  # a text column with fewer distinct values than this share of its records is spelled per value
+
+
 def _cells(column: pd.Series) -> pa.Array | None:
     """The CSV text of each value of a column, on whole columns where the spelling is plain: integers as
-    pyarrow writes them, text quoted where it holds a comma or a quote (the csv module's minimal quoting)."""
+    pyarrow writes them, text quoted where it holds a comma or a quote (``_quoted``); text with few distinct
+    values (subjects, files, datasets) is spelled once per value, then taken for each record."""
     if pd.api.types.is_integer_dtype(column.dtype) and not isinstance(column.dtype, pd.api.extensions.ExtensionDtype):
         return pc.cast(pa.array(column.to_numpy()), pa.large_string())
-    if isinstance(column.dtype, pd.StringDtype) or (column.dtype == object and pd.api.types.infer_dtype(
-            column, skipna=True) in ("string", "empty")):
+    if column.dtype == object:
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)  # (hashes the Python strings once)
+        if pd.api.types.infer_dtype(uniques, skipna=True) not in ("string", "empty"):
+            return _by_value(column)
+        values = pa.array(np.append(np.asarray(uniques, dtype=object), ""), type=pa.large_string())
+        cells = _quoted(values)  # (missing values: code -1, the "" appended)
+        return None if cells is None else cells.take(pa.array(np.where(codes < 0, len(uniques), codes)))
+    if isinstance(column.dtype, pd.StringDtype):
         text = pc.fill_null(pa.array(column, type=pa.large_string(), from_pandas=True), "")
-        if pc.any(pc.match_substring(text, "\n")).as_py() or pc.any(pc.match_substring(text, "\r")).as_py():
-            return None
-        needs = pc.or_(pc.match_substring(text, ","), pc.match_substring(text, '"'))
-        if not pc.any(needs).as_py():
-            return text
-        mark, none = pa.scalar('"', pa.large_string()), pa.scalar("", pa.large_string())
-        quoted = pc.binary_join_element_wise(mark, pc.replace_substring(text, '"', '""'), mark, none)
-        return pc.if_else(needs, quoted, text)
+        if isinstance(text, pa.ChunkedArray):
+            text = text.combine_chunks()
+        sample = text.slice(0, 10_000)
+        if len(text) > 10_000 and pc.count_distinct(sample).as_py() < FEW * len(sample):
+            encoded = pc.dictionary_encode(text)
+            cells = _quoted(encoded.dictionary)
+            return None if cells is None else cells.take(encoded.indices)
+        return _quoted(text)
     return _by_value(column)
 
 

@@ -36,3 +36,12 @@ def test_line_breaks_empty_frames_and_one_column_are_pandas_own(tmp_path):
     for frame in (FRAME.assign(TEXT=["a\nb", "c\r", "", "", "", ""]), FRAME.iloc[:0], FRAME[["EMPTY"]]):
         write_csv(frame, tmp_path / "ours.csv")
         assert (tmp_path / "ours.csv").read_bytes() == pandas_bytes(frame, tmp_path)
+
+
+def test_text_with_few_distinct_values_is_spelled_once_per_value_with_the_same_bytes(tmp_path):
+    many = pd.concat([FRAME] * 2000, ignore_index=True)  # 12,000 records, a handful of distinct texts
+    write_csv(many, tmp_path / "ours.csv")
+    assert (tmp_path / "ours.csv").read_bytes() == pandas_bytes(many, tmp_path)
+    broken = many.assign(STR=pd.Series(["a\nb", "c", "", None, " ", "k,"] * 2000, dtype="str"))
+    write_csv(broken, tmp_path / "ours.csv")
+    assert (tmp_path / "ours.csv").read_bytes() == pandas_bytes(broken, tmp_path)
