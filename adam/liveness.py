@@ -94,6 +94,7 @@ class Liveness:
         self._steps = {name: [_mentions(s.get("args") or {}, set()) for s in ds.get("steps", [])]
                        for name, ds in datasets.items()}
         self._tails: dict[str, list] = {}
+        self._kept: dict[tuple[str, int], set[str] | None] = {}
         # in reverse spec order, so that a dataset's readers are known before it
         for position in range(len(self._names) - 1, -1, -1):
             name = self._names[position]
@@ -114,6 +115,11 @@ class Liveness:
 
     def kept(self, name: str, position: int):
         """What the datasets at ``position`` and later read of ``name``."""
+        if (name, position) not in self._kept:
+            self._kept[(name, position)] = self._reads(name, position)
+        return self._kept[(name, position)]
+
+    def _reads(self, name: str, position: int):
         need: set[str] | None = set()
         for reader in self._names[position:]:
             ds = self._specs[reader]

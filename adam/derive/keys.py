@@ -65,7 +65,7 @@ def take_runs(frame: pd.DataFrame, positions: np.ndarray, most: int = 32) -> pd.
     consecutive rows (ADLB's records without a BASETYPE, then the Tregs records once per BASETYPE),
     the runs are sliced and stacked: pyarrow text is not copied, only numbers are; otherwise a take."""
     breaks = np.flatnonzero(np.diff(positions) != 1) + 1 if len(positions) else np.empty(0, dtype=np.intp)
-    if len(breaks) >= most:
+    if len(breaks) >= most or len(positions) < 50_000:  # a small frame: one take costs less than a concat
         return frame.take(positions).reset_index(drop=True)
     starts = np.concatenate([[0], breaks])
     ends = np.concatenate([breaks, [len(positions)]])

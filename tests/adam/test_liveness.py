@@ -69,3 +69,16 @@ def test_build_drops_unread_variables_and_gives_the_same_output():
     out = build_adam(given, _spec(WORK), release=True)
     assert out["ADLB"].to_dict("list") == {"USUBJID": ["S1", "S1"], "PARAMCD": ["ALT", "AST"], "AVAL": [10.0, 20.0]}
     assert given == {} and list(lb.columns) == ["USUBJID", "LBTESTCD", "LBSTRESN", "LBSTAT", "LBORRES"]
+
+
+def test_take_runs_gives_the_rows_of_a_take_whether_it_slices_or_takes():
+    import numpy as np
+
+    from adam.derive.keys import take_runs
+
+    n = 60_000  # above the size where slices are stacked
+    df = pd.DataFrame({"T": pd.Series(np.array(["a", "b", None], dtype=object)[np.arange(n) % 3], dtype="str"),
+                       "N": np.arange(n, dtype="float64")}, index=np.arange(n) + 7)
+    runs = np.concatenate([np.arange(0, 100), np.arange(200, n), np.arange(100, 200), np.arange(100, 200)])
+    for positions in (runs, runs[::-1], np.array([], dtype=np.intp)):
+        pd.testing.assert_frame_equal(take_runs(df, positions), df.take(positions).reset_index(drop=True))
