@@ -70,7 +70,16 @@ def parse_cut(value: str, description: str = ""):
     return DataCut(date=value, description=description)
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a number of subjects (1 or more)")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from cdisc.chunks import DEFAULT_CHUNK_SUBJECTS
+
     parser = argparse.ArgumentParser(prog="cdisc", description="Raw clinical-trial data to CDISC SDTM/ADaM, "
                                                                "Define-XML and XPT, driven by one study spec.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -87,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cut-description", default="", help="DCUTDESC for a cut, e.g. 'DSMB 2'")
     run.add_argument("--no-validate", action="store_true", help="skip the conformance check at the end")
     run.add_argument("--progress", action="store_true", help="show progress even when not on a terminal")
+    run.add_argument("--chunk-subjects", type=_positive, metavar="N", default=None,
+                     help=f"subjects mapped and analysed together, two chunks at a time in two processes (default: "
+                          f"{DEFAULT_CHUNK_SUBJECTS}): memory grows with a chunk, not with the study; the output is "
+                          f"the same whatever N")
 
     package = commands.add_parser("package", help="the m5 submission package again from an earlier run's output")
     package.add_argument("--out", default="out", help="the folder of the earlier run (default: out)")
@@ -209,7 +222,8 @@ def _dispatch(argv: list[str], progress, publication) -> int:
 
         cut = parse_cut(args.cut, args.cut_description) if args.cut else None
         result = run(args.spec, args.raw, args.out, args.edc, progress=progress, sdtm_only=args.sdtm_only,
-                     formats=args.format, cut=cut, validate=not args.no_validate, publication=publication)
+                     formats=args.format, cut=cut, validate=not args.no_validate, publication=publication,
+                     chunk_subjects=args.chunk_subjects)
         if result.validation_errors:
             print(f"published {display_path(result.out_dir)} WITH {result.validation_errors} validation error(s): "
                   f"the output is complete but does not conform; the errors are listed in "

@@ -335,18 +335,24 @@ def validate_package(package, folder: Path, progress: Progress, found: dict | No
 
 def run(spec_dir=None, raw_dir=None, out_dir="out", edc="csv", created: datetime | None = None,
         progress: Progress | None = None, stream=None, sdtm_only: bool = False, formats="xpt",
-        cut=None, validate: bool = True, publication: Publication | None = None) -> RunResult:
+        cut=None, validate: bool = True, publication: Publication | None = None,
+        chunk_subjects: int | None = None) -> RunResult:
     """The whole conversion into a new version folder, published whole only when every step passed.
 
     Without a cut the new version replaces out/sdtm, out/adam, out/m5, out/validation, out/manifest.json
     and out/keys.json at once (cdisc.publish); a cut is its own folder out/cuts/<date>, with its cut report
     and manifest. File dates come from the cut (or a fixed date), never from the clock, so that a rerun
     gives byte-identical files. ``publication`` (optional) tells the caller what was published.
+    ``chunk_subjects``: subjects mapped together (cdisc.chunks; default DEFAULT_CHUNK_SUBJECTS): memory
+    grows with a chunk, not with the study; the output is the same whatever the chunk size.
     """
     from cdisc.diff import write_keys
     from cdisc.manifest import write_manifest
     from define.written import XptFiles
 
+    from cdisc.chunks import DEFAULT_CHUNK_SUBJECTS, WORK
+
+    chunk_subjects = chunk_subjects or DEFAULT_CHUNK_SUBJECTS
     stream = stream or sys.stdout
     progress = progress or Progress()
     created = created or (datetime.fromisoformat(cut.date) if cut is not None and cut.date else datetime(2000, 1, 1))
@@ -355,20 +361,18 @@ def run(spec_dir=None, raw_dir=None, out_dir="out", edc="csv", created: datetime
     adam, validation_errors, validation_lines = None, 0, []
     progress.step(f"locking {display_path(out_dir)}")
     with publishing(target, publication, slot=cut is not None) as staging:
-        spec, raw, result = build_sdtm_from_raw(spec_dir, raw_dir, edc, progress, cut=cut)
-        raw.tables.clear()  # the raw records are not read again: their memory is free for the later stages
-        if cut is not None and result.datasets["DM"].empty:
+        from cdisc.chunks import build_chunked, record_counts
+
+        xpt_files = XptFiles()  # each XPT file written once: the package links these
+        built = build_chunked(staging, spec_dir, raw_dir, edc, progress, cut, created, xpt_files, sdtm_only,
+                              chunk_subjects)  # SDTM and ADaM per chunk of subjects, written whole
+        spec, result, notes, adam_spec, adam = built.spec, built.result, built.notes, built.adam_spec, built.adam
+        counts = record_counts(result.datasets)
+        if cut is not None and not counts["DM"]:
             result.notes.append(f"the cut {cut.label()} leaves no subject in the study (each entered after it: see "
                                 "the cut report); the package holds the trial design only")
-        progress.step(f"writing {len(result.datasets)} SDTM datasets")
-        xpt_files = XptFiles()  # each XPT file written once: the package links these
-        notes = write_datasets(result.datasets, result.specs, staging / "sdtm", created, xpt_files)
         keys = {n: s.keys for n, s in result.specs.items() if s.keys}
-        adam_spec = None
-        if not sdtm_only:
-            adam_spec, adam = build_adam_datasets(staging / "sdtm", adam_spec_path(spec_dir), progress, cut)
-            progress.step(f"writing {len(adam)} ADaM datasets")
-            write_adam_datasets(adam, adam_spec, staging / "adam", created, xpt_files)
+        if adam is not None:
             keys.update({n: d["keys"] for n, d in adam_spec.datasets.items() if d.get("keys") and n in adam})
         from define.package import write_submission
 
@@ -394,14 +398,16 @@ def run(spec_dir=None, raw_dir=None, out_dir="out", edc="csv", created: datetime
         if cut is not None:
             from cdisc.cut_report import write_cut_report
 
-            write_cut_report(staging, result.cut_log, cut, {n: len(d) for n, d in result.datasets.items()})
-        write_manifest(staging, inputs=raw.files, spec_hash=spec.digest(), ct_version=spec.study["ct"]["sdtm"],
+            write_cut_report(staging, result.cut_log, cut, counts)
+        built.spill.keep()  # the datasets stay readable (result.datasets, adam) out of the published output
+        shutil.rmtree(staging / WORK, ignore_errors=True)  # the chunks' work folder is not published
+        write_manifest(staging, inputs=built.raw_files, spec_hash=spec.digest(), ct_version=spec.study["ct"]["sdtm"],
                        tool_version=tool_version(), cut=cut, created=created.date().isoformat())
         progress.step(f"publishing {display_path(target)}")
     print_run_report(result, notes, target / "sdtm", stream)
     if adam is not None:
         print(f"ADaM written to {display_path(target / 'adam')}: " +
-              ", ".join(f"{name} ({len(frame)} records)" for name, frame in adam.items()), file=stream)
+              ", ".join(f"{name} ({count} records)" for name, count in record_counts(adam).items()), file=stream)
         print(f"submission package: {display_path(target / 'm5')}", file=stream)
     for line in validation_lines:
         print(line, file=stream)

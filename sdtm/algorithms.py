@@ -14,6 +14,7 @@ import pandas as pd
 
 from sdtm.arms import match_arms
 from sdtm.dates import parse_datetime
+from sdtm.notes import Count, Note, Values
 from sdtm.numbers import decimal_marks, parse_numbers
 from sdtm.unique import map_text, on_unique, text_of
 from sdtm.visits import place_visits
@@ -144,9 +145,8 @@ def _check_terms(values: pd.Series, raw: pd.DataFrame, source: str | None, codel
     if unknown:
         mask = values.isin(unknown)
         if codelist.extensible:
-            ctx.notes.append(f"{ctx.domain}.{ctx.variable}: sponsor-defined value(s) "
-                             f"{', '.join(repr(v) for v in sorted(unknown))} added to extensible codelist "
-                             f"{codelist_name}")
+            ctx.notes.append(Note(f"{ctx.domain}.{ctx.variable}: sponsor-defined value(s) ", Values(unknown),
+                                  f" added to extensible codelist {codelist_name}"))
         elif source is not None:
             ctx.report(raw, mask, source, f"is not a term of the non-extensible codelist {codelist_name} "
                                           f"({codelist.code})", sink=ctx.term_problems)
@@ -214,11 +214,11 @@ def assign_datetime(raw, args, ctx):
         ctx.report_each(raw, parsed.time_problem, args["time"])
     where = f"{ctx.domain}.{ctx.variable} from column {args['date']}"
     if parsed.two_digit_year.any():
-        ctx.notes.append(f"{where}: {int(parsed.two_digit_year.sum())} value(s) with a two-digit year read with "
-                         f"cutoff_2000 {cutoff} (00-{cutoff:02d} -> 20YY, {cutoff + 1:02d}-99 -> 19YY)")
+        ctx.notes.append(Note(f"{where}: ", Count(parsed.two_digit_year.sum()), f" value(s) with a two-digit year "
+                              f"read with cutoff_2000 {cutoff} (00-{cutoff:02d} -> 20YY, {cutoff + 1:02d}-99 -> 19YY)"))
     if parsed.time_dropped.any():
-        ctx.notes.append(f"{where}: {int(parsed.time_dropped.sum())} time(s) collected with a partial date left "
-                         f"out (a time joins only a complete date)")
+        ctx.notes.append(Note(f"{where}: ", Count(parsed.time_dropped.sum()), " time(s) collected with a partial "
+                              "date left out (a time joins only a complete date)"))
     return parsed.iso
 
 

@@ -21,12 +21,13 @@ from sdtm.exposure import constant_dosing_intervals, records_of_domain
 from sdtm.late import referenced_values
 from sdtm.lineage import record_lineage
 from sdtm.not_done import clear_not_done
+from sdtm.notes import Count, Note
 from sdtm.numbers import parse_numbers
 from sdtm.prepare import (LOCATION, from_sources, prepare_records, repeated_keys, repeated_source_keys,
                           undeclared_values)
 from sdtm.supp import build_supp, supp_domain_spec
 from sdtm.unique import on_unique, text_of
-from specs.errors import ControlledTermError, DataError, Problem, RawDataError, RecordIssue
+from specs.errors import CdiscError, ControlledTermError, DataError, Problem, RawDataError, RecordIssue
 from specs.model import DomainSpec, domain_spec
 from specs.references import stages as late_stages, variables_read
 from specs.semantics import derivation_order
@@ -79,6 +80,7 @@ class SdtmResult:
     notes: list[str]
     cut_log: pd.DataFrame | None = None
     lineage: pd.DataFrame | None = None  # per mapped record: its raw file, row and key (sdtm.lineage)
+    note_phases: list[int] | None = None  # notes[:n] made by the spec, the mapping, the derivations, NOT DONE
 
 
 def _empty_column(variable, index) -> pd.Series:
@@ -146,16 +148,66 @@ def build_design_domain(name: str, build: str, studyid: str, design: dict, ct) -
     return getattr(trial_design, build)(studyid, design)
 
 
-def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResult:
+def raw_problems(spec, tables: dict[str, pd.DataFrame]) -> list[Problem]:
+    """Every raw record identifiable (its source keys not repeated), every declared value known: checked on
+    each whole raw table (a run in subject chunks checks them once, before splitting the tables)."""
+    problems: list[Problem] = []
+    declared = {n: source.get("values") or {} for n, source in spec.sources.items()}
+    for source, table in tables.items():
+        if source in spec.sources and "__file" in table:
+            problems += repeated_source_keys(table, spec.sources[source]["keys"], source)
+            problems += undeclared_values(table, declared[source], source)
+    return problems
+
+
+def left_out_note(name: str, empty: list[str]) -> str:
+    return (f"{name}: permissible variable(s) without any value left out: {', '.join(empty)} "
+            f"(SDTMIG 4.1.5; 'keep: true' in the spec keeps one)")
+
+
+def ts_added_note(name: str, added: list[str]) -> str:
+    return (f"{name}: parameter(s) expected in the TS of an interventional study that the spec "
+            f"does not give, written with TSVALNF = NI: {', '.join(added)}")
+
+
+def complete_design(name: str, ts: pd.DataFrame, spec, datasets, ct, cut, notes: list[str]) -> pd.DataFrame:
+    """TS with its values taken from the data of all subjects (``datasets``: any Mapping of the study's
+    datasets, read by domain name) and the parameters the spec does not give; notes the ones added."""
+    given = set(ts["TSPARMCD"])
+    ts = trial_design.complete_ts(ts, spec.studyid, spec.design, datasets, ct, cut)
+    added = [c for c in ts["TSPARMCD"] if c not in given and c not in ("DCUTDTC", "DCUTDESC")]
+    if added:
+        notes.append(ts_added_note(name, added))
+    return ts
+
+
+class ChunkProblems(CdiscError):
+    """The problems of one subject chunk (build_sdtm(whole_study=False)), kept apart by kind so that the
+    chunks' problems join into the one error the whole study would give (cdisc.chunks)."""
+
+    def __init__(self, stage: str, problems: list[Problem], term_problems: list[Problem] | None = None):
+        super().__init__(f"{stage}: {len(problems) + len(term_problems or [])} problem(s)")
+        self.stage, self.problems, self.term_problems = stage, problems, list(term_problems or [])
+
+    def __reduce__(self):  # sent back from a worker process
+        return ChunkProblems, (self.stage, self.problems, self.term_problems)
+
+
+def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None, *, whole_study: bool = True) -> SdtmResult:
     """Raw tables (located, see sdtm.prepare.locate) -> SDTM datasets, or one error listing every problem.
 
     With a data cut (sdtm.cut.DataCut), the cut applies to the mapped records before any derivation, so
     that DM's reference dates, SE, epochs, study days and sequence numbers are derived from what remains.
+
+    ``whole_study=False`` maps one chunk of subjects (cdisc.chunks): the raw checks (``raw_problems``), TS's
+    values from the data of all subjects (``complete_design``) and leaving out the permissible variables
+    without a value are the caller's, done once for the study; problems are raised as ``ChunkProblems``.
     """
     use_study_algorithms(getattr(spec, "plugins", {}))  # this spec's own algorithms, if another was loaded since
     problems: list[Problem] = []
     term_problems: list[Problem] = []
     notes: list[str] = list(getattr(spec, "notes", []))
+    note_phases = [len(notes)]  # where each stage's notes end (cdisc.chunks orders the chunks' notes by them)
     specs = {name: domain_spec(name, raw) for name, raw in spec.domains.items()}
     datasets: dict[str, pd.DataFrame] = {}
     reports: dict[str, DomainReport] = {}
@@ -168,10 +220,8 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
             datasets[name] = build_design_domain(name, build, spec.studyid, spec.design, ct)
 
     declared = {n: source.get("values") or {} for n, source in spec.sources.items()}
-    for source, table in tables.items():  # every raw record identifiable, every declared value known
-        if source in spec.sources and "__file" in table:
-            problems += repeated_source_keys(table, spec.sources[source]["keys"], source)
-            problems += undeclared_values(table, declared[source], source)
+    if whole_study:
+        problems += raw_problems(spec, tables)
 
     prepared: dict[str, pd.DataFrame] = {}  # each mapped domain's shaped raw records
     for name, dspec in specs.items():
@@ -218,8 +268,8 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
         if intervals:
             collapsed = constant_dosing_intervals(data, list(intervals["by"]), intervals["start"], intervals["end"])
             if len(collapsed) < len(data):
-                notes.append(f"{name}: {len(data)} records merged into {len(collapsed)} constant-dosing intervals "
-                             f"(same {', '.join(intervals['by'])}, consecutive days)")
+                notes.append(Note(f"{name}: ", Count(len(data)), " records merged into ", Count(len(collapsed)),
+                                  f" constant-dosing intervals (same {', '.join(intervals['by'])}, consecutive days)"))
             data = collapsed
         datasets[name] = data
         if other:
@@ -232,6 +282,7 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
 
     for name in prepared:  # from here on only the derivations and late mappings read raw columns
         prepared[name] = _records_for_derivations(prepared[name], specs[name], late)
+    note_phases.append(len(notes))
     derived = {(name, v.name) for name, dspec in specs.items() for v in dspec.variables
                if v.map and ALGORITHMS[v.map["algorithm"]].kind == DERIVE}
     mapped_subjects = [n for n in reports if n != "DM" and not specs[n].raw.get("from_domain") and
@@ -242,6 +293,8 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
     for name in reports:  # keys made of mapped variables: checked now, before anything merges by them
         if not any((name, k) in derived for k in specs[name].keys):
             problems += duplicate_keys(datasets[name], specs[name].keys, name)
+    if (problems or term_problems) and not whole_study:
+        raise ChunkProblems("mapping", problems, term_problems)
     if problems or term_problems:
         raise RawDataError(problems + term_problems) if problems else ControlledTermError(term_problems)
 
@@ -304,20 +357,17 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
         problems += ctx.problems
         if name in reports:
             reports[name].warnings += ctx.warnings
+    note_phases.append(len(notes))
     for name in reports:
         if any((name, k) in derived for k in specs[name].keys):
             problems += duplicate_keys(datasets[name], specs[name].keys, name)
         problems += _not_done(name, datasets, specs[name].raw, ct, spec.design, notes)
+    note_phases.append(len(notes))
     if problems:
-        raise DataError(problems)
+        raise DataError(problems) if whole_study else ChunkProblems("derivation", problems)
     for name, dspec in specs.items():  # TS values that come from the data, the data cut's parameters
-        if dspec.raw.get("build") == "derive_ts":
-            given = set(datasets[name]["TSPARMCD"])
-            datasets[name] = trial_design.complete_ts(datasets[name], spec.studyid, spec.design, datasets, ct, cut)
-            added = [c for c in datasets[name]["TSPARMCD"] if c not in given and c not in ("DCUTDTC", "DCUTDESC")]
-            if added:
-                notes.append(f"{name}: parameter(s) expected in the TS of an interventional study that the spec "
-                             f"does not give, written with TSVALNF = NI: {', '.join(added)}")
+        if dspec.raw.get("build") == "derive_ts" and whole_study:
+            datasets[name] = complete_design(name, datasets[name], spec, datasets, ct, cut, notes)
 
     for name in list(specs):
         dspec = specs[name]
@@ -339,17 +389,20 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None) -> SdtmResul
     del prepared
     lineage = record_lineage(lineage_of, specs)
     datasets = finished
-    for name, dspec in list(specs.items()):
+    for name, dspec in list(specs.items()) if whole_study else ():
         empty = empty_permissible(datasets[name], dspec)
         if empty:
             datasets[name] = datasets[name].drop(columns=empty)
-            specs[name] = replace(dspec, variables=[v for v in dspec.variables if v.name not in empty])
-            notes.append(f"{name}: permissible variable(s) without any value left out: {', '.join(empty)} "
-                         f"(SDTMIG 4.1.5; 'keep: true' in the spec keeps one)")
+            specs[name] = without_variables(dspec, empty)
+            notes.append(left_out_note(name, empty))
     for name, report in reports.items():
         report.records_out = len(datasets[name])
     ordered_reports = [reports[n] for n in specs if n in reports]
-    return SdtmResult(datasets, specs, ordered_reports, notes, cut_log, lineage)
+    return SdtmResult(datasets, specs, ordered_reports, notes, cut_log, lineage, note_phases)
+
+
+def without_variables(dspec: DomainSpec, names) -> DomainSpec:
+    return replace(dspec, variables=[v for v in dspec.variables if v.name not in names])
 
 
 def _records_for_derivations(records: pd.DataFrame, dspec: DomainSpec, late: dict) -> pd.DataFrame:
@@ -393,8 +446,8 @@ def _not_done(name: str, datasets: dict, raw: dict, ct, design: dict, notes: lis
     data, changed, holding = clear_not_done(datasets[name], name)
     datasets[name] = data
     if changed.any():
-        notes.append(f"{name}: {int(changed.sum())} NOT DONE record(s) ({name}STAT): units, reference ranges and "
-                     f"limits left empty (SDTMIG 4.5.1.3: a test not done has no result)")
+        notes.append(Note(f"{name}: ", Count(changed.sum()), f" NOT DONE record(s) ({name}STAT): units, reference "
+                          f"ranges and limits left empty (SDTMIG 4.5.1.3: a test not done has no result)"))
     ctx = DeriveContext(name, f"{name}STAT", datasets, raw, ct, design)
     result = f"{name}ORRES" if f"{name}ORRES" in data else f"{name}STRESC"
     if holding.any() and result in data:

@@ -1,0 +1,790 @@
+"""A run in chunks of subjects: memory bounded by a chunk, not by the study, and both cores used.
+
+The subjects (USUBJID, in the order SDTM sorts them) are cut into contiguous ranges. Every raw record goes
+to the chunk of its subject, found from the spec: the raw columns the USUBJID mapping of the domain that
+reads the source names (for a merged source, the merge key that carries them); a record whose subject is
+not a subject of the study (a typo, a blank) goes to the chunk whose range holds its value, where the
+mapping lists it or refuses it exactly as a run of the whole study does. Lookup sources go whole to
+every chunk. A spec whose sources cannot be split by subject (a merge or a de-duplication not by the
+subject, a USUBJID not mapped from the raw record) runs as one chunk: the same code, the same output.
+
+Each chunk maps SDTM (``build_sdtm(whole_study=False)``) in a worker process and spills its datasets to
+Arrow IPC files in a work folder of the staging area. What needs every subject is done once, between the
+passes: the raw checks (repeated source keys, undeclared values) on the whole tables, TS's values taken
+from the data (first date, number of subjects), the permissible variables without a value in any chunk.
+The SDTM datasets are then joined (each chunk's first sort key after the previous chunk's last, else a
+located error) and written once; ADaM is built per chunk from the chunk's SDTM as XPT files (written and
+read back, so that ADaM reads exactly what the XPT holds) and joined the same way. The datasets are
+handed on as ``Spilled``: a read-only mapping that loads one dataset from its file on each access.
+
+Notes, reports of records not mapped, the cut log and the lineage are joined from the chunks' structured
+data (sdtm.notes: counts add up, value lists unite; lineage positions offset by the records before).
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from specs.errors import CdiscError, ControlledTermError, DataError, Problem, RawDataError
+
+DEFAULT_CHUNK_SUBJECTS = 2000  # measured: see the README (10,000 subjects under 2 GB with 2 workers)
+WORKERS = 2
+WORK = ".chunks"  # the work folder inside the staging area, removed before publishing
+
+
+class NotChunkable(Exception):
+    """The sources cannot be split by subject: the run is one chunk."""
+
+
+# ------------------------------------------------------------------------------- spill files
+
+def write_frame(frame: pd.DataFrame, path: Path) -> None:
+    """A data frame as an Arrow IPC file (pandas' metadata keeps the column types)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+
+
+def read_frame(path: Path) -> pd.DataFrame:
+    with pa.memory_map(str(path)) as source:
+        return pa.ipc.open_file(source).read_all().to_pandas()
+
+
+class SpillFolder:
+    """Where the joined datasets lie: in the staging area while the run writes, then (``keep``) moved to a
+    temporary folder of the same disk, removed when no mapping reads it any more (or at exit)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._finalizer = None
+
+    def keep(self) -> None:
+        import tempfile
+        import weakref
+
+        if not self.path.is_dir():
+            return
+        kept = Path(tempfile.mkdtemp(prefix="cdisc-datasets-"))
+        os.replace(self.path, kept / "joined")
+        self.path = kept / "joined"
+        self._finalizer = weakref.finalize(self, shutil.rmtree, str(kept), True)
+
+
+class Spilled(Mapping):
+    """Datasets by name, each read from its spill file on access and not kept: iterate one at a time."""
+
+    def __init__(self, folder: SpillFolder, layer: str, rows: dict[str, int]):
+        self.folder, self.layer, self.rows = folder, layer, dict(rows)
+
+    def path(self, name: str) -> Path:
+        return self.folder.path / self.layer / f"{name}.arrow"
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self.rows:
+            raise KeyError(name)
+        return read_frame(self.path(name))
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def record_counts(datasets) -> dict[str, int]:
+    rows = getattr(datasets, "rows", None)
+    return dict(rows) if rows is not None else {n: len(d) for n, d in datasets.items()}
+
+
+# ------------------------------------------------------------------------------- partition
+
+@dataclass
+class Route:
+    kind: str  # "subject": by the USUBJID mapping; "all": every chunk (lookups); "once": the first chunk
+    domain: str = ""
+    mapping: dict | None = None
+    rename: dict = field(default_factory=dict)  # merge key column of this source -> the base's column
+
+
+def routes(spec) -> dict[str, Route]:
+    """How the records of each source find their chunk; NotChunkable when a source cannot be split."""
+    from sdtm.prepare import from_sources
+    from specs.references import stages as late_stages
+    from specs.semantics import raw_columns_used
+    from specs.vocabulary import ALGORITHMS, MAP
+
+    late, _ = late_stages(spec.domains)
+    lookups = {n for n, s in spec.sources.items() if s.get("role") == "lookup"}
+    found: dict[str, Route] = {n: Route("all") for n in lookups}
+
+    def place(source: str, route: Route) -> None:
+        known = found.get(source)
+        if known is not None and known.kind != route.kind and "all" not in (known.kind, route.kind):
+            raise NotChunkable(f"source {source} is read by a domain with USUBJID and by one without")
+        found.setdefault(source, route)
+
+    for name, domain in spec.domains.items():
+        if "from" not in domain:
+            continue
+        sources = from_sources(domain)
+        merges = [m for m in domain.get("merge") or [] if m["source"] not in lookups]
+        variable = next((v for v in domain.get("variables", []) if v.get("name") == "USUBJID"), None)
+        if variable is None:
+            for source in sources + [m["source"] for m in merges]:
+                place(source, Route("once"))
+            continue
+        mapping = variable.get("map") or {}
+        if ALGORITHMS.get(mapping.get("algorithm")) is None or ALGORITHMS[mapping["algorithm"]].kind != MAP or \
+                (name, "USUBJID") in late:
+            raise NotChunkable(f"{name}.USUBJID is not mapped from the raw record")
+        columns = sorted({c for _, c in raw_columns_used({"variables": [variable]})})
+        if not columns:
+            raise NotChunkable(f"{name}.USUBJID reads no raw column")
+        for source in sources:
+            place(source, Route("subject", name, mapping))
+        for merge in merges:
+            left = list(merge.get("left_on", merge.get("by", [])))
+            right = list(merge.get("right_on", merge.get("by", [])))
+            if not set(columns) <= set(left):
+                raise NotChunkable(f"{name}: {merge['source']} is merged by {', '.join(left)}, not by the subject")
+            place(merge["source"], Route("subject", name, mapping, {right[left.index(c)]: c for c in columns}))
+        dedupe = domain.get("dedupe")
+        if dedupe and not set(columns) <= set(dedupe.get("by", [])):
+            raise NotChunkable(f"{name}: de-duplicated by {', '.join(dedupe.get('by', []))}, not by the subject")
+    return found
+
+
+def subject_ids(spec, ct, route: Route, table: pd.DataFrame) -> pd.Series:
+    """The USUBJID of each raw record, by the mapping the domain itself uses ('' when it has none)."""
+    from sdtm.algorithms import MapContext, run_map
+    from sdtm.unique import text_of
+
+    frame = table
+    if route.rename:
+        frame = table[list(route.rename) + [c for c in ("__file", "__row", "__key") if c in table]]
+        frame = frame.rename(columns=route.rename)
+    ctx = MapContext(spec.studyid, route.domain, "USUBJID", None, ct, spec.design.get("visits", []),
+                     spec.design.get("arms", []), lookups=getattr(spec, "lookups", {}))
+    return text_of(run_map(frame, route.mapping, ctx))
+
+
+@dataclass
+class Partition:
+    boundaries: list[str]  # the first USUBJID of each chunk, sorted
+    assigned: dict[str, np.ndarray | str]  # source -> chunk of each record, or "all" / "once"
+
+    @property
+    def chunks(self) -> int:
+        return len(self.boundaries)
+
+
+def partition(spec, ct, tables: dict[str, pd.DataFrame], chunk_subjects: int) -> tuple[Partition, str]:
+    """The chunks of contiguous subjects and the chunk of every raw record; one chunk (and why) when the
+    sources cannot be split or the study is small."""
+    whole = Partition([""], {name: "once" for name in tables})
+    try:
+        found = routes(spec)
+        ids = {}
+        for name, table in tables.items():
+            route = found.get(name, Route("once"))
+            if route.kind == "subject":
+                missing = [c for c in route.rename or {} if c not in table]
+                if missing:
+                    raise NotChunkable(f"{name}: no column {', '.join(missing)}")
+                ids[name] = subject_ids(spec, ct, route, table)
+    except NotChunkable as why:
+        return whole, str(why)
+    except CdiscError as exc:  # a subject the mapping cannot read: the one-chunk run reports it as usual
+        return whole, f"the subject identifiers cannot be read ({exc})"
+    subjects = sorted(set().union(*(pd.unique(s) for s in ids.values())) - {""}) if ids else []
+    if len(subjects) <= chunk_subjects:
+        return whole, ""
+    boundaries = subjects[::chunk_subjects]
+    edges = np.array(boundaries, dtype=object)
+    assigned: dict[str, np.ndarray | str] = {}
+    for name, table in tables.items():
+        if name not in ids:
+            assigned[name] = found.get(name, Route("once")).kind if found.get(name) else "once"
+            continue
+        codes, uniques = pd.factorize(ids[name])
+        chunk_of = np.maximum(np.searchsorted(edges, np.asarray(uniques, dtype=object), side="right") - 1, 0)
+        assigned[name] = chunk_of[codes] if len(codes) else np.zeros(0, dtype=np.int64)
+    return Partition(boundaries, assigned), ""
+
+
+def chunk_tables(tables: dict[str, pd.DataFrame], part: Partition, index: int) -> dict[str, pd.DataFrame]:
+    """The raw records of one chunk, each table in its own order (a fresh index, as a smaller export)."""
+    out = {}
+    for name, table in tables.items():
+        where = part.assigned[name]
+        if isinstance(where, str):
+            out[name] = table if where == "all" or (where == "once" and index == 0) else table.iloc[:0]
+        else:
+            out[name] = table.iloc[np.flatnonzero(where == index)].reset_index(drop=True)
+    return out
+
+
+# ------------------------------------------------------------------------------- chunk work (workers)
+
+_STUDIES: dict = {}
+
+
+def _study(spec_dir):
+    """The spec and its CT, loaded once per process."""
+    from specs.loader import load_study_spec
+    from specs.study_ct import study_ct
+
+    key = str(spec_dir)
+    if key not in _STUDIES:
+        spec = load_study_spec(spec_dir)
+        _STUDIES[key] = (spec, study_ct(spec))
+    return _STUDIES[key]
+
+
+@dataclass
+class Task:
+    work: Path
+    index: int
+    spec_dir: object
+    cut: object = None
+    adam_spec_path: object = None
+    drop: dict = field(default_factory=dict)  # SDTM dataset -> variables left out (no value in any chunk)
+    xpt: dict = field(default_factory=dict)  # SDTM dataset -> (label, xpt variables) as written
+    once: dict = field(default_factory=dict)  # SDTM dataset made once -> its joined file
+
+
+@dataclass
+class ChunkSdtm:
+    index: int
+    rows: dict  # dataset -> records
+    specs: dict  # name -> DomainSpec (the SUPP-- ones added)
+    reports: list
+    notes: list
+    cut_log: pd.DataFrame | None
+    blank: dict  # dataset -> the permissible variables without a value here (None: no records)
+    edges: dict  # dataset -> (first, last) sort key up to USUBJID
+    note_phases: list = field(default_factory=list)
+    failed: CdiscError | None = None
+
+
+def dataset_file(work: Path, layer: str, name: str, index: int) -> Path:
+    return work / layer / name / f"{index:05d}.arrow"
+
+
+def order_keys(columns, sort: list[str]) -> list[str]:
+    """The sort variables up to USUBJID: the chunks of a dataset sorted by them follow each other."""
+    keys = [k for k in sort if k in columns]
+    return keys[:keys.index("USUBJID") + 1] if "USUBJID" in keys else []
+
+
+def _edge(frame: pd.DataFrame, keys: list[str]):
+    if not keys or frame.empty:
+        return None
+    return tuple(frame[k].iloc[0] for k in keys), tuple(frame[k].iloc[-1] for k in keys)
+
+
+def _give_back_memory() -> None:
+    """What a chunk used goes back to the system before the worker waits for the next one (the parent joins
+    meanwhile): Arrow's pool and the C heap keep freed memory otherwise."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
+def map_chunk(task: Task) -> ChunkSdtm:
+    try:
+        return _map_chunk(task)
+    finally:
+        _give_back_memory()
+
+
+def adam_chunk(task: Task) -> dict:
+    try:
+        return _adam_chunk(task)
+    finally:
+        _give_back_memory()
+
+
+def _map_chunk(task: Task) -> ChunkSdtm:
+    """SDTM of one chunk's subjects, spilled to the work folder; problems returned, not raised."""
+    from sdtm.engine import ChunkProblems, build_sdtm, empty_permissible
+
+    spec, ct = _study(task.spec_dir)
+    with open(task.work / "raw" / f"{task.index:05d}.pickle", "rb") as handle:
+        tables = pickle.load(handle)
+    try:
+        result = build_sdtm(spec, tables, ct, cut=task.cut, whole_study=False)
+    except (ChunkProblems, CdiscError) as exc:
+        return ChunkSdtm(task.index, {}, {}, [], [], None, {}, {}, failed=exc)
+    del tables
+    rows, blank, edges = {}, {}, {}
+    for name, frame in result.datasets.items():
+        rows[name] = len(frame)
+        blank[name] = set(empty_permissible(frame, result.specs[name])) if len(frame) else None
+        edges[name] = _edge(frame, order_keys(frame.columns, result.specs[name].sort or []))
+        write_frame(frame, dataset_file(task.work, "sdtm", name, task.index))
+    if result.lineage is not None:
+        write_frame(result.lineage, dataset_file(task.work, "lineage", "records", task.index))
+    return ChunkSdtm(task.index, rows, result.specs, result.reports, result.notes, result.cut_log, blank, edges,
+                     result.note_phases)
+
+
+def _adam_chunk(task: Task) -> dict:
+    """ADaM of one chunk's subjects from the chunk's SDTM as XPT files (what ADaM reads is what XPT holds)."""
+    from adam.build import build_adam, read_sdtm_folder
+    from adam.spec import load_adam_spec
+    from cdisc.pipeline import dcut_frame
+    from define.written import XptFiles
+
+    folder = task.work / "xpt" / f"{task.index:05d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    files = XptFiles()
+    for name, (label, variables) in task.xpt.items():
+        if name in task.once:  # made once (no subject), joined already
+            frame = read_frame(task.once[name])
+        else:
+            frame = read_frame(dataset_file(task.work, "sdtm", name, task.index)).drop(columns=task.drop.get(name, []))
+        files.write(frame, folder / f"{name.lower()}.xpt", dataset_name=name, dataset_label=label,
+                    variables=variables, created=datetime(2000, 1, 1))
+        del frame
+    sdtm = read_sdtm_folder(folder)
+    shutil.rmtree(folder)
+    sdtm["DCUT"] = dcut_frame(sdtm["DM"]["USUBJID"], task.cut)
+    key = ("adam", str(task.adam_spec_path))
+    if key not in _STUDIES:
+        _STUDIES[key] = load_adam_spec(task.adam_spec_path)
+    spec = _STUDIES[key]
+    try:
+        adam = build_adam(sdtm, spec, release=True)
+    except CdiscError as exc:
+        return {"failed": exc}
+    rows, edges = {}, {}
+    for name, frame in adam.items():
+        rows[name] = len(frame)
+        edges[name] = _edge(frame, order_keys(frame.columns, spec.datasets[name].get("keys") or []))
+        write_frame(frame, dataset_file(task.work, "adam", name, task.index))
+    return {"rows": rows, "edges": edges}
+
+
+class Workers:
+    """Chunks run in worker processes (spawned: no fork with pyarrow's threads alive), the pool started
+    once for the SDTM and the ADaM passes; one worker runs them here, one after the other."""
+
+    def __init__(self, workers: int):
+        self.workers, self.pool = workers, None
+
+    def __enter__(self):
+        if self.workers > 1:
+            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"))
+        return self
+
+    def __exit__(self, *exc):
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def run(self, function, tasks: list[Task], progress=None, what: str = "") -> list:
+        """The result of each task, in chunk order."""
+        if self.pool is None:
+            out = []
+            for task in tasks:
+                if progress is not None:
+                    progress.step(f"{what}: chunk {task.index + 1} of {len(tasks)}")
+                out.append(function(task))
+            return out
+        futures = [self.pool.submit(function, task) for task in tasks]
+        out = []
+        for task, future in zip(tasks, futures):
+            out.append(future.result())
+            if progress is not None:
+                progress.step(f"{what}: chunk {task.index + 1} of {len(tasks)} done")
+        return out
+
+
+# ------------------------------------------------------------------------------- joining the chunks
+
+def merge_sequences(sequences, key, join=None, rank=None) -> list:
+    """The items of several ordered lists (each in the order of one code path: a part of the whole's list)
+    in one list: an item whose key another list already gave joins it (``join``; else the first is kept);
+    a new one goes after the last key its own list shared, and past the items of other lists that rank
+    before it (``rank``: its stage and domain, where the lists say nothing of their order)."""
+    order: list = []
+    items: dict = {}
+    ranks: dict = {}
+    for sequence in sequences:
+        own = {key(item) for item in sequence}
+        position = -1
+        for item in sequence:
+            k = key(item)
+            if k in items:
+                if join is not None:
+                    items[k] = join(items[k], item)
+                position = order.index(k)
+                continue
+            ranks[k] = rank(item) if rank is not None else 0
+            position += 1
+            while position < len(order) and order[position] not in own and ranks[order[position]] <= ranks[k]:
+                position += 1
+            order.insert(position, k)
+            items[k] = item
+    return [items[k] for k in order]
+
+
+def merge_notes(chunks: list[tuple[list[str], list[int]]], domains: list[str]) -> list[str]:
+    """The chunks' notes (each with where its stages end, SdtmResult.note_phases) as the whole study's:
+    the same note of several chunks joined (counts added, values united), in the order of the stages, the
+    domains and the chunks' own order."""
+    from sdtm.notes import Note
+
+    position = {name: i for i, name in enumerate(domains)}
+
+    def key(item):
+        note = item[1]
+        return note.key if isinstance(note, Note) else note
+
+    def rank(item):
+        phase, note = item
+        head = note.split(":", 1)[0].split(".", 1)[0]
+        return phase, position.get(head, -1)
+
+    def join(a, b):
+        return (a[0], a[1].joined(b[1])) if isinstance(a[1], Note) else a
+
+    staged = [[(int(np.searchsorted(ends, i, side="right")), note) for i, note in enumerate(notes)]
+              for notes, ends in chunks]
+    return [note for _, note in merge_sequences(staged, key, join, rank)]
+
+
+def merge_reports(chunks: list[list]) -> list:
+    """One report per domain: records in and out added up, the records not mapped and the warnings listed
+    chunk after chunk (that is, in subject order)."""
+    from sdtm.engine import DomainReport
+
+    def join(a, b):
+        return DomainReport(a.domain, a.source, a.records_in + b.records_in, a.records_out + b.records_out,
+                            a.not_mapped + b.not_mapped, a.warnings + b.warnings)
+
+    return merge_sequences(chunks, lambda r: r.domain, join)
+
+
+def merge_cut_logs(logs: list[pd.DataFrame | None], domains: list[str]) -> pd.DataFrame | None:
+    """The cut log of the whole study. sdtm.cut.apply_cut logs, domain after domain, the subjects left out
+    and each rule's changes, then the records of visits after the cut: each chunk's log is runs of one
+    domain and one change; the runs of the chunks are joined in that order, each run's records chunk after
+    chunk."""
+    logs = [log for log in logs if log is not None]
+    if not logs:
+        return None
+    position = {name: i for i, name in enumerate(domains)}
+
+    def runs(log: pd.DataFrame) -> list:
+        if log.empty:
+            return []
+        reason = log["reason"].astype(str)
+        kind = np.where(reason.str.startswith("collected at a visit after the cut").to_numpy(), "visit",
+                        np.where(reason.str.startswith("subject ").to_numpy(), "subject", "rule"))
+        key = (log["domain"].astype(str) + "\x00" + log["action"].astype(str) + "\x00" +
+               log["variable"].astype(str) + "\x00" + kind).to_numpy()
+        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        ends = np.r_[starts[1:], len(key)]
+        return [(key[s], [log.iloc[s:e]]) for s, e in zip(starts, ends)]
+
+    def rank(run):
+        domain, _, _, kind = run[0].split("\x00")
+        return kind == "visit", position.get(domain, -1), kind != "subject"
+
+    merged = merge_sequences([runs(log) for log in logs], lambda run: run[0], lambda a, b: (a[0], a[1] + b[1]), rank)
+    if not merged:
+        return logs[0].iloc[:0]
+    return pd.concat([frame for _, frames in merged for frame in frames], ignore_index=True)
+
+
+def merge_problems(chunks: list[ChunkSdtm], raw: list[Problem]) -> CdiscError | None:
+    """The one error the whole study gives: raw and mapping problems (raw data, then controlled terms)
+    of every chunk, else the derivation problems of every chunk, else the first chunk's other error."""
+    from sdtm.engine import ChunkProblems
+
+    failed = [c.failed for c in chunks if c.failed is not None]
+    mapping = [f for f in failed if isinstance(f, ChunkProblems) and f.stage == "mapping"]
+    if raw or mapping:
+        problems = raw + _unique([p for f in mapping for p in f.problems])
+        terms = _unique([p for f in mapping for p in f.term_problems])
+        return RawDataError(problems + terms) if problems else ControlledTermError(terms)
+    other = [f for f in failed if not isinstance(f, ChunkProblems)]
+    if other:
+        return other[0]
+    if failed:
+        return DataError(_unique([p for f in failed for p in f.problems]))
+    return None
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    seen, out = set(), []
+    for problem in problems:
+        key = (problem.where, problem.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(problem)
+    return out
+
+
+def _comparable(value):
+    return (0, "") if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA \
+        else (1, value)
+
+
+def check_order(name: str, edges: list, boundaries: list[str]) -> None:
+    """Each chunk's first sort key after the previous chunk's last: else the chunks would not join into
+    the sorted dataset (a located error, never a misordered dataset)."""
+    last, last_chunk = None, None
+    for index, edge in enumerate(edges):
+        if edge is None:
+            continue
+        first, end = edge
+        if last is not None and not tuple(map(_comparable, last)) < tuple(map(_comparable, first)):
+            span = f"subjects from {boundaries[index]!r}" if index < len(boundaries) else ""
+            raise DataError([Problem(f"{name}, chunk {index + 1} ({span})",
+                                     f"its first record {first} does not come after the last record {last} of "
+                                     f"chunk {last_chunk + 1}: the chunks of {name} do not join into its sort "
+                                     f"order")])
+        last, last_chunk = end, index
+
+
+def join_dataset(work: Path, layer: str, name: str, chunks: int, drop: list[str]) -> pd.DataFrame:
+    frames = [read_frame(path).drop(columns=drop) for index in range(chunks)
+              if (path := dataset_file(work, layer, name, index)).is_file()]
+    if len(frames) == 1:
+        return frames[0]
+    non_empty = [f for f in frames if len(f)] or frames[:1]
+    return pd.concat(non_empty, ignore_index=True)
+
+
+def join_lineage(work: Path, chunks: int, offsets: dict[str, list[int]], order: list[str]) -> pd.DataFrame | None:
+    """The lineage of the whole study: each dataset's records chunk after chunk, RECORD offset by the
+    records of the chunks before."""
+    from sdtm.lineage import COLUMNS
+
+    parts = {}
+    for index in range(chunks):
+        path = dataset_file(work, "lineage", "records", index)
+        if not path.is_file():
+            continue
+        frame = read_frame(path)
+        for name, rows in frame.groupby("DATASET", sort=False).indices.items():
+            part = frame.iloc[rows].copy()
+            part["RECORD"] = part["RECORD"] + offsets[name][index]
+            parts.setdefault(name, []).append(part)
+    frames = [frame for name in order for frame in parts.get(name, [])]
+    if not frames:
+        return pd.DataFrame(columns=COLUMNS)
+    return pd.concat(frames, ignore_index=True)[COLUMNS]
+
+
+# ------------------------------------------------------------------------------- the run
+
+@dataclass
+class SpilledResult:
+    """What sdtm.engine.SdtmResult holds, its datasets (``Spilled``) and lineage read from the spill when
+    asked for."""
+
+    datasets: Spilled
+    specs: dict
+    reports: list
+    notes: list
+    cut_log: pd.DataFrame | None = None
+    spill: SpillFolder | None = None
+
+    @property
+    def lineage(self) -> pd.DataFrame | None:
+        return read_frame(self.spill.path / "lineage.arrow") if self.spill is not None else None
+
+
+@dataclass
+class Built:
+    spec: object
+    raw_files: dict
+    result: object  # sdtm.engine.SdtmResult, its datasets Spilled
+    notes: list  # the XPT writer's notes
+    adam_spec: object = None
+    adam: Spilled | None = None
+    spill: SpillFolder | None = None
+
+
+def build_chunked(staging: Path, spec_dir, raw_dir, edc, progress, cut, created, xpt_files, sdtm_only: bool,
+                  chunk_subjects: int = DEFAULT_CHUNK_SUBJECTS, workers: int | None = None) -> Built:
+    """Raw export -> SDTM (and ADaM) written under staging, chunk by chunk (see the module's text)."""
+    from cdisc.pipeline import builtin_raw_dir, read_raw
+    from sdtm.engine import raw_problems
+    from specs.errors import SpecError
+    from specs.loader import display_path, load_study_spec
+    from specs.semantics import check_raw_columns
+    from specs.study_ct import study_ct
+
+    problems: list[Problem] = []
+    spec = load_study_spec(spec_dir, collect=problems)
+    raw_dir = Path(raw_dir) if raw_dir else builtin_raw_dir()
+    if not raw_dir.is_dir():
+        raise RawDataError([Problem(display_path(raw_dir), "raw export folder not found")])
+    raw = read_raw(spec, raw_dir, edc, progress)
+    problems += check_raw_columns(spec, {name: list(t.columns) for name, t in raw.tables.items()})
+    if problems:
+        raise SpecError(problems)
+    ct = study_ct(spec)
+    _STUDIES[str(spec_dir)] = (spec, ct)  # the chunks run here read it; worker processes load their own
+    checked = raw_problems(spec, raw.tables)
+    part, why = partition(spec, ct, raw.tables, max(1, chunk_subjects))
+    if why:
+        progress.step(f"one chunk: {why}")
+    work = Path(staging) / WORK
+    for index in range(part.chunks):
+        path = work / "raw" / f"{index:05d}.pickle"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as handle:
+            pickle.dump(chunk_tables(raw.tables, part, index), handle, protocol=pickle.HIGHEST_PROTOCOL)
+    raw.tables.clear()  # the raw records are read again by the chunks only
+    workers = (workers or WORKERS) if part.chunks > 1 else 1
+    progress.step("mapping SDTM domains" + (f" ({part.chunks} chunks of {chunk_subjects} subjects, {workers} "
+                                            f"workers)" if part.chunks > 1 else ""))
+    with Workers(workers) as pool:
+        return _build(pool, part, work, staging, spec, spec_dir, ct, raw, checked, progress, cut, created,
+                      xpt_files, sdtm_only, chunk_subjects)
+
+
+def _build(pool: Workers, part: Partition, work: Path, staging: Path, spec, spec_dir, ct, raw, checked, progress,
+           cut, created, xpt_files, sdtm_only, chunk_subjects) -> Built:
+    from cdisc.pipeline import adam_spec_path, xpt_variables
+    from sdtm.engine import build_design_domain, complete_design, empty_permissible, left_out_note, \
+        ordered_records, without_variables
+
+    tasks = [Task(work, index, spec_dir, cut) for index in range(part.chunks)]
+    chunks = pool.run(map_chunk, tasks, progress if part.chunks > 1 else None, "SDTM")
+    shutil.rmtree(work / "raw", ignore_errors=True)
+    error = merge_problems(chunks, checked)
+    if error is not None:
+        raise error
+    n = part.chunks
+    specs = dict(chunks[0].specs)
+    by_subject = {name for name, dspec in specs.items() if any(v.name == "USUBJID" for v in dspec.parent_variables)
+                  and not (dspec.raw or {}).get("build") == "derive_ts"}
+
+    def chunk_range(name):
+        return range(n) if name in by_subject else range(1)
+
+    class Whole(Mapping):  # the study's datasets as mapped, for TS's values from the data
+        def __getitem__(self, name):
+            return join_dataset(work, "sdtm", name, n if name in by_subject else 1, [])
+
+        def __iter__(self):
+            return iter(specs)
+
+        def __len__(self):
+            return len(specs)
+
+    notes = merge_notes([(c.notes, c.note_phases) for c in chunks], list(specs))
+    spill = SpillFolder(work / "joined")
+    ts_done = {}
+    for name, dspec in specs.items():  # TS from the design and the data of all subjects, once
+        if (dspec.raw or {}).get("build") == "derive_ts":
+            ts = build_design_domain(name, "derive_ts", spec.studyid, spec.design, ct)
+            ts = complete_design(name, ts, spec, Whole(), ct, cut, notes)
+            ts_done[name] = ordered_records(ts, dspec).reset_index(drop=True)
+    drops = {}
+    for name, dspec in specs.items():
+        if name in ts_done:
+            drops[name] = empty_permissible(ts_done[name], dspec)
+            continue
+        seen = [chunks[i].blank.get(name) for i in chunk_range(name)]
+        seen = [b for b in seen if b is not None]
+        if seen:
+            common = set.intersection(*seen)
+            drops[name] = [v.name for v in dspec.parent_variables if v.name in common]
+        else:
+            drops[name] = []
+    for name, empty in drops.items():
+        if empty:
+            specs[name] = without_variables(specs[name], empty)
+            notes.append(left_out_note(name, empty))
+
+    progress.step(f"writing {len(specs)} SDTM datasets")
+    folder = Path(staging) / "sdtm"
+    folder.mkdir(parents=True, exist_ok=True)
+    xpt_notes, rows, offsets = [], {}, {}
+    for name, dspec in specs.items():
+        if name in ts_done:
+            frame = ts_done[name].drop(columns=drops[name])
+        else:
+            if name in by_subject:
+                check_order(name, [chunks[i].edges.get(name) for i in range(n)], part.boundaries)
+            frame = join_dataset(work, "sdtm", name, len(chunk_range(name)), drops[name])
+        offsets[name] = list(np.cumsum([0] + [chunks[i].rows.get(name, 0) for i in range(n)])[:-1]) \
+            if name in by_subject else [0] * n
+        xpt_notes += xpt_files.write(frame, folder / f"{name.lower()}.xpt", dataset_name=name,
+                                     dataset_label=dspec.label, variables=xpt_variables(dspec), created=created)
+        rows[name] = len(frame)
+        write_frame(frame, spill.path / "sdtm" / f"{name}.arrow")
+        del frame
+    reports = merge_reports([c.reports for c in chunks])
+    for report in reports:
+        report.records_out = rows[report.domain]
+    lineage = join_lineage(work, n, offsets, [r.domain for r in reports])
+    shutil.rmtree(work / "lineage", ignore_errors=True)
+    write_frame(lineage, spill.path / "lineage.arrow")
+    del lineage  # read again when the lineage is written, at the end of the run
+    result = SpilledResult(Spilled(spill, "sdtm", rows), specs, reports, notes,
+                           merge_cut_logs([c.cut_log for c in chunks], list(specs)), spill)
+    result.notes += raw.notes
+    built = Built(spec, raw.files, result, xpt_notes, spill=spill)
+    if sdtm_only:
+        shutil.rmtree(work / "sdtm", ignore_errors=True)
+        return built
+
+    from adam.spec import load_adam_spec
+
+    adam_path = adam_spec_path(spec_dir)
+    adam_spec = load_adam_spec(adam_path)
+    progress.step("building ADaM datasets")
+    xpt = {name: (dspec.label, xpt_variables(dspec)) for name, dspec in specs.items()}
+    once = {name: spill.path / "sdtm" / f"{name}.arrow" for name in specs if name not in by_subject}
+    tasks = [Task(work, index, spec_dir, cut, adam_path, {k: v for k, v in drops.items() if k in by_subject},
+                  xpt) for index in range(n)]
+    for task in tasks:
+        task.once = once
+    outs = pool.run(adam_chunk, tasks, progress if n > 1 else None, "ADaM")
+    failed = [o["failed"] for o in outs if o.get("failed") is not None]
+    if failed:
+        raise failed[0]
+    shutil.rmtree(work / "sdtm", ignore_errors=True)
+    names = list(outs[0]["rows"])
+    progress.step(f"writing {len(names)} ADaM datasets")
+    folder = Path(staging) / "adam"
+    folder.mkdir(parents=True, exist_ok=True)
+    adam_rows = {}
+    for name in names:
+        check_order(name, [o["edges"].get(name) for o in outs], part.boundaries)
+        frame = join_dataset(work, "adam", name, n, [])
+        xpt_files.write(frame, folder / f"{name.lower()}.xpt", dataset_name=name,
+                        dataset_label=adam_spec.datasets[name].get("label", ""),
+                        variables=adam_spec.xpt_variables(name), created=created)
+        adam_rows[name] = len(frame)
+        write_frame(frame, spill.path / "adam" / f"{name}.arrow")
+        del frame
+    shutil.rmtree(work / "adam", ignore_errors=True)
+    built.adam_spec, built.adam = adam_spec, Spilled(spill, "adam", adam_rows)
+    return built

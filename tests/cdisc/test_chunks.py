@@ -1,0 +1,187 @@
+"""A run in chunks of subjects gives the bytes of a run in one chunk (cdisc.chunks); the partition and the
+join by hand."""
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cdisc import chunks
+from cdisc.chunks import Partition, check_order, chunk_tables, merge_notes, merge_sequences, partition, routes
+from sdtm.notes import Count, Note, Values
+from specs.errors import DataError
+
+ROOT = Path(__file__).resolve().parents[2]
+OAK_SPEC = ROOT / "specs" / "studies" / "sdtm-oak-example"
+OAK_RAW = ROOT.parent / "shared" / "reference" / "studies" / "sdtm-oak-example" / "raw_data"
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and ".cdisc" not in p.parts}
+
+
+def run_demo(out: Path, chunk_subjects: int, **kwargs) -> str:
+    from cdisc.pipeline import Progress, run
+
+    stream = io.StringIO()
+    run(out_dir=out, chunk_subjects=chunk_subjects, progress=Progress(False), stream=stream, **kwargs)
+    return stream.getvalue().replace(str(out), "OUT")
+
+
+def assert_same(one: Path, many: Path) -> None:
+    a, b = files(one), files(many)
+    assert sorted(a) == sorted(b)
+    different = [name for name in a if a[name] != b[name]]
+    assert not different
+
+
+def test_chunked_run_gives_the_bytes_of_one_chunk(tmp_path):
+    """24 subjects in 3 chunks, 2 worker processes: XPT, Dataset-JSON, define.xml, validation, lineage,
+    manifest and the run report (notes, records not mapped) as in one chunk."""
+    one = run_demo(tmp_path / "one", 1000, formats="xpt,json")
+    many = run_demo(tmp_path / "many", 10, formats="xpt,json")
+    assert_same(tmp_path / "one", tmp_path / "many")
+    assert many.replace("many", "one") == one.replace("many", "one")
+    assert "(e.g. edc/ex_il2.csv row 25" in one and "LB: 2 NOT DONE record(s)" in one
+
+
+def test_chunked_cut_gives_the_bytes_of_one_chunk(tmp_path, monkeypatch):
+    from sdtm.cut import DataCut
+
+    monkeypatch.setattr(chunks, "WORKERS", 1)  # the chunks one after the other, in this process
+    cut = DataCut("2023-06-30", description="DSMB 1")
+    one = run_demo(tmp_path / "one", 1000, cut=cut, validate=False)
+    many = run_demo(tmp_path / "many", 7, cut=cut, validate=False)
+    assert_same(tmp_path / "one", tmp_path / "many")
+    assert many.replace("many", "one") == one.replace("many", "one")
+    assert "data cut 2023-06-30:" in one
+
+
+@pytest.mark.skipif(not OAK_RAW.is_dir(), reason="the shared reference folder is not beside the clone")
+def test_sdtm_oak_example_in_chunks(tmp_path, monkeypatch):
+    from cdisc.pipeline import Progress, run
+
+    monkeypatch.setattr(chunks, "WORKERS", 1)
+    outputs = []
+    for name, size in (("one", 100), ("many", 2)):
+        stream = io.StringIO()
+        run(OAK_SPEC, OAK_RAW, tmp_path / name, sdtm_only=True, progress=Progress(False), stream=stream,
+            chunk_subjects=size)
+        outputs.append(stream.getvalue().replace(str(tmp_path / name), "OUT"))
+    assert_same(tmp_path / "one", tmp_path / "many")
+    assert outputs[0] == outputs[1]
+
+
+# ------------------------------------------------------------------------------- by hand
+
+def located(frame: pd.DataFrame, file: str) -> pd.DataFrame:
+    return frame.assign(__file=file, __row=range(2, len(frame) + 2), __key="k")
+
+
+def test_sources_routed_by_the_usubjid_mapping(demo_sdtm):
+    spec = demo_sdtm[0]
+    found = routes(spec)
+    assert found["dm"].kind == "subject" and found["dm"].domain == "DM" and found["dm"].rename == {}
+    assert found["ic"].rename == {"Subject": "Subject"}  # merged into DM by Subject
+    assert found["lab"].domain == "LB"
+    assert found["randomization"].kind == "all"  # a lookup: every chunk
+
+
+def test_partition_places_every_record(demo_sdtm):
+    from specs.study_ct import study_ct
+
+    spec = demo_sdtm[0]
+    tables = {
+        "dm": located(pd.DataFrame({"Subject": ["01-003", "01-001", "01-002", "01-004", "01-005"]}), "dm.csv"),
+        # an unknown subject and a blank one go to the chunk whose range holds them (mapped or refused there)
+        "lab": located(pd.DataFrame({"SUBJECT": ["01-005", "", "01-002", "09-999", "01-003"]}), "lab.csv"),
+        "randomization": located(pd.DataFrame({"RANDNO": ["1", "2"]}), "randomization.csv"),
+    }
+    part, why = partition(spec, study_ct(spec), tables, 2)
+    assert why == ""
+    # 5 subjects (and 09-999, a subject of lab only) sorted, 2 a chunk
+    assert part.boundaries == ["NCT05153070-01-001", "NCT05153070-01-003", "NCT05153070-01-005"]
+    assert part.assigned["dm"].tolist() == [1, 0, 0, 1, 2]
+    assert part.assigned["lab"].tolist() == [2, 0, 0, 2, 1]
+    assert part.assigned["randomization"] == "all"
+    first = chunk_tables(tables, part, 0)
+    assert first["dm"]["Subject"].tolist() == ["01-001", "01-002"]  # in the table's own order
+    assert first["lab"]["__row"].tolist() == [3, 4]
+    assert len(first["randomization"]) == 2 and len(chunk_tables(tables, part, 2)["randomization"]) == 2
+
+
+def test_small_study_is_one_chunk(demo_sdtm):
+    from specs.study_ct import study_ct
+
+    spec = demo_sdtm[0]
+    tables = {"dm": located(pd.DataFrame({"Subject": ["01-001", "01-002"]}), "dm.csv")}
+    part, why = partition(spec, study_ct(spec), tables, 2)
+    assert part.boundaries == [""] and why == ""
+
+
+def test_merge_not_by_subject_is_one_chunk(demo_sdtm):
+    from copy import deepcopy
+
+    spec = deepcopy(demo_sdtm[0])
+    spec.sources["randomization"].pop("role")  # no longer a lookup: merged by RANDNO, not by the subject
+    with pytest.raises(chunks.NotChunkable, match="randomization is merged by RANDNO, not by the subject"):
+        routes(spec)
+
+
+def test_order_checked_at_the_join():
+    edges = [(("S", "A-1"), ("S", "A-3")), None, (("S", "A-4"), ("S", "A-9"))]
+    check_order("LB", edges, ["A-1", "A-4", "A-4"])
+    misordered = [(("S", "A-1"), ("S", "A-5")), (("S", "A-4"), ("S", "A-9"))]
+    with pytest.raises(DataError) as error:
+        check_order("LB", misordered, ["A-1", "A-4"])
+    assert str(error.value.problems[0].where) == "LB, chunk 2 (subjects from 'A-4')"
+    assert error.value.problems[0].message == (
+        "its first record ('S', 'A-4') does not come after the last record ('S', 'A-5') of chunk 1: the chunks of "
+        "LB do not join into its sort order")
+
+
+def test_notes_join_their_counts_and_values():
+    """Each chunk's notes in the order of the code path (stages ending at 1, 2, 2, 4); a note of one chunk
+    only goes by its stage and domain among the others."""
+    first = ["spec note", Note("LB.LBDTC from column D: ", Count(1), " two-digit year"),
+             Note("LB: ", Count(2), " NOT DONE"), Note("AE.AEOUT: values ", Values({"b"}), " added")]
+    second = ["spec note", Note("AE.AEDTC from column D: ", Count(4), " two-digit year"),
+              Note("LB: ", Count(3), " NOT DONE"), Note("VS: ", Count(1), " NOT DONE"),
+              Note("AE.AEOUT: values ", Values({"a", "b"}), " added")]
+    merged = merge_notes([(first, [1, 2, 2, 3]), (second, [1, 2, 2, 4])], ["DM", "AE", "LB", "VS"])
+    assert merged == ["spec note", "AE.AEDTC from column D: 4 two-digit year", "LB.LBDTC from column D: 1 two-digit year",
+                      "LB: 5 NOT DONE", "VS: 1 NOT DONE", "AE.AEOUT: values 'a', 'b' added"]
+
+
+def test_merge_sequences_keeps_each_lists_order():
+    assert merge_sequences([["a", "c"], ["a", "b", "c", "d"], ["e"]], str) == ["a", "b", "c", "d", "e"]
+    # a list sharing nothing: by rank among the others
+    assert merge_sequences([["a2", "c2"], ["b2"]], str, rank=lambda k: k[0]) == ["a2", "b2", "c2"]
+
+
+def test_cut_logs_join_by_domain_and_change():
+    def log(rows):
+        return pd.DataFrame([dict(zip(["domain", "source", "row", "key", "usubjid", "action", "variable", "old",
+                                       "new", "reason"], r)) for r in rows])
+
+    first = log([("DM", "dm", 2, "k", "S1", "removed", "", "", "", "subject entered after the cut"),
+                 ("LB", "lab", 5, "k", "S1", "removed", "LBDTC", "x", "", "after the cut")])
+    second = log([("LB", "lab", 3, "k", "S3", "removed", "LBDTC", "y", "", "after the cut"),
+                  ("LB", "lab", 4, "k", "S3", "removed", "VISITNUM", "3", "", "collected at a visit after the cut (SV)")])
+    third = log([("AE", "ae", 7, "k", "S5", "changed", "AEENDTC", "z", "", "ongoing at the cut")])
+    merged = chunks.merge_cut_logs([first, None, second, third], ["DM", "AE", "LB"])
+    assert merged["row"].tolist() == [2, 7, 5, 3, 4]
+
+
+def test_spilled_mapping_reads_each_time(tmp_path):
+    folder = chunks.SpillFolder(tmp_path / "joined")
+    frame = pd.DataFrame({"USUBJID": ["A", "B"], "AVAL": [1.0, np.nan]})
+    chunks.write_frame(frame, folder.path / "sdtm" / "DM.arrow")
+    spilled = chunks.Spilled(folder, "sdtm", {"DM": 2})
+    assert list(spilled) == ["DM"] and len(spilled) == 1 and "DM" in spilled and "LB" not in spilled
+    pd.testing.assert_frame_equal(spilled["DM"], frame, check_dtype=False)
+    assert spilled["DM"] is not spilled["DM"]
+    folder.keep()  # moved out of the staging area, still readable
+    assert not (tmp_path / "joined").exists() and spilled["DM"]["USUBJID"].tolist() == ["A", "B"]
