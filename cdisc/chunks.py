@@ -206,8 +206,8 @@ def partition(spec, ct, tables: dict[str, pd.DataFrame], chunk_subjects: int) ->
                 ids[name] = subject_ids(spec, ct, route, table)
     except NotChunkable as why:
         return whole, str(why)
-    except CdiscError as exc:  # a subject the mapping cannot read: the one-chunk run reports it as usual
-        return whole, f"the subject identifiers cannot be read ({exc})"
+    except Exception as exc:  # noqa: BLE001 - whatever the mapping refuses, the one-chunk run reports as usual
+        return whole, f"the subject identifiers cannot be read ({type(exc).__name__}: {exc})"
     subjects = sorted(set().union(*(pd.unique(s) for s in ids.values())) - {""}) if ids else []
     if len(subjects) <= chunk_subjects:
         return whole, ""
