@@ -86,7 +86,10 @@ class Spilled(Mapping):
     """Datasets by name, each read from its spill file on access and not kept: iterate one at a time."""
 
     def __init__(self, folder: SpillFolder, layer: str, rows: dict[str, int]):
-        self.folder, self.layer, self.rows = folder, layer, dict(rows)
+        import weakref
+
+        self.folder, self.layer, self.rows = folder, layer, rows
+        self.alive = weakref.WeakValueDictionary()  # a frame still held elsewhere is handed out again
 
     def path(self, name: str) -> Path:
         return self.folder.path / self.layer / f"{name}.arrow"
@@ -94,13 +97,27 @@ class Spilled(Mapping):
     def __getitem__(self, name: str) -> pd.DataFrame:
         if name not in self.rows:
             raise KeyError(name)
-        return read_frame(self.path(name))
+        frame = self.alive.get(name)
+        return frame if frame is not None else read_frame(self.path(name))
 
     def __iter__(self):
         return iter(self.rows)
 
     def __len__(self) -> int:
         return len(self.rows)
+
+
+def write_remembered(xpt_files, source: Spilled, frame: pd.DataFrame, path: Path, **how) -> list[str]:
+    """Write a joined dataset's XPT file through the run's XptFiles (the package links it), the frame
+    standing for ``source[name]`` (an XptFiles that takes ``source`` keeps no frame alive; one that does
+    not keeps each frame, and ``source`` hands that very frame out while it lives, for the package to
+    link the file)."""
+    import inspect
+
+    source.alive[how["dataset_name"]] = frame  # the same object while anything holds it
+    if "source" in inspect.signature(xpt_files.write).parameters:
+        return xpt_files.write(frame, path, source=source, **how)
+    return xpt_files.write(frame, path, **how)  # (an XptFiles that keeps the frame: the package links it)
 
 
 def record_counts(datasets) -> dict[str, int]:
@@ -726,6 +743,7 @@ def _build(pool: Workers, part: Partition, work: Path, staging: Path, spec, spec
     folder = Path(staging) / "sdtm"
     folder.mkdir(parents=True, exist_ok=True)
     xpt_notes, rows, offsets = [], {}, {}
+    sdtm = Spilled(spill, "sdtm", rows)  # (rows filled as each dataset is written)
     for name, dspec in specs.items():
         if name in ts_done:
             frame = ts_done[name].drop(columns=drops[name])
@@ -735,8 +753,8 @@ def _build(pool: Workers, part: Partition, work: Path, staging: Path, spec, spec
             frame = join_dataset(work, "sdtm", name, len(chunk_range(name)), drops[name])
         offsets[name] = list(np.cumsum([0] + [chunks[i].rows.get(name, 0) for i in range(n)])[:-1]) \
             if name in by_subject else [0] * n
-        xpt_notes += xpt_files.write(frame, folder / f"{name.lower()}.xpt", dataset_name=name,
-                                     dataset_label=dspec.label, variables=xpt_variables(dspec), created=created)
+        xpt_notes += write_remembered(xpt_files, sdtm, frame, folder / f"{name.lower()}.xpt", dataset_name=name,
+                                      dataset_label=dspec.label, variables=xpt_variables(dspec), created=created)
         rows[name] = len(frame)
         write_frame(frame, spill.path / "sdtm" / f"{name}.arrow")
         del frame
@@ -747,7 +765,7 @@ def _build(pool: Workers, part: Partition, work: Path, staging: Path, spec, spec
     shutil.rmtree(work / "lineage", ignore_errors=True)
     write_frame(lineage, spill.path / "lineage.arrow")
     del lineage  # read again when the lineage is written, at the end of the run
-    result = SpilledResult(Spilled(spill, "sdtm", rows), specs, reports, notes,
+    result = SpilledResult(sdtm, specs, reports, notes,
                            merge_cut_logs([c.cut_log for c in chunks], list(specs)), spill)
     result.notes += raw.notes
     built = Built(spec, raw.files, result, xpt_notes, spill=spill)
@@ -776,15 +794,16 @@ def _build(pool: Workers, part: Partition, work: Path, staging: Path, spec, spec
     folder = Path(staging) / "adam"
     folder.mkdir(parents=True, exist_ok=True)
     adam_rows = {}
+    adam = Spilled(spill, "adam", adam_rows)
     for name in names:
         check_order(name, [o["edges"].get(name) for o in outs], part.boundaries)
         frame = join_dataset(work, "adam", name, n, [])
-        xpt_files.write(frame, folder / f"{name.lower()}.xpt", dataset_name=name,
-                        dataset_label=adam_spec.datasets[name].get("label", ""),
-                        variables=adam_spec.xpt_variables(name), created=created)
+        write_remembered(xpt_files, adam, frame, folder / f"{name.lower()}.xpt", dataset_name=name,
+                         dataset_label=adam_spec.datasets[name].get("label", ""),
+                         variables=adam_spec.xpt_variables(name), created=created)
         adam_rows[name] = len(frame)
         write_frame(frame, spill.path / "adam" / f"{name}.arrow")
         del frame
     shutil.rmtree(work / "adam", ignore_errors=True)
-    built.adam_spec, built.adam = adam_spec, Spilled(spill, "adam", adam_rows)
+    built.adam_spec, built.adam = adam_spec, adam
     return built

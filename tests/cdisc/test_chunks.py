@@ -182,6 +182,11 @@ def test_spilled_mapping_reads_each_time(tmp_path):
     spilled = chunks.Spilled(folder, "sdtm", {"DM": 2})
     assert list(spilled) == ["DM"] and len(spilled) == 1 and "DM" in spilled and "LB" not in spilled
     pd.testing.assert_frame_equal(spilled["DM"], frame, check_dtype=False)
-    assert spilled["DM"] is not spilled["DM"]
+    assert spilled["DM"] is not spilled["DM"]  # read each time
+    held = spilled["DM"]
+    spilled.alive["DM"] = held
+    assert spilled["DM"] is held  # while something holds it, that very frame
+    del held
+    assert "DM" not in spilled.alive
     folder.keep()  # moved out of the staging area, still readable
     assert not (tmp_path / "joined").exists() and spilled["DM"]["USUBJID"].tolist() == ["A", "B"]
