@@ -300,6 +300,12 @@ def dataset_file(work: Path, layer: str, name: str, index: int) -> Path:
     return work / layer / name / f"{index:05d}.arrow"
 
 
+def sort_of(dspec) -> list[str]:
+    """The order of an SDTM dataset: its spec's sort; SUPP-- (no sort of its own) is made in key order
+    (sdtm.supp.build_supp: by USUBJID, then the parent's --SEQ)."""
+    return list(dspec.sort or dspec.keys or [])
+
+
 def order_keys(columns, sort: list[str]) -> list[str]:
     """The sort variables up to USUBJID: the chunks of a dataset sorted by them follow each other."""
     keys = [k for k in sort if k in columns]
@@ -307,7 +313,7 @@ def order_keys(columns, sort: list[str]) -> list[str]:
 
 
 def _edge(frame: pd.DataFrame, keys: list[str]):
-    if not keys or frame.empty:
+    if frame.empty:
         return None
     return tuple(frame[k].iloc[0] for k in keys), tuple(frame[k].iloc[-1] for k in keys)
 
@@ -356,7 +362,7 @@ def _map_chunk(task: Task) -> ChunkSdtm:
     for name, frame in result.datasets.items():
         rows[name] = len(frame)
         blank[name] = set(empty_permissible(frame, result.specs[name])) if len(frame) else None
-        edges[name] = _edge(frame, order_keys(frame.columns, result.specs[name].sort or []))
+        edges[name] = _edge(frame, order_keys(frame.columns, sort_of(result.specs[name])))
         write_frame(frame, dataset_file(task.work, "sdtm", name, task.index))
     if result.lineage is not None:
         write_frame(result.lineage, dataset_file(task.work, "lineage", "records", task.index))
@@ -567,9 +573,15 @@ def _comparable(value):
         else (1, value)
 
 
-def check_order(name: str, edges: list, boundaries: list[str]) -> None:
+def check_order(name: str, edges: list, boundaries: list[str], keys: list[str] | None = None,
+                where: str = "") -> None:
     """Each chunk's first sort key after the previous chunk's last: else the chunks would not join into
-    the sorted dataset (a located error, never a misordered dataset)."""
+    the sorted dataset (a located error, never a misordered dataset). ``keys``: the dataset's sort
+    variables up to USUBJID; none, with records in several chunks, is an error too (nothing orders them)."""
+    if keys is not None and not keys and sum(edge is not None for edge in edges) > 1:
+        raise DataError([Problem(where or name, f"{name} is not sorted by USUBJID: its records in {len(edges)} "
+                                                f"chunks of subjects cannot be joined in its order (run with "
+                                                f"--chunk-subjects above the number of subjects)")])
     last, last_chunk = None, None
     for index, edge in enumerate(edges):
         if edge is None:
@@ -654,6 +666,7 @@ def build_chunked(staging: Path, spec_dir, raw_dir, edc, progress, cut, created,
     from specs.semantics import check_raw_columns
     from specs.study_ct import study_ct
 
+    _STUDIES.clear()  # specs may have changed since an earlier run in this process
     problems: list[Problem] = []
     spec = load_study_spec(spec_dir, collect=problems)
     raw_dir = Path(raw_dir) if raw_dir else builtin_raw_dir()
@@ -749,7 +762,9 @@ def _build(pool: Workers, part: Partition, work: Path, staging: Path, spec, spec
             frame = ts_done[name].drop(columns=drops[name])
         else:
             if name in by_subject:
-                check_order(name, [chunks[i].edges.get(name) for i in range(n)], part.boundaries)
+                check_order(name, [chunks[i].edges.get(name) for i in range(n)], part.boundaries,
+                            order_keys([v.name for v in dspec.parent_variables], sort_of(dspec)),
+                            f"sdtm.yaml: domains.{name}.sort")
             frame = join_dataset(work, "sdtm", name, len(chunk_range(name)), drops[name])
         offsets[name] = list(np.cumsum([0] + [chunks[i].rows.get(name, 0) for i in range(n)])[:-1]) \
             if name in by_subject else [0] * n
@@ -796,7 +811,10 @@ def _build(pool: Workers, part: Partition, work: Path, staging: Path, spec, spec
     adam_rows = {}
     adam = Spilled(spill, "adam", adam_rows)
     for name in names:
-        check_order(name, [o["edges"].get(name) for o in outs], part.boundaries)
+        variables = [v["name"] for v in adam_spec.datasets[name].get("variables", [])]
+        check_order(name, [o["edges"].get(name) for o in outs], part.boundaries,
+                    order_keys(variables, adam_spec.datasets[name].get("keys") or []),
+                    f"{adam_spec.file}: datasets.{name}.keys")
         frame = join_dataset(work, "adam", name, n, [])
         write_remembered(xpt_files, adam, frame, folder / f"{name.lower()}.xpt", dataset_name=name,
                          dataset_label=adam_spec.datasets[name].get("label", ""),

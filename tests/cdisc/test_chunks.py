@@ -140,6 +140,13 @@ def test_order_checked_at_the_join():
     assert error.value.problems[0].message == (
         "its first record ('S', 'A-4') does not come after the last record ('S', 'A-5') of chunk 1: the chunks of "
         "LB do not join into its sort order")
+    unsorted = [((), ()), None, ((), ())]
+    check_order("TX", [None, ((), ()), None], ["A-1", "A-4", "A-7"], [], "sdtm.yaml: domains.TX.sort")
+    with pytest.raises(DataError) as error:
+        check_order("TX", unsorted, ["A-1", "A-4", "A-7"], [], "sdtm.yaml: domains.TX.sort")
+    assert str(error.value.problems[0]) == (
+        "sdtm.yaml: domains.TX.sort: TX is not sorted by USUBJID: its records in 3 chunks of subjects cannot be "
+        "joined in its order (run with --chunk-subjects above the number of subjects)")
 
 
 def test_notes_join_their_counts_and_values():
