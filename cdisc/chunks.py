@@ -210,47 +210,142 @@ class Partition:
 def partition(spec, ct, tables: dict[str, pd.DataFrame], chunk_subjects: int) -> tuple[Partition, str]:
     """The chunks of contiguous subjects and the chunk of every raw record; one chunk (and why) when the
     sources cannot be split or the study is small."""
-    whole = Partition([""], {name: "once" for name in tables})
-    try:
-        found = routes(spec)
-        ids = {}
-        for name, table in tables.items():
-            route = found.get(name, Route("once"))
-            if route.kind == "subject":
-                missing = [c for c in route.rename or {} if c not in table]
-                if missing:
-                    raise NotChunkable(f"{name}: no column {', '.join(missing)}")
-                ids[name] = subject_ids(spec, ct, route, table)
-    except NotChunkable as why:
-        return whole, str(why)
-    except Exception as exc:  # noqa: BLE001 - whatever the mapping refuses, the one-chunk run reports as usual
-        return whole, f"the subject identifiers cannot be read ({type(exc).__name__}: {exc})"
-    subjects = sorted(set().union(*(pd.unique(s) for s in ids.values())) - {""}) if ids else []
-    if len(subjects) <= chunk_subjects:
-        return whole, ""
-    boundaries = subjects[::chunk_subjects]
-    edges = np.array(boundaries, dtype=object)
-    assigned: dict[str, np.ndarray | str] = {}
+    reading = SubjectReading(spec, ct)
     for name, table in tables.items():
-        if name not in ids:
-            assigned[name] = found.get(name, Route("once")).kind if found.get(name) else "once"
+        reading.add(name, table)
+    return reading.partition(chunk_subjects)
+
+
+class SubjectReading:
+    """The subject of each raw record, source after source (each table can be let go once read): the
+    USUBJID its domain's mapping gives, kept as codes of its distinct values."""
+
+    def __init__(self, spec, ct):
+        self.spec, self.ct = spec, ct
+        self.ids: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.kinds: dict[str, str] = {}
+        self.why = ""
+        try:
+            self.found = routes(spec) if ct is not None else {}
+        except NotChunkable as why:
+            self.found, self.why = {}, str(why)
+
+    def add(self, name: str, table: pd.DataFrame) -> None:
+        route = self.found.get(name, Route("once"))
+        self.kinds[name] = route.kind
+        if self.why or self.ct is None or route.kind != "subject":
+            return
+        try:
+            missing = [c for c in route.rename or {} if c not in table]
+            if missing:
+                raise NotChunkable(f"{name}: no column {', '.join(missing)}")
+            codes, uniques = pd.factorize(subject_ids(self.spec, self.ct, route, table))
+            self.ids[name] = (codes, np.asarray(uniques, dtype=object))
+        except Exception as exc:  # noqa: BLE001 - whatever the mapping refuses, the one-chunk run reports as usual
+            self.why = str(exc) if isinstance(exc, NotChunkable) else \
+                f"the subject identifiers cannot be read ({type(exc).__name__}: {exc})"
+
+    def partition(self, chunk_subjects: int) -> tuple[Partition, str]:
+        whole = Partition([""], {name: "once" for name in self.kinds})
+        if self.why or self.ct is None:
+            return whole, self.why
+        subjects = sorted(set().union(*(u for _, u in self.ids.values())) - {""}) if self.ids else []
+        if len(subjects) <= chunk_subjects:
+            return whole, ""
+        boundaries = subjects[::chunk_subjects]
+        edges = np.array(boundaries, dtype=object)
+        assigned: dict[str, np.ndarray | str] = {}
+        for name, kind in self.kinds.items():
+            if name not in self.ids:
+                assigned[name] = kind if kind in ("all", "once") else "once"
+                continue
+            codes, uniques = self.ids[name]
+            chunk_of = np.maximum(np.searchsorted(edges, uniques, side="right") - 1, 0)
+            assigned[name] = chunk_of[codes] if len(codes) else np.zeros(0, dtype=np.int64)
+        return Partition(boundaries, assigned), ""
+
+
+@dataclass
+class RawRead:
+    files: dict
+    notes: list
+    headers: dict  # source -> its columns
+
+
+def read_spilled(spec, raw_dir: Path, edc: str, progress, ct, folder: Path):
+    """Read the raw export source by source (a CSV export: one table in memory at a time; REDCap and ODM
+    exports, whose files hold several sources, at once), each table's raw checks and the subject of each
+    record worked out, the table spilled to folder/00000/<source>.pickle and let go. Problems of every
+    source are raised together, as read_raw does."""
+    from dataclasses import replace
+
+    from cdisc.pipeline import read_raw
+    from sdtm.engine import raw_problems
+
+    reading = SubjectReading(spec, ct)
+    one = edc == "csv" and not any("redcap" in source for source in spec.sources.values())
+    groups = [{name: source} for name, source in spec.sources.items()] if one else [dict(spec.sources)]
+    files, notes, headers, problems, checked = {}, [], {}, [], []
+    target = folder / f"{0:05d}"
+    target.mkdir(parents=True, exist_ok=True)
+    for group in groups:
+        try:
+            raw = read_raw(replace(spec, sources=group), raw_dir, edc, progress)
+        except RawDataError as exc:
+            problems += exc.problems
             continue
-        codes, uniques = pd.factorize(ids[name])
-        chunk_of = np.maximum(np.searchsorted(edges, np.asarray(uniques, dtype=object), side="right") - 1, 0)
-        assigned[name] = chunk_of[codes] if len(codes) else np.zeros(0, dtype=np.int64)
-    return Partition(boundaries, assigned), ""
+        files.update(raw.files)
+        notes += raw.notes
+        for name in list(raw.tables):
+            table = raw.tables.pop(name)
+            headers[name] = list(table.columns)
+            checked += raw_problems(spec, {name: table})
+            reading.add(name, table)
+            with open(target / f"{name}.pickle", "wb") as handle:
+                pickle.dump(table, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            del table
+    if problems:
+        raise RawDataError(problems)
+    return RawRead(files, notes, headers), reading, checked
+
+
+def split_spilled(folder: Path, part: Partition) -> None:
+    """The spilled raw tables (folder/00000) cut into the chunks' folders, one table at a time."""
+    whole = folder / f"{0:05d}"
+    for path in sorted(whole.glob("*.pickle")):
+        with open(path, "rb") as handle:
+            table = pickle.load(handle)
+        name = path.stem
+        path.unlink()
+        for index in range(part.chunks):
+            target = folder / f"{index:05d}"
+            target.mkdir(parents=True, exist_ok=True)
+            with open(target / f"{name}.pickle", "wb") as handle:
+                pickle.dump(chunk_table(table, part.assigned.get(name, "once"), index), handle,
+                            protocol=pickle.HIGHEST_PROTOCOL)
+        del table
+
+
+def read_tables(folder: Path, spec) -> dict[str, pd.DataFrame]:
+    """A chunk's raw tables, in the spec's order of sources."""
+    tables = {}
+    for name in spec.sources:
+        path = folder / f"{name}.pickle"
+        if path.is_file():
+            with open(path, "rb") as handle:
+                tables[name] = pickle.load(handle)
+    return tables
+
+
+def chunk_table(table: pd.DataFrame, where, index: int) -> pd.DataFrame:
+    if isinstance(where, str):
+        return table if where == "all" or (where == "once" and index == 0) else table.iloc[:0]
+    return table.iloc[np.flatnonzero(where == index)].reset_index(drop=True)
 
 
 def chunk_tables(tables: dict[str, pd.DataFrame], part: Partition, index: int) -> dict[str, pd.DataFrame]:
     """The raw records of one chunk, each table in its own order (a fresh index, as a smaller export)."""
-    out = {}
-    for name, table in tables.items():
-        where = part.assigned[name]
-        if isinstance(where, str):
-            out[name] = table if where == "all" or (where == "once" and index == 0) else table.iloc[:0]
-        else:
-            out[name] = table.iloc[np.flatnonzero(where == index)].reset_index(drop=True)
-    return out
+    return {name: chunk_table(table, part.assigned[name], index) for name, table in tables.items()}
 
 
 # ------------------------------------------------------------------------------- chunk work (workers)
@@ -351,8 +446,7 @@ def _map_chunk(task: Task) -> ChunkSdtm:
     from sdtm.engine import ChunkProblems, build_sdtm, empty_permissible
 
     spec, ct = _study(task.spec_dir)
-    with open(task.work / "raw" / f"{task.index:05d}.pickle", "rb") as handle:
-        tables = pickle.load(handle)
+    tables = read_tables(task.work / "raw" / f"{task.index:05d}", spec)
     try:
         result = build_sdtm(spec, tables, ct, cut=task.cut, whole_study=False)
     except (ChunkProblems, CdiscError) as exc:
@@ -659,8 +753,7 @@ class Built:
 def build_chunked(staging: Path, spec_dir, raw_dir, edc, progress, cut, created, xpt_files, sdtm_only: bool,
                   chunk_subjects: int = DEFAULT_CHUNK_SUBJECTS, workers: int | None = None) -> Built:
     """Raw export -> SDTM (and ADaM) written under staging, chunk by chunk (see the module's text)."""
-    from cdisc.pipeline import builtin_raw_dir, read_raw
-    from sdtm.engine import raw_problems
+    from cdisc.pipeline import builtin_raw_dir
     from specs.errors import SpecError
     from specs.loader import display_path, load_study_spec
     from specs.semantics import check_raw_columns
@@ -672,23 +765,19 @@ def build_chunked(staging: Path, spec_dir, raw_dir, edc, progress, cut, created,
     raw_dir = Path(raw_dir) if raw_dir else builtin_raw_dir()
     if not raw_dir.is_dir():
         raise RawDataError([Problem(display_path(raw_dir), "raw export folder not found")])
-    raw = read_raw(spec, raw_dir, edc, progress)
-    problems += check_raw_columns(spec, {name: list(t.columns) for name, t in raw.tables.items()})
+    ct = study_ct(spec) if not problems else None  # (with spec problems, the run stops after reading)
+    work = Path(staging) / WORK
+    raw, reading, checked = read_spilled(spec, raw_dir, edc, progress, ct, work / "raw")
+    problems += check_raw_columns(spec, raw.headers)
     if problems:
         raise SpecError(problems)
-    ct = study_ct(spec)
+    ct = ct or study_ct(spec)
     _STUDIES[str(spec_dir)] = (spec, ct)  # the chunks run here read it; worker processes load their own
-    checked = raw_problems(spec, raw.tables)
-    part, why = partition(spec, ct, raw.tables, max(1, chunk_subjects))
+    part, why = reading.partition(max(1, chunk_subjects))
     if why:
         progress.step(f"one chunk: {why}")
-    work = Path(staging) / WORK
-    for index in range(part.chunks):
-        path = work / "raw" / f"{index:05d}.pickle"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb") as handle:
-            pickle.dump(chunk_tables(raw.tables, part, index), handle, protocol=pickle.HIGHEST_PROTOCOL)
-    raw.tables.clear()  # the raw records are read again by the chunks only
+    if part.chunks > 1:
+        split_spilled(work / "raw", part)
     workers = (workers or WORKERS) if part.chunks > 1 else 1
     progress.step("mapping SDTM domains" + (f" ({part.chunks} chunks of {chunk_subjects} subjects, {workers} "
                                             f"workers)" if part.chunks > 1 else ""))
