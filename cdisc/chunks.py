@@ -100,6 +100,9 @@ class Spilled(Mapping):
         frame = self.alive.get(name)
         return frame if frame is not None else read_frame(self.path(name))
 
+    def __contains__(self, name) -> bool:  # (Mapping's own would read the dataset)
+        return name in self.rows
+
     def __iter__(self):
         return iter(self.rows)
 
