@@ -16,6 +16,7 @@ from sdtm.arms import match_arms
 from sdtm.dates import parse_datetime
 from sdtm.notes import Count, Note, Values
 from sdtm.numbers import decimal_marks, parse_numbers
+from sdtm.rows import rows_where
 from sdtm.unique import map_text, on_unique, text_of
 from sdtm.visits import place_visits
 from specs.conditions import parse_condition, parse_expression, parse_template
@@ -258,7 +259,7 @@ def condition_add(raw, args, ctx):
             condition.evaluate(raw, variables=ctx.variables, tables=ctx.lookups).fillna(False).astype(bool) & remaining
         if hit.any():  # each mapping sees only the records it applies to, and the columns it reads
             columns = columns_read(raw, mapping)
-            pieces.append(run_map(raw.loc[hit, columns] if columns is not None else raw[hit], mapping, ctx))
+            pieces.append(run_map(rows_where(raw[columns] if columns is not None else raw, hit), mapping, ctx))
         remaining &= ~hit
     numeric = pieces and all(pd.api.types.is_numeric_dtype(p) for p in pieces)
     result = pd.Series(np.nan if numeric else "", index=raw.index, dtype=float if numeric else object)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sdtm.rows import rows_where
 from sdtm.unique import distinct_rows, text_of
 from specs.conditions import parse_condition
 from specs.errors import Problem, RecordIssue
@@ -225,7 +226,7 @@ def filter_records(frame: pd.DataFrame, where: dict, domain: str, issues: list[R
                    tables: dict | None = None) -> pd.DataFrame:
     keep = parse_condition(where["condition"]).evaluate(frame, tables=tables).fillna(False).astype(bool)
     issues += issues_for(frame.loc[~keep, ["__file", "__row", "__key"]], domain, where["reason"])
-    return frame[keep]
+    return rows_where(frame, keep)
 
 
 def drop_duplicates(frame: pd.DataFrame, dedupe: dict, domain: str, issues: list[RecordIssue]) -> pd.DataFrame:
@@ -233,14 +234,14 @@ def drop_duplicates(frame: pd.DataFrame, dedupe: dict, domain: str, issues: list
     columns = list(dict.fromkeys([*dedupe["order"], *dedupe["by"], "__file", "__row", "__key"]))
     ordered = frame[[c for c in columns if c in frame]].sort_values(dedupe["order"], kind="mergesort")
     dropped_mask = ordered.duplicated(dedupe["by"], keep=dedupe["keep"])
-    dropped = ordered[dropped_mask]
-    kept = ordered[~dropped_mask]
+    dropped = rows_where(ordered, dropped_mask)
+    kept = rows_where(ordered, ~dropped_mask)
     kept_key = kept.set_index(dedupe["by"])["__key"] if len(kept) else pd.Series(dtype=object)
     for f, r, k, by in zip(dropped["__file"], dropped["__row"], dropped["__key"],
                            dropped[dedupe["by"]].itertuples(index=False, name=None)):
         issues.append(RecordIssue(source=f, key=f"row {r} ({k})", domain=domain,
                                   reason=f"{dedupe['reason']} (kept: {kept_key.get(by if len(by) > 1 else by[0], '')})"))
-    return frame.loc[frame.index.isin(kept.index)]
+    return rows_where(frame, frame.index.isin(kept.index))
 
 
 NOT_DONE = "NOT DONE"
@@ -276,7 +277,7 @@ def melt_tests(frame: pd.DataFrame, melt: dict, domain: str, issues: list[Record
         long_parts.append(part)
 
     if row_not_done.any():
-        add(frame[row_not_done], not_done["all"], "", False, -1)
+        add(rows_where(frame, row_not_done), not_done["all"], "", False, -1)
     for order, (column, code) in enumerate(columns.items()):
         filled = text_of(frame[column]) != ""
         contradicting = frame[filled & row_not_done]
@@ -284,9 +285,10 @@ def melt_tests(frame: pd.DataFrame, melt: dict, domain: str, issues: list[Record
                               contradicting[column]):
             problems.append(Problem(f"{f} row {r} ({k})", f"{domain}: column {column} holds '{v}' on a row "
                                                           f"marked not done ({not_done['when']})"))
-        add(frame[filled & ~row_not_done], code, frame.loc[filled & ~row_not_done, column], True, order)
+        done = filled & ~row_not_done
+        add(rows_where(frame, done), code, frame.loc[done, column], True, order)
         if not_done.get("each_empty"):
-            add(frame[~filled & ~row_not_done], code, "", False, order)
+            add(rows_where(frame, ~filled & ~row_not_done), code, "", False, order)
     long = pd.concat(long_parts) if long_parts else frame.iloc[0:0]
     empty = frame[~frame.index.isin(long.index)]
     issues += issues_for(empty, domain, melt.get("empty_reason", "no value in any test column"))
