@@ -8,6 +8,14 @@ import pandas as pd
 
 def distinct_rows(*columns: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(code of each row's combination, position of the first row of each combination)."""
+    if len(columns) == 1:  # one column: its codes already number its values by first row
+        row_codes, uniques = pd.factorize(columns[0])
+        missing = row_codes < 0
+        if missing.any():  # missing values (code -1): one value more, numbered where it first comes
+            at = int(row_codes[:int(np.argmax(missing))].max(initial=-1)) + 1
+            row_codes = np.where(missing, at, row_codes + (row_codes >= at))
+            return row_codes, _first_rows(row_codes, len(uniques) + 1)
+        return row_codes, _first_rows(row_codes, len(uniques))
     combined = np.zeros(len(columns[0]), dtype=np.int64)
     span = 1
     for column in columns:
@@ -19,9 +27,13 @@ def distinct_rows(*columns: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         combined = combined * size + codes
         span *= size
     row_codes, uniques = pd.factorize(combined)
-    first = np.empty(len(uniques), dtype=np.int64)
+    return row_codes, _first_rows(row_codes, len(uniques))
+
+
+def _first_rows(row_codes: np.ndarray, count: int) -> np.ndarray:
+    first = np.empty(count, dtype=np.int64)
     first[row_codes[::-1]] = np.arange(len(row_codes))[::-1]
-    return row_codes, first
+    return first
 
 
 def on_unique(func, *columns: pd.Series):
