@@ -1,8 +1,9 @@
 """Records of a raw frame chosen by a boolean mask, its pyarrow text kept as pyarrow text.
 
-pandas selects rows by a mask by turning it into positions and taking every column at them; for a
-pyarrow-backed text column pyarrow's own filter does the same work many times faster (the raw tables
-are pyarrow text: shaping a domain's records selects their rows several times over).
+pandas selects rows by a mask by turning it into positions and taking every column at them; when the
+mask keeps nearly every row (dropping re-sent records, a filter that leaves out a few, the larger case of
+condition_add), pyarrow's own filter on a pyarrow-backed text column does it faster (measured on LB at
+3,000 subjects: 1.6x with 97% of the rows kept; slower than pandas with half of them).
 """
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ def rows_where(frame: pd.DataFrame, mask) -> pd.DataFrame:
     keep = np.asarray(mask, dtype=bool)
     if len(keep) != len(frame):
         raise ValueError(f"a mask of {len(keep)} values for {len(frame)} rows")
+    if keep.sum() < 0.9 * len(keep):  # measured: pyarrow's filter wins when it keeps nearly every row
+        return frame[keep]
     chosen = None
     columns = []
     for position in range(frame.shape[1]):

@@ -33,3 +33,12 @@ def test_a_mask_on_another_index_is_aligned_as_pandas_does():
 def test_a_mask_of_another_length_is_refused():
     with pytest.raises(ValueError, match="a mask of 2 values for 4 rows"):
         rows_where(frame(), [True, False])
+
+
+def test_a_mask_keeping_nearly_every_row_is_filtered_by_pyarrow_with_the_same_result():
+    data = pd.concat([frame()] * 5, ignore_index=True)
+    keep = np.ones(len(data), dtype=bool)
+    keep[[1, 6]] = False
+    chosen = rows_where(data, keep)
+    pd.testing.assert_frame_equal(chosen, data[keep])
+    assert chosen["TEXT"].isna().sum() == 4 and chosen.index.tolist() == [i for i in range(20) if i not in (1, 6)]
