@@ -14,7 +14,7 @@ import pandas as pd
 
 from sdtm.dates import date_part, datetime_part, duration, iso_datetime, study_day
 from sdtm.numbers import decimal_marks, number_text, parse_numbers, read_numbers
-from sdtm.unique import map_text, on_unique, shared_text, text_of
+from sdtm.unique import map_text, on_unique, shared_text, sorted_positions, text_of
 from specs.errors import Problem, RecordIssue
 from specs.units import DOC, conversions
 from specs.vocabulary import EPOCH_SAME_DAY
@@ -22,7 +22,10 @@ from specs.vocabulary import EPOCH_SAME_DAY
 # ---------------------------------------------------------------- pure functions over frames
 def derive_seq(dataset: pd.DataFrame, by_vars: list[str], order: list[str]) -> pd.Series:
     """1..n within by_vars following the order columns (a stable sort; ties keep record order)."""
-    ordered = dataset.sort_values(list(by_vars) + list(order), kind="mergesort", na_position="last")
+    keys = list(by_vars) + list(order)
+    positions = sorted_positions(dataset, keys, "last")
+    ordered = dataset.sort_values(keys, kind="mergesort", na_position="last") if positions is None else \
+        dataset[list(dict.fromkeys(keys))].iloc[positions]
     seq = ordered.groupby(list(by_vars), sort=False, dropna=False).cumcount() + 1
     return seq.reindex(dataset.index).astype(float)
 
@@ -185,7 +188,9 @@ def pick_date(frames: list[pd.DataFrame], pick: str) -> pd.Series:
     """
     stacked = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["USUBJID", "DTC"])
     stacked = stacked[text_of(stacked["DTC"]) != ""]
-    ordered = stacked.sort_values(["USUBJID", "DTC"], kind="mergesort")
+    positions = sorted_positions(stacked, ["USUBJID", "DTC"])
+    ordered = stacked.sort_values(["USUBJID", "DTC"], kind="mergesort") if positions is None else \
+        stacked.iloc[positions]
     picked = ordered.drop_duplicates("USUBJID", keep="first" if pick == "first" else "last")
     return pd.Series(picked["DTC"].to_numpy(), index=picked["USUBJID"].to_numpy(), dtype=object)
 

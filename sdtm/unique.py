@@ -93,3 +93,32 @@ def shared_text(values: pd.Series) -> pd.Series:
     texts[:-1] = np.asarray(uniques, dtype=object)
     texts[-1] = np.nan
     return pd.Series(texts[codes], index=values.index, dtype=object)
+
+
+def sorted_positions(frame: pd.DataFrame, keys: list[str], na_position: str = "last") -> np.ndarray | None:
+    """Positions of the rows of ``frame`` in the stable ascending order of ``keys`` (missing values first or
+    last in each), as ``sort_values(keys, kind='mergesort')`` orders them, worked out on each column's rank
+    among its sorted distinct values (pandas sorts text through a categorical of pyarrow text, a conversion
+    of every distinct text at each sort). None when a key column holds neither numbers nor text only."""
+    ranks = []
+    for key in keys:
+        column = frame[key]
+        if pd.api.types.is_bool_dtype(column.dtype) or not (
+                pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_string_dtype(column.dtype)):
+            return None
+        if pd.api.types.is_numeric_dtype(column.dtype):
+            values = column.to_numpy(dtype=float, na_value=np.nan)
+            missing = np.isnan(values)
+            distinct, rank = np.unique(values[~missing], return_inverse=True)
+            codes = np.full(len(values), -1, dtype=np.int64)
+            codes[~missing] = rank
+            count = len(distinct)
+        else:
+            if column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) not in ("string", "empty"):
+                return None
+            codes, distinct = pd.factorize(column.array if column.dtype != object else column.to_numpy(), sort=True)
+            count = len(distinct)
+        ranks.append(np.where(codes < 0, -1 if na_position == "first" else count, codes))
+    if not ranks:
+        return np.arange(len(frame))
+    return np.lexsort(ranks[::-1])

@@ -32,3 +32,20 @@ def test_on_unique_calls_once_per_distinct_value_in_first_row_order():
     out = on_unique(upper, pd.Series(["b", "a", "b"], index=[7, 8, 9], dtype=object))
     assert seen == [["b", "a"]]
     assert out.tolist() == ["B", "A", "B"] and out.index.tolist() == [7, 8, 9]
+
+
+def test_sorted_positions_is_the_stable_sort_with_missing_values_first_or_last():
+    from sdtm.unique import sorted_positions
+
+    data = pd.DataFrame({"USUBJID": pd.Series(["S2", "S1", "S2", None, "S1"], dtype=object),
+                         "DAY": [2.0, np.nan, 1.0, 1.0, 3.0],
+                         "TEXT": pd.array(["b", "a", None, "a", "a"], dtype="str")})
+    assert sorted_positions(data, ["USUBJID", "DAY"]).tolist() == [4, 1, 2, 0, 3]
+    assert sorted_positions(data, ["USUBJID", "DAY"], "first").tolist() == [3, 1, 4, 2, 0]
+    assert sorted_positions(data, ["TEXT"]).tolist() == [1, 3, 4, 0, 2]  # ties keep their order
+    for keys in (["USUBJID", "DAY"], ["TEXT", "DAY"], ["DAY"]):
+        for na in ("first", "last"):
+            expected = data.sort_values(keys, kind="mergesort", na_position=na).index.tolist()
+            assert sorted_positions(data, keys, na).tolist() == expected
+    mixed = pd.DataFrame({"X": pd.Series(["a", 1], dtype=object)})
+    assert sorted_positions(mixed, ["X"]) is None  # neither text nor numbers: the caller sorts with pandas
