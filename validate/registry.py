@@ -52,7 +52,7 @@ class Rule:
 
 
 RULES: dict[str, Rule] = {}
-READ_AHEAD_BYTES = 512 << 20  # a unit's records and the next one's, in their files, below which the next is read ahead
+READ_AHEAD_BYTES = 256 << 20  # a unit's records and the next one's (in their files) up to which the next is read ahead
 PREPARE: list[tuple[tuple, Callable]] = []  # (rule ids, (context) -> None): work done on each unit for them
 
 
