@@ -270,6 +270,10 @@ class _Builder:
                                                                    extra and f"not in the spec: {', '.join(extra)}"]))))
             return None
         self.frame, self.columns = data, {}
+        # the columns read again later for this dataset (value-level metadata, decodes); any other column's
+        # codes are let go once its variable is described: one column at a time beside the data
+        later = {n for rule in spec.value_levels for n in (rule.target, rule.by, rule.label_from) if n}
+        later |= {v.decode_from for v in spec.variables if v.decode_from}
         for order, var in enumerate(spec.variables, start=1):
             oid = f"IT.{spec.name}.{oid_part(var.name)}"
             self.items[oid] = self.item(spec.name, var, data[var.name], oid, var.name)
@@ -278,6 +282,9 @@ class _Builder:
             refs.append(ItemRef(oid, order, mandatory,
                                 spec.keys.index(var.name) + 1 if var.name in spec.keys else None,
                                 self.method_oid(spec.name, var.name, var, spec.build_method), var.role))
+            if var.name not in later:
+                self.columns.pop(var.name, None)
+                self.columns.pop((var.name, "Num"), None)
         for rule in spec.value_levels:
             self.value_level(spec, data, rule)
         leaf = Leaf(f"LF.{spec.name}", f"{spec.name.lower()}.xpt", f"{spec.name.lower()}.xpt")
