@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from specs.errors import CdiscError, ControlledTermError, DataError, Problem, RawDataError
 
@@ -702,25 +703,36 @@ def join_dataset(work: Path, layer: str, name: str, chunks: int, drop: list[str]
     return pd.concat(non_empty, ignore_index=True)
 
 
-def join_lineage(work: Path, chunks: int, offsets: dict[str, list[int]], order: list[str]) -> pd.DataFrame | None:
-    """The lineage of the whole study: each dataset's records chunk after chunk, RECORD offset by the
-    records of the chunks before."""
+def join_lineage(work: Path, chunks: int, offsets: dict[str, list[int]], order: list[str], path: Path) -> None:
+    """The lineage of the whole study into one Arrow IPC file: each dataset's records chunk after chunk,
+    RECORD offset by the records of the chunks before; one chunk's part of one dataset in memory at a time."""
     from sdtm.lineage import COLUMNS
 
-    parts = {}
-    for index in range(chunks):
-        path = dataset_file(work, "lineage", "records", index)
-        if not path.is_file():
-            continue
-        frame = read_frame(path)
-        for name, rows in frame.groupby("DATASET", sort=False).indices.items():
-            part = frame.iloc[rows].copy()
-            part["RECORD"] = part["RECORD"] + offsets[name][index]
-            parts.setdefault(name, []).append(part)
-    frames = [frame for name in order for frame in parts.get(name, [])]
-    if not frames:
-        return pd.DataFrame(columns=COLUMNS)
-    return pd.concat(frames, ignore_index=True)[COLUMNS]
+    sources = [p for index in range(chunks) if (p := dataset_file(work, "lineage", "records", index)).is_file()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    schema, writer, sink = None, None, None
+    try:
+        for name in order:
+            for index, source in enumerate(sources):
+                with pa.memory_map(str(source)) as handle:
+                    table = pa.ipc.open_file(handle).read_all()
+                    table = table.filter(pc.equal(table["DATASET"], name))  # (filtered before any conversion)
+                if not table.num_rows:
+                    continue
+                part = table.to_pandas()
+                part["RECORD"] = part["RECORD"] + offsets[name][int(source.stem)]
+                part = pa.Table.from_pandas(part[COLUMNS], preserve_index=False)
+                if writer is None:
+                    schema = part.schema
+                    sink = pa.OSFile(str(path), "wb")
+                    writer = pa.ipc.new_file(sink, schema)
+                writer.write_table(part.cast(schema) if part.schema != schema else part)
+        if writer is None:
+            write_frame(pd.DataFrame(columns=COLUMNS), path)
+    finally:
+        if writer is not None:
+            writer.close()
+            sink.close()
 
 
 # ------------------------------------------------------------------------------- the run
@@ -868,10 +880,8 @@ def _build(pool: Workers, part: Partition, work: Path, staging: Path, spec, spec
     reports = merge_reports([c.reports for c in chunks])
     for report in reports:
         report.records_out = rows[report.domain]
-    lineage = join_lineage(work, n, offsets, [r.domain for r in reports])
+    join_lineage(work, n, offsets, [r.domain for r in reports], spill.path / "lineage.arrow")  # read at the end
     shutil.rmtree(work / "lineage", ignore_errors=True)
-    write_frame(lineage, spill.path / "lineage.arrow")
-    del lineage  # read again when the lineage is written, at the end of the run
     result = SpilledResult(sdtm, specs, reports, notes,
                            merge_cut_logs([c.cut_log for c in chunks], list(specs)), spill)
     result.notes += raw.notes
