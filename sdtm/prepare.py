@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from sdtm.rows import rows_where
 from sdtm.unique import distinct_rows, text_of
@@ -23,11 +25,13 @@ def locate(frame: pd.DataFrame, file_label: str, keys: list[str], decimal: str =
     located["__decimal"] = decimal
     located["__row"] = np.arange(1, len(frame) + 1) if rows is None else np.asarray(rows)
     present = [k for k in keys if k in frame.columns]
-    if present:
-        key = pd.Series("", index=frame.index, dtype="str")  # pyarrow text: one buffer, not a string per record
-        for i, column in enumerate(present):
-            key = key + ("" if i == 0 else ", ") + column + "=" + frame[column].astype("str")
-        located["__key"] = key
+    if present:  # pyarrow text joined by pyarrow in one pass per key column: one buffer, not a string per record
+        text = pa.large_string()
+        parts = [pc.binary_join_element_wise(pa.scalar(f"{column}=", text),
+                                             frame[column].astype("str").array.__arrow_array__().cast(text),
+                                             pa.scalar("", text)) for column in present]
+        key = pc.binary_join_element_wise(*parts, pa.scalar(", ", text))
+        located["__key"] = pd.Series(pd.array(key, dtype="str"), index=frame.index)
     else:
         located["__key"] = "row " + located["__row"].astype(str)
     return located

@@ -94,7 +94,7 @@ def read_csv_source(path, encoding: str = "utf-8") -> pd.DataFrame:
     # line ends are the csv module's (no lone CR), so the csv module's record by record check is needed
     # only to say where a file it refuses is wrong
     header = _first_record(text)
-    plain = text.count("\r") == text.count("\r\n")
+    plain = "\r" not in text or text.count("\r") == text.count("\r\n")
     frame = _arrow_csv(text, len(header)) if header and plain else None
     names = _csv_structure(path, text, records=frame is None)
     if frame is None and not (header and plain):
@@ -149,9 +149,20 @@ def _first_record(text: str) -> list[str] | None:
     if csv.field_size_limit() < len(text):  # a value may be as long as the file (pandas has no limit)
         csv.field_size_limit(len(text))
     try:
-        return next(csv.reader(io.StringIO(text)), None)
+        return next(csv.reader(_lines(text)), None)
     except csv.Error:
         return None
+
+
+def _lines(text: str):
+    """The lines of ``text`` one at a time, each with its end (as io.StringIO gives them, without copying the
+    whole text first): reading the header takes its first line or two."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end + 1
+        yield text[start:end]
+        start = end
 
 
 def _csv_structure(path: Path, text: str, limit: int = 20, records: bool = True) -> list[str]:
@@ -160,7 +171,7 @@ def _csv_structure(path: Path, text: str, limit: int = 20, records: bool = True)
     short record with empty values and shift a long first record into its index, all without a word."""
     if csv.field_size_limit() < len(text):  # a value may be as long as the file (pandas has no limit)
         csv.field_size_limit(len(text))
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(io.StringIO(text) if records else _lines(text))
     try:
         header = next(reader, None)
         lengths = np.fromiter(map(len, reader), dtype=np.int64) if records else \
