@@ -50,11 +50,14 @@ class NotChunkable(Exception):
 
 # ------------------------------------------------------------------------------- spill files
 
+SPILL = pa.ipc.IpcWriteOptions(compression="lz4")  # the spill of a 100,000-subject study fills a disk otherwise
+
+
 def write_frame(frame: pd.DataFrame, path: Path) -> None:
     """A data frame as an Arrow IPC file (pandas' metadata keeps the column types)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_pandas(frame, preserve_index=False)
-    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema, options=SPILL) as writer:
         writer.write_table(table)
 
 
@@ -451,6 +454,7 @@ def _map_chunk(task: Task) -> ChunkSdtm:
 
     spec, ct = _study(task.spec_dir)
     tables = read_tables(task.work / "raw" / f"{task.index:05d}", spec)
+    shutil.rmtree(task.work / "raw" / f"{task.index:05d}", ignore_errors=True)  # (disk: read once)
     try:
         result = build_sdtm(spec, tables, ct, cut=task.cut, whole_study=False)
     except (ChunkProblems, CdiscError) as exc:
@@ -725,7 +729,7 @@ def join_lineage(work: Path, chunks: int, offsets: dict[str, list[int]], order: 
                 if writer is None:
                     schema = part.schema
                     sink = pa.OSFile(str(path), "wb")
-                    writer = pa.ipc.new_file(sink, schema)
+                    writer = pa.ipc.new_file(sink, schema, options=SPILL)
                 writer.write_table(part.cast(schema) if part.schema != schema else part)
         if writer is None:
             write_frame(pd.DataFrame(columns=COLUMNS), path)
