@@ -4,7 +4,8 @@
     python benchmarks/bench_run.py --subjects 1000 10000 100000 --work /tmp/bench
 
 For each size: `cdisc generate` (not timed; skipped when work/raw-N holds READY or every raw file), then `cdisc run --progress` in its own process, timed, with
-the process's peak memory (ru_maxrss from wait4) and the time of each stage (from the progress lines);
+its peak memory (the resident memory of the run and its chunk worker processes, summed, sampled from
+/proc every 0.2 s) and the time of each stage (from the progress lines);
 then `cdisc validate` alone on the output's SDTM and ADaM folders. Beside it, the I/O floor: reading the
 raw files with pandas plus writing as many bytes as the run wrote, from memory; the ratio run / floor
 says how far the stages are from doing nothing but I/O. Last, how time and memory grow with the number
@@ -19,11 +20,13 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 TARGET_SECONDS_10K, TARGET_MEMORY_10K, TARGET_VALIDATE_10K = 60.0, 2 * 1024 ** 3, 15.0
 STAGE = re.compile(r"^\[\s*([0-9.]+)s\] (.*)$")
+CHUNK_DONE = re.compile(r"^(SDTM|ADaM): chunk \d+ of \d+ done$")
 
 
 def cdisc(*args: str) -> list[str]:
@@ -37,6 +40,9 @@ def stages(progress: str, total: float) -> list[tuple[str, float]]:
     timed: dict[str, float] = {}
     for (start, name), end in zip(marks, ends):
         name = "reading the raw files" if name.startswith("reading ") else name  # one line, not one per file
+        # the chunk lines of a chunked run belong to their stage; the stage line says how it was chunked
+        name = {"SDTM": "mapping SDTM domains", "ADaM": "building ADaM datasets"}.get(
+            name.split(":")[0], name) if CHUNK_DONE.match(name) else name.split(" (")[0]
         timed[name] = timed.get(name, 0.0) + end - start
     return list(timed.items())
 
@@ -65,6 +71,29 @@ def io_floor(raw: Path, out: Path) -> tuple[float, int]:
     return read + write, size
 
 
+def tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants, from /proc (Linux)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(parent, []).append(int(entry))
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        todo += children.get(current, [])
+        try:
+            with open(f"/proc/{current}/statm") as handle:
+                total += int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except OSError:
+            pass
+    return total
+
+
 RAW_FILES = [f"edc/{form}.csv" for form in ("dm", "ic", "rand", "sv", "vs", "ex_csa", "ex_il2", "ae", "insulin", "ds")] + [
     "edc/odm_export.xml", "vendor/central_lab.csv", "vendor/flow_cytometry.csv", "vendor/randomization.csv"]
 
@@ -84,17 +113,26 @@ def one_size(subjects: int, work: Path) -> dict:
         subprocess.run(cdisc("generate", "--out", str(raw), "--subjects", str(subjects)), check=True,
                        stdout=subprocess.DEVNULL)
         (raw / "READY").touch()
-    # each measurement in a fresh interpreter so that RUSAGE_CHILDREN is this run's peak alone
+    # `cdisc run` maps chunks of subjects in worker processes: its memory is the peak of the sum of the
+    # resident memory of the whole process tree (sampled from /proc), not the largest single process
+    started = time.perf_counter()
+    proc = subprocess.Popen(cdisc("run", "--raw", str(raw), "--out", str(out), "--progress"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    progress: list[str] = []
+    reader = threading.Thread(target=lambda: progress.extend(proc.stderr), daemon=True)
+    reader.start()
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, tree_rss(proc.pid))
+        time.sleep(0.2)
+    reader.join()
+    seconds = time.perf_counter() - started
+    result = {"subjects": subjects, "seconds": seconds, "peak": peak, "status": proc.returncode,
+              "stages": stages("".join(progress), seconds)}
     probe = ("import subprocess,sys,time,resource;t=time.perf_counter();"
              "p=subprocess.run(sys.argv[1:],capture_output=True,text=True);"
              "print(time.perf_counter()-t,resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,p.returncode);"
              "sys.stderr.write(p.stderr)")
-    run = subprocess.run([sys.executable, "-c", probe, *cdisc("run", "--raw", str(raw), "--out", str(out),
-                                                              "--progress")], capture_output=True, text=True)
-    seconds, peak_kb, status = run.stdout.split()
-    seconds, peak = float(seconds), int(peak_kb) * 1024
-    result = {"subjects": subjects, "seconds": seconds, "peak": peak, "status": int(status),
-              "stages": stages(run.stderr, seconds)}
     for folder in ("sdtm", "adam"):
         check = subprocess.run([sys.executable, "-c", probe, *cdisc("validate", str(out / folder), "--out",
                                                                     str(work / f"validation-{subjects}-{folder}"))],
