@@ -41,9 +41,16 @@ def sigterm_as_exception():
     except ValueError:  # not the main thread: leave signals alone
         yield
         return
+    import pyarrow
+
+    # pyarrow's own Ctrl-C handling turns a signal that lands in one of its long calls (reading a CSV)
+    # into an ArrowCancelled error a reader may take for an unreadable file, and a signal at the end of
+    # such a call can be lost: without it, the signal is raised as soon as the call returns
+    pyarrow.enable_signal_handlers(False)
     try:
         yield
     finally:
+        pyarrow.enable_signal_handlers(True)
         signal.signal(signal.SIGTERM, previous)
 
 

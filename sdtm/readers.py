@@ -138,6 +138,8 @@ def _arrow_csv(text: str, width: int) -> pd.DataFrame | None:
             parse_options=pa_csv.ParseOptions(newlines_in_values=True),
             convert_options=pa_csv.ConvertOptions(column_types={c: pa.string() for c in columns},
                                                   strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except pa.ArrowCancelled:  # interrupted (Ctrl-C, SIGTERM): not a file pyarrow cannot read
+        raise
     except (pa.ArrowInvalid, pa.ArrowException):
         return None
     frame = table.to_pandas()

@@ -134,3 +134,17 @@ def test_a_signal_during_the_run_cleans_up(previous, tmp_path, signum, status, s
     message = log.read_text()
     assert message.startswith(f"{said} while ") and message.endswith("; nothing was published: out is as it was\n")
     assert untouched(previous) and not (previous / STATE).exists()
+
+
+def test_pyarrow_leaves_signals_to_the_run(monkeypatch):
+    # with pyarrow's own handlers, a signal landing in a CSV read became an error taken for an unreadable
+    # file, and the run carried on to exit 0 (seen in CI as the SIGINT case of the test above)
+    import pyarrow
+
+    from cdisc.cli import sigterm_as_exception
+
+    calls = []
+    monkeypatch.setattr(pyarrow, "enable_signal_handlers", calls.append)
+    with sigterm_as_exception():
+        assert calls == [False]
+    assert calls == [False, True]

@@ -41,3 +41,19 @@ def test_header_only_blank_lines_and_trailing_commas_read_cleanly(tmp_path):
     assert read(tmp_path, "A,B,\n1,2,\n\n3,4,\n").to_dict("list") == {"A": ["1", "3"], "B": ["2", "4"]}
     assert "form.csv: row 1: column 3 has no name in the header but holds 'x'" in failure(tmp_path, "A,B,\n1,2,x\n")
     assert "form.csv: empty file: not even a header" in failure(tmp_path, "")
+
+
+def test_an_interrupted_pyarrow_read_is_not_taken_for_an_unreadable_file(tmp_path, monkeypatch):
+    # ArrowCancelled is what pyarrow raises when Ctrl-C lands in read_csv: falling back to the other
+    # reader would carry on as if nothing had happened
+    import pyarrow as pa
+    from pyarrow import csv as pa_csv
+
+    def cancelled(*args, **kwargs):
+        raise pa.ArrowCancelled("Operation cancelled")
+
+    monkeypatch.setattr(pa_csv, "read_csv", cancelled)
+    path = tmp_path / "dm.csv"
+    path.write_text("Subject,SEX\n01-001,Male\n", encoding="utf-8")
+    with pytest.raises(pa.ArrowCancelled):
+        read_csv_source(path)
