@@ -23,7 +23,6 @@ data (sdtm.notes: counts add up, value lists unite; lineage positions offset by 
 from __future__ import annotations
 
 import os
-import pickle
 import shutil
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
@@ -55,10 +54,7 @@ SPILL = pa.ipc.IpcWriteOptions(compression="lz4")  # the spill of a 100,000-subj
 
 def write_frame(frame: pd.DataFrame, path: Path) -> None:
     """A data frame as an Arrow IPC file (pandas' metadata keeps the column types)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema, options=SPILL) as writer:
-        writer.write_table(table)
+    _write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
 
 
 def read_frame(path: Path) -> pd.DataFrame:
@@ -282,7 +278,7 @@ class RawRead:
 def read_spilled(spec, raw_dir: Path, edc: str, progress, ct, folder: Path):
     """Read the raw export source by source (a CSV export: one table in memory at a time; REDCap and ODM
     exports, whose files hold several sources, at once), each table's raw checks and the subject of each
-    record worked out, the table spilled to folder/00000/<source>.pickle and let go. Problems of every
+    record worked out, the table spilled to folder/00000/<source>.arrow and let go. Problems of every
     source are raised together, as read_raw does."""
     from dataclasses import replace
 
@@ -308,9 +304,9 @@ def read_spilled(spec, raw_dir: Path, edc: str, progress, ct, folder: Path):
             headers[name] = list(table.columns)
             checked += raw_problems(spec, {name: table})
             reading.add(name, table)
-            with open(target / f"{name}.pickle", "wb") as handle:
-                pickle.dump(table, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            write_frame(table, target / f"{name}.arrow")  # Arrow IPC: the text buffers as they are, no pickle copy
             del table
+            _give_back_memory()  # Arrow's pool keeps what reading the table freed (as much again as the table)
     if problems:
         raise RawDataError(problems)
     return RawRead(files, notes, headers), reading, checked
@@ -319,28 +315,39 @@ def read_spilled(spec, raw_dir: Path, edc: str, progress, ct, folder: Path):
 def split_spilled(folder: Path, part: Partition) -> None:
     """The spilled raw tables (folder/00000) cut into the chunks' folders, one table at a time."""
     whole = folder / f"{0:05d}"
-    for path in sorted(whole.glob("*.pickle")):
-        with open(path, "rb") as handle:
-            table = pickle.load(handle)
+    for path in sorted(whole.glob("*.arrow")):
         name = path.stem
+        where = part.assigned.get(name, "once")
+        if isinstance(where, str) and where == "once":  # all of it in chunk 0 (where it lies), none elsewhere
+            with pa.memory_map(str(path)) as source:
+                schema = pa.ipc.open_file(source).schema
+            for index in range(1, part.chunks):
+                _write_table(schema.empty_table(), folder / f"{index:05d}" / path.name)
+            continue
+        with pa.memory_map(str(path)) as source:  # as Arrow, not pandas: each chunk's records one take
+            table = pa.ipc.open_file(source).read_all()
         path.unlink()
         for index in range(part.chunks):
-            target = folder / f"{index:05d}"
-            target.mkdir(parents=True, exist_ok=True)
-            with open(target / f"{name}.pickle", "wb") as handle:
-                pickle.dump(chunk_table(table, part.assigned.get(name, "once"), index), handle,
-                            protocol=pickle.HIGHEST_PROTOCOL)
+            rows = table if isinstance(where, str) else table.take(pa.array(np.flatnonzero(where == index)))
+            _write_table(rows, folder / f"{index:05d}" / path.name)
+            del rows
         del table
+        _give_back_memory()
+
+
+def _write_table(table: pa.Table, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema, options=SPILL) as writer:
+        writer.write_table(table)
 
 
 def read_tables(folder: Path, spec) -> dict[str, pd.DataFrame]:
     """A chunk's raw tables, in the spec's order of sources."""
     tables = {}
     for name in spec.sources:
-        path = folder / f"{name}.pickle"
+        path = folder / f"{name}.arrow"
         if path.is_file():
-            with open(path, "rb") as handle:
-                tables[name] = pickle.load(handle)
+            tables[name] = read_frame(path)
     return tables
 
 

@@ -7,6 +7,7 @@ itself, so every source looks the same to it. Problems are RawDataError naming t
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
@@ -83,7 +84,8 @@ def read_csv_source(path, encoding: str = "utf-8") -> pd.DataFrame:
     if not path.is_file():
         raise RawDataError([f"{path}: file not found"])
     raw = path.read_bytes()
-    codec = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+    utf8 = _is_utf8(encoding)
+    codec = "utf-8-sig" if utf8 else encoding
     try:
         text = raw.decode(codec)
     except UnicodeDecodeError as exc:
@@ -93,12 +95,26 @@ def read_csv_source(path, encoding: str = "utf-8") -> pd.DataFrame:
     # pyarrow first: a file it reads with the header's width has no record of another length, and its
     # line ends are the csv module's (no lone CR), so the csv module's record by record check is needed
     # only to say where a file it refuses is wrong
-    header = _first_record(text)
+    header, head = _first_record(text)
     plain = "\r" not in text or text.count("\r") == text.count("\r\n")
-    frame = _arrow_csv(text, len(header)) if header and plain else None
-    names = _csv_structure(path, text, records=frame is None)
-    if frame is None and not (header and plain):
-        frame = _arrow_csv(text, len(names))
+    frame = None
+    if header and plain:
+        # one copy of the file at a time: pyarrow reads the UTF-8 bytes themselves (the file's own when it
+        # is UTF-8, past its BOM), the decoded text is let go and decoded again only if pyarrow refuses it
+        data = memoryview(raw)[3:] if utf8 and raw.startswith(codecs.BOM_UTF8) else raw if utf8 else \
+            text.encode("utf-8")
+        del text, raw
+        frame = _arrow_csv(data, len(header))
+        if frame is None:
+            text = bytes(data).decode("utf-8")
+        del data
+    if frame is None:
+        names = _csv_structure(path, text, records=True)
+        if not (header and plain):
+            frame = _arrow_csv(text.encode("utf-8"), len(names))
+    else:
+        names = _csv_structure(path, head, records=False)
+    stripped = frame is not None  # pyarrow's text: no missing values, pandas' str dtype
     if frame is None:
         try:
             frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
@@ -117,10 +133,14 @@ def read_csv_source(path, encoding: str = "utf-8") -> pd.DataFrame:
         raise RawDataError(problems)
     frame = frame[[i for i, name in enumerate(names) if name != ""]]  # unnamed and empty: trailing commas
     frame.columns = [name for name in names if name != ""]
-    return frame_to_text(frame)
+    if not stripped:
+        return frame_to_text(frame)
+    for name in frame.columns:  # frame_to_text's text, one column at a time (not a second whole frame beside it)
+        frame[name] = frame[name].str.strip()
+    return frame
 
 
-def _arrow_csv(text: str, width: int) -> pd.DataFrame | None:
+def _arrow_csv(data, width: int) -> pd.DataFrame | None:
     """The records of a CSV text whose structure _csv_structure has checked, every value as text (pyarrow's
     reader: its strings go to pandas' str dtype as they are, where pandas' reader makes a Python string of
     each value first); None when pyarrow is missing or does not read it, for pandas' reader to decide."""
@@ -129,11 +149,10 @@ def _arrow_csv(text: str, width: int) -> pd.DataFrame | None:
         from pyarrow import csv as pa_csv
     except ImportError:  # pragma: no cover - pyarrow is a dependency
         return None
-    data = text.encode("utf-8")
     columns = [f"f{i}" for i in range(width)]
     try:
         table = pa_csv.read_csv(
-            io.BytesIO(data),
+            pa.BufferReader(pa.py_buffer(data)),
             read_options=pa_csv.ReadOptions(column_names=columns, skip_rows=1, block_size=max(len(data), 1 << 20)),
             parse_options=pa_csv.ParseOptions(newlines_in_values=True),
             convert_options=pa_csv.ConvertOptions(column_types={c: pa.string() for c in columns},
@@ -143,17 +162,21 @@ def _arrow_csv(text: str, width: int) -> pd.DataFrame | None:
     except (pa.ArrowInvalid, pa.ArrowException):
         return None
     frame = table.to_pandas()
+    del table
     return frame if all(pd.api.types.is_string_dtype(frame[c]) for c in frame.columns) else None
 
 
-def _first_record(text: str) -> list[str] | None:
-    """The header as the csv module reads it (None for an empty file or one it cannot read)."""
+def _first_record(text: str) -> tuple[list[str] | None, str]:
+    """The header as the csv module reads it (None for an empty file or one it cannot read), and the lines
+    it was read from."""
     if csv.field_size_limit() < len(text):  # a value may be as long as the file (pandas has no limit)
         csv.field_size_limit(len(text))
+    lines = []
     try:
-        return next(csv.reader(_lines(text)), None)
+        header = next(csv.reader(line for line in _lines(text) if not lines.append(line)), None)
     except csv.Error:
-        return None
+        return None, ""
+    return header, "".join(lines)
 
 
 def _lines(text: str):
