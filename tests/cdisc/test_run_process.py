@@ -112,6 +112,9 @@ def test_ctrl_c_after_publishing_does_not_claim_nothing_changed(previous, monkey
 
 
 def _run_to(out: str, log: str) -> None:
+    # Ctrl-C as a terminal delivers it: a test run started in the background by a non-interactive shell
+    # inherits SIGINT ignored (POSIX), and the run rightly keeps ignoring it
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     with open(log, "w") as handle:
         sys.stdout, sys.stderr = io.StringIO(), handle
         code = main(["run", "--out", out, "--sdtm-only"])
