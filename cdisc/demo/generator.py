@@ -540,24 +540,21 @@ class TransferParts:
         return rows
 
 
-def _subject_count(text: str) -> int:
-    try:
-        count = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text[:40]}' is not a whole number") from None
-    if count < 6:
-        raise argparse.ArgumentTypeError(f"at least 6 (the planted cases need distinct subjects), got {count}")
-    return count
+def _whole_number(minimum: int, why: str = ""):
+    """An argparse type: a whole number of at least ``minimum`` (``why`` says why, in the message)."""
+    def parse(text: str) -> int:
+        try:
+            count = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text[:40]}' is not a whole number") from None
+        if count < minimum:
+            raise argparse.ArgumentTypeError(f"at least {minimum}{why}, got {count}")
+        return count
+    return parse
 
 
-def _block_size(text: str) -> int:
-    try:
-        count = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text[:40]}' is not a whole number") from None
-    if count < 1:
-        raise argparse.ArgumentTypeError(f"at least 1, got {count}")
-    return count
+_subject_count = _whole_number(6, " (the planted cases need distinct subjects)")
+_block_size = _whole_number(1)
 
 
 def main(argv=None) -> int:
