@@ -762,7 +762,11 @@ class SpilledResult:
 
     @property
     def lineage(self) -> pd.DataFrame | None:
-        return read_frame(self.spill.path / "lineage.arrow") if self.spill is not None else None
+        return read_frame(self.lineage_file) if self.spill is not None else None
+
+    @property
+    def lineage_file(self) -> Path | None:  # (cdisc.lineage reads it a batch at a time)
+        return self.spill.path / "lineage.arrow" if self.spill is not None else None
 
 
 @dataclass

@@ -124,6 +124,29 @@ def _cells(column: pd.Series) -> pa.Array | None:
     return _by_value(column)
 
 
+def _write_lines(handle, cells: list[pa.Array]) -> None:
+    """The records of one chunk of rows: each column's CSV text joined by pyarrow, written from its buffers."""
+    separator, end = pa.scalar(",", pa.large_string()), pa.scalar("\n", pa.large_string())
+    lines = pc.binary_join_element_wise(*cells, separator)
+    lines = pc.binary_join_element_wise(lines, end, pa.scalar("", pa.large_string()))
+    if isinstance(lines, pa.ChunkedArray):  # (pyarrow-backed text columns come in chunks)
+        lines = lines.combine_chunks()
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset:lines.offset + len(lines) + 1]
+    handle.write(memoryview(lines.buffers()[2])[offsets[0]:offsets[-1]])
+
+
+def _write_frame_rows(handle, frame: pd.DataFrame) -> None:
+    """The records of a frame (no header), ``CHUNK`` rows at a time; a chunk with a line break in a value is
+    pandas' writer's (the text of a record does not depend on the other records)."""
+    for first in range(0, len(frame), CHUNK):
+        part = frame.iloc[first:first + CHUNK]
+        cells = [_cells(part[name]) for name in part.columns]
+        if any(c is None for c in cells):
+            handle.write(part.to_csv(index=False, header=False, lineterminator="\n").encode("utf-8"))
+        else:
+            _write_lines(handle, cells)
+
+
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """``frame.to_csv(path, index=False, lineterminator='\\n')``, byte for byte, on whole columns: each
     column spelled once (``_cells``), the rows joined by pyarrow (pandas' writer takes ~3 s per million
@@ -131,29 +154,76 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
     if len(frame.columns) < 2 or not len(frame):  # (a row's only empty field is quoted: pandas' way)
         frame.to_csv(path, index=False, lineterminator="\n")
         return
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        handle.write(frame.iloc[:0].to_csv(index=False, lineterminator="\n"))  # the header line
-    separator, end = pa.scalar(",", pa.large_string()), pa.scalar("\n", pa.large_string())
-    with open(path, "ab") as handle:
-        for first in range(0, len(frame), CHUNK):
-            part = frame.iloc[first:first + CHUNK]
-            cells = [_cells(part[name]) for name in part.columns]
-            if any(c is None for c in cells):  # a line break in a value: pandas' writer, for the whole file
-                frame.to_csv(path, index=False, lineterminator="\n")
-                return
-            lines = pc.binary_join_element_wise(*cells, separator)
-            lines = pc.binary_join_element_wise(lines, end, pa.scalar("", pa.large_string()))
-            if isinstance(lines, pa.ChunkedArray):  # (pyarrow-backed text columns come in chunks)
-                lines = lines.combine_chunks()
-            offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset:lines.offset + len(lines) + 1]
-            handle.write(memoryview(lines.buffers()[2])[offsets[0]:offsets[-1]])
+    with open(path, "wb") as handle:
+        handle.write(frame.iloc[:0].to_csv(index=False, lineterminator="\n").encode("utf-8"))  # the header line
+        _write_frame_rows(handle, frame)
 
 
-def write_lineage(folder: Path, spec, result, adam_spec=None, adam_datasets=None) -> Path:
+def _arrow_text_cells(text: pa.Array) -> pa.Array | None:
+    """``_cells`` of a text column, from its Arrow array (missing values blank)."""
+    text = pc.fill_null(text.cast(pa.large_string()), "")
+    if len(text) > 10_000 and pc.count_distinct(text.slice(0, 10_000)).as_py() < FEW * 10_000:
+        encoded = pc.dictionary_encode(text)
+        cells = _quoted(encoded.dictionary)
+        return None if cells is None else cells.take(encoded.indices)
+    return _quoted(text)
+
+
+def _arrow_cells(column: pa.Array, numpy_type: str | None) -> pa.Array | None:
+    """``_cells`` of the pandas column an Arrow column turns into, straight from the Arrow column, for the
+    plain types (text, int64 without missing values, float64); None for any other (pandas decides)."""
+    kind = column.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return _arrow_text_cells(column)
+    if pa.types.is_int64(kind) and numpy_type == "int64" and not column.null_count:
+        return pc.cast(column, pa.large_string())
+    if pa.types.is_float64(kind) and numpy_type == "float64":
+        return _by_value(pd.Series(column.to_numpy(zero_copy_only=False), dtype=np.float64))
+    return None
+
+
+class Stopped(Exception):
+    """The run stopped (an error or a signal in the main thread) while the lineage was being written."""
+
+
+def write_arrow_csv(source: Path, path: Path, stop=None) -> None:
+    """``write_csv`` of the frame an Arrow IPC file holds (``cdisc.chunks.read_frame``), with the same bytes,
+    one record batch at a time: memory bounded by a batch, not by the table, and no pandas frame where
+    every column is plain (``_arrow_cells``); a batch with another column goes through pandas. ``stop``: a
+    ``threading.Event`` that, once set, stops the writing at the next chunk of rows (``Stopped``)."""
+    with pa.memory_map(str(source)) as handle:
+        reader = pa.ipc.open_file(handle)
+        schema = reader.schema
+        empty = schema.empty_table().to_pandas()
+        if len(empty.columns) < 2:  # (pandas' own writer, as write_csv; no record: the header line only, as here)
+            write_csv(reader.read_all().to_pandas(), path)
+            return
+        types = {c.get("name"): c.get("numpy_type") for c in (schema.pandas_metadata or {}).get("columns", [])}
+        with open(path, "wb") as out:
+            out.write(empty.to_csv(index=False, lineterminator="\n").encode("utf-8"))  # the header line
+            for index in range(reader.num_record_batches):
+                batch = reader.get_batch(index)
+                for first in range(0, batch.num_rows, CHUNK):
+                    if stop is not None and stop.is_set():
+                        raise Stopped(str(path))
+                    part = batch.slice(first, CHUNK)
+                    cells = [_arrow_cells(part.column(i), types.get(name)) for i, name in enumerate(schema.names)]
+                    if any(c is None for c in cells):  # another type, or a line break in a value: as write_csv
+                        _write_frame_rows(out, pa.Table.from_batches([part], schema).to_pandas())
+                    else:
+                        _write_lines(out, cells)
+
+
+def write_lineage(folder: Path, spec, result, adam_spec=None, adam_datasets=None, stop=None) -> Path:
+    """lineage/records.csv and lineage/variables.csv in folder; ``stop``: as for ``write_arrow_csv`` (the run
+    writes the lineage in a thread beside the package)."""
     out = Path(folder) / FOLDER
     out.mkdir(parents=True, exist_ok=True)
-    records = result.lineage if result.lineage is not None else pd.DataFrame()
-    write_csv(records, out / RECORDS)
+    spilled = getattr(result, "lineage_file", None)  # (a chunked run's lineage, read a batch at a time)
+    if spilled is not None and Path(spilled).is_file():
+        write_arrow_csv(Path(spilled), out / RECORDS, stop)
+    else:
+        write_csv(result.lineage if result.lineage is not None else pd.DataFrame(), out / RECORDS)
     rows = sdtm_variable_rows(spec, result)
     if adam_spec is not None:
         rows += adam_variable_rows(adam_spec, adam_datasets)

@@ -374,25 +374,36 @@ def run(spec_dir=None, raw_dir=None, out_dir="out", edc="csv", created: datetime
         keys = {n: s.keys for n, s in result.specs.items() if s.keys}
         if adam is not None:
             keys.update({n: d["keys"] for n, d in adam_spec.datasets.items() if d.get("keys") and n in adam})
+        import threading
+        from concurrent.futures import ThreadPoolExecutor
+
+        from cdisc.lineage import write_lineage
         from define.package import write_submission
 
-        # --sdtm-only still gives SDTM its define.xml and its validation (no adam.yaml needed)
-        progress.step("writing define.xml, define.html and the m5 package")
-        package = write_submission(staging, spec, result, adam_spec=adam_spec, adam_datasets=adam,
-                                   created=created, formats=formats, raw_dir=raw_dir or builtin_raw_dir(),
-                                   guides=True, guides_later=validate, xpt_files=xpt_files)
-        notes = list(dict.fromkeys(notes + package.notes))  # the package places the same XPTs again
-        if validate:
-            found: dict = {}
-            validation_errors, validation_lines = validate_package(package, staging / "validation", progress, found)
-            from define.guides import write_guides
+        # the lineage (out of the dataset folders: cdisc explain reads it) is written beside the package and
+        # the validation, on the other core: pyarrow spells and joins its cells with the GIL released
+        background, stop = ThreadPoolExecutor(max_workers=1), threading.Event()
+        lineage = background.submit(write_lineage, staging, spec, result, adam_spec, adam, stop)
+        try:
+            # --sdtm-only still gives SDTM its define.xml and its validation (no adam.yaml needed)
+            progress.step("writing define.xml, define.html and the m5 package")
+            package = write_submission(staging, spec, result, adam_spec=adam_spec, adam_datasets=adam,
+                                       created=created, formats=formats, raw_dir=raw_dir or builtin_raw_dir(),
+                                       guides=True, guides_later=validate, xpt_files=xpt_files)
+            notes = list(dict.fromkeys(notes + package.notes))  # the package places the same XPTs again
+            if validate:
+                found: dict = {}
+                validation_errors, validation_lines = validate_package(package, staging / "validation", progress,
+                                                                       found)
+                from define.guides import write_guides
 
-            progress.step("writing the reviewer's guides")  # now with the conformance findings
-            write_guides(package.folders, spec, package.models, adam_spec, found, created)
-        from cdisc.lineage import write_lineage
-
-        progress.step("writing the lineage")
-        write_lineage(staging, spec, result, adam_spec, adam)  # out of the dataset folders (cdisc explain reads it)
+                progress.step("writing the reviewer's guides")  # now with the conformance findings
+                write_guides(package.folders, spec, package.models, adam_spec, found, created)
+            progress.step("writing the lineage")
+            lineage.result()
+        finally:
+            stop.set()  # (an error or a signal: the lineage stops at its next chunk; else it is done already)
+            background.shutdown(wait=True)  # never writing into a staging folder being removed
         progress.step("writing the manifest")
         write_keys(staging, keys)  # beside the manifest, out of the dataset folders (the validator reads those)
         if cut is not None:

@@ -45,3 +45,41 @@ def test_text_with_few_distinct_values_is_spelled_once_per_value_with_the_same_b
     broken = many.assign(STR=pd.Series(["a\nb", "c", "", None, " ", "k,"] * 2000, dtype="str"))
     write_csv(broken, tmp_path / "ours.csv")
     assert (tmp_path / "ours.csv").read_bytes() == pandas_bytes(broken, tmp_path)
+
+
+def ipc_file(frames, path):
+    """Frames as the record batches of one Arrow IPC file, as cdisc.chunks spills the lineage."""
+    import pyarrow as pa
+
+    tables = [pa.Table.from_pandas(f, preserve_index=False) for f in frames]
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, tables[0].schema) as writer:
+        for table in tables:
+            writer.write_table(table.cast(tables[0].schema))
+    return path
+
+
+def test_an_arrow_file_is_written_batch_by_batch_with_the_bytes_of_the_whole_frame(tmp_path, monkeypatch):
+    from cdisc.chunks import read_frame
+    from cdisc.lineage import write_arrow_csv
+
+    plain = FRAME[["TEXT", "INT", "FLOAT", "STR", "EMPTY"]].astype({"TEXT": "str"})
+    many = pd.concat([plain] * 2000, ignore_index=True)  # few distinct texts: spelled per value
+    broken = plain.assign(STR=pd.Series(["a\nb", "c", "", None, " ", "k,"], dtype="str"))
+    monkeypatch.setattr(lineage, "CHUNK", 4)
+    for frames in ([plain, many, broken, plain], [FRAME, FRAME], [plain.iloc[:0]]):  # FRAME: pandas' types
+        source = ipc_file(frames, tmp_path / "lineage.arrow")
+        write_arrow_csv(source, tmp_path / "ours.csv")
+        assert (tmp_path / "ours.csv").read_bytes() == pandas_bytes(read_frame(source), tmp_path)
+
+
+def test_a_stopped_run_stops_the_lineage_at_its_next_chunk(tmp_path, monkeypatch):
+    import threading
+
+    import pytest
+
+    from cdisc.lineage import Stopped, write_arrow_csv
+
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(Stopped):
+        write_arrow_csv(ipc_file([FRAME], tmp_path / "lineage.arrow"), tmp_path / "ours.csv", stop)
