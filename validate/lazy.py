@@ -30,14 +30,18 @@ class LazyDatasets(Mapping):
         self._kept: set[str] = set()
         self._ahead: dict[str, object] = {}  # name -> Future of a frame read in the background
         self.reads: dict[str, int] = {}  # whole reads of each dataset (again after it was let go)
+        self.sources: dict[str, object] = {}  # name -> what another process needs to read it (validate.parallel)
 
     def add(self, name: str, frame: pd.DataFrame | None = None, reader=None, columns=None, records: int = 0,
-            size: int = 0) -> None:
+            size: int = 0, source=None) -> None:
         if name not in self._readers and name not in self._held:
             self._order.append(name)
         self._frames.pop(name, None)
         self._readers.pop(name, None)
         self._held.discard(name)
+        self.sources.pop(name, None)
+        if source is not None:
+            self.sources[name] = source
         if frame is not None:
             self._frames[name] = frame
             self._held.add(name)
@@ -81,6 +85,10 @@ class LazyDatasets(Mapping):
         if name not in self:
             raise KeyError(name)
         return self._records[name]
+
+    def shareable(self) -> bool:
+        """Whether every dataset is read from a file another process can read as well (none given whole)."""
+        return not self._held and set(self.sources) == set(self._readers)
 
     def is_read(self, name: str) -> bool:
         return name in self._frames

@@ -455,7 +455,7 @@ def load_package(path: str | Path, define: str | Path | None = None) -> Package:
         sources[name] = file
         if df is None:
             package.datasets.add(name, reader=_xpt_reader(file, meta, layout), columns=list(meta.variables),
-                                 records=layout.observations, size=size)
+                                 records=layout.observations, size=size, source=(file, layout))
         else:
             package.datasets.add(name, df)
         package.meta[name] = meta

@@ -224,20 +224,38 @@ def _by_unit(package: Package, context: Context, selected: list[Rule]) -> dict:
     """Run the rules that work dataset by dataset (and the PREPARE work of the others) one unit of the
     package at a time, each unit's datasets read once and let go before the next: rule id -> (findings,
     outcome, seconds) as one run over the whole package gives them. The first unit where a rule is not
-    checked or fails decides, as it would have stopped there."""
+    checked or fails decides, as it would have stopped there. A large package's units are shared with a
+    second process (validate.parallel); the results are merged in unit order, so they are the same."""
+    from validate import parallel
+
     local = [r for r in selected if r.per_dataset]
-    found: dict[str, list] = {r.id: [] for r in local}
-    outcome: dict[str, object] = {}
-    seconds: dict[str, float] = {r.id: 0.0 for r in local}
-    datasets = package.datasets
     ids = {r.id for r in selected}
     works = [work for rule_ids, work in PREPARE if ids & set(rule_ids)]
     units = package.units()
-    with ThreadPoolExecutor(max_workers=1) as reader:
-        try:
-            _each_unit(package, context, units, local, works, found, outcome, seconds, reader)
-        finally:
-            datasets.cancel_ahead()
+    shares = parallel.plan(package, units)
+    if shares is None:
+        per_unit = unit_results(package, context, units, local, works)
+    else:
+        per_unit = parallel.run_shared(package, context, units, shares, local, works)
+    found: dict[str, list] = {r.id: [] for r in local}
+    outcome: dict[str, object] = {}
+    seconds: dict[str, float] = {r.id: 0.0 for r in local}
+    for results, notes in per_unit:  # in package order, as one pass over the units gives them
+        for rule_id, texts in notes.items():
+            if rule_id not in outcome:  # a rule decided on an earlier unit did not run on this one
+                for text in texts:
+                    context.note(rule_id, text)
+        for r in local:
+            if r.id in outcome or r.id not in results:
+                continue
+            result, problem, spent = results[r.id]
+            seconds[r.id] += spent
+            if problem is not None:
+                outcome[r.id] = problem
+                if not isinstance(problem, NotChecked):
+                    found[r.id] = [result]
+                continue
+            found[r.id].append(result)
     out = {}
     for r in local:
         problem = outcome.get(r.id)
@@ -252,36 +270,43 @@ def _by_unit(package: Package, context: Context, selected: list[Rule]) -> dict:
     return out
 
 
-def _each_unit(package: Package, context: Context, units: list, local: list[Rule], works: list, found: dict,
-               outcome: dict, seconds: dict, reader) -> None:
+def unit_results(package: Package, context: Context, units: list, local: list[Rule], works: list) -> list:
+    """For each unit in turn: (rule id -> (findings, outcome, seconds), rule id -> notes made on it). A rule
+    is not run again once it was not checked or failed on a unit."""
     datasets = package.datasets
-    for position, unit in enumerate(units):
-        datasets.keep(unit)
-        for name in unit:  # read here: an unreadable file stops the run (DataError), as at loading
-            datasets[name]
-        following = units[position + 1] if position + 1 < len(units) else []
-        # the next unit is read meanwhile when both fit in memory together
-        if sum(map(datasets.size, unit)) + sum(map(datasets.size, following)) <= READ_AHEAD_BYTES:
-            datasets.read_ahead(following, reader)
-        view = Context(package.view(unit), context.ct, context.cache, context.versions, context.notes)
-        for r in local:
-            if r.id in outcome:
-                continue
-            started = time.perf_counter()
-            result, problem = _run(r, view)
-            seconds[r.id] += time.perf_counter() - started
-            if problem is not None:
-                outcome[r.id] = problem
-                if not isinstance(problem, NotChecked):
-                    found[r.id] = [result]
-                continue
-            found[r.id].append(result)
-        for work in works:
-            try:
-                work(view)
-            except Exception:  # the rule itself runs the work again and reports what goes wrong
-                pass
+    decided: set[str] = set()
+    out = []
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        try:
+            for position, unit in enumerate(units):
+                datasets.keep(unit)
+                for name in unit:  # read here: an unreadable file stops the run (DataError), as at loading
+                    datasets[name]
+                following = units[position + 1] if position + 1 < len(units) else []
+                # the next unit is read meanwhile when both fit in memory together
+                if sum(map(datasets.size, unit)) + sum(map(datasets.size, following)) <= READ_AHEAD_BYTES:
+                    datasets.read_ahead(following, reader)
+                notes: dict = {}  # the unit's own, merged in unit order by the caller
+                view = Context(package.view(unit), context.ct, context.cache, context.versions, notes)
+                results = {}
+                for r in local:
+                    if r.id in decided:
+                        continue
+                    started = time.perf_counter()
+                    result, problem = _run(r, view)
+                    results[r.id] = (result, problem, time.perf_counter() - started)
+                    if problem is not None:
+                        decided.add(r.id)
+                for work in works:
+                    try:
+                        work(view)
+                    except Exception:  # the rule itself runs the work again and reports what goes wrong
+                        pass
+                out.append((results, notes))
+        finally:
+            datasets.cancel_ahead()
     datasets.keep(())
+    return out
 
 
 def run_rules(package: Package, ct=None, rules: list[str] | None = None, versions=None) -> pd.DataFrame:

@@ -102,3 +102,57 @@ def test_an_unreadable_dataset_stops_the_run_when_it_is_read(tmp_path):
     with pytest.raises(DataError) as caught:
         run_rules(package, stub_ct())
     assert "ae.xpt" in str(caught.value) and "AETERM" in str(caught.value)
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_units_shared_with_a_second_process_find_what_one_process_finds(tmp_path, split, monkeypatch):
+    import validate.parallel as parallel
+
+    frames = split_lb(planted()) if split else planted()
+    write_package(tmp_path / "pkg", frames)
+    if not split:
+        write_define(tmp_path / "pkg" / "define.xml", frames)
+    held = run_rules(whole(load_package(tmp_path / "pkg")), stub_ct())
+    monkeypatch.setattr(parallel, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(parallel, "STARTUP_BYTES", 0)
+    monkeypatch.delenv(parallel.PROCESSES_VARIABLE, raising=False)
+    package = load_package(tmp_path / "pkg")
+    mine, theirs = parallel.plan(package, package.units())
+    assert mine and theirs and sorted(mine + theirs) == list(range(len(package.units())))
+    shared = run_rules(package, stub_ct())
+    assert not package.datasets.reads.keys() >= {package.units()[i][0] for i in theirs}  # the worker read those
+    pd.testing.assert_frame_equal(shared, held)
+    assert record(shared) == record(held)
+
+
+def test_the_units_are_shared_by_size_the_worker_counted_as_starting_later(tmp_path, monkeypatch):
+    import validate.parallel as parallel
+
+    write_package(tmp_path / "pkg", clean_frames())
+    package = load_package(tmp_path / "pkg")
+    units = [["A"], ["B"], ["C"], ["D"]]
+    package.datasets.size = {"A": 50, "B": 40, "C": 30, "D": 25}.get
+    monkeypatch.delenv(parallel.PROCESSES_VARIABLE, raising=False)
+    monkeypatch.setattr(parallel, "STARTUP_BYTES", 20)
+    # A here (50), B to the worker (20 + 40 = 60), C here (80), D to the worker (85)
+    assert parallel.plan(package, units, threshold=0) == ([0, 2], [1, 3])
+    assert parallel.plan(package, units, threshold=146) is None  # 145 bytes: one process
+    monkeypatch.setenv(parallel.PROCESSES_VARIABLE, "1")
+    assert parallel.plan(package, units, threshold=0) is None
+
+
+def test_an_unreadable_dataset_in_the_second_process_stops_the_run_as_in_one(tmp_path, monkeypatch):
+    import validate.parallel as parallel
+    from specs.errors import DataError
+
+    write_package(tmp_path / "pkg", clean_frames())
+    path = tmp_path / "pkg" / "ae.xpt"
+    path.write_bytes(path.read_bytes().replace(b"Nausea", b"Naus\x81a"))
+    package = load_package(tmp_path / "pkg")
+    units = package.units()
+    ae = units.index(["AE"])
+    # AE checked by the worker, which fails on it: its units are checked here, the error is the same
+    monkeypatch.setattr(parallel, "plan", lambda *_: ([i for i in range(len(units)) if i != ae], [ae]))
+    with pytest.raises(DataError) as caught:
+        run_rules(package, stub_ct())
+    assert "ae.xpt" in str(caught.value) and "AETERM" in str(caught.value)
