@@ -99,8 +99,51 @@ def test_repeated_records_are_pandas_duplicated_whatever_the_columns():
         "TERM": pd.array(rng.choice(["a", "b", "", None], n), dtype="str"),
         "Y": rng.choice([1.0, 2.0], n),
         "CODE": pd.array(rng.choice(["p", "q"], n), dtype=object),
+        "STUDYID": pd.array(["ST"] * n, dtype="str"),  # one value: cannot tell rows apart
+        "NONE": pd.array([None] * n, dtype="str"),
+        "NUMTEXT": pd.array(rng.choice(["1", "2"], n), dtype=object),  # text in a column not listed as text
     })
-    for columns in (["USUBJID", "X", "TERM", "Y", "CODE"], ["TERM"], ["X", "Y"], ["CODE", "USUBJID"]):
+    text = {"USUBJID", "TERM", "CODE", "STUDYID", "NONE"}
+    for columns in (["USUBJID", "X", "TERM", "Y", "CODE"], ["TERM"], ["X", "Y"], ["CODE", "USUBJID"],
+                    ["STUDYID", "NONE", "TERM", "NUMTEXT"], ["STUDYID", "NONE"]):
         expected = df.duplicated(columns, keep=False).to_numpy()
-        assert repeated_records(df, columns, {"USUBJID", "TERM", "CODE"}).tolist() == expected.tolist()
+        assert repeated_records(df, columns, text).tolist() == expected.tolist()
     assert not repeated_records(df.iloc[:1], ["X"], set()).any()
+
+
+def test_the_usual_unit_of_a_test_is_the_most_frequent_and_the_first_seen_on_a_tie():
+    from validate.rules.values import _usual_codes
+
+    df = pd.DataFrame({"LBTESTCD": pd.array(["GLUC", "GLUC", "GLUC", "GLUC", "K", "K", None, None], dtype="str"),
+                       "LBSTRESU": pd.array(["mmol/L", "mg/dL", "mg/dL", "mmol/L", None, "mmol/L", "g", "g"],
+                                            dtype="str")})
+    codes, best, uniques = _usual_codes(df, ["LBTESTCD"], "LBSTRESU")
+    assert ((codes >= 0) & (codes != best)).tolist() == [False, True, True, False, False, False, False, False]
+    assert [uniques[b] for b in best] == ["mmol/L"] * 6 + ["g", "g"]
+    assert _usual_codes(df.assign(LBSTRESU=pd.array([None] * 8, dtype="str")), ["LBTESTCD"], "LBSTRESU") is None
+    # the same as counting with pandas' groupby and merging back, on random data with nulls in the keys
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"T": pd.array(rng.choice(["A", "B", "C", None], 300), dtype="str"),
+                       "S": pd.array(rng.choice(["x", None], 300), dtype="str"),
+                       "U": pd.array(rng.choice(["u", "v", "w", None], 300), dtype="str")})
+    counts = df.dropna(subset=["U"]).groupby(["T", "S", "U"], dropna=False, sort=False).size().rename("n").reset_index()
+    usual = counts.sort_values("n", ascending=False, kind="stable").drop_duplicates(["T", "S"]).drop(columns="n")
+    merged = df.merge(usual.rename(columns={"U": "_usual"}), on=["T", "S"], how="left")
+    codes, best, uniques = _usual_codes(df, ["T", "S"], "U")
+    expected = (merged["U"].notna() & (merged["U"] != merged["_usual"])).to_numpy(dtype=bool)
+    assert ((codes >= 0) & (codes != best)).tolist() == expected.tolist()
+    shown = best >= 0
+    assert np.asarray(uniques.take(best[shown]), dtype=object).tolist() == merged["_usual"][shown].tolist()
+
+
+def test_row_groups_number_combinations_in_order_of_first_appearance_also_past_64_bits():
+    from validate.rules.common import row_groups
+
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame({f"C{i}": pd.array(rng.choice(["a", "b", None], 60), dtype="str") for i in range(45)})
+    columns = [df[c] for c in df.columns]  # 3 values each: 3**45 combinations do not fit in 64 bits
+    ids, first = row_groups(columns)
+    assert ids.tolist() == df.groupby(list(df.columns), dropna=False, sort=False).ngroup().tolist()
+    assert first.tolist() == [ids.tolist().index(i) for i in range(ids.max() + 1)]
+    again, _ = row_groups([df[c] for c in df.columns])
+    assert again is ids  # the same column arrays: computed once

@@ -134,6 +134,11 @@ def test_sd2236_sd2237_actual_arm_differs_from_planned():
 def test_sd0006_treated_subject_without_baseline():
     labs = lb(USUBJID=["S-1", "S-1", "S-2"], LBLOBXFL=["Y", None, None], LBSTAT=[None] * 3)
     assert check("SD0006", DM=dm(), LB=labs) == [("LB", "LBLOBXFL", "USUBJID=S-2", "S-2")]
+    assert messages("SD0006", DM=dm(), LB=labs) == ["subject S-2 has 1 LB record(s) and none flagged baseline (LBLOBXFL = Y)"]
+    neither = labs.assign(USUBJID=["S-2", "S-1", "S-2"], LBLOBXFL=[None] * 3)  # most records first
+    assert messages("SD0006", DM=dm(), LB=neither) == [
+        "subject S-2 has 2 LB record(s) and none flagged baseline (LBLOBXFL = Y)",
+        "subject S-1 has 1 LB record(s) and none flagged baseline (LBLOBXFL = Y)"]
     assert check("SD0006", DM=dm(), LB=labs.assign(LBLOBXFL=["Y", None, "Y"])) == []
     screen_failure = labs.assign(USUBJID=["S-1", "S-1", "S-3"])  # S-3 has no arm: not treated
     assert check("SD0006", DM=dm(), LB=screen_failure) == []

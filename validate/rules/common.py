@@ -25,6 +25,7 @@ COMPLETE_PREFIX = re.compile(r"^\d{4}(?:-\d{2}(?:-\d{2}(?:T\d{2}(?::\d{2}(?::\d{
 
 
 _FACTORIZED: dict[int, tuple] = {}  # id(text array) -> (weak reference, codes, uniques)
+_GROUPS: dict[tuple, tuple] = {}  # ids of column arrays -> (weak references, row ids, first rows): row_groups
 
 
 def factorize(series: pd.Series) -> tuple[np.ndarray, pd.Index | np.ndarray]:
@@ -47,6 +48,7 @@ def factorize(series: pd.Series) -> tuple[np.ndarray, pd.Index | np.ndarray]:
 def forget_factorized() -> None:
     """Drop the cached factorizations (the end of a validation run)."""
     _FACTORIZED.clear()
+    _GROUPS.clear()
 
 
 def factorized(context: Context, name: str, column: str) -> tuple[np.ndarray, np.ndarray]:
@@ -106,18 +108,35 @@ def not_ascii(values: pd.Series) -> np.ndarray:
 
 
 def row_groups(columns: list[pd.Series]) -> tuple[np.ndarray, np.ndarray]:
-    """One id per distinct combination of the columns' values (a null is a value of its own), from the
-    shared factorizations, and the first row of each id: evaluate something once per distinct
-    combination on ``series.iloc[first]``, then spread it back with ``result[ids]``."""
+    """One id per distinct combination of the columns' values (a null is a value of its own), numbered in
+    order of first appearance, from the shared factorizations, and the first row of each id: evaluate
+    something once per distinct combination on ``series.iloc[first]``, then spread it back with
+    ``result[ids]``. Computed once per set of column arrays (several rules group by the same keys)."""
+    arrays = [series.array for series in columns]
+    key = tuple(map(id, arrays))
+    hit = _GROUPS.get(key)
+    if hit is not None and all(ref() is array for ref, array in zip(hit[0], arrays)):
+        return hit[1], hit[2]
     n = len(columns[0])
-    combined = np.zeros(n, dtype=np.int64)
+    combined, width = np.zeros(n, dtype=np.int64), 1
     for series in columns:
         codes, uniques = factorize(series)
-        combined = pd.factorize(combined * (len(uniques) + 1) + codes.astype(np.int64) + 1)[0]
+        if width * (len(uniques) + 1) >= 2**62:  # the combined number would overflow: renumber first
+            combined = pd.factorize(combined)[0].astype(np.int64)
+            width = int(combined.max(initial=0)) + 1
+        combined = combined * (len(uniques) + 1) + codes.astype(np.int64) + 1
+        width *= len(uniques) + 1
     ids, distinct = pd.factorize(combined)
     first = np.zeros(len(distinct), dtype=np.int64)
     first[ids[::-1]] = np.arange(n - 1, -1, -1)
-    return ids.astype(np.int64), first
+    ids = ids.astype(np.int64)
+    try:
+        refs = [weakref.ref(array, lambda _ref, k=key: _GROUPS.pop(k, None)) for array in arrays]
+    except TypeError:  # an array that cannot be referred to weakly: not kept
+        return ids, first
+    ids.flags.writeable = first.flags.writeable = False  # shared by the rules: never changed in place
+    _GROUPS[key] = (refs, ids, first)
+    return ids, first
 
 
 def rows_in(here: list[pd.Series], known: list[pd.Series]) -> np.ndarray:
@@ -158,28 +177,62 @@ def duplicated_rows(columns: list[np.ndarray]) -> np.ndarray:
 
 def repeated_records(df: pd.DataFrame, columns: list[str], text: set) -> np.ndarray:
     """True for every row equal to another row in all ``columns`` (a null equals a null, -0.0 equals 0.0),
-    as ``df.duplicated(columns, keep=False)``. Rows equal in all columns are equal in the first few: the
-    numbers first, then one text column at a time, each only over the rows still equal to another, so
-    that a text column is factorized on the few rows left, not on the whole dataset."""
+    as ``df.duplicated(columns, keep=False)``. A 64-bit hash per row, the numbers first and then one text
+    column at a time (from its shared factorization), keeps only the rows whose hash repeats; a column
+    with one value for every row cannot tell rows apart and is passed over. The rows left are then
+    grouped exactly, column by column (equal rows always have equal hashes)."""
     n = len(df)
     rows = np.arange(n)
-    group = np.zeros(n, dtype=np.int64)  # one id per distinct combination of the columns seen so far
+    key = np.zeros(n, dtype=np.uint64)
     numbers = [c for c in columns if c not in text]
-    for stage in ([numbers] if numbers else []) + [[c] for c in columns if c in text]:
+    for column in numbers:
+        key = _mixed(key, _row_values(df[column], column in text))
+    if numbers:
+        rows, key = _repeating(rows, key)
+    for column in [c for c in columns if c in text]:
         if len(rows) < 2:
             return np.zeros(n, dtype=bool)
-        for column in stage:
-            values = df[column].iloc[rows] if len(rows) < n else df[column]
-            if column not in text and pd.api.types.is_numeric_dtype(values):
-                numbers_ = values.to_numpy(dtype="float64", na_value=np.nan)
-                values = np.where(np.isnan(numbers_), np.nan, numbers_ + 0.0)
-            codes, uniques = pd.factorize(values)
-            group = pd.factorize(group * (len(uniques) + 1) + codes.astype(np.int64) + 1)[0].astype(np.int64)
+        codes, uniques = factorize(df[column])
+        if len(uniques) == 0 or len(uniques) == 1 and codes.min(initial=0) >= 0:
+            continue  # one value (or none) throughout
+        key = _mixed(key, codes[rows])
+        rows, key = _repeating(rows, key)
+    group = np.zeros(len(rows), dtype=np.int64)  # exact: one id per distinct combination of the values
+    for column in columns:
+        if len(rows) < 2:
+            break
+        if column in text:
+            codes, uniques = factorize(df[column])
+            codes, width = codes[rows], len(uniques)
+        else:
+            codes, uniques = pd.factorize(_row_values(df[column].iloc[rows], False))
+            width = len(uniques)
+        group = pd.factorize(group * (width + 1) + codes.astype(np.int64) + 1)[0].astype(np.int64)
         again = pd.Series(group).duplicated(keep=False).to_numpy()
         rows, group = rows[again], group[again]
     out = np.zeros(n, dtype=bool)
-    out[rows] = True
+    if len(rows) >= 2:
+        out[rows] = True
     return out
+
+
+def _row_values(series: pd.Series, is_text: bool):
+    """A column's values to group on: numbers as float64 with every NaN alike and -0.0 as 0.0."""
+    if not is_text and pd.api.types.is_numeric_dtype(series):
+        numbers = series.to_numpy(dtype="float64", na_value=np.nan)
+        return np.where(np.isnan(numbers), np.nan, numbers + 0.0)
+    return series
+
+
+def _mixed(key: np.ndarray, values) -> np.ndarray:
+    if not isinstance(values, np.ndarray):  # text among the numbers (a column the metadata calls Num)
+        values = factorize(values)[0]
+    return (key ^ pd.util.hash_array(np.asarray(values))) * np.uint64(0x100000001B3)
+
+
+def _repeating(rows: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    again = pd.Series(key).duplicated(keep=False).to_numpy()
+    return rows[again], key[again]
 
 
 def per_unique(series: pd.Series, func: Callable[[pd.Series], np.ndarray], fill=np.nan,
@@ -276,11 +329,12 @@ def char_columns(context: Context, name: str) -> list[str]:
 
 def text_in(series: pd.Series, allowed, codes_uniques: tuple | None = None) -> np.ndarray:
     """Boolean per row: value is non-null and in ``allowed`` (membership tested per distinct value)."""
-    allowed = list(allowed)
+    if not isinstance(allowed, pd.arrays.ArrowStringArray):  # pyarrow text is given to pyarrow as it is
+        allowed = list(allowed)
     return per_unique(series, lambda u: _isin(u, allowed), codes_uniques=codes_uniques)
 
 
-def _isin(values: pd.Series, allowed: list) -> np.ndarray:
+def _isin(values: pd.Series, allowed) -> np.ndarray:
     """``values.isin(allowed)``; for pyarrow text, pyarrow's is_in over the text values of ``allowed``, as
     pandas does, without pandas' pyarrow scalar per allowed value (a codelist has hundreds)."""
     array = arrow_text(values)
@@ -289,10 +343,13 @@ def _isin(values: pd.Series, allowed: list) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    known = [v for v in allowed if isinstance(v, str)]
-    if not known:
+    if isinstance(allowed, pd.arrays.ArrowStringArray):
+        known = pc.drop_null(pa.array(allowed)).cast(array.type)
+    else:
+        known = pa.array([v for v in allowed if isinstance(v, str)], type=array.type)
+    if not len(known):
         return np.zeros(len(values), dtype=bool)
-    found = pc.is_in(array, value_set=pa.array(known, type=array.type))
+    found = pc.is_in(array, value_set=known)
     return np.asarray(pc.fill_null(found, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 

@@ -216,9 +216,12 @@ def baseline_for_subject(context: Context) -> pd.DataFrame:
             continue
         subjects = df["USUBJID"]
         counts = subjects[subjects.isin(treated)].value_counts()
-        flagged = set(subjects[(df[flag] == "Y").fillna(False).to_numpy(dtype=bool)].dropna().unique())
-        missing = [(s, n) for s, n in counts.items() if s not in flagged]
-        frames += [dataset_finding(name, flag, s, key=f"USUBJID={s}", records=str(n)) for s, n in missing]
+        flagged = subjects[(df[flag] == "Y").fillna(False).to_numpy(dtype=bool)].dropna().unique()
+        missing = counts[~counts.index.isin(flagged)]  # one finding per subject, as dataset_finding gives it
+        values = pd.Series(missing.index, dtype=object)
+        frames.append(pd.DataFrame({
+            "dataset": name, "variable": flag, "row": pd.Series(pd.NA, index=values.index, dtype=object),
+            "key": "USUBJID=" + values, "value": values, "records": pd.Series(missing.to_numpy(), dtype=object).astype(str)}))
     return concat(frames)
 
 

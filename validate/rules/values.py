@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 
 from validate.registry import Context, concat, fail, rule
-from validate.rules.common import COMPLETE_PREFIX, iterated_groups, stacked, date_days, factorized, iso_valid, numeric, per_unique, reference_days, \
-    lookup, study_day
+from validate.rules.common import COMPLETE_PREFIX, iterated_groups, stacked, date_days, factorize, factorized, iso_valid, numeric, \
+    per_unique, reference_days, lookup, row_groups, study_day
 
 ISO_PRECISIONS = (4, 7, 10, 13, 16, 19)
 START_END_PAIRS = {"DM": [("RFSTDTC", "RFENDTC"), ("RFXSTDTC", "RFXENDTC")]}
@@ -145,14 +145,33 @@ def units_consistent(context: Context) -> pd.DataFrame:
         test, unit = cols
         p = context.package.prefix(name)
         group = [test] + [c for c in (f"{p}CAT", f"{p}SPEC") if c in df.columns]
-        work = df[group + [unit]].dropna(subset=[unit])
-        counts = work.groupby(group + [unit], dropna=False, sort=False).size().rename("n").reset_index()
-        usual = counts.sort_values("n", ascending=False, kind="stable").drop_duplicates(group)
-        usual = usual.drop(columns="n").rename(columns={unit: "_usual"})
-        merged = df[group + [unit]].merge(usual, on=group, how="left")
-        bad = merged[unit].notna() & (merged[unit] != merged["_usual"])
-        frames.append(fail(context.package, name, bad.to_numpy(dtype=bool), unit, usual=merged["_usual"], test=df[test]))
+        usual = _usual_codes(df, group, unit)
+        if usual is None:
+            continue
+        codes, best, uniques = usual
+        bad = (codes >= 0) & (codes != best)
+        frames.append(fail(context.package, name, bad, unit, usual=pd.Series(uniques.take(np.maximum(best, 0))),
+                           test=df[test]))
     return concat(frames)
+
+
+def _usual_codes(df: pd.DataFrame, group: list[str], unit: str):
+    """Per record: the code of its unit, and the code of the unit most records of its group have (the one
+    seen first on a tie; -1 when no record of the group has one), with the distinct units; None without
+    any. Counted on the shared factorizations of the columns, not on the text."""
+    codes, uniques = factorize(df[unit])
+    if len(uniques) == 0:
+        return None
+    groups, _ = row_groups([df[c] for c in group])
+    valid = codes >= 0
+    pair_codes, pairs = pd.factorize(groups[valid] * len(uniques) + codes[valid])  # in order of first appearance
+    counts = np.bincount(pair_codes, minlength=len(pairs))
+    order = np.lexsort((np.arange(len(pairs)), -counts))  # most records first, then first seen
+    pair_group, pair_unit = pairs[order] // len(uniques), pairs[order] % len(uniques)
+    chosen, first = np.unique(pair_group, return_index=True)
+    best = np.full(int(groups.max(initial=-1)) + 1, -1, dtype=np.int64)
+    best[chosen] = pair_unit[first]
+    return codes, best[groups], uniques
 
 
 @rule(id="CV0204", per_dataset=True, severity="Error", standard="SDTMIG",
