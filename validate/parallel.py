@@ -25,7 +25,8 @@ PROCESSES_VARIABLE = "CDISC_VALIDATE_PROCESSES"  # "1": never a second process
 
 def plan(package, units: list[list[str]], threshold: int | None = None) -> tuple[list[int], list[int]] | None:
     """(units checked here, units for the worker) by position, or None to check them all here: the
-    largest first, each to the process with less data so far (the worker counted as starting later)."""
+    largest first, each to the process with less data so far (the worker counted as starting later),
+    a unit of more than half the largest one's size here."""
     from validate.lazy import LazyDatasets
 
     datasets = package.datasets
@@ -36,9 +37,12 @@ def plan(package, units: list[list[str]], threshold: int | None = None) -> tuple
     sizes = [sum(map(datasets.size, unit)) for unit in units]
     if sum(sizes) < (PARALLEL_BYTES if threshold is None else threshold):
         return None
+    # the worker takes no unit of more than half the largest: two large units never in memory at once
+    # (the LB of SDTM and the ADLB of ADaM in one package), the pair holding at most 1.5 times the largest
+    cap = max(sizes) // 2
     load, shares = [0, STARTUP_BYTES], ([], [])
     for position in sorted(range(len(units)), key=lambda i: -sizes[i]):
-        side = 0 if load[0] <= load[1] else 1
+        side = 0 if load[0] <= load[1] or sizes[position] > cap else 1
         shares[side].append(position)
         load[side] += sizes[position]
     if not shares[1]:

@@ -131,12 +131,16 @@ def test_the_units_are_shared_by_size_the_worker_counted_as_starting_later(tmp_p
     write_package(tmp_path / "pkg", clean_frames())
     package = load_package(tmp_path / "pkg")
     units = [["A"], ["B"], ["C"], ["D"]]
-    package.datasets.size = {"A": 50, "B": 40, "C": 30, "D": 25}.get
+    sizes = {"A": 100, "B": 40, "C": 30, "D": 25}
+    package.datasets.size = lambda name: sizes[name]
     monkeypatch.delenv(parallel.PROCESSES_VARIABLE, raising=False)
     monkeypatch.setattr(parallel, "STARTUP_BYTES", 20)
-    # A here (50), B to the worker (20 + 40 = 60), C here (80), D to the worker (85)
-    assert parallel.plan(package, units, threshold=0) == ([0, 2], [1, 3])
-    assert parallel.plan(package, units, threshold=146) is None  # 145 bytes: one process
+    # A here (100); B to the worker (20 + 40 = 60), C too (90), D too (115)
+    assert parallel.plan(package, units, threshold=0) == ([0], [1, 2, 3])
+    assert parallel.plan(package, units, threshold=196) is None  # 195 bytes: one process
+    # a unit of more than half the largest stays here: never two large ones in memory at once
+    sizes["B"] = 60
+    assert parallel.plan(package, units, threshold=0) == ([0, 1], [2, 3])
     monkeypatch.setenv(parallel.PROCESSES_VARIABLE, "1")
     assert parallel.plan(package, units, threshold=0) is None
 
