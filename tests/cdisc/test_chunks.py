@@ -197,3 +197,36 @@ def test_spilled_mapping_reads_each_time(tmp_path):
     assert "DM" not in spilled.alive
     folder.keep()  # moved out of the staging area, still readable
     assert not (tmp_path / "joined").exists() and spilled["DM"]["USUBJID"].tolist() == ["A", "B"]
+
+
+def test_spill_written_in_batches_reads_back_whole(tmp_path, monkeypatch):
+    # Python-object text converted a batch at a time with the whole frame's types: a column without a value
+    # in the first batch is still text, and the file reads back as one write of the frame would
+    frame = pd.DataFrame({"USUBJID": pd.Series(["A", "B", "C", "D", "E"], dtype=object),
+                          "LBORRES": pd.Series([None, None, None, "5", "x"], dtype=object),
+                          "AVAL": [1.0, np.nan, 3.0, 4.0, 5.0], "N": [1, 2, 3, 4, 5]})
+    chunks.write_frame(frame, tmp_path / "whole.arrow")
+    monkeypatch.setattr(chunks, "BATCH", 2)
+    chunks.write_frame(frame, tmp_path / "batches.arrow")
+    assert chunks.read_table(tmp_path / "batches.arrow").num_rows == 5
+    pd.testing.assert_frame_equal(chunks.read_frame(tmp_path / "batches.arrow"),
+                                  chunks.read_frame(tmp_path / "whole.arrow"))
+
+
+def test_join_as_arrow_or_as_frames(tmp_path):
+    # chunks of one schema joined as Arrow; a chunk whose column has no value (another type) joined as pandas
+    # joins the frames: the same frame either way, columns left out dropped from each chunk
+    def spill(index, frame):
+        chunks.write_frame(frame, chunks.dataset_file(tmp_path, "sdtm", "LB", index))
+
+    spill(0, pd.DataFrame({"USUBJID": ["A", "A"], "LBSEQ": [1.0, 2.0], "LBSPEC": ["", ""]}))
+    spill(1, pd.DataFrame({"USUBJID": ["B"], "LBSEQ": [1.0], "LBSPEC": [""]}))
+    joined = chunks.join_dataset(tmp_path, "sdtm", "LB", 2, ["LBSPEC"])
+    expected = pd.DataFrame({"USUBJID": ["A", "A", "B"], "LBSEQ": [1.0, 2.0, 1.0]})
+    pd.testing.assert_frame_equal(joined, expected)
+    spill(2, pd.DataFrame({"USUBJID": pd.Series([], dtype=object), "LBSEQ": pd.Series([], dtype=object),
+                           "LBSPEC": pd.Series([], dtype=object)}))
+    spill(3, pd.DataFrame({"USUBJID": ["C"], "LBSEQ": [1.0], "LBSPEC": [""]}))
+    joined = chunks.join_dataset(tmp_path, "sdtm", "LB", 4, ["LBSPEC"])
+    expected = pd.DataFrame({"USUBJID": ["A", "A", "B", "C"], "LBSEQ": [1.0, 2.0, 1.0, 1.0]})
+    pd.testing.assert_frame_equal(joined, expected)
