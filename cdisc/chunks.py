@@ -38,7 +38,9 @@ import pyarrow.compute as pc
 
 from specs.errors import CdiscError, ControlledTermError, DataError, Problem, RawDataError
 
-DEFAULT_CHUNK_SUBJECTS = 2000  # measured: see the README (10,000 subjects under 2 GB with 2 workers)
+# at most this many subjects a chunk: a worker's memory (~0.16 GB + ~0.35 GB a thousand subjects of the demo study,
+# mapping or ADaM) twice over, beside the parent's, stays well under 2 GB; each chunk costs ~2 s of fixed work
+DEFAULT_CHUNK_SUBJECTS = 1500
 WORKERS = 2
 WORK = ".chunks"  # the work folder inside the staging area, removed before publishing
 
@@ -76,7 +78,28 @@ def read_table(path: Path) -> pa.Table:
 
 
 def read_frame(path: Path) -> pd.DataFrame:
-    return read_table(path).to_pandas()
+    return frame_of([read_table(path)])
+
+
+def frame_of(tables: list[pa.Table]) -> pd.DataFrame:
+    """Tables of one schema, one after the other, as a data frame whose text columns are each one
+    large_string array (pandas' own text storage, which the XPT writer reads in place: a column of several
+    chunks it would copy whole first), joined a column at a time, each column's chunks let go as it is
+    joined (``tables`` is emptied, so that nothing else holds them)."""
+    table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+    tables.clear()
+    metadata = table.schema.metadata
+    arrays, fields = [], []
+    while table.num_columns:
+        field, column = table.schema.field(0), table.column(0)
+        table = table.remove_column(0)
+        array = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+        del column
+        if pa.types.is_string(array.type):
+            array = array.cast(pa.large_string())
+        arrays.append(array)
+        fields.append(field.with_type(array.type))
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=metadata)).to_pandas()
 
 
 class SpillFolder:
@@ -221,19 +244,30 @@ def subject_ids(spec, ct, route: Route, table: pd.DataFrame) -> pd.Series:
 class Partition:
     boundaries: list[str]  # the first USUBJID of each chunk, sorted
     assigned: dict[str, np.ndarray | str]  # source -> chunk of each record, or "all" / "once"
+    size: int = 0  # subjects a chunk (the last one may hold fewer)
 
     @property
     def chunks(self) -> int:
         return len(self.boundaries)
 
 
-def partition(spec, ct, tables: dict[str, pd.DataFrame], chunk_subjects: int) -> tuple[Partition, str]:
+def partition(spec, ct, tables: dict[str, pd.DataFrame], chunk_subjects: int, workers: int = 1
+              ) -> tuple[Partition, str]:
     """The chunks of contiguous subjects and the chunk of every raw record; one chunk (and why) when the
     sources cannot be split or the study is small."""
     reading = SubjectReading(spec, ct)
     for name, table in tables.items():
         reading.add(name, table)
-    return reading.partition(chunk_subjects)
+    return reading.partition(chunk_subjects, workers)
+
+
+def chunk_size(subjects: int, most: int, workers: int = 1) -> int:
+    """Subjects a chunk: at most ``most``, the chunks evened out, as many as a multiple of the workers (10,833
+    subjects, at most 2,000 a chunk: 6 chunks of 1,806, not 5 of 2,000 and one of 833 that leaves a worker
+    idle while the other maps a whole chunk)."""
+    count = -(-subjects // most)
+    count = -(-count // workers) * workers
+    return max(1, -(-subjects // count))
 
 
 class SubjectReading:
@@ -265,14 +299,16 @@ class SubjectReading:
             self.why = str(exc) if isinstance(exc, NotChunkable) else \
                 f"the subject identifiers cannot be read ({type(exc).__name__}: {exc})"
 
-    def partition(self, chunk_subjects: int) -> tuple[Partition, str]:
+    def partition(self, chunk_subjects: int, workers: int = 1) -> tuple[Partition, str]:
         whole = Partition([""], {name: "once" for name in self.kinds})
         if self.why or self.ct is None:
             return whole, self.why
         subjects = sorted(set().union(*(u for _, u in self.ids.values())) - {""}) if self.ids else []
+        whole.size = len(subjects)
         if len(subjects) <= chunk_subjects:
             return whole, ""
-        boundaries = subjects[::chunk_subjects]
+        size = chunk_size(len(subjects), chunk_subjects, workers)
+        boundaries = subjects[::size]
         edges = np.array(boundaries, dtype=object)
         assigned: dict[str, np.ndarray | str] = {}
         for name, kind in self.kinds.items():
@@ -282,7 +318,7 @@ class SubjectReading:
             codes, uniques = self.ids[name]
             chunk_of = np.maximum(np.searchsorted(edges, uniques, side="right") - 1, 0)
             assigned[name] = chunk_of[codes] if len(codes) else np.zeros(0, dtype=np.int64)
-        return Partition(boundaries, assigned), ""
+        return Partition(boundaries, assigned, size), ""
 
 
 @dataclass
@@ -751,15 +787,11 @@ def join_dataset(work: Path, layer: str, name: str, chunks: int, drop: list[str]
     types differ (a column without a value in one chunk) are joined as frames, as pandas joins them."""
     tables = [read_table(path).drop_columns(drop) for index in range(chunks)
               if (path := dataset_file(work, layer, name, index)).is_file()]
-    if len(tables) == 1:
-        return tables[0].to_pandas()
     schema = tables[0].schema
     if all(t.schema.equals(schema, check_metadata=True) for t in tables) and \
             not any(pa.types.is_dictionary(f.type) for f in schema):
-        joined = pa.concat_tables(tables)
-        del tables
-        return joined.to_pandas()
-    frames = [table.to_pandas() for table in tables]
+        return frame_of(tables)
+    frames = [frame_of([tables[index]]) for index in range(len(tables))]
     del tables
     non_empty = [f for f in frames if len(f)] or frames[:1]
     return pd.concat(non_empty, ignore_index=True)
@@ -854,7 +886,7 @@ def build_chunked(staging: Path, spec_dir, raw_dir, edc, progress, cut, created,
         raise SpecError(problems)
     ct = ct or study_ct(spec)
     _STUDIES[str(spec_dir)] = (spec, ct)  # the chunks run here read it; worker processes load their own
-    part, why = reading.partition(max(1, chunk_subjects))
+    part, why = reading.partition(max(1, chunk_subjects), workers or WORKERS)
     if why:
         progress.step(f"one chunk: {why}")
     del reading  # (the subject of every record: tens of MB the parent need not hold while the chunks run)
@@ -862,7 +894,7 @@ def build_chunked(staging: Path, spec_dir, raw_dir, edc, progress, cut, created,
         split_spilled(work / "raw", part)
     part.assigned.clear()
     workers = (workers or WORKERS) if part.chunks > 1 else 1
-    progress.step("mapping SDTM domains" + (f" ({part.chunks} chunks of {chunk_subjects} subjects, {workers} "
+    progress.step("mapping SDTM domains" + (f" ({part.chunks} chunks of {part.size} subjects, {workers} "
                                             f"workers)" if part.chunks > 1 else ""))
     with Workers(workers) as pool:
         return _build(pool, part, work, staging, spec, spec_dir, ct, raw, checked, progress, cut, created,

@@ -112,6 +112,21 @@ def test_partition_places_every_record(demo_sdtm):
     assert len(first["randomization"]) == 2 and len(chunk_tables(tables, part, 2)["randomization"]) == 2
 
 
+def test_chunks_evened_out_for_the_workers(demo_sdtm):
+    from specs.study_ct import study_ct
+
+    assert chunks.chunk_size(10833, 2000, 2) == 1806  # 6 chunks, not 5 of 2,000 and one of 833
+    assert chunks.chunk_size(10833, 1500, 2) == 1355  # 8 chunks
+    assert chunks.chunk_size(10833, 2500) == 2167 and chunks.chunk_size(10833, 2500, 2) == 1806  # 5, 6 chunks
+    assert chunks.chunk_size(4000, 2000, 2) == 2000 and chunks.chunk_size(1, 1, 2) == 1
+    spec = demo_sdtm[0]
+    tables = {"dm": located(pd.DataFrame({"Subject": ["01-003", "01-001", "01-002", "01-004", "01-005"]}),
+                            "dm.csv")}
+    part, _ = partition(spec, study_ct(spec), tables, 4, workers=2)  # 5 subjects: 2 chunks of 3, not 4 and 1
+    assert part.boundaries == ["NCT05153070-01-001", "NCT05153070-01-004"] and part.size == 3
+    assert part.assigned["dm"].tolist() == [0, 0, 0, 1, 1]
+
+
 def test_small_study_is_one_chunk(demo_sdtm):
     from specs.study_ct import study_ct
 
