@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-validate", action="store_true", help="skip the conformance check at the end")
     run.add_argument("--progress", action="store_true", help="show progress even when not on a terminal")
     run.add_argument("--chunk-subjects", type=_positive, metavar="N", default=None,
-                     help=f"subjects mapped and analysed together, two chunks at a time in two processes (default: "
+                     help=f"at most N subjects mapped and analysed together, two chunks at a time in two processes (default: "
                           f"{DEFAULT_CHUNK_SUBJECTS}): memory grows with a chunk, not with the study; the output is "
                           f"the same whatever N")
 
