@@ -207,8 +207,9 @@ def assign_numeric(raw, args, ctx):
 def assign_datetime(raw, args, ctx):
     """ISO 8601 from a collected date (formats tried in order) and an optional time column; see sdtm.dates."""
     cutoff = args.get("cutoff_2000", CUTOFF_2000)
-    times = _text(raw, args["time"]) if args.get("time") else None
-    parsed = parse_datetime(_text(raw, args["date"]), times, args["format"],
+    # the raw text as it is: parse_datetime works on its distinct values (no Python string per record)
+    times = raw[args["time"]] if args.get("time") else None
+    parsed = parse_datetime(raw[args["date"]], times, args["format"],
                             args.get("time_format", DEFAULT_TIME_FORMATS), cutoff)
     ctx.report_each(raw, parsed.date_problem, args["date"])
     if args.get("time"):
@@ -249,23 +250,25 @@ def _duration_text(minutes: pd.Series) -> pd.Series:
 
 def condition_add(raw, args, ctx):
     """The first case whose condition holds gives the value; 'otherwise' (or empty) for the rest."""
-    remaining = pd.Series(True, index=raw.index)
+    remaining = np.ones(len(raw), dtype=bool)
     pieces = []
     branches = [(parse_condition(c["when"]), c["then"]) for c in args["cases"]]
     if "otherwise" in args:
         branches.append((None, args["otherwise"]))
     for condition, mapping in branches:
-        hit = remaining if condition is None else \
-            condition.evaluate(raw, variables=ctx.variables, tables=ctx.lookups).fillna(False).astype(bool) & remaining
+        hit = remaining.copy() if condition is None else \
+            condition.evaluate(raw, variables=ctx.variables, tables=ctx.lookups).to_numpy(dtype=bool) & remaining
         if hit.any():  # each mapping sees only the records it applies to, and the columns it reads
             columns = columns_read(raw, mapping)
-            pieces.append(run_map(rows_where(raw[columns] if columns is not None else raw, hit), mapping, ctx))
+            pieces.append((hit, run_map(rows_where(raw[columns] if columns is not None else raw, hit), mapping, ctx)))
         remaining &= ~hit
-    numeric = pieces and all(pd.api.types.is_numeric_dtype(p) for p in pieces)
-    result = pd.Series(np.nan if numeric else "", index=raw.index, dtype=float if numeric else object)
-    for piece in pieces:
-        result.loc[piece.index] = piece.to_numpy() if numeric else piece.astype(object).to_numpy()
-    return result
+    numeric = pieces and all(pd.api.types.is_numeric_dtype(p) for _, p in pieces)
+    result = np.full(len(raw), np.nan if numeric else "", dtype=float if numeric else object)
+    for hit, piece in pieces:  # placed by position: a mapping gives its values on its records' index, in order
+        if not piece.index.equals(raw.index[hit]):
+            piece = piece.reindex(raw.index[hit])
+        result[hit] = piece.to_numpy(dtype=float, na_value=np.nan) if numeric else piece.astype(object).to_numpy()
+    return pd.Series(result, index=raw.index, dtype=float if numeric else object)
 
 
 def columns_read(raw: pd.DataFrame, mapping: dict) -> list[str] | None:

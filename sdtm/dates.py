@@ -177,6 +177,38 @@ def _read(values: pd.Series, name: str, cutoff_2000: int) -> _Read:
                  matched & ~complete & (time_text != ""))
 
 
+# Each distinct value is read once per process and format: dates and times repeat across the domains of a
+# study and across its chunks of subjects (a worker maps several). Bounded: cleared when it grows past this.
+_MEMO_LIMIT = 200_000
+_DATE_READS: dict[tuple[str, int], dict[str, tuple]] = {}
+_TIME_READS: dict[tuple[str, ...], dict[str, tuple]] = {}
+
+
+def _memoized(memo: dict, text: pd.Series, read, fields: int) -> list[pd.Series]:
+    """``read(values)`` (a tuple of ``fields`` Series aligned with its values) for each value of ``text``,
+    from ``memo`` (value -> tuple of results), reading only the values it does not hold."""
+    values = text.to_numpy(dtype=object)
+    new = [v for v in dict.fromkeys(values) if v not in memo]
+    if new:
+        if len(memo) + len(new) > _MEMO_LIMIT:
+            memo.clear()
+            new = list(dict.fromkeys(values))
+        memo.update(zip(new, zip(*(r.to_numpy() for r in read(pd.Series(new, dtype=object))))))
+    rows = [memo[v] for v in values]
+    columns = list(zip(*rows)) if rows else [()] * fields
+    return [pd.Series(list(c), index=text.index, dtype=object) for c in columns]
+
+
+def _read_once(text: pd.Series, name: str, cutoff_2000: int) -> _Read:
+    """_read, each distinct value once per process (see _memoized)."""
+    def read(values):
+        found = _read(values, name, cutoff_2000)
+        return found.matched, found.iso, found.problem, found.two_digit, found.time_dropped
+    matched, iso, problem, two_digit, dropped = _memoized(_DATE_READS.setdefault((name, cutoff_2000), {}), text,
+                                                          read, 5)
+    return _Read(matched.astype(bool), iso, problem, two_digit.astype(bool), dropped.astype(bool))
+
+
 def _swapped(name: str) -> str | None:
     """The format with day and month the other way round (DD/MM/YYYY <-> MM/DD/YYYY), if known."""
     date_name, time_name = split_datetime_format(name)
@@ -204,7 +236,7 @@ def read_dates(values: pd.Series, formats, cutoff_2000: int = CUTOFF_2000) -> tu
     formats = [formats] if isinstance(formats, str) else list(formats)
     text = text_of(values).str.strip().str.upper()
     present = text != ""
-    reads = [_read(text, name, cutoff_2000) for name in formats]
+    reads = [_read_once(text, name, cutoff_2000) for name in formats]
     iso = pd.Series("", index=text.index, dtype=object)
     chosen = pd.Series("", index=text.index, dtype=object)
     two_digit = pd.Series(False, index=text.index)
@@ -248,7 +280,7 @@ def _unread_message(text: pd.Series, formats: list[str], reads: list[_Read], unr
     for name in formats:
         sibling = _swapped(name)
         if sibling and sibling not in formats:
-            fits = _read(text, sibling, cutoff_2000)
+            fits = _read_once(text, sibling, cutoff_2000)
             hint = f"; it reads as {sibling}: is the column's day/month order the other way round?"
             message = message.mask(fits.matched & (fits.problem == ""), message + hint)
     return message
@@ -258,6 +290,12 @@ def read_times(values: pd.Series, formats=DEFAULT_TIME_FORMATS) -> tuple[pd.Seri
     """(ISO time text, problem) of distinct collected times under formats tried in order."""
     formats = [formats] if isinstance(formats, str) else list(formats)
     text = text_of(values).str.strip().str.upper()
+    memo = _TIME_READS.setdefault(tuple(formats), {})
+    out, problem = _memoized(memo, text, lambda distinct: _read_times(distinct, formats), 2)
+    return out, problem
+
+
+def _read_times(text: pd.Series, formats: list[str]) -> tuple[pd.Series, pd.Series]:
     out = pd.Series("", index=text.index, dtype=object)
     problem = pd.Series("", index=text.index, dtype=object)
     done = text == ""

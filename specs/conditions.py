@@ -69,7 +69,7 @@ class _Readable:
             raise ConditionError(f"{', '.join(absent)} not available here, in {self.kind}: {self.text} (DOMAIN.NAME "
                                  f"is a mapped SDTM variable; {ex.QUOTING_HINT})")
         read = sorted(columns) + (["__decimal"] if "__decimal" in frame.columns and "__decimal" not in columns else [])
-        work = frame[read].copy() if read else pd.DataFrame(index=frame.index)
+        work = frame[read] if read else pd.DataFrame(index=frame.index)  # a new frame: the columns added stay here
         for key in sorted(wanted):
             given = variables[key]
             if isinstance(given, pd.Series):  # aligned by record: a mapping may see a subset of the records

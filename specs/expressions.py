@@ -504,10 +504,16 @@ def distinct_codes(frame: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray,
     distinct combination of the columns they read, then spread back to the rows."""
     if not columns:
         return np.zeros(len(frame), dtype=np.int64), pd.DataFrame(index=pd.RangeIndex(1 if len(frame) else 0))
-    combined = np.zeros(len(frame), dtype=np.int64)
+    combined, span = np.zeros(len(frame), dtype=np.int64), 1
     for column in columns:
         codes, uniques = pd.factorize(frame[column], use_na_sentinel=False)
-        combined = combined * (len(uniques) + 1) + codes
-        combined, _ = pd.factorize(combined)  # codes in order of first appearance, kept small
-    first = np.unique(combined, return_index=True)[1]  # code i first appears before code i + 1
+        size = len(uniques) + 1
+        if span * size >= 2 ** 62:  # too many combinations to pack in one integer: number them first
+            combined, distinct = pd.factorize(combined)
+            span = len(distinct)
+        combined = combined * size + codes
+        span *= size
+    combined, distinct = pd.factorize(combined)  # codes in order of first appearance
+    first = np.empty(len(distinct), dtype=np.int64)  # the first row of each code (scattered from the end)
+    first[combined[::-1]] = np.arange(len(combined) - 1, -1, -1)
     return combined, frame[columns].iloc[first].reset_index(drop=True)
