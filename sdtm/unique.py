@@ -2,14 +2,40 @@
 times, and text work in pandas is per element, so each distinct combination is computed once."""
 from __future__ import annotations
 
+import ctypes
+
 import numpy as np
 import pandas as pd
+
+_BY_IDENTITY = 4096  # an object column at least this long is numbered by its objects' identity first
+
+
+def factorize(values, use_na_sentinel: bool = True):
+    """``pd.factorize(values)``: the same codes (in order of first appearance) and distinct values (an array or
+    an Index). A long
+    column of Python objects (text columns of mapped datasets) is numbered first by the identity of its
+    objects, an integer per record hashed by numpy, then its distinct objects by value: the text of such a
+    column is mostly shared objects (text_of, map_text, shared_text), and pandas' hash of every record's
+    text costs several times more."""
+    array = values.to_numpy() if isinstance(values, pd.Series) else values
+    if not (isinstance(array, np.ndarray) and array.dtype == object and array.ndim == 1 and len(array) >= _BY_IDENTITY):
+        return pd.factorize(values, use_na_sentinel=use_na_sentinel)
+    array = np.ascontiguousarray(array)
+    # the object pointers themselves, read (not copied) while ``array`` holds the objects alive
+    identity = np.ctypeslib.as_array((ctypes.c_ssize_t * len(array)).from_address(array.ctypes.data))
+    by_identity, objects = pd.factorize(identity)
+    if len(objects) > len(array) // 2:  # few shared objects: numbering them first does not pay
+        return pd.factorize(values, use_na_sentinel=use_na_sentinel)
+    first = np.empty(len(objects), dtype=np.int64)
+    first[by_identity[::-1]] = np.arange(len(array) - 1, -1, -1)
+    codes, uniques = pd.factorize(array[first], use_na_sentinel=use_na_sentinel)
+    return codes[by_identity], uniques
 
 
 def distinct_rows(*columns: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(code of each row's combination, position of the first row of each combination)."""
     if len(columns) == 1:  # one column: its codes already number its values by first row
-        row_codes, uniques = pd.factorize(columns[0])
+        row_codes, uniques = factorize(columns[0])
         missing = row_codes < 0
         if missing.any():  # missing values (code -1): one value more, numbered where it first comes
             at = int(row_codes[:int(np.argmax(missing))].max(initial=-1)) + 1
@@ -19,7 +45,7 @@ def distinct_rows(*columns: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     combined = np.zeros(len(columns[0]), dtype=np.int64)
     span = 1
     for column in columns:
-        codes, uniques = pd.factorize(column, use_na_sentinel=False)
+        codes, uniques = factorize(column, use_na_sentinel=False)
         size = max(len(uniques), 1)
         if span * size >= 2 ** 62:  # too many combinations to pack in one integer: refactorize first
             combined, _ = pd.factorize(combined)
@@ -57,7 +83,7 @@ def text_of(values: pd.Series) -> pd.Series:
     so a pyarrow-backed column costs one pointer per record, not one Python string per record."""
     if values.dtype == object and pd.api.types.infer_dtype(values, skipna=False) in ("string", "empty"):
         return values
-    codes, uniques = pd.factorize(values)
+    codes, uniques = factorize(values)
     texts = np.empty(len(uniques) + 1, dtype=object)
     texts[:-1] = [value if isinstance(value, str) else str(value) for value in np.asarray(uniques, dtype=object)]
     texts[-1] = ""
@@ -68,7 +94,7 @@ def map_text(values: pd.Series, table, keep: bool = False, default: str = "") ->
     """Each value looked up in ``table`` (a dict or a Series indexed by the values), once per distinct value,
     as an object column of text: a value the table does not hold gives itself (``keep``) or ``default``.
     Series.map would turn the strings into pandas' str type one record at a time."""
-    codes, uniques = pd.factorize(values)
+    codes, uniques = factorize(values)
     if isinstance(table, pd.Series):
         table = table[~table.index.duplicated(keep="first")]
         found = np.array(table.reindex(pd.Index(np.asarray(uniques, dtype=object), dtype=object)), dtype=object)
@@ -88,7 +114,7 @@ def shared_text(values: pd.Series) -> pd.Series:
     """``values`` (text) with equal values sharing one string object: a column made record by record (a
     mask with a constant, a date formatted per record, values taken from pyarrow text) holds a Python
     string per record, a few distinct values held many times over for as long as the dataset lives."""
-    codes, uniques = pd.factorize(values)
+    codes, uniques = factorize(values)
     texts = np.empty(len(uniques) + 1, dtype=object)
     texts[:-1] = np.asarray(uniques, dtype=object)
     texts[-1] = np.nan

@@ -49,3 +49,22 @@ def test_sorted_positions_is_the_stable_sort_with_missing_values_first_or_last()
             assert sorted_positions(data, keys, na).tolist() == expected
     mixed = pd.DataFrame({"X": pd.Series(["a", 1], dtype=object)})
     assert sorted_positions(mixed, ["X"]) is None  # neither text nor numbers: the caller sorts with pandas
+
+
+def test_factorize_of_long_object_columns_is_pandas_factorize():
+    """Numbered by the objects' identity first: the same codes and distinct values as pd.factorize, whether
+    the text is shared objects or not, missing values of every kind included (with and without -1)."""
+    from sdtm.unique import factorize
+
+    rng = np.random.default_rng(7)
+    pool = np.array(["a", "b", "", None, np.nan, float("nan"), "c", 1, 1.0], dtype=object)
+    shared = pool[rng.integers(0, len(pool), 10_000)]
+    unshared = np.array(["".join(["x", str(i % 50)]) for i in range(10_000)], dtype=object)
+    for values in (pd.Series(shared, dtype=object), shared, pd.Series(unshared, dtype=object),
+                   pd.DataFrame({"a": shared, "b": shared[::-1]})["b"]):
+        for sentinel in (True, False):
+            codes, uniques = factorize(values, use_na_sentinel=sentinel)
+            expected_codes, expected = pd.factorize(values, use_na_sentinel=sentinel)
+            assert codes.tolist() == expected_codes.tolist()
+            assert [None if pd.isna(v) else v for v in np.asarray(uniques, dtype=object)] == \
+                [None if pd.isna(v) else v for v in np.asarray(expected, dtype=object)]
