@@ -14,7 +14,7 @@ import pandas as pd
 
 from sdtm.dates import date_part, datetime_part, duration, iso_datetime, study_day
 from sdtm.numbers import decimal_marks, number_text, parse_numbers, read_numbers
-from sdtm.unique import map_text, on_unique, shared_text, sorted_positions, text_of
+from sdtm.unique import factorize, map_text, on_unique, shared_text, sorted_positions, text_of
 from specs.errors import Problem, RecordIssue
 from specs.units import DOC, conversions
 from specs.vocabulary import EPOCH_SAME_DAY
@@ -188,11 +188,42 @@ def pick_date(frames: list[pd.DataFrame], pick: str) -> pd.Series:
     """
     stacked = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["USUBJID", "DTC"])
     stacked = stacked[text_of(stacked["DTC"]) != ""]
+    fast = _first_or_last(stacked["USUBJID"], stacked["DTC"], pick)
+    if fast is not None:
+        return fast
     positions = sorted_positions(stacked, ["USUBJID", "DTC"])
     ordered = stacked.sort_values(["USUBJID", "DTC"], kind="mergesort") if positions is None else \
         stacked.iloc[positions]
     picked = ordered.drop_duplicates("USUBJID", keep="first" if pick == "first" else "last")
     return pd.Series(picked["DTC"].to_numpy(), index=picked["USUBJID"].to_numpy(), dtype=object)
+
+
+def _sorted_codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """(rank of each value among the sorted distinct values, -1 when missing; the sorted distinct values) of
+    a text column, None when it holds anything but text."""
+    if not pd.api.types.is_string_dtype(column.dtype) or (
+            column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) not in ("string", "empty")):
+        return None
+    codes, uniques = factorize(column)
+    uniques = np.asarray(uniques, dtype=object)
+    order = np.argsort(uniques, kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return np.where(codes < 0, -1, rank[np.maximum(codes, 0)] if len(rank) else codes), uniques[order]
+
+
+def _first_or_last(subject: pd.Series, dtc: pd.Series, pick: str) -> pd.Series | None:
+    """pick_date on text: each subject's smallest or largest date text, worked out on ranks among the
+    distinct values (not a sort of every record), subjects in sorted order; None when it cannot be."""
+    subjects, dates = _sorted_codes(subject), _sorted_codes(dtc)
+    if subjects is None or dates is None:
+        return None
+    (who, subject_values), (when, date_values) = subjects, dates
+    if (who < 0).any():  # a record without a subject: as pandas sorts and drops them (kinds of missing apart)
+        return None
+    grouped = pd.Series(when).groupby(who, sort=True)
+    chosen = grouped.min() if pick == "first" else grouped.max()
+    return pd.Series(date_values[chosen.to_numpy()], index=subject_values[chosen.index.to_numpy()], dtype=object)
 
 
 def _day_bounds(dtc: pd.Series) -> tuple[pd.Series, pd.Series]:

@@ -203,3 +203,20 @@ def test_a_formula_that_cannot_convert_a_value_is_a_problem():
     stresc, _, problem = convert_result(pd.Series(["0", "4"]), pd.Series(["a", "a"]), pd.Series(["X", "X"]), units)
     assert list(stresc) == ["", "2.5"]
     assert problem[0] == "cannot be converted from a: division by zero in 10 / x"
+
+
+def test_pick_date_first_and_last_per_subject_in_subject_order():
+    """Each subject's smallest or largest ISO text (a partial date sorts before its complete form), subjects
+    sorted, empty dates ignored; a record without a subject takes pandas' sort (the same values)."""
+    from sdtm.derivations import pick_date
+
+    lb = pd.DataFrame({"USUBJID": ["S-2", "S-1", "S-2", "S-1"], "DTC": ["2023-06-15", "2023-06", "", "2023-06-02T08:00"]})
+    vs = pd.DataFrame({"USUBJID": ["S-3", "S-2"], "DTC": ["2023-07-01", "2023-06-14"]}).astype("str")
+    first, last = pick_date([lb, vs], "first"), pick_date([lb, vs], "last")
+    assert first.index.tolist() == ["S-1", "S-2", "S-3"] and last.index.tolist() == ["S-1", "S-2", "S-3"]
+    assert first.tolist() == ["2023-06", "2023-06-14", "2023-07-01"]
+    assert last.tolist() == ["2023-06-02T08:00", "2023-06-15", "2023-07-01"]
+    no_subject = pd.DataFrame({"USUBJID": ["S-1", None], "DTC": ["2023-01-02", "2023-01-01"]})
+    picked = pick_date([no_subject], "first")
+    assert picked.iloc[0] == "2023-01-02" and picked.index[0] == "S-1" and len(picked) == 2
+    assert pick_date([], "first").empty
