@@ -253,7 +253,9 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None, *, whole_stu
                 warnings += ctx.warnings
                 converted = _as_type(values, variable)
                 if variable.type == "Num":
-                    bad = values.notna() & converted.isna() & (text_of(values) != "")
+                    bad = values.notna() & converted.isna()  # the text of the values only where a number is missing
+                    if bad.any():
+                        bad &= text_of(values) != ""
                     located = records.loc[bad, ["__file", "__row", "__key"]].head(5)
                     for (file, row, key), value in zip(located.itertuples(index=False, name=None),
                                                        values[bad].head(5)):
@@ -349,8 +351,9 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None, *, whole_stu
         values = DERIVATIONS[algorithm](datasets[name], variable.map, ctx) if algorithm in DERIVATIONS else \
             study_algorithm(algorithm, datasets[name], variable.map, ctx)
         converted = _as_type(values, variable)
-        if variable.type == "Num":
-            ctx.report(datasets[name], values.notna() & (text_of(values) != "") & converted.isna(),
+        unread = values.notna() & converted.isna() if variable.type == "Num" else None
+        if unread is not None and unread.any():
+            ctx.report(datasets[name], unread & (text_of(values) != ""),
                        lambda rows: "gives '" + text_of(values.loc[rows]) + "', which is not a number for a Num "
                                                                            "variable")
         datasets[name][variable.name] = converted

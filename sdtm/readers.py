@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from sasxport import XportError, read_xport
+from sdtm.unique import factorize
 from specs.errors import Problem, RawDataError
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def _column_text(column: pd.Series) -> pd.Series:
     """One column as stripped text (pandas' str dtype); each distinct value is converted once."""
     if pd.api.types.is_string_dtype(column.dtype) and column.dtype != object:
         return column.fillna("").str.strip()  # the string kernels: no Python string per value
-    codes, uniques = pd.factorize(column)  # missing values (None, NaN, NaT) get code -1, the last text
+    codes, uniques = factorize(column)  # missing values (None, NaN, NaT) get code -1, the last text
     texts = pd.array([_value_text(v) for v in uniques] + [""], dtype="str")
     return pd.Series(texts.take(np.where(codes < 0, len(uniques), codes)), index=column.index)
 
