@@ -17,6 +17,8 @@ def factorize(values, use_na_sentinel: bool = True):
     objects, an integer per record hashed by numpy, then its distinct objects by value: the text of such a
     column is mostly shared objects (text_of, map_text, shared_text), and pandas' hash of every record's
     text costs several times more."""
+    if isinstance(values, pd.Series) and values.dtype != object:  # (pyarrow text: to_numpy would make a string
+        return pd.factorize(values, use_na_sentinel=use_na_sentinel)  # per record; pandas encodes it in Arrow)
     array = values.to_numpy() if isinstance(values, pd.Series) else values
     if not (isinstance(array, np.ndarray) and array.dtype == object and array.ndim == 1 and len(array) >= _BY_IDENTITY):
         return pd.factorize(values, use_na_sentinel=use_na_sentinel)

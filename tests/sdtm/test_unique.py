@@ -68,3 +68,26 @@ def test_factorize_of_long_object_columns_is_pandas_factorize():
             assert codes.tolist() == expected_codes.tolist()
             assert [None if pd.isna(v) else v for v in np.asarray(uniques, dtype=object)] == \
                 [None if pd.isna(v) else v for v in np.asarray(expected, dtype=object)]
+
+
+def test_factorize_of_arrow_text_numbers_it_in_arrow(monkeypatch):
+    """A pyarrow text column (the raw tables, as read) is numbered by pandas in Arrow: never turned into a
+    Python string per record first; the same codes and distinct values, missing values -1 or a value."""
+    from pandas.core.arrays.string_arrow import ArrowStringArray
+
+    from sdtm.unique import factorize
+
+    values = pd.Series(["b", "a", None, "b"] * 2000, dtype="str")  # long enough for the identity route
+
+    to_numpy = ArrowStringArray.to_numpy
+
+    def refused(self, *args, **kwargs):
+        assert len(self) < 10, "a Python string per record"
+        return to_numpy(self, *args, **kwargs)
+
+    monkeypatch.setattr(ArrowStringArray, "to_numpy", refused)
+    codes, uniques = factorize(values)
+    assert codes[:4].tolist() == [0, 1, -1, 0] and len(codes) == 8000
+    assert list(np.asarray(uniques, dtype=object)) == ["b", "a"]
+    codes, uniques = factorize(values, use_na_sentinel=False)
+    assert codes[:4].tolist() == [0, 1, 2, 0] and len(uniques) == 3
