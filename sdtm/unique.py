@@ -87,7 +87,10 @@ def text_of(values: pd.Series) -> pd.Series:
         return values
     codes, uniques = factorize(values)
     texts = np.empty(len(uniques) + 1, dtype=object)
-    texts[:-1] = [value if isinstance(value, str) else str(value) for value in np.asarray(uniques, dtype=object)]
+    if values.dtype != object and pd.api.types.is_string_dtype(values.dtype):  # (pyarrow text: all of it str)
+        texts[:-1] = np.asarray(uniques, dtype=object)
+    else:
+        texts[:-1] = [value if isinstance(value, str) else str(value) for value in np.asarray(uniques, dtype=object)]
     texts[-1] = ""
     return pd.Series(texts[codes], index=values.index, dtype=object)
 
