@@ -193,7 +193,7 @@ def assign_numeric(raw, args, ctx):
             return values.astype(float)
         text, located, column = values.astype(str).str.strip(), raw.assign(**{args["expr"]: values}), args["expr"]
     else:
-        text, located, column = _text(raw, args["source"]).str.strip(), raw, args["source"]
+        text, located, column = on_unique(lambda v: v.str.strip(), _text(raw, args["source"])), raw, args["source"]
     numbers, invalid = parse_numbers(text, decimal_marks(raw))
     if args.get("on_invalid") == "missing":
         ctx.warn(located, invalid, column, "not a number, left empty (on_invalid: missing)")

@@ -451,13 +451,18 @@ def _value_messages(data: pd.DataFrame, column: str, problem: pd.Series, ctx) ->
     return "from " + column + ctx.raw_column(column) + ": '" + data[column].astype(str) + "' " + problem
 
 
+def _only_not_a_number(problem: pd.Series) -> pd.Series:
+    """The records whose one problem is a result that is not a number (tested once per distinct problem)."""
+    return on_unique(lambda p: p.str.startswith("is not a number") & ~p.str.contains("; it ", regex=False), problem)
+
+
 def _derive_stresc(data, args, ctx):
     """Standard results; a result that cannot be standardized stops the run, unless ``on_invalid: text``
     keeps a non-numeric result reported in the standard unit as text (listed as a warning)."""
     stresc, _, problem = convert_result(data[args["orres"]], data[args["orresu"]], data[args["testcd"]],
                                         _units(ctx), decimal_marks(data))
     if args.get("on_invalid") == "text":
-        kept = problem.str.startswith("is not a number") & ~problem.str.contains("; it ", regex=False)
+        kept = _only_not_a_number(problem)
         ctx.report(data, kept, lambda rows: _value_messages(data.loc[rows], args["orres"], problem.loc[rows], ctx),
                    warning="not a number, kept as text (on_invalid: text)")
         problem = problem.where(~kept, "")
@@ -478,7 +483,7 @@ def _derive_stresu(data, args, ctx):
         return "from " + args["orresu"] + ctx.raw_column(args["orresu"]) + ": '" + orresu + "' " + \
             no_factor_text(orresu, testcd, unit.loc[rows])
 
-    ctx.report(data, present & problem.str.startswith("is in "), messages)
+    ctx.report(data, present & on_unique(lambda p: p.str.startswith("is in "), problem), messages)
     return unit.where(present, "").astype(object)
 
 
@@ -498,7 +503,7 @@ def _derive_stnr(data, args, ctx):
         return said + ": '" + text_of(limit.loc[rows]) + "' " + problem.loc[rows]
 
     if args.get("on_invalid") == "missing":
-        left = problem.str.startswith("is not a number") & ~problem.str.contains("; it ", regex=False)
+        left = _only_not_a_number(problem)
         ctx.report(data, left, messages, warning="not a number, left empty (on_invalid: missing)")
         problem = problem.where(~left, "")
     ctx.report(data, problem != "", messages)
