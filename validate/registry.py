@@ -53,6 +53,7 @@ class Rule:
 
 RULES: dict[str, Rule] = {}
 READ_AHEAD_BYTES = 256 << 20  # a unit's records and the next one's (in their files) up to which the next is read ahead
+SMALL_UNIT_BYTES = 32 << 20  # a unit of at most this many bytes of records is read ahead with any other, or before it
 PREPARE: list[tuple[tuple, Callable]] = []  # (rule ids, (context) -> None): work done on each unit for them
 
 
@@ -287,8 +288,10 @@ def unit_results(package: Package, context: Context, units: list, local: list[Ru
                 for name in unit:  # read here: an unreadable file stops the run (DataError), as at loading
                     datasets[name]
                 following = units[position + 1] if position + 1 < len(units) else []
-                # the next unit is read meanwhile when both fit in memory together
-                if sum(map(datasets.size, unit)) + sum(map(datasets.size, following)) <= READ_AHEAD_BYTES:
+                # the next unit is read meanwhile when both fit in memory together, or when one of the two is
+                # small: it adds little to the other (DM before LB: LB's reading starts with DM's rules)
+                sizes = sum(map(datasets.size, unit)), sum(map(datasets.size, following))
+                if following and (sum(sizes) <= READ_AHEAD_BYTES or min(sizes) <= SMALL_UNIT_BYTES):
                     datasets.read_ahead(following, reader)
                 notes: dict = {}  # the unit's own, merged in unit order by the caller
                 view = Context(package.view(unit), context.ct, context.cache, context.versions, notes)

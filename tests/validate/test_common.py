@@ -147,3 +147,11 @@ def test_row_groups_number_combinations_in_order_of_first_appearance_also_past_6
     assert first.tolist() == [ids.tolist().index(i) for i in range(ids.max() + 1)]
     again, _ = row_groups([df[c] for c in df.columns])
     assert again is ids  # the same column arrays: computed once
+
+
+def test_per_unique_gives_a_null_the_fill_value():
+    values = pd.Series(["b", None, "a", None], dtype="str")
+    assert per_unique(values, lambda u: (u == "a").to_numpy()).tolist() == [False, False, True, False]
+    assert per_unique(values, lambda u: np.where(u == "a", 1.0, 2.0), fill=-1.0).tolist() == [2.0, -1.0, 1.0, -1.0]
+    assert np.isnan(per_unique(pd.Series([None, None], dtype="str"), lambda u: np.ones(len(u)))).all()
+    assert per_unique(pd.Series([], dtype="str"), lambda u: np.ones(len(u), dtype=bool)).tolist() == []

@@ -61,12 +61,33 @@ def test_unit_by_unit_finds_what_one_pass_over_the_whole_package_finds(tmp_path,
     assert expected | ({"SD0005", "CV0110"} if split else set()) <= set(lazy["rule"])
     # nothing kept between units, nothing read ahead: the same again
     monkeypatch.setattr(registry, "READ_AHEAD_BYTES", 0)
+    monkeypatch.setattr(registry, "SMALL_UNIT_BYTES", 0)
     package = load_package(tmp_path / "pkg")
     package.datasets.budget = 0
     again = run_rules(package, stub_ct())
     pd.testing.assert_frame_equal(again, held)
     assert record(again) == record(held)
     assert not any(map(package.datasets.is_read, package.datasets))
+
+
+def test_the_next_unit_is_read_ahead_when_the_pair_fits_or_one_of_them_is_small(tmp_path, monkeypatch):
+    write_package(tmp_path / "pkg", clean_frames())
+    package = load_package(tmp_path / "pkg")
+    # bytes of records: ADLB 404, ADSL 126, AE 336, DM 414, EX 188, LB 775, SUPPAE 63, SV 365, TA 196, TV 88
+    assert [sum(map(package.datasets.size, unit)) for unit in package.units()] == [404, 126, 336, 414, 188, 775, 63,
+                                                                                  365, 196, 88]
+    asked = []
+    monkeypatch.setattr(LazyDatasets, "read_ahead", lambda self, names, executor: asked.append(list(names)))
+    monkeypatch.setattr(registry, "READ_AHEAD_BYTES", 0)
+    monkeypatch.setattr(registry, "SMALL_UNIT_BYTES", 100)  # SUPPAE (63) and TV (88) are small
+    run_rules(package, stub_ct())
+    assert asked == [["SUPPAE"], ["SV"], ["TV"]]  # beside LB, SUPPAE, TA
+    asked.clear()
+    monkeypatch.setattr(registry, "READ_AHEAD_BYTES", 530)  # the pairs of at most 530: ADLB+ADSL, ADSL+AE, SUPPAE+SV,
+    # TA+TV
+    monkeypatch.setattr(registry, "SMALL_UNIT_BYTES", 0)
+    run_rules(load_package(tmp_path / "pkg"), stub_ct())
+    assert asked == [["ADSL"], ["AE"], ["SV"], ["TV"]]
 
 
 def test_units_are_the_datasets_and_the_parts_of_split_domains(tmp_path):

@@ -240,14 +240,11 @@ def per_unique(series: pd.Series, func: Callable[[pd.Series], np.ndarray], fill=
     """Evaluate ``func`` once per distinct non-null value and spread the result back over the rows."""
     codes, uniques = codes_uniques if codes_uniques is not None else factorize(series)
     result = np.asarray(func(unique_values(uniques)))
-    if result.dtype == bool:
-        out = np.zeros(len(series), dtype=bool)
-    else:
-        out = np.full(len(series), fill, dtype=result.dtype if result.dtype != object else object)
-    valid = codes >= 0
-    if len(result):
-        out[valid] = result[codes[valid]]
-    return out
+    # the distinct values' results and, last, a null's (the code -1 takes it): one take over the rows
+    table = np.empty(len(result) + 1, dtype=result.dtype if result.dtype != object else object)
+    table[:-1] = result
+    table[-1] = False if result.dtype == bool else fill
+    return table[codes]
 
 
 def date_part(text: pd.Series) -> pd.Series:
