@@ -13,6 +13,7 @@ from specs.errors import SpecError
 
 from .checks import assert_data_frame, assert_one_of, assert_vars, resolve_where
 from .keys import take_runs
+from .text import text_choice
 
 
 def _order(order) -> tuple[list[str], list[bool]]:
@@ -120,8 +121,8 @@ def derive_basetype_records(dataset: pd.DataFrame, basetypes: list[dict],
     # the records meeting none first, then each definition's copies: one take of every column
     rest = np.flatnonzero(~matched)
     out = take_runs(dataset, np.concatenate([rest] + parts))
-    value = np.repeat(np.array([None] + labels, dtype=object), [len(rest)] + [len(p) for p in parts])
-    out[new_var] = pd.Series(value, index=out.index, dtype="string")
+    which = np.repeat(np.arange(len(labels) + 1), [len(rest)] + [len(p) for p in parts])
+    out[new_var] = text_choice([None] + [str(b) for b in labels], which, out.index)
     out.attrs = dict(dataset.attrs)
     return out
 

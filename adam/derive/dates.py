@@ -91,8 +91,8 @@ def impute_dtc_dt(dtc: pd.Series, highest_imputation: str = "n",
         distinct = pd.Series(uniques, name=dtc.name, dtype=object if uniques.dtype == object else None)
         distinct.attrs = dtc.attrs
         once = impute_dtc_dt(distinct, highest_imputation, date_imputation)
-        return pd.DataFrame({"date": once["date"].to_numpy()[codes], "flag": once["flag"].to_numpy()[codes]},
-                            index=dtc.index).astype({"flag": "string"})
+        flag = pd.Series(once["flag"].astype("string").array.take(codes), index=dtc.index, copy=False)
+        return pd.DataFrame({"date": once["date"].to_numpy()[codes], "flag": flag}, index=dtc.index)
     text = dtc.astype("string")
     blank = text.isna() | text.str.strip().eq("")
     year, month, day = _iso_parts(text)

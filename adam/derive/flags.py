@@ -10,6 +10,7 @@ from specs.errors import SpecError
 
 from .baseline import _group_codes
 from .checks import assert_data_frame, assert_one_of, assert_vars, resolve_where
+from .text import text_where
 
 # Variables that describe one source record and cannot be carried onto an averaged record.
 _SINGLE_RECORD_VARS = ("AVALC", "ADT", "ADTM", "ADY", "SRCDOM", "SRCVAR", "SRCSEQ", "ASEQ", "ATM")
@@ -74,8 +75,11 @@ def derive_var_cond_flag(dataset: pd.DataFrame, new_var: str, where, true_value:
     assert_vars(new_var, "new_var")
     mask = resolve_where(dataset, where)
     out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
-    out[new_var] = pd.Series(np.where(mask, true_value, false_value if false_value is not None else ""),
-                             index=dataset.index, dtype="string").replace("", pd.NA)
+    if isinstance(true_value, str) and (false_value is None or isinstance(false_value, str)):
+        out[new_var] = text_where(mask.to_numpy(dtype=bool), true_value, false_value, dataset.index)
+    else:  # a value that is not text: as np.where converts it
+        out[new_var] = pd.Series(np.where(mask, true_value, false_value if false_value is not None else ""),
+                                 index=dataset.index, dtype="string").replace("", pd.NA)
     return out
 
 

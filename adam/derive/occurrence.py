@@ -7,6 +7,7 @@ import pandas as pd
 from specs.errors import DataError, SpecError
 
 from .checks import assert_data_frame, assert_vars, name_of
+from .text import text_choice, text_select
 
 
 def _dates(dataset: pd.DataFrame, var: str) -> np.ndarray:
@@ -61,9 +62,8 @@ def derive_var_trtemfl(dataset: pd.DataFrame, new_var: str = "TRTEMFL", start_da
             now = _intensity(dataset, intensity, "intensity")
             worsened = (start < trt_start) & ((before < now) | np.isnan(before) | np.isnan(now))
         conditions = [np.isnan(trt_start), end < trt_start, np.isnan(start), new_event, worsened]
-    flag = np.select(conditions, ["", "", "Y", "Y", "Y"], default="")
     out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
-    out[new_var] = pd.Series(flag, index=dataset.index, dtype="string").replace("", pd.NA)
+    out[new_var] = text_select(conditions, [None, None, "Y", "Y", "Y"], None, dataset.index)
     return out
 
 
@@ -72,9 +72,8 @@ def _as_text(values: pd.Series) -> pd.Series:
     if not pd.api.types.is_numeric_dtype(values):
         return values.astype("string").str.strip()
     codes, uniques = pd.factorize(values)
-    texts = np.array([str(int(v)) if float(v).is_integer() else repr(float(v)) for v in uniques] + [None],
-                     dtype=object)
-    return pd.Series(texts[codes], index=values.index, dtype="string")
+    texts = [str(int(v)) if float(v).is_integer() else repr(float(v)) for v in uniques] + [None]
+    return text_choice(texts, codes, values.index)
 
 
 def derive_vars_supp(dataset: pd.DataFrame, dataset_add: pd.DataFrame, qnams=None,

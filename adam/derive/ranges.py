@@ -6,6 +6,7 @@ import pandas as pd
 
 from .baseline import derive_var_base
 from .checks import assert_data_frame
+from .text import text_select
 
 
 def derive_var_anrind(dataset: pd.DataFrame, new_var: str = "ANRIND", source_var: str = "AVAL",
@@ -19,9 +20,9 @@ def derive_var_anrind(dataset: pd.DataFrame, new_var: str = "ANRIND", source_var
     lo = pd.to_numeric(dataset[low_var], errors="coerce")
     hi = pd.to_numeric(dataset[high_var], errors="coerce")
     known = aval.notna() & (lo.notna() | hi.notna())
-    ind = np.select([known & (aval < lo), known & (aval > hi), known], ["LOW", "HIGH", "NORMAL"], default="")
     out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
-    out[new_var] = pd.Series(ind, index=dataset.index, dtype="string").replace("", pd.NA)
+    out[new_var] = text_select([known & (aval < lo), known & (aval > hi), known], ["LOW", "HIGH", "NORMAL"],
+                               None, dataset.index)
     return out
 
 

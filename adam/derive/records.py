@@ -7,6 +7,7 @@ import pandas as pd
 from specs.errors import SpecError
 
 from .checks import assert_data_frame, assert_vars, resolve_where
+from .text import text_choice
 
 
 def filter_records(dataset: pd.DataFrame, where) -> pd.DataFrame:
@@ -41,8 +42,8 @@ def derive_vars_assigned(dataset: pd.DataFrame, set_values_to: dict, where=None)
     out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
     for var, value in set_values_to.items():
         assert_vars(var, "set_values_to")
-        const = pd.Series([value] * len(out), index=out.index,
-                          dtype="string" if isinstance(value, str) else None)
+        const = text_choice([value], np.zeros(len(out), dtype=np.intp), out.index) if isinstance(value, str) \
+            else pd.Series([value] * len(out), index=out.index)
         base = out[var] if var in out.columns else pd.Series(pd.NA, index=out.index, dtype=const.dtype)
         out[var] = const.where(mask, base)
     return out

@@ -12,6 +12,7 @@ import pandas as pd
 from specs.errors import SpecError
 
 from .checks import assert_data_frame, resolve_where
+from .text import text_choice
 
 _KEYS = ("avisit", "avisitn", "target", "low", "high")
 
@@ -60,8 +61,12 @@ def derive_vars_visit_windows(dataset: pd.DataFrame, windows: list[dict], day_va
         chosen[mask & (day >= w["low"]) & (day <= w["high"])] = i
     found = chosen >= 0
     out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
-    for name, key in zip(names, _KEYS):
-        values = np.array([w[key] for w in windows], dtype=object)
-        column = pd.Series(np.where(found, values[np.clip(chosen, 0, None)], None), index=dataset.index)
-        out[name] = column.astype("string") if key == "avisit" else pd.to_numeric(column).astype("float64")
+    slot = np.where(found, chosen, len(windows))  # the last slot: no window
+    for name, key in zip(names, _KEYS):  # each column taken from its few values, not built per record
+        if key == "avisit":
+            out[name] = text_choice([str(w[key]) for w in windows] + [None], slot, dataset.index)
+        else:
+            values = np.append(pd.to_numeric(pd.Series([w[key] for w in windows], dtype=object))
+                               .to_numpy(dtype="float64"), np.nan)
+            out[name] = pd.Series(values[slot], index=dataset.index)
     return out
