@@ -204,7 +204,7 @@ def build_adam(sdtm: dict[str, pd.DataFrame], spec: AdamSpec | str | Path | None
     env.setdefault("DCUT", pd.DataFrame({c: pd.Series(dtype=object) for c in ("USUBJID", "DCUTDTC", "DCUTDESC")}))
     env["_given"] = sorted(env)  # named in messages, whatever was let go
     last = _last_reader(spec) if release else {}
-    live = Liveness(spec.datasets)  # a variable no later step reads is dropped (no copy of it then)
+    live = spec.liveness  # a variable no later step reads is dropped (no copy of it then)
     _drop_unread(env, live, 0, sdtm if release else None)
     built = {}
     for position, (name, ds) in enumerate(spec.datasets.items()):

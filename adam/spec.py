@@ -8,6 +8,7 @@ from __future__ import annotations
 import inspect
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,14 @@ class AdamSpec:
     @property
     def datasets(self) -> dict[str, dict]:
         return self.data["datasets"]
+
+    @cached_property
+    def liveness(self):
+        """Which variables each step still needs (adam.liveness), worked out once per spec: a worker
+        builds chunk after chunk with the same spec."""
+        from .liveness import Liveness  # (liveness reads this module's DATASET_ARGS)
+
+        return Liveness(self.datasets)
 
     def outputs(self) -> list[str]:
         """The datasets to write (``output`` is not false), in spec order."""

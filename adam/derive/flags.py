@@ -38,10 +38,10 @@ def derive_var_anl_flag(dataset: pd.DataFrame, by_vars, new_var: str = "ANL01FL"
     group = pd.Series(_group_codes(keys, by_vars), index=keys.index)  # numbered in order of appearance
     best = work["dist"].groupby(group).transform("min")
     tied = work["dist"].eq(best)
-    n_tied = tied.groupby(group).transform("sum")
     out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
-    flag = pd.Series(pd.NA, index=dataset.index, dtype="string")
     if tie == "mean":
+        n_tied = tied.groupby(group).transform("sum")
+        flag = pd.Series(pd.NA, index=dataset.index, dtype="string")
         single = tied & n_tied.eq(1)
         flag[single[single].index] = "Y"
         out[new_var] = flag
@@ -60,11 +60,17 @@ def derive_var_anl_flag(dataset: pd.DataFrame, by_vars, new_var: str = "ANL01FL"
             out = pd.concat([out, averaged], ignore_index=True)
             out.attrs = dict(dataset.attrs)
         return out
-    order = work["day"] if tie == "later" else -work["day"]
-    ranked = pd.DataFrame({"g": group, "tied": tied, "o": order})[tied]
-    winners = ranked.sort_values(["g", "o"], kind="stable").drop_duplicates("g", keep="last").index
-    flag[winners] = "Y"
-    out[new_var] = flag
+    # among each window's tied records, the latest (or earliest) day; equal days: the last record.
+    # On the codes of the tied records (np.lexsort is stable), not a sort of a frame.
+    rows = np.flatnonzero(eligible.to_numpy())[tied.to_numpy()]
+    g = group.to_numpy()[tied.to_numpy()]
+    days = work["day"].to_numpy(dtype="float64")[tied.to_numpy()]
+    sequence = np.lexsort((days if tie == "later" else -days, g))
+    last = np.ones(len(sequence), dtype=bool)
+    last[:-1] = g[sequence][1:] != g[sequence][:-1]
+    hit = np.zeros(len(dataset), dtype=bool)
+    hit[rows[sequence[last]]] = True
+    out[new_var] = text_where(hit, "Y", None, dataset.index)
     return out
 
 

@@ -205,8 +205,11 @@ def derive_param_computed(dataset: pd.DataFrame, dataset_add=None, by_vars=("USU
     for i, src in enumerate(sources):
         arg = "dataset" if i == 0 else "dataset_add"
         assert_data_frame(src, arg, required_vars=by_vars + ["PARAMCD", analysis_var])
-    pool = pd.concat([s[resolve_where(s, where)] for s in sources], ignore_index=True)
-    pool = pool[pool["PARAMCD"].isin(parameters) & pool[by_vars].notna().all(axis=1)]
+    # only the records of the parameters and the variables read here (not a copy of all of ADLB)
+    needed = list(dict.fromkeys(by_vars + ["PARAMCD", analysis_var] + keep_vars))
+    pool = pd.concat([s.loc[(resolve_where(s, where) & s["PARAMCD"].isin(parameters)).to_numpy(),
+                            [c for c in needed if c in s.columns]] for s in sources], ignore_index=True)
+    pool = pool[pool[by_vars].notna().all(axis=1)]
     dup = pool.duplicated(by_vars + ["PARAMCD"], keep=False)
     if dup.any():
         ex = pool.loc[dup, by_vars + ["PARAMCD"]].head(2).to_dict("records")

@@ -13,7 +13,8 @@ from .text import text_choice
 def filter_records(dataset: pd.DataFrame, where) -> pd.DataFrame:
     """Keep the records meeting ``where``."""
     assert_data_frame(dataset)
-    return dataset[resolve_where(dataset, where)].copy(deep=False)
+    mask = resolve_where(dataset, where)
+    return dataset.copy(deep=False) if mask.all() else dataset[mask].copy(deep=False)
 
 
 def derive_vars_copy(dataset: pd.DataFrame, new_vars: dict, where=None) -> pd.DataFrame:

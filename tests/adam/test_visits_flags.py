@@ -38,6 +38,19 @@ def test_two_records_in_one_window(tie, flagged):
     assert [None if pd.isna(v) else v for v in out.ANL01FL] == flagged
 
 
+@pytest.mark.parametrize("tie, flagged", [("later", [None, None, None, "Y", "Y"]),
+                                         ("earlier", ["Y", None, None, "Y", None])])
+def test_ties_on_the_same_day_keep_the_last_record(tie, flagged):
+    # two windows interleaved; in M3 (target 88) days 80, 96, 96 are all 8 days away: "later" picks
+    # day 96 and of its two records the last (row 4), "earlier" day 80; in DAY 63 both records are on
+    # the target day, so the last one (row 3) whatever the tie rule
+    df = pd.DataFrame({"USUBJID": "S1", "AVISITN": [88.0, 63.0, 88.0, 63.0, 88.0],
+                       "ADY": [80, 63, 96, 63, 96], "AWTARGET": [88.0, 63.0, 88.0, 63.0, 88.0]})
+    out = derive_var_anl_flag(df, ["USUBJID", "AVISITN"], tie=tie)
+    assert [None if pd.isna(v) else v for v in out.ANL01FL] == flagged
+    assert out.ANL01FL.dtype == "string"
+
+
 def test_two_records_in_one_window_mean():
     out = derive_var_anl_flag(_two_in_window(), ["USUBJID", "PARAMCD", "AVISITN"], tie="mean")
     assert len(out) == 4
