@@ -15,6 +15,14 @@ _BELOW = r"^\s*<\s*=?\s*([0-9]*\.?[0-9]+)\s*$"
 BLQ_RULES = {"half": (0.5, "HALFLLOQ"), "lloq": (1.0, "LLOQ")}
 
 
+def stated_lloq(text: pd.Series) -> np.ndarray:
+    """The ``x`` of each record whose text reads ``<x`` (or ``<=x``), NaN elsewhere: each distinct text
+    is parsed once (a regular expression per record runs in Python, ~1 s per million records)."""
+    codes, uniques = pd.factorize(text.astype("string"))
+    parsed = pd.to_numeric(pd.Series(uniques, dtype="string").str.extract(_BELOW)[0], errors="coerce")
+    return np.append(parsed.to_numpy(dtype="float64"), np.nan)[codes]
+
+
 def derive_vars_blq(dataset: pd.DataFrame, rule: str = "half", new_var: str = "AVAL", text_var: str = "AVALC",
                     lloq_var: str | None = None, dtype_var: str = "DTYPE", where=None) -> pd.DataFrame:
     """Impute results below the LLOQ: a record meeting ``where`` whose ``new_var`` is null and whose
@@ -27,10 +35,7 @@ def derive_vars_blq(dataset: pd.DataFrame, rule: str = "half", new_var: str = "A
     if lloq_var:
         assert_data_frame(dataset, "lloq_var", required_vars=[lloq_var])
     value = pd.to_numeric(dataset[new_var], errors="coerce")
-    text = dataset[text_var].astype("string")
-    codes, uniques = pd.factorize(text)  # parse each distinct text once
-    parsed = pd.to_numeric(pd.Series(uniques, dtype="string").str.extract(_BELOW)[0], errors="coerce")
-    stated = pd.Series(np.append(parsed.to_numpy(dtype="float64"), np.nan)[codes], index=dataset.index)
+    stated = pd.Series(stated_lloq(dataset[text_var]), index=dataset.index)
     lloq = stated
     if lloq_var:
         given = pd.to_numeric(dataset[lloq_var], errors="coerce")

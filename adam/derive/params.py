@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 from specs.errors import DataError, SpecError
 
 from .checks import assert_data_frame, assert_one_of, assert_vars, name_of, resolve_where
+from .imputation import stated_lloq
 
 # ---------------------------------------------------------------- AUC
 
@@ -60,8 +61,11 @@ def resolve_blq(values: pd.Series, text: pd.Series, rule: str) -> pd.Series:
     ``"half"`` LLOQ/2, ``"lloq"`` LLOQ, ``"zero"`` 0, ``"missing"`` left missing."""
     assert_one_of(rule, ("half", "lloq", "zero", "missing"), "blq")
     values = pd.to_numeric(values, errors="coerce").astype("float64")
-    lloq = pd.to_numeric(text.astype("string").str.extract(r"^\s*<\s*=?\s*([0-9]*\.?[0-9]+)\s*$")[0],
-                         errors="coerce").astype("float64")
+    missing = values.isna().to_numpy()
+    lloq = np.full(len(values), np.nan)
+    if missing.any():  # only a record without a value can be below the limit
+        lloq[missing] = stated_lloq(text[missing])
+    lloq = pd.Series(lloq, index=values.index)
     blq = values.isna() & lloq.notna()
     factor = {"half": 0.5, "lloq": 1.0, "zero": 0.0, "missing": np.nan}[rule]
     return values.where(~blq, lloq * factor)

@@ -52,6 +52,14 @@ def test_blq_rules():
     assert math.isnan(resolve_blq(values, text, "half").tolist()[2])  # not done stays missing
 
 
+def test_blq_only_where_the_value_is_missing():
+    # a value wins over a "<x" text; the records keep their own index
+    values = pd.Series([0.5, np.nan, np.nan], index=[7, 3, 5])
+    text = pd.Series(["<0.02", "<0.04", "<0.04"], index=[7, 3, 5])
+    out = resolve_blq(values, text, "half")
+    assert out.index.tolist() == [7, 3, 5] and out.tolist() == [0.5, 0.02, 0.02]
+
+
 def _mmtt(values, subject="S1", visit=179, seq0=10, text=None):
     n = len(values)
     return pd.DataFrame({
