@@ -94,19 +94,27 @@ def _text_rank(texts: np.ndarray) -> np.ndarray:
     return np.array([order.get(t, 0) if t is not None else 0 for t in texts] + [0], dtype=np.int64)
 
 
-def _key_order(keys: list[str], columns: dict, texts: dict) -> np.ndarray:
-    """The record order of ``keys`` as a stable sort with missing first gives it: each key as
-    integer ranks (text) or (missing, value) pairs (numbers), sorted by np.lexsort (stable)."""
-    sort_keys = []
+def _key_codes(keys: list[str], columns: dict, texts: dict, n_records: int) -> np.ndarray:
+    """One int64 per record, equal for equal keys and ordered as a stable sort of the keys with missing
+    first orders them: each key as ranks (text: of its distinct texts; numbers: of its distinct
+    values, missing 0) packed into one number, so that a single stable argsort orders the records (a
+    lexsort sorts once per key; the records mostly come in order, which the one sort profits from)."""
+    combined, size = np.zeros(n_records, dtype=np.int64), 1
     for k in keys:
         if k in texts:
-            sort_keys.append([_text_rank(texts[k])[columns[k]]])
+            table = _text_rank(texts[k])
+            rank, n = table[columns[k]], int(table.max()) + 1
         else:
-            values = columns[k].astype("float64")
-            missing = np.isnan(values)
-            sort_keys.append([~missing, np.where(missing, 0.0, values)] if missing.any() else [values])
-    flat = [a for pair in sort_keys for a in pair]
-    return np.lexsort(flat[::-1]) if flat and len(flat[0]) else np.arange(len(flat[0]) if flat else 0)
+            codes, uniques = pd.factorize(columns[k].astype("float64"))  # -1: missing
+            table = np.zeros(len(uniques) + 1, dtype=np.int64)  # the last slot: code -1, rank 0
+            table[np.argsort(uniques, kind="stable")] = np.arange(1, len(uniques) + 1)
+            rank, n = table[codes], len(uniques) + 1
+        if size * n >= 2 ** 62:  # would overflow: the keys so far renumbered densely, order kept
+            distinct, combined = np.unique(combined, return_inverse=True)
+            size = len(distinct)
+        combined = combined * n + rank
+        size *= n
+    return combined
 
 
 def _num_column(col: pd.Series) -> tuple[pd.Series, list]:
@@ -152,15 +160,10 @@ def _finalize(df: pd.DataFrame, name: str, ds: dict, file: str) -> pd.DataFrame:
     keys = ds.get("keys", [])
     rows = None
     if keys:  # the records in key order: the keys are sorted, then every column taken once in that order
-        rows = _key_order(keys, columns, texts)
-        same = np.ones(max(len(rows) - 1, 0), dtype=bool)  # each record's key equals the one before
-        for k in keys:
-            key = columns[k][rows]
-            if k in texts:
-                key = _text_rank(texts[k])[key]
-                same &= key[1:] == key[:-1]
-            else:
-                same &= (key[1:] == key[:-1]) | (np.isnan(key[1:]) & np.isnan(key[:-1]))
+        code = _key_codes(keys, columns, texts, len(df))
+        rows = np.argsort(code, kind="stable")
+        code = code[rows]
+        same = code[1:] == code[:-1]  # each record's key equals the one before
         if same.any():
             dup = np.zeros(len(rows), dtype=bool)
             dup[1:] |= same
@@ -170,9 +173,13 @@ def _finalize(df: pd.DataFrame, name: str, ds: dict, file: str) -> pd.DataFrame:
             raise DataError([Problem(f"{file}: datasets.{name}.keys",
                                      f"{keys} do not identify one record of {name}: {int(dup.sum())} "
                                      f"records share a key, e.g. {ex}")])
-    out = pd.DataFrame(index=pd.RangeIndex(len(df)) if keys else df.index)
-    for v in columns:  # inserted one by one: no copy of the numbers into one block
-        out[v] = column(v, rows)
+        del code, same
+    built = {}
+    for v in list(columns):  # each column's codes let go once it is built (memory: not all twice)
+        built[v] = column(v, rows)
+        del columns[v]
+    # one block per column (copy=False): no copy of the numbers into one block
+    out = pd.DataFrame(built, index=pd.RangeIndex(len(df)) if keys else df.index, copy=False)
     out.attrs = {"name": name, "label": ds.get("label", "")}
     return out
 

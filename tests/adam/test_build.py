@@ -1,6 +1,7 @@
 """The shipped spec on the tiny SDTM of conftest.py: hand-worked values, and clear errors."""
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -446,3 +447,26 @@ def test_finalize_refuses_keys_shared_by_records_equal_as_written():
     missing = pd.DataFrame({"K": pd.Series([None, None], dtype="str"), "N": [None, None]})
     with pytest.raises(DataError, match="2 records share a key"):
         _finalize(missing, "X", _keyed_spec(["K", "N"]), "adam.yaml")
+
+
+def test_key_codes_order_and_equality_survive_renumbering():
+    from adam.build import _key_codes
+
+    # 40 number keys of 3 distinct values each (4 ranks with missing): 4^40 does not fit 64 bits, so
+    # the codes are renumbered on the way; records 1 and 3 are equal on every key, 2 lies between
+    keys = [f"K{i}" for i in range(40)]
+    columns = {k: np.array([3.0, 1.0, 2.0, 1.0]) for k in keys}
+    code = _key_codes(keys, columns, {}, 4)
+    assert np.argsort(code, kind="stable").tolist() == [1, 3, 2, 0]
+    assert code[1] == code[3] and len(set(code.tolist())) == 3
+
+
+def test_key_codes_text_ranks_then_numbers_missing_first():
+    from adam.build import _key_codes
+
+    # K: codes into texts ["b", None, "a"], -1 missing; N: a number, NaN missing
+    texts = {"K": np.array(["b", None, "a"], dtype=object)}
+    columns = {"K": np.array([0, -1, 2, 0, 1]), "N": np.array([2.0, 1.0, 1.0, np.nan, 7.0])}
+    code = _key_codes(["K", "N"], columns, texts, 5)
+    # missing K first (records 1 and 4, then by N: 1.0 before 7.0), then "a", then "b" (N missing first)
+    assert np.argsort(code, kind="stable").tolist() == [1, 4, 2, 3, 0]
