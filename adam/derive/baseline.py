@@ -11,7 +11,7 @@ import pandas as pd
 
 from specs.errors import SpecError
 
-from .checks import assert_data_frame, assert_one_of, assert_vars, resolve_where
+from .checks import assert_data_frame, assert_one_of, assert_vars, resolve_where, resolve_wheres
 from .keys import take_runs
 from .text import text_choice
 
@@ -114,7 +114,9 @@ def derive_basetype_records(dataset: pd.DataFrame, basetypes: list[dict],
     for i, b in enumerate(basetypes):
         if "basetype" not in b:
             raise SpecError([f"argument 'basetypes'[{i}]: needs 'basetype'"])
-        mask = resolve_where(dataset, b.get("where"), f"basetypes[{i}].where").to_numpy()
+    masks = resolve_wheres(dataset, [b.get("where") for b in basetypes],
+                           [f"basetypes[{i}].where" for i in range(len(basetypes))])
+    for b, mask in zip(basetypes, masks):
         parts.append(np.flatnonzero(mask))
         labels.append(b["basetype"])
         matched |= mask

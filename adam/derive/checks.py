@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 
 from specs.errors import DataError, SpecError
@@ -65,11 +66,8 @@ def assert_unique_keys(dataset: pd.DataFrame, by_vars: list[str], arg: str) -> N
                          f"({int(dup.sum())} records share a key, e.g. {keys})"])
 
 
-def resolve_where(dataset: pd.DataFrame, where, arg: str = "where") -> pd.Series:
-    """A boolean mask for ``where``: None (all rows), a condition text of the spec grammar,
-    a parsed condition (``.evaluate(df)``), a boolean Series or a callable ``df -> Series``."""
-    if where is None:
-        return pd.Series(True, index=dataset.index)
+def _condition(dataset: pd.DataFrame, where, arg: str):
+    """``where`` parsed when it is condition text, its variables checked against ``dataset``."""
     if isinstance(where, str):
         from specs.conditions import parse_condition  # lazy: specs owns the grammar
 
@@ -81,6 +79,16 @@ def resolve_where(dataset: pd.DataFrame, where, arg: str = "where") -> pd.Series
         cols = [c for c in getattr(where, "columns", ()) if c not in dataset.columns]
         if cols:
             raise DataError([f"{name_of(dataset)}: variable {c!r} used in argument {arg!r} is missing" for c in cols])
+    return where
+
+
+def resolve_where(dataset: pd.DataFrame, where, arg: str = "where") -> pd.Series:
+    """A boolean mask for ``where``: None (all rows), a condition text of the spec grammar,
+    a parsed condition (``.evaluate(df)``), a boolean Series or a callable ``df -> Series``."""
+    if where is None:
+        return pd.Series(True, index=dataset.index)
+    where = _condition(dataset, where, arg)
+    if hasattr(where, "evaluate"):
         mask = where.evaluate(dataset)
     elif callable(where):
         mask = where(dataset)
@@ -88,6 +96,24 @@ def resolve_where(dataset: pd.DataFrame, where, arg: str = "where") -> pd.Series
         mask = where
     mask = pd.Series(mask, index=dataset.index) if not isinstance(mask, pd.Series) else mask
     return mask.fillna(False).astype(bool)
+
+
+def resolve_wheres(dataset: pd.DataFrame, wheres: list, args: list[str]) -> list[np.ndarray]:
+    """The masks of several conditions on one dataset (a step's definitions), as ``resolve_where``
+    gives them one by one: the distinct combinations of every variable they read are found once (one
+    factorization of each variable over the records, not one per condition and variable), each
+    condition is evaluated on those and spread back to the records."""
+    parsed = [_condition(dataset, w, a) for w, a in zip(wheres, args)]
+    if len(parsed) < 2 or not all(hasattr(p, "evaluate") and hasattr(p, "columns") for p in parsed):
+        return [resolve_where(dataset, p, a).to_numpy() for p, a in zip(parsed, args)]
+    from specs.expressions import distinct_codes  # lazy: specs owns the grammar
+
+    columns = sorted(set().union(*(p.columns for p in parsed)))
+    if "__decimal" in dataset.columns and "__decimal" not in columns:  # read by every condition
+        columns.append("__decimal")
+    codes, distinct = distinct_codes(dataset, columns)
+    distinct.attrs = dict(dataset.attrs)
+    return [resolve_where(distinct, p, a).to_numpy()[codes] for p, a in zip(parsed, args)]
 
 
 def is_empty(series: pd.Series) -> pd.Series:

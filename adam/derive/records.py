@@ -6,7 +6,7 @@ import pandas as pd
 
 from specs.errors import SpecError
 
-from .checks import assert_data_frame, assert_vars, resolve_where
+from .checks import assert_data_frame, assert_vars, resolve_where, resolve_wheres
 from .text import text_choice
 
 
@@ -61,7 +61,10 @@ def derive_vars_cat(dataset: pd.DataFrame, definition: list[dict]) -> pd.DataFra
     for i, d in enumerate(definition):
         if "where" not in d or "values" not in d:
             raise SpecError([f"argument 'definition'[{i}]: needs 'where' and 'values'"])
-        hit = resolve_where(dataset, d["where"], f"definition[{i}].where").to_numpy() & ~taken
+    masks = resolve_wheres(dataset, [d["where"] for d in definition],
+                           [f"definition[{i}].where" for i in range(len(definition))])
+    for i, mask in enumerate(masks):
+        hit = mask & ~taken
         choice[hit] = i
         taken |= hit
     out = dataset.copy(deep=False)  # copy-on-write: columns set below are new
