@@ -72,9 +72,16 @@ def write_frame(frame: pd.DataFrame, path: Path) -> None:
             del part
 
 
-def read_table(path: Path) -> pa.Table:
+def read_table(path: Path, columns: list[str] | None = None) -> pa.Table:
+    """A spill file as an Arrow table: all its columns, or only those of ``columns`` it has (the others are
+    not even decompressed)."""
     with pa.memory_map(str(path)) as source:
-        return pa.ipc.open_file(source).read_all()
+        reader = pa.ipc.open_file(source)
+        if columns is not None:
+            names = reader.schema.names
+            fields = [names.index(c) for c in columns if c in names]
+            reader = pa.ipc.open_file(source, options=pa.ipc.IpcReadOptions(included_fields=fields))
+        return reader.read_all()
 
 
 def read_frame(path: Path) -> pd.DataFrame:
@@ -161,6 +168,52 @@ def write_remembered(xpt_files, source: Spilled, frame: pd.DataFrame, path: Path
     if "source" in inspect.signature(xpt_files.write).parameters:
         return xpt_files.write(frame, path, source=source, **how)
     return xpt_files.write(frame, path, **how)  # (an XptFiles that keeps the frame: the package links it)
+
+
+def write_in_parts(xpt_files, source: Spilled, work: Path, layer: str, name: str, rows: list[int], drop: list[str],
+                   path: Path, **how) -> tuple[list[str], int] | None:
+    """A dataset's XPT file and joined spill file written from its chunks' spill files one chunk at a time
+    (``define.xpt.write_xpt_parts``, the bytes of the joined frame), never joined in memory nor made a pandas
+    frame; ``rows``: the records of each chunk, ``drop``: the variables left out. None (nothing written) when
+    the chunks cannot be written so (columns of different types, values the writer transliterates or
+    refuses): the caller joins them and writes the whole."""
+    from define.xpt import NotInParts
+
+    files = [dataset_file(work, layer, name, index) for index, count in enumerate(rows) if count]
+    schemas = []
+    for file in files:
+        with pa.memory_map(str(file)) as handle:
+            schema = pa.ipc.open_file(handle).schema
+        schemas.append(pa.schema([f for f in schema if f.name not in drop], metadata=schema.metadata))
+    # pandas' metadata too: the joined frame has the chunks' column types only when they agree
+    if not files or any(not s.equals(schemas[0], check_metadata=True) for s in schemas[1:]):
+        return None
+
+    def tables(columns):
+        for file in files:
+            table = read_table(file, columns)
+            yield table if columns is not None else table.drop_columns([c for c in drop if c in table.column_names])
+
+    target = source.path(name)
+    spill: list = []
+
+    def each(table: pa.Table) -> None:  # the joined spill file, a chunk at a time (pandas' metadata of the
+        if not spill:                   # chunks: the same frame read back; a dropped column's entry is ignored)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            spill.append(pa.OSFile(str(target), "wb"))
+            spill.append(pa.ipc.new_file(spill[0], table.schema, options=SPILL))
+        spill[1].write_table(table)
+
+    try:
+        done = xpt_files.write_parts(tables, path, source=source, each=each, **how)
+    except NotInParts:
+        done = None
+    finally:
+        for handle in reversed(spill):
+            handle.close()
+    if done is None:
+        target.unlink(missing_ok=True)  # (half of it, when a later chunk was refused)
+    return done
 
 
 def record_counts(datasets) -> dict[str, int]:
@@ -965,6 +1018,9 @@ def _build(pool: Workers, part: Partition, work: Path, staging: Path, spec, spec
     xpt_notes, rows, offsets = [], {}, {}
     sdtm = Spilled(spill, "sdtm", rows)  # (rows filled as each dataset is written)
     for name, dspec in specs.items():
+        offsets[name] = list(np.cumsum([0] + [chunks[i].rows.get(name, 0) for i in range(n)])[:-1]) \
+            if name in by_subject else [0] * n
+        how = dict(dataset_name=name, dataset_label=dspec.label, variables=xpt_variables(dspec), created=created)
         if name in ts_done:
             frame = ts_done[name].drop(columns=drops[name])
         else:
@@ -972,11 +1028,15 @@ def _build(pool: Workers, part: Partition, work: Path, staging: Path, spec, spec
                 check_order(name, [chunks[i].edges.get(name) for i in range(n)], part.boundaries,
                             order_keys([v.name for v in dspec.parent_variables], sort_of(dspec)),
                             f"sdtm.yaml: domains.{name}.sort")
+            done = write_in_parts(xpt_files, sdtm, work, "sdtm", name,
+                                  [chunks[i].rows.get(name, 0) for i in chunk_range(name)], drops[name],
+                                  folder / f"{name.lower()}.xpt", **how)
+            if done is not None:
+                xpt_notes += done[0]
+                rows[name] = done[1]
+                continue
             frame = join_dataset(work, "sdtm", name, len(chunk_range(name)), drops[name])
-        offsets[name] = list(np.cumsum([0] + [chunks[i].rows.get(name, 0) for i in range(n)])[:-1]) \
-            if name in by_subject else [0] * n
-        xpt_notes += write_remembered(xpt_files, sdtm, frame, folder / f"{name.lower()}.xpt", dataset_name=name,
-                                      dataset_label=dspec.label, variables=xpt_variables(dspec), created=created)
+        xpt_notes += write_remembered(xpt_files, sdtm, frame, folder / f"{name.lower()}.xpt", **how)
         rows[name] = len(frame)
         write_frame(frame, spill.path / "sdtm" / f"{name}.arrow")
         del frame
@@ -1022,10 +1082,15 @@ def _build(pool: Workers, part: Partition, work: Path, staging: Path, spec, spec
         check_order(name, [o["edges"].get(name) for o in outs], part.boundaries,
                     order_keys(variables, adam_spec.datasets[name].get("keys") or []),
                     f"{adam_spec.file}: datasets.{name}.keys")
+        how = dict(dataset_name=name, dataset_label=adam_spec.datasets[name].get("label", ""),
+                   variables=adam_spec.xpt_variables(name), created=created)
+        done = write_in_parts(xpt_files, adam, work, "adam", name, [o["rows"].get(name, 0) for o in outs], [],
+                              folder / f"{name.lower()}.xpt", **how)
+        if done is not None:
+            adam_rows[name] = done[1]
+            continue
         frame = join_dataset(work, "adam", name, n, [])
-        write_remembered(xpt_files, adam, frame, folder / f"{name.lower()}.xpt", dataset_name=name,
-                         dataset_label=adam_spec.datasets[name].get("label", ""),
-                         variables=adam_spec.xpt_variables(name), created=created)
+        write_remembered(xpt_files, adam, frame, folder / f"{name.lower()}.xpt", **how)
         adam_rows[name] = len(frame)
         write_frame(frame, spill.path / "adam" / f"{name}.arrow")
         del frame

@@ -105,6 +105,22 @@ class XptFiles:
                                                 created, tuple(notes))
         return notes
 
+    def write_parts(self, tables, path, *, dataset_name: str, dataset_label: str, variables: list[XptVariable],
+                    created: datetime, source: Mapping, each=None) -> tuple[list[str], int]:
+        """``define.xpt.write_xpt_parts`` (a dataset written from its Arrow tables one at a time), remembering
+        the file as ``write`` does, with no frame: the read-only mapping ``source`` stands for the data
+        (``source[dataset_name]`` is the concatenation of the tables). Raises ``define.xpt.NotInParts`` as
+        that function does."""
+        path = Path(path)
+        notes, rows = xpt.write_xpt_parts(tables, path, dataset_name=dataset_name, dataset_label=dataset_label,
+                                          variables=variables, created=created, each=each)
+        self.written[dataset_name] = WrittenXpt(path, lambda: None, source if read_only(source) else None,
+                                                (rows, len(variables)), tuple(v.name for v in variables),
+                                                dataset_label, _described(variables),
+                                                tuple(v.length for v in variables),
+                                                written_lengths(path, len(variables)), created, tuple(notes))
+        return notes, rows
+
     def same(self, data: pd.DataFrame | None, path: Path, dataset_name: str, dataset_label: str,
              variables: list[XptVariable], created: datetime, source: Mapping | None = None) -> WrittenXpt | None:
         """The file written earlier from exactly these inputs (so with the bytes ``path`` would get), if any:

@@ -444,6 +444,116 @@ def write_xpt(dataset: pd.DataFrame, path, *, dataset_name: str, dataset_label: 
     return warnings
 
 
+class NotInParts(Exception):
+    """The parts cannot be written one at a time with the bytes ``write_xpt`` gives their concatenation (a
+    value the writer would transliterate, refuse or report, a column of a type only the whole-frame writer
+    reads, parts of different types, no record): nothing is written, the caller writes the whole."""
+
+
+def write_xpt_parts(tables, path, *, dataset_name: str, dataset_label: str, variables: list[XptVariable],
+                    created: datetime | None = None, each=None) -> tuple[list[str], int]:
+    """``write_xpt`` of the concatenation of the Arrow tables ``tables(columns)`` yields, with the same bytes,
+    never holding more than one table (a chunk of records) and never making a pandas frame.
+
+    ``tables(columns)`` is called twice and yields the same tables each time, with only the named columns
+    (``columns`` a list) or with all of them (None). The first pass reads only the Char variables without a
+    length in ``variables`` and settles each one's length: the longest value over all tables, at least 1,
+    decided before the first byte is written. The second writes the records table after table;
+    ``each(table)`` is then called with each table written (the caller spills it). Returns the warnings
+    and the number of records.
+
+    Raises ``NotInParts`` (nothing written) when the tables do not all have the same columns and types,
+    when none has a record, when a column has a type other than text (Char) or numbers (Num), or when any
+    value would be transliterated or refused: the caller then writes the whole dataset with ``write_xpt``,
+    whose notes and problems name the rows of the whole."""
+    path = Path(path)
+    auto = [v.name for v in variables if v.type == "Char" and v.length is None]
+    widths = dict.fromkeys(auto, 1)
+    if auto:
+        for table in tables(auto):
+            for name in auto:
+                if name not in table.schema.names:
+                    raise NotInParts(f"{dataset_name}: no column {name}")
+                column = table.column(name)
+                if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+                        or pa.types.is_null(column.type)):
+                    raise NotInParts(f"{dataset_name}.{name}: {column.type} values, not text")
+                if len(column) and not pa.types.is_null(column.type):
+                    longest = pc.max(pc.binary_length(column)).as_py()
+                    widths[name] = max(widths[name], longest or 0)
+        too_long = [name for name, width in widths.items() if width > MAX_CHAR_LENGTH]
+        if too_long:
+            raise NotInParts(f"{dataset_name}: values longer than {MAX_CHAR_LENGTH} in {', '.join(too_long)}")
+    fixed = [XptVariable(v.name, v.label, v.type, widths[v.name], v.format) if v.name in widths else v
+             for v in variables]
+    lengths = [v.length if v.type == "Char" else 8 for v in fixed]
+    positions = np.concatenate([[0], np.cumsum(lengths)]).astype(int)
+    warnings: list[str] = []
+    schema, n_rows = None, 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    try:
+        with open(partial, "wb") as handle:
+            size = 0
+            for table in tables(None):
+                if not table.num_rows:
+                    continue  # (as pandas.concat of the parts, which leaves empty ones out)
+                if schema is None:
+                    schema = table.schema
+                    problems = _check_metadata(pd.DataFrame(columns=schema.names), dataset_name, dataset_label,
+                                               variables, warnings)
+                    if problems:
+                        raise NotInParts("; ".join(problems))
+                    if path.name != f"{dataset_name.lower()}.xpt":
+                        warnings.append(f"{dataset_name}: file name '{path.name}' is not '{dataset_name.lower()}.xpt'")
+                    handle.write(_headers(dataset_name, dataset_label, variables, lengths, positions, created))
+                elif not table.schema.equals(schema):
+                    raise NotInParts(f"{dataset_name}: the parts differ in their columns' types")
+                sources = [_arrow_char(table.column(v.name), v) if v.type == "Char"
+                           else _arrow_numbers(table.column(v.name)) for v in fixed]
+                if any(source is None for source in sources):
+                    raise NotInParts(f"{dataset_name}: values the writer transliterates, refuses or converts")
+                size += _write_observations(handle, sources, positions, table.num_rows)
+                n_rows += table.num_rows
+                del sources
+                if each is not None:
+                    each(table)
+            if schema is None:
+                raise NotInParts(f"{dataset_name}: no record")
+            handle.write(b" " * (-size % 80))
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return warnings, n_rows
+
+
+def _arrow_char(column, var: XptVariable) -> _ArrowText | None:
+    """A Char column of an Arrow table as ``_ArrowText`` (``_arrow_column``'s checks and bytes: ASCII text
+    without NUL, none longer than the length); None when it is not that (or not text)."""
+    if pa.types.is_null(column.type):
+        column = pa.nulls(len(column), pa.large_string())  # (an all-missing column: blanks)
+    elif not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        return None
+    return _arrow_column(pd.Series(pd.arrays.ArrowExtensionArray(column), copy=False), var)
+
+
+def _arrow_numbers(column) -> _Numbers | None:
+    """A Num column of an Arrow table as ``_Numbers`` with the float64 values ``_num_column`` takes from the
+    frame (missing -> NaN); None for any other type (the whole-frame writer converts or refuses those) and
+    for values no IBM float holds."""
+    kind = column.type
+    if pa.types.is_null(kind):
+        values = np.full(len(column), np.nan)
+    elif pa.types.is_integer(kind) or pa.types.is_floating(kind) or (pa.types.is_boolean(kind)
+                                                                    and not column.null_count):
+        values = column.to_numpy().astype(np.float64)  # (nulls of integers come out as NaN)
+    else:
+        return None
+    if np.any(np.abs(values) >= 16.0 ** 63):
+        return None
+    return _Numbers(values)
+
+
 def _headers(dataset_name: str, dataset_label: str, variables: list[XptVariable], lengths: list[int],
              positions: np.ndarray, created: datetime | None) -> bytes:
     """Every record before the observations."""

@@ -1,6 +1,7 @@
 """A run in chunks of subjects gives the bytes of a run in one chunk (cdisc.chunks); the partition and the
 join by hand."""
 import io
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -245,3 +246,33 @@ def test_join_as_arrow_or_as_frames(tmp_path):
     joined = chunks.join_dataset(tmp_path, "sdtm", "LB", 4, ["LBSPEC"])
     expected = pd.DataFrame({"USUBJID": ["A", "A", "B", "C"], "LBSEQ": [1.0, 2.0, 1.0, 1.0]})
     pd.testing.assert_frame_equal(joined, expected)
+
+
+def test_a_dataset_written_chunk_by_chunk_reads_back_as_the_joined_one(tmp_path):
+    from define.written import XptFiles
+    from define.xpt import XptVariable, write_xpt
+
+    work, folder = tmp_path / "work", chunks.SpillFolder(tmp_path / "joined")
+    parts = [pd.DataFrame({"USUBJID": pd.Series(["S-1", "S-2"], dtype="str"), "AESPID": [None, None],
+                           "AESEQ": [1.0, np.nan]}),
+             pd.DataFrame({"USUBJID": pd.Series(["S-30"], dtype="str"), "AESPID": [None], "AESEQ": [2.0]})]
+    for index, part in zip([0, 2], parts):  # (chunk 1: no adverse event)
+        chunks.write_frame(part, chunks.dataset_file(work, "sdtm", "AE", index))
+    how = dict(dataset_name="AE", dataset_label="Adverse Events", created=datetime(2024, 5, 1),
+               variables=[XptVariable("USUBJID", "Subject", "Char"), XptVariable("AESEQ", "Sequence", "Num")])
+    rows: dict = {}
+    spilled = chunks.Spilled(folder, "sdtm", rows)
+    files = XptFiles()
+    done = chunks.write_in_parts(files, spilled, work, "sdtm", "AE", [2, 0, 1], ["AESPID"], tmp_path / "ae.xpt", **how)
+    assert done == ([], 3)
+    rows["AE"] = 3
+    joined = chunks.join_dataset(work, "sdtm", "AE", 3, ["AESPID"])
+    pd.testing.assert_frame_equal(spilled["AE"], joined)  # the same columns, types and values
+    write_xpt(joined, tmp_path / "whole" / "ae.xpt", **how)
+    assert (tmp_path / "ae.xpt").read_bytes() == (tmp_path / "whole" / "ae.xpt").read_bytes()
+    assert files.same(None, tmp_path / "m5" / "ae.xpt", source=spilled, **how) is not None  # the package links it
+    # a chunk the writer must see whole (a value it transliterates): nothing written, the caller joins
+    chunks.write_frame(parts[1].assign(USUBJID="S-3é"), chunks.dataset_file(work, "sdtm", "AE", 2))
+    assert chunks.write_in_parts(files, spilled, work, "sdtm", "AE", [2, 0, 1], ["AESPID"],
+                                 tmp_path / "again" / "ae.xpt", **how) is None
+    assert not spilled.path("AE").exists() and not (tmp_path / "again" / "ae.xpt").exists()

@@ -41,6 +41,7 @@ def test_a_full_disk_names_the_operation_and_the_file(previous, monkeypatch, cap
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
     monkeypatch.setattr(define.xpt, "write_xpt", full)
+    monkeypatch.setattr(define.xpt, "write_xpt_parts", full)  # (a dataset written from its chunks' files)
     assert main(["run", "--out", "out", "--sdtm-only"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: writing 17 SDTM datasets: out/.cdisc/v-")

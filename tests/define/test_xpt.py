@@ -361,3 +361,69 @@ def test_object_text_goes_to_pyarrow_only_when_every_value_is_text():
     assert _object_text(pd.Series(["a", 1], dtype=object)) is None
     assert _object_text(pd.Series(["a", pd.Timestamp("2024-01-01")], dtype=object)) is None
     assert _object_text(pd.Series([], dtype=object)) is None
+
+
+def _in_parts(frames: list[pd.DataFrame]):
+    """``write_xpt_parts``' tables: the frames as Arrow tables, all columns or those named that they have."""
+    import pyarrow as pa
+
+    tables = [pa.Table.from_pandas(frame, preserve_index=False) for frame in frames]
+    return lambda columns: (t if columns is None else t.select([c for c in columns if c in t.column_names])
+                            for t in tables)
+
+
+LB_PARTS = [pd.DataFrame({"USUBJID": pd.Series(["S-1", "S-1", None], dtype="str"),
+                          "LBTEST": pd.Series(["Glucose", "", "Insulin"], dtype="str"),
+                          "LBCOMM": [None, None, None],  # no value in any part: length 1, blanks
+                          "LBSTRESN": [5.5, np.nan, -0.25], "LBDY": pd.Series([1, None, 3], dtype="Int64")}),
+            pd.DataFrame({"USUBJID": pd.Series([], dtype="str"), "LBTEST": pd.Series([], dtype="str"),
+                          "LBCOMM": pd.Series([], dtype=object), "LBSTRESN": pd.Series([], dtype=float),
+                          "LBDY": pd.Series([], dtype="Int64")}),  # left out, as pandas.concat does
+            pd.DataFrame({"USUBJID": pd.Series(["S-10000"] * 30, dtype="str"),  # longer here: the length of all
+                          "LBTEST": pd.Series(["C-peptide"] * 29 + [None], dtype="str"),
+                          "LBCOMM": [None] * 30, "LBSTRESN": np.r_[np.arange(29.0), np.nan],
+                          "LBDY": pd.Series(range(30), dtype="Int64")})]
+LB_VARIABLES = [XptVariable("USUBJID", "Subject", "Char"), XptVariable("LBTEST", "Test", "Char", 12),
+                XptVariable("LBCOMM", "Comment", "Char"), XptVariable("LBSTRESN", "Result", "Num"),
+                XptVariable("LBDY", "Day", "Num", None, "8.")]
+
+
+def test_a_dataset_written_in_parts_has_the_bytes_of_the_whole(tmp_path):
+    from define.xpt import write_xpt_parts
+
+    how = dict(dataset_name="LB", dataset_label="Laboratory", variables=LB_VARIABLES, created=datetime(2024, 5, 1))
+    whole = pd.concat([LB_PARTS[0], LB_PARTS[2]], ignore_index=True)
+    write_xpt(whole, tmp_path / "lb.xpt", **how)
+    seen = []
+    notes, rows = write_xpt_parts(_in_parts(LB_PARTS), tmp_path / "parts" / "lb.xpt", each=seen.append, **how)
+    written = (tmp_path / "parts" / "lb.xpt").read_bytes()
+    assert written == (tmp_path / "lb.xpt").read_bytes()
+    assert (notes, rows, [t.num_rows for t in seen]) == ([], 33, [3, 30])
+    # USUBJID 7 (the second part's 'S-10000', decided before the first record), LBTEST 12 (the spec), LBCOMM 1
+    data, meta = read_xpt(tmp_path / "parts" / "lb.xpt")
+    assert [v.length for v in meta.variables] == [7, 12, 1, 8, 8]
+    first = written.index(b"S-1    Glucose     ")  # the first record: 'S-1' padded to 7, 'Glucose' to 12
+    assert written[first + 19:first + 20 + 16] == b" " + ibm_bytes(5.5) + ibm_bytes(1.0)
+    missing = written.index(b"S-1                 ")  # the second: LBTEST '' and LBCOMM blank, numbers missing
+    assert written[missing + 20:missing + 36] == b"." + bytes(7) + b"." + bytes(7)
+    assert data["LBDY"].iloc[[0, 2, 32]].tolist() == [1.0, 3.0, 29.0] and np.isnan(data["LBDY"][1])
+    assert data["LBTEST"].iloc[[31, 32]].tolist() == ["C-peptide", ""] and len(written) % 80 == 0
+
+
+def test_parts_the_whole_frame_writer_must_write_are_refused_with_nothing_written(tmp_path):
+    from define.xpt import NotInParts, write_xpt_parts
+
+    how = dict(dataset_name="LB", dataset_label="Laboratory", variables=LB_VARIABLES, created=datetime(2024, 5, 1))
+    refused = [[LB_PARTS[0], LB_PARTS[2].astype({"LBSTRESN": str})],  # a column of another type
+               [LB_PARTS[0], LB_PARTS[2].assign(LBTEST="Glucosé")],  # a value to transliterate, in a later part
+               [LB_PARTS[0], LB_PARTS[2].assign(LBTEST="C-peptide, fasting")],  # longer than the spec's 12
+               [LB_PARTS[0].assign(USUBJID="S" * 201)],  # longer than XPT allows
+               [LB_PARTS[0].assign(LBSTRESN=np.inf)],  # no IBM float holds it
+               [LB_PARTS[0].assign(LBDY=pd.Timestamp("2024-01-01"))],  # a date: the whole-frame writer refuses
+               [LB_PARTS[0].drop(columns="LBCOMM")],  # a variable with no column
+               [LB_PARTS[1]]]  # no record
+    for parts in refused:
+        seen = []
+        with pytest.raises(NotInParts):
+            write_xpt_parts(_in_parts(parts), tmp_path / "no" / "lb.xpt", each=seen.append, **how)
+        assert not list((tmp_path / "no").glob("*")), parts
