@@ -582,7 +582,7 @@ def _map_chunk(task: Task) -> ChunkSdtm:
         edges[name] = _edge(frame, order_keys(frame.columns, sort_of(result.specs[name])))
         write_frame(frame, dataset_file(task.work, "sdtm", name, task.index))
     if result.lineage is not None:
-        write_frame(result.lineage, dataset_file(task.work, "lineage", "records", task.index))
+        write_lineage_parts(result.lineage, dataset_file(task.work, "lineage", "records", task.index))
     return ChunkSdtm(task.index, rows, result.specs, result.reports, result.notes, result.cut_log, blank, edges,
                      result.note_phases)
 
@@ -850,30 +850,62 @@ def join_dataset(work: Path, layer: str, name: str, chunks: int, drop: list[str]
     return pd.concat(non_empty, ignore_index=True)
 
 
+LINEAGE_BATCHES = b"cdisc.batches"  # a chunk's lineage file: the record batches of each dataset (JSON)
+
+
+def write_lineage_parts(lineage: pd.DataFrame, path: Path) -> None:
+    """A chunk's lineage as an Arrow IPC file whose record batches each hold one dataset's records (in their
+    order), the batches of each dataset named in the schema's metadata: the join reads each dataset of
+    each chunk alone (``join_lineage``), not the whole file once per dataset."""
+    import json
+
+    table = pa.Table.from_pandas(lineage, preserve_index=False)
+    names = lineage["DATASET"].to_numpy(dtype=object)
+    starts = np.flatnonzero(np.r_[True, names[1:] != names[:-1]]) if len(names) else np.zeros(0, dtype=np.int64)
+    ends = np.r_[starts[1:], len(names)]
+    batches, where = [], {}
+    for start, end in zip(starts, ends):  # (sdtm.lineage writes each dataset's records together: one run each)
+        for batch in table.slice(int(start), int(end - start)).to_batches():
+            where.setdefault(str(names[start]), []).append(len(batches))
+            batches.append(batch)
+    schema = table.schema.with_metadata({**(table.schema.metadata or {}), LINEAGE_BATCHES: json.dumps(where)})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, schema, options=SPILL) as writer:
+        for batch in batches:
+            writer.write_batch(batch)
+
+
 def join_lineage(work: Path, chunks: int, offsets: dict[str, list[int]], order: list[str], path: Path) -> None:
     """The lineage of the whole study into one Arrow IPC file: each dataset's records chunk after chunk,
-    RECORD offset by the records of the chunks before; one chunk's part of one dataset in memory at a time."""
+    RECORD offset by the records of the chunks before; one chunk's part of one dataset in memory at a time,
+    read as the record batches ``write_lineage_parts`` wrote it in, never as a pandas frame."""
+    import json
+
     from sdtm.lineage import COLUMNS
 
     sources = [p for index in range(chunks) if (p := dataset_file(work, "lineage", "records", index)).is_file()]
     path.parent.mkdir(parents=True, exist_ok=True)
+    readers = []
+    for source in sources:
+        reader = pa.ipc.open_file(pa.memory_map(str(source)))
+        readers.append((int(source.stem), reader, json.loads((reader.schema.metadata or {})[LINEAGE_BATCHES])))
     schema, writer, sink = None, None, None
     try:
         for name in order:
-            for index, source in enumerate(sources):
-                with pa.memory_map(str(source)) as handle:
-                    table = pa.ipc.open_file(handle).read_all()
-                    table = table.filter(pc.equal(table["DATASET"], name))  # (filtered before any conversion)
-                if not table.num_rows:
-                    continue
-                part = table.to_pandas()
-                part["RECORD"] = part["RECORD"] + offsets[name][int(source.stem)]
-                part = pa.Table.from_pandas(part[COLUMNS], preserve_index=False)
-                if writer is None:
-                    schema = part.schema
-                    sink = pa.OSFile(str(path), "wb")
-                    writer = pa.ipc.new_file(sink, schema, options=SPILL)
-                writer.write_table(part.cast(schema) if part.schema != schema else part)
+            for index, reader, where in readers:
+                for position in where.get(name, []):
+                    batch = reader.get_batch(position)
+                    if not batch.num_rows:
+                        continue
+                    column = batch.schema.get_field_index("RECORD")
+                    record = pc.add(batch.column(column), pa.scalar(int(offsets[name][index]), batch.column(column).type))
+                    part = pa.Table.from_batches([batch]).set_column(column, batch.schema.field(column), record)
+                    if writer is None:
+                        schema = part.schema.remove_metadata().with_metadata(
+                            {k: v for k, v in (reader.schema.metadata or {}).items() if k != LINEAGE_BATCHES})
+                        sink = pa.OSFile(str(path), "wb")
+                        writer = pa.ipc.new_file(sink, schema, options=SPILL)
+                    writer.write_table(part.cast(schema) if not part.schema.equals(schema) else part)
         if writer is None:
             write_frame(pd.DataFrame(columns=COLUMNS), path)
     finally:

@@ -276,3 +276,23 @@ def test_a_dataset_written_chunk_by_chunk_reads_back_as_the_joined_one(tmp_path)
     assert chunks.write_in_parts(files, spilled, work, "sdtm", "AE", [2, 0, 1], ["AESPID"],
                                  tmp_path / "again" / "ae.xpt", **how) is None
     assert not spilled.path("AE").exists() and not (tmp_path / "again" / "ae.xpt").exists()
+
+
+def test_lineage_joins_each_dataset_chunk_after_chunk_with_its_records_offset(tmp_path):
+    def lineage(rows):
+        return pd.DataFrame(rows, columns=["DATASET", "RECORD", "USUBJID", "SEQ", "FILE", "ROW", "KEY", "MELTED"])
+
+    first = lineage([("DM", 1, "S-1", np.nan, "dm.csv", 2, "S-1", ""), ("DM", 2, "S-2", np.nan, "dm.csv", 3, "S-2", ""),
+                     ("AE", 1, "S-1", 1.0, "ae.csv", 2, "S-1/1", "")])
+    second = lineage([("DM", 1, "S-3", np.nan, "dm.csv", 4, "S-3", ""),  # (no adverse event in this chunk)
+                      ("VS", 1, "S-3", 1.0, "vs.csv", 2, "S-3/1", "VSORRES=SYSBP")])
+    chunks.write_lineage_parts(first, chunks.dataset_file(tmp_path, "lineage", "records", 0))
+    chunks.write_lineage_parts(second, chunks.dataset_file(tmp_path, "lineage", "records", 1))
+    offsets = {"DM": [0, 2], "AE": [0, 1], "VS": [0, 0]}  # the records of the chunks before, per dataset
+    chunks.join_lineage(tmp_path, 2, offsets, ["DM", "AE", "VS"], tmp_path / "lineage.arrow")
+    joined = chunks.read_frame(tmp_path / "lineage.arrow")
+    assert joined[["DATASET", "RECORD", "USUBJID", "ROW"]].values.tolist() == [
+        ["DM", 1, "S-1", 2], ["DM", 2, "S-2", 3], ["DM", 3, "S-3", 4], ["AE", 1, "S-1", 2], ["VS", 1, "S-3", 2]]
+    assert joined["MELTED"].tolist() == ["", "", "", "", "VSORRES=SYSBP"] and str(joined["RECORD"].dtype) == "int64"
+    chunks.join_lineage(tmp_path / "none", 2, offsets, ["DM"], tmp_path / "empty.arrow")  # no chunk's lineage
+    assert list(chunks.read_frame(tmp_path / "empty.arrow").columns) == list(first.columns)
