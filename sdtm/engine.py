@@ -107,6 +107,8 @@ def duplicate_keys(data: pd.DataFrame, keys: list[str], domain: str, limit: int 
     if "__file" not in data:
         return []
     found, count = repeated_keys(data, keys, limit)
+    if not count:  # (the location columns as Python objects only when there is a record to name)
+        return []
     files, rows, located = data["__file"].to_numpy(), data["__row"].to_numpy(), data["__key"].to_numpy()
     problems = []
     for values, later, first in found:

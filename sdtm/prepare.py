@@ -58,6 +58,8 @@ def repeated_source_keys(table: pd.DataFrame, keys: list[str], source: str, limi
     The key values are read from the columns themselves (not the located __key text)."""
     present = [k for k in keys if k in table.columns]
     found, count = repeated_keys(table, present, limit)
+    if not count:  # (the location columns as Python objects only when there is a record to name)
+        return []
     files, rows = table["__file"].to_numpy(), table["__row"].to_numpy()
     problems = []
     for values, later, first in found:
