@@ -430,15 +430,48 @@ def split_spilled(folder: Path, part: Partition) -> None:
             for index in range(1, part.chunks):
                 _write_table(schema.empty_table(), folder / f"{index:05d}" / path.name)
             continue
-        with pa.memory_map(str(path)) as source:  # as Arrow, not pandas: each chunk's records one take
-            table = pa.ipc.open_file(source).read_all()
-        path.unlink()
-        for index in range(part.chunks):
-            rows = table if isinstance(where, str) else table.take(pa.array(np.flatnonzero(where == index)))
-            _write_table(rows, folder / f"{index:05d}" / path.name)
-            del rows
-        del table
+        if isinstance(where, str):  # every chunk
+            with pa.memory_map(str(path)) as source:  # as Arrow, not pandas
+                table = pa.ipc.open_file(source).read_all()
+            path.unlink()
+            for index in range(part.chunks):
+                _write_table(table, folder / f"{index:05d}" / path.name)
+            del table
+        else:
+            _split_batches(path, where, part.chunks, folder)
         _give_back_memory(collect=False)
+
+
+def _split_batches(path: Path, where: np.ndarray, chunks: int, folder: Path) -> None:
+    """A spilled table's records into the chunks' files a record batch at a time, each batch's records put in
+    chunk order by one take and each chunk's part a slice of it: one batch in memory, not the table, and no
+    take per chunk from the whole table (a take from a table of many batches costs about the whole table:
+    74 chunks of the 12 M lab records of 100,000 subjects took minutes). Chunk 0's file replaces the table's."""
+    parts = [folder / f"{index:05d}" / (path.name + (".part" if index == 0 else "")) for index in range(chunks)]
+    for target in parts:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    with pa.memory_map(str(path)) as source:
+        reader = pa.ipc.open_file(source)
+        sinks = [pa.OSFile(str(target), "wb") for target in parts]
+        writers = [pa.ipc.new_file(sink, reader.schema, options=SPILL) for sink in sinks]
+        try:
+            first = 0
+            for number in range(reader.num_record_batches):
+                batch = reader.get_batch(number)
+                chunk_of = where[first:first + batch.num_rows]
+                first += batch.num_rows
+                counts = np.bincount(chunk_of, minlength=chunks)
+                batch = batch.take(pa.array(np.argsort(chunk_of, kind="stable")))
+                offset = 0
+                for index in np.flatnonzero(counts):
+                    writers[index].write_batch(batch.slice(offset, counts[index]))
+                    offset += counts[index]
+                del batch
+        finally:
+            for writer, sink in zip(writers, sinks):
+                writer.close()
+                sink.close()
+    os.replace(parts[0], path)
 
 
 def _write_table(table: pa.Table, path: Path) -> None:
@@ -638,7 +671,7 @@ class Workers:
     and has them import ``warm`` meanwhile."""
 
     def __init__(self, workers: int):
-        self.workers, self.pool = workers, None
+        self.workers, self.pool, self.running = workers, None, None
 
     def __enter__(self):
         self.start()
@@ -655,27 +688,98 @@ class Workers:
                     self.pool.submit(warm)
 
     def stop(self) -> None:
+        if self.running is not None:
+            self.running.stop()
+            self.running = None
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
 
     def run(self, function, tasks: list[Task], progress=None, what: str = "") -> list:
         """The result of each task, in chunk order."""
+        return self.submit(function, tasks).results(progress, what)
+
+    def submit(self, function, tasks: list[Task], at_once: int | None = None) -> Running:
+        """The tasks started in the workers, at most ``at_once`` at a time (``Running.allow`` raises it), while
+        this process goes on; one worker runs them here when asked for the results."""
         if self.pool is None and self.workers > 1:
             self.start()
-        if self.pool is None:
-            out = []
-            for task in tasks:
-                if progress is not None:
-                    progress.step(f"{what}: chunk {task.index + 1} of {len(tasks)}")
-                out.append(function(task))
-            return out
-        futures = [self.pool.submit(function, task) for task in tasks]
+        self.running = Running(self.pool, function, tasks, at_once or self.workers)
+        return self.running
+
+
+class Running:
+    """Tasks handed to a pool's workers by a thread of this process, at most ``at_once`` running at a time, so
+    that this process can do other work beside them (ADaM's first chunks run while the SDTM datasets are
+    written: one worker then, both once the parent's largest joins are done, so that the memory of the joins
+    and of two workers never adds up). Without a pool the tasks run here, one after the other, in
+    ``results``."""
+
+    def __init__(self, pool, function, tasks: list, at_once: int):
+        import threading
+
+        self.pool, self.function, self.tasks, self.at_once = pool, function, tasks, at_once
+        self.futures: list = [None] * len(tasks)
+        self.submitted = [threading.Event() for _ in tasks]
+        self.wake, self.stopped = threading.Event(), False
+        self.thread = None
+        if pool is not None:
+            self.thread = threading.Thread(target=self._feed, name="chunk-feeder", daemon=True)
+            self.thread.start()
+
+    def _feed(self) -> None:
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        following = 0
+        while not self.stopped:
+            running = [f for f in self.futures[:following] if not f.done()]
+            while following < len(self.tasks) and len(running) < self.at_once and not self.stopped:
+                try:
+                    future = self.pool.submit(self.function, self.tasks[following])
+                except RuntimeError:  # the pool shut down (the run failed meanwhile)
+                    return
+                self.futures[following] = future
+                self.submitted[following].set()
+                running.append(future)
+                following += 1
+            if following == len(self.tasks):
+                return
+            self.wake.clear()
+            if running:
+                wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
+            else:
+                self.wake.wait(0.2)
+
+    def allow(self, at_once: int) -> None:
+        """At most ``at_once`` tasks at a time from now on."""
+        self.at_once = at_once
+        self.wake.set()
+
+    def stop(self) -> None:
+        """No further task started (the running ones finish when the pool shuts down)."""
+        self.stopped = True
+        self.wake.set()
+        if self.thread is not None:
+            self.thread.join()
+
+    def results(self, progress=None, what: str = "") -> list:
+        """The result of each task, in chunk order (all of them allowed to run at once from now on)."""
         out = []
-        for task, future in zip(tasks, futures):
-            out.append(future.result())
+        if self.pool is None:
+            for task in self.tasks:
+                if progress is not None:
+                    progress.step(f"{what}: chunk {task.index + 1} of {len(self.tasks)}")
+                out.append(self.function(task))
+            return out
+        self.allow(len(self.tasks))
+        for index, task in enumerate(self.tasks):
+            while not self.submitted[index].wait(0.5):
+                if self.stopped or not self.thread.is_alive():  # (the pool shut down: an earlier result raised)
+                    if not self.submitted[index].is_set():
+                        raise RuntimeError("the chunk workers stopped before every chunk was started")
+            out.append(self.futures[index].result())
             if progress is not None:
-                progress.step(f"{what}: chunk {task.index + 1} of {len(tasks)} done")
+                progress.step(f"{what}: chunk {task.index + 1} of {len(self.tasks)} done")
         return out
 
 
@@ -986,6 +1090,21 @@ def build_chunked(staging: Path, spec_dir, raw_dir, edc, progress, cut, created,
                       xpt_files, sdtm_only, chunk_subjects)
 
 
+def adam_tasks(work: Path, n: int, spec_dir, cut, adam_path: Path, drops: dict, by_subject: set, specs: dict,
+               spill: SpillFolder) -> list[Task]:
+    """ADaM's task of each chunk: its SDTM as written (the permissible variables left out dropped, the
+    datasets made once read from the spill)."""
+    from cdisc.pipeline import xpt_variables
+
+    xpt = {name: (dspec.label, xpt_variables(dspec)) for name, dspec in specs.items()}
+    once = {name: spill.path / "sdtm" / f"{name}.arrow" for name in specs if name not in by_subject}
+    tasks = [Task(work, index, spec_dir, cut, adam_path, {k: v for k, v in drops.items() if k in by_subject},
+                  xpt) for index in range(n)]
+    for task in tasks:
+        task.once = once
+    return tasks
+
+
 def _build(pool: Workers, part: Partition, work: Path, staging: Path, spec, spec_dir, ct, raw, checked, progress,
            cut, created, xpt_files, sdtm_only, chunk_subjects) -> Built:
     from cdisc.pipeline import adam_spec_path, xpt_variables
@@ -1044,15 +1163,29 @@ def _build(pool: Workers, part: Partition, work: Path, staging: Path, spec, spec
             specs[name] = without_variables(specs[name], empty)
             notes.append(left_out_note(name, empty))
 
+    adam_spec = adam_path = adam_run = None
+    if not sdtm_only:
+        from adam.spec import load_adam_spec
+
+        adam_path = adam_spec_path(spec_dir)
+        adam_spec = load_adam_spec(adam_path)
     progress.step(f"writing {len(specs)} SDTM datasets")
     folder = Path(staging) / "sdtm"
     folder.mkdir(parents=True, exist_ok=True)
-    xpt_notes, rows, offsets = [], {}, {}
-    sdtm = Spilled(spill, "sdtm", rows)  # (rows filled as each dataset is written)
-    for name, dspec in specs.items():
+    written_notes, written_rows, offsets = {}, {}, {}
+    # with ADaM beside (chunks in two workers): the datasets made once first (ADaM's chunks read them), then the
+    # others from the most records down: ADaM's first worker starts once the largest is written (the parent's
+    # work on it and two workers never at once); else in the spec's order
+    beside = adam_spec is not None and pool.workers > 1
+    sizes = {name: sum(c.rows.get(name, 0) for c in chunks) for name in specs if name in by_subject and beside}
+    order = [name for name in specs if name not in sizes] + sorted(sizes, key=lambda name: -sizes[name])
+    sdtm = Spilled(spill, "sdtm", written_rows)  # (rows filled as each dataset is written)
+    for name in order:
+        dspec = specs[name]
         offsets[name] = list(np.cumsum([0] + [chunks[i].rows.get(name, 0) for i in range(n)])[:-1]) \
             if name in by_subject else [0] * n
         how = dict(dataset_name=name, dataset_label=dspec.label, variables=xpt_variables(dspec), created=created)
+        done = None
         if name in ts_done:
             frame = ts_done[name].drop(columns=drops[name])
         else:
@@ -1063,16 +1196,24 @@ def _build(pool: Workers, part: Partition, work: Path, staging: Path, spec, spec
             done = write_in_parts(xpt_files, sdtm, work, "sdtm", name,
                                   [chunks[i].rows.get(name, 0) for i in chunk_range(name)], drops[name],
                                   folder / f"{name.lower()}.xpt", **how)
-            if done is not None:
-                xpt_notes += done[0]
-                rows[name] = done[1]
-                continue
-            frame = join_dataset(work, "sdtm", name, len(chunk_range(name)), drops[name])
-        xpt_notes += write_remembered(xpt_files, sdtm, frame, folder / f"{name.lower()}.xpt", **how)
-        rows[name] = len(frame)
-        write_frame(frame, spill.path / "sdtm" / f"{name}.arrow")
-        del frame
-        _give_back_memory(collect=False)  # the next dataset, ADaM's workers and the later stages reuse it
+            frame = join_dataset(work, "sdtm", name, len(chunk_range(name)), drops[name]) if done is None else None
+        if done is None:
+            done = write_remembered(xpt_files, sdtm, frame, folder / f"{name.lower()}.xpt", **how), len(frame)
+            written_rows[name] = len(frame)
+            write_frame(frame, spill.path / "sdtm" / f"{name}.arrow")
+            del frame
+            _give_back_memory(collect=False)  # the next dataset, ADaM's workers and the later stages reuse it
+        written_notes[name], written_rows[name] = done
+        if beside and adam_run is None and name in sizes:
+            progress.step("building ADaM datasets (one worker while the SDTM datasets are written)")
+            adam_run = pool.submit(adam_chunk, adam_tasks(work, n, spec_dir, cut, adam_path, drops, by_subject,
+                                                          specs, spill), at_once=1)
+    if adam_run is not None:
+        adam_run.allow(pool.workers)
+    rows = {name: written_rows[name] for name in specs}  # (the spec's order: define.xml's)
+    written_rows.clear()
+    written_rows.update(rows)
+    xpt_notes = [note for name in specs for note in written_notes[name]]
     reports = merge_reports([c.reports for c in chunks])
     for report in reports:
         report.records_out = rows[report.domain]
@@ -1086,18 +1227,11 @@ def _build(pool: Workers, part: Partition, work: Path, staging: Path, spec, spec
         shutil.rmtree(work / "sdtm", ignore_errors=True)
         return built
 
-    from adam.spec import load_adam_spec
-
-    adam_path = adam_spec_path(spec_dir)
-    adam_spec = load_adam_spec(adam_path)
-    progress.step("building ADaM datasets")
-    xpt = {name: (dspec.label, xpt_variables(dspec)) for name, dspec in specs.items()}
-    once = {name: spill.path / "sdtm" / f"{name}.arrow" for name in specs if name not in by_subject}
-    tasks = [Task(work, index, spec_dir, cut, adam_path, {k: v for k, v in drops.items() if k in by_subject},
-                  xpt) for index in range(n)]
-    for task in tasks:
-        task.once = once
-    outs = pool.run(adam_chunk, tasks, progress if n > 1 else None, "ADaM")
+    if adam_run is None:  # (one chunk)
+        progress.step("building ADaM datasets")
+        adam_run = pool.submit(adam_chunk, adam_tasks(work, n, spec_dir, cut, adam_path, drops, by_subject, specs,
+                                                      spill))
+    outs = adam_run.results(progress if n > 1 else None, "ADaM")
     pool.stop()  # the workers' memory back before the parent joins
     failed = [o["failed"] for o in outs if o.get("failed") is not None]
     if failed:

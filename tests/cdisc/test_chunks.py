@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from cdisc import chunks
@@ -296,3 +297,57 @@ def test_lineage_joins_each_dataset_chunk_after_chunk_with_its_records_offset(tm
     assert joined["MELTED"].tolist() == ["", "", "", "", "VSORRES=SYSBP"] and str(joined["RECORD"].dtype) == "int64"
     chunks.join_lineage(tmp_path / "none", 2, offsets, ["DM"], tmp_path / "empty.arrow")  # no chunk's lineage
     assert list(chunks.read_frame(tmp_path / "empty.arrow").columns) == list(first.columns)
+
+
+def test_split_puts_each_record_in_its_chunk_in_file_order(tmp_path, monkeypatch):
+    # a table spilled in batches of 2 records, cut into 3 chunks: each chunk holds its records in the order of
+    # the file (records 0, 3 and 5 -> chunk 0; 2 -> chunk 1; 1 and 4 -> chunk 2), a lookup table every record
+    # in every chunk
+    monkeypatch.setattr(chunks, "BATCH", 2)
+    whole = tmp_path / "00000"
+    chunks.write_frame(pd.DataFrame({"SUBJ": ["a", "c", "b", "a", "c", "a"], "N": [0, 1, 2, 3, 4, 5]}),
+                       whole / "lab.arrow")
+    chunks.write_frame(pd.DataFrame({"CODE": ["X", "Y"]}), whole / "codes.arrow")
+    part = chunks.Partition(["a", "b", "c"], {"lab": np.array([0, 2, 1, 0, 2, 0]), "codes": "all"})
+    chunks.split_spilled(tmp_path, part)
+    got = [chunks.read_frame(tmp_path / f"{index:05d}" / "lab.arrow")["N"].tolist() for index in range(3)]
+    assert got == [[0, 3, 5], [2], [1, 4]]
+    assert [chunks.read_frame(tmp_path / f"{index:05d}" / "codes.arrow")["CODE"].tolist() for index in range(3)] \
+        == [["X", "Y"]] * 3
+
+
+def test_running_keeps_to_the_tasks_allowed_at_once():
+    # a thread pool of 3 stands in for the worker processes: with one task allowed at a time, no two overlap
+    # until the results are asked for; the results come in task order
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+    from types import SimpleNamespace
+
+    lock, now, most = threading.Lock(), [0], [0]
+
+    def task(t):
+        with lock:
+            now[0] += 1
+            most[0] = max(most[0], now[0])
+        time.sleep(0.05)
+        with lock:
+            now[0] -= 1
+        return t.index * 10
+
+    tasks = [SimpleNamespace(index=i) for i in range(4)]
+    with ThreadPoolExecutor(3) as pool:
+        running = chunks.Running(pool, task, tasks, at_once=1)
+        time.sleep(0.5)  # (all four done one after the other meanwhile)
+        assert most[0] == 1
+        assert running.results() == [0, 10, 20, 30]
+
+
+def test_running_without_a_pool_runs_the_tasks_here_when_asked():
+    from types import SimpleNamespace
+
+    ran = []
+    tasks = [SimpleNamespace(index=i) for i in range(3)]
+    running = chunks.Running(None, lambda t: ran.append(t.index) or t.index, tasks, at_once=1)
+    assert ran == []
+    assert running.results() == [0, 1, 2] and ran == [0, 1, 2]
