@@ -40,16 +40,21 @@ def whole(package):
     return package
 
 
+def write_planted_package(folder, split):
+    """The planted datasets written as a package; split: LB as split domain files, and no define.xml."""
+    frames = split_lb(planted()) if split else planted()
+    write_package(folder, frames)
+    if not split:
+        write_define(folder / "define.xml", frames)
+
+
 def record(findings):
     return [{k: v for k, v in r.items() if k != "seconds"} for r in findings.attrs["rules"]]
 
 
 @pytest.mark.parametrize("split", [False, True])
 def test_unit_by_unit_finds_what_one_pass_over_the_whole_package_finds(tmp_path, split, monkeypatch):
-    frames = split_lb(planted()) if split else planted()
-    write_package(tmp_path / "pkg", frames)
-    if not split:
-        write_define(tmp_path / "pkg" / "define.xml", frames)
+    write_planted_package(tmp_path / "pkg", split)
     package = load_package(tmp_path / "pkg")
     assert isinstance(package.datasets, LazyDatasets) and not any(map(package.datasets.is_read, package.datasets))
     lazy = run_rules(package, stub_ct())
@@ -129,10 +134,7 @@ def test_an_unreadable_dataset_stops_the_run_when_it_is_read(tmp_path):
 def test_units_shared_with_a_second_process_find_what_one_process_finds(tmp_path, split, monkeypatch):
     import validate.parallel as parallel
 
-    frames = split_lb(planted()) if split else planted()
-    write_package(tmp_path / "pkg", frames)
-    if not split:
-        write_define(tmp_path / "pkg" / "define.xml", frames)
+    write_planted_package(tmp_path / "pkg", split)
     held = run_rules(whole(load_package(tmp_path / "pkg")), stub_ct())
     monkeypatch.setattr(parallel, "PARALLEL_BYTES", 0)
     monkeypatch.setattr(parallel, "STARTUP_BYTES", 0)
