@@ -310,6 +310,36 @@ def _find_files(path: Path) -> list[Path]:
     return found
 
 
+SPLIT_PART = re.compile(r"^([A-Z][A-Z0-9]*?)([1-9][0-9]*)$")
+
+
+def split_part_of(file: Path, name: str) -> str | None:
+    """The dataset a file of FDA's ``split`` folder is a part of (split/adlb2.xpt beside adlb.xpt: ADLB), when
+    the whole dataset lies in the folder above; the whole is validated, the parts only compared with it."""
+    match = SPLIT_PART.match(name)
+    if file.parent.name.lower() != "split" or match is None:
+        return None
+    whole = match.group(1)
+    return whole if (file.parent.parent / f"{whole.lower()}{file.suffix.lower()}").is_file() else None
+
+
+def split_part_problems(parts: dict[str, list[tuple[Path, list[str], int]]],
+                        wholes: dict[str, tuple[list[str], int]]) -> list[Problem]:
+    """Parts of a split dataset must hold the whole's variables, in its order, and its records between them."""
+    problems = []
+    for whole, pieces in parts.items():
+        variables, records = wholes[whole]
+        for file, piece_variables, _ in pieces:
+            if piece_variables != variables:
+                problems.append(Problem(str(file), f"a part of {whole} whose variables differ from the whole's: "
+                                                   f"{', '.join(piece_variables)} (the whole: {', '.join(variables)})"))
+        total = sum(count for _, _, count in pieces)
+        if total != records:
+            problems.append(Problem(str(pieces[0][0].parent), f"the parts of {whole} hold {total} records between "
+                                                              f"them, the whole {records}"))
+    return problems
+
+
 def is_run_output(folder: Path) -> bool:
     """A folder written by `cdisc run`: its manifest.json lists the outputs beside it."""
     try:
@@ -431,6 +461,7 @@ def load_package(path: str | Path, define: str | Path | None = None) -> Package:
         raise DataError(changed, title="changed or truncated files")
     sources: dict[str, Path] = {}
     problems = []
+    parts: dict[str, list[tuple[Path, list[str], int]]] = {}
     package.datasets = LazyDatasets()
     for file in files:
         df, described = None, xpt_meta(file) if file.suffix.lower() == ".xpt" else None
@@ -439,6 +470,10 @@ def load_package(path: str | Path, define: str | Path | None = None) -> Package:
         else:
             df, meta = read_xpt(file) if file.suffix.lower() == ".xpt" else read_dataset_json(file)
         name = meta.name
+        whole = split_part_of(file, name) if described is not None else None
+        if whole is not None:  # a copy of records of the whole, in pieces under 5 GB: not a dataset of its own
+            parts.setdefault(whole, []).append((file, list(meta.variables), layout.observations))
+            continue
         if not is_known_dataset(name, package.define):
             problems.append(Problem(str(file), f"unknown dataset {name!r}: not an SDTM domain, SUPP--, ADaM "
                                                "dataset or custom X/Y/Z domain, and not declared in define.xml"))
@@ -459,6 +494,16 @@ def load_package(path: str | Path, define: str | Path | None = None) -> Package:
         else:
             package.datasets.add(name, df)
         package.meta[name] = meta
+    wholes = {whole: (list(package.meta[whole].variables), package.datasets.records(whole))
+              for whole in parts if whole in package.meta}
+    problems += split_part_problems({whole: pieces for whole, pieces in parts.items() if whole in wholes}, wholes)
+    problems += [Problem(str(pieces[0][0].parent), f"parts of {whole}, which is not a dataset of the package")
+                 for whole, pieces in parts.items() if whole not in wholes]
+    for whole, pieces in parts.items():
+        if whole in wholes:
+            package.notes.append(f"{whole}: {', '.join('split/' + f.name for f, _, _ in pieces)} checked against "
+                                 f"{sources[whole].name} (the same variables, its records between them); the whole "
+                                 "dataset validated")
     if problems:
         raise DataError(problems, title="unreadable datasets")
     return package

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 import validate.registry as registry
+from specs.errors import DataError
 from validate.package import LazyDatasets, load_package
 from validate.registry import run_rules
 from validate_study import clean_frames, stub_ct, write_define, write_package
@@ -183,3 +184,31 @@ def test_an_unreadable_dataset_in_the_second_process_stops_the_run_as_in_one(tmp
     with pytest.raises(DataError) as caught:
         run_rules(package, stub_ct())
     assert "ae.xpt" in str(caught.value) and "AETERM" in str(caught.value)
+
+
+def test_the_parts_in_fdas_split_folder_are_checked_against_the_whole_not_validated_again(tmp_path):
+    frames = planted()
+    write_planted_package(tmp_path / "pkg", split=False)
+    adlb = frames["ADLB"]
+    write_package(tmp_path / "pkg" / "split", {"ADLB1": adlb.iloc[:2].reset_index(drop=True),
+                                               "ADLB2": adlb.iloc[2:].reset_index(drop=True)})
+    package = load_package(tmp_path / "pkg")
+    assert "ADLB1" not in package.datasets and "ADLB2" not in package.datasets
+    assert ("ADLB: split/adlb1.xpt, split/adlb2.xpt checked against adlb.xpt (the same variables, its records "
+            "between them); the whole dataset validated") in package.notes
+    without = tmp_path / "without"
+    write_planted_package(without, split=False)
+    pd.testing.assert_frame_equal(run_rules(package, stub_ct()), run_rules(load_package(without), stub_ct()))
+
+
+def test_parts_that_do_not_add_up_to_the_whole_are_an_error_naming_the_folder(tmp_path):
+    frames = planted()
+    write_planted_package(tmp_path / "pkg", split=False)
+    adlb = frames["ADLB"]
+    write_package(tmp_path / "pkg" / "split", {"ADLB1": adlb.iloc[:2].reset_index(drop=True),
+                                               "ADLB2": adlb.iloc[3:].drop(columns="CHG").reset_index(drop=True)})
+    with pytest.raises(DataError) as caught:
+        load_package(tmp_path / "pkg")
+    message = str(caught.value)
+    assert f"parts of ADLB hold {len(adlb) - 1} records between them, the whole {len(adlb)}" in message
+    assert "adlb2.xpt" in message and "a part of ADLB whose variables differ from the whole's" in message
