@@ -139,9 +139,11 @@ def keep_only(df, live):
     """``df`` without the variables not in ``live`` (no data copied); ``df`` itself when none goes."""
     if live is ALL:
         return df
-    keep = [c for c in df.columns if c in live]
+    keep = [i for i, c in enumerate(df.columns.tolist()) if c in live]
     if len(keep) == len(df.columns):
         return df
-    out = df[keep]
+    # by position: selecting by a list of names looks each name up in the text column index, which
+    # costs more than the selection itself (~190 selections per chunk)
+    out = df.take(keep, axis=1)
     out.attrs = dict(df.attrs)
     return out
