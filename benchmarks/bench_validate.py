@@ -270,7 +270,9 @@ def main(argv=None) -> int:
               f"(x{peak / max(data_bytes, 1):.1f})")
     figures.update(peak_gb=round(peak / 1e9, 2), data_gb=round(data_bytes / 1e9, 2))
     if args.demo or args.xpt:
-        subjects = int(package.datasets["DM"]["USUBJID"].nunique()) if "DM" in package.datasets else 0
+        # subjects from DM, or from ADSL in an ADaM-only folder
+        subjects = next((int(package.datasets[name]["USUBJID"].nunique()) for name in ("DM", "ADSL")
+                         if name in package.datasets), 0)
         both = {"SDTM", "ADaM"} <= {package.standard(n) for n in package.datasets}
         scaled = (t2 - t0) * 10000 / subjects if subjects else float("nan")
         print(f"issue 13 target: SDTM and ADaM of 10,000 subjects validated in under 15 s; here {subjects:,} subjects"
