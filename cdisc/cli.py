@@ -85,7 +85,7 @@ def _positive(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from cdisc.chunks import DEFAULT_CHUNK_SUBJECTS
+    from cdisc.chunks.build import DEFAULT_CHUNK_SUBJECTS
 
     parser = argparse.ArgumentParser(prog="cdisc", description="Raw clinical-trial data to CDISC SDTM/ADaM, "
                                                                "Define-XML and XPT, driven by one study spec.")

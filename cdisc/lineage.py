@@ -187,7 +187,7 @@ class Stopped(Exception):
 
 
 def write_arrow_csv(source: Path, path: Path, stop=None) -> None:
-    """``write_csv`` of the frame an Arrow IPC file holds (``cdisc.chunks.read_frame``), with the same bytes,
+    """``write_csv`` of the frame an Arrow IPC file holds (``cdisc.chunks.spill.read_frame``), with the same bytes,
     one record batch at a time: memory bounded by a batch, not by the table, and no pandas frame where
     every column is plain (``_arrow_cells``); a batch with another column goes through pandas. ``stop``: a
     ``threading.Event`` that, once set, stops the writing at the next chunk of rows (``Stopped``)."""

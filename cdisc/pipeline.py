@@ -350,7 +350,7 @@ def run(spec_dir=None, raw_dir=None, out_dir="out", edc="csv", created: datetime
     from cdisc.manifest import write_manifest
     from define.written import XptFiles
 
-    from cdisc.chunks import DEFAULT_CHUNK_SUBJECTS, WORK
+    from cdisc.chunks.build import DEFAULT_CHUNK_SUBJECTS, WORK
 
     chunk_subjects = chunk_subjects or DEFAULT_CHUNK_SUBJECTS
     stream = stream or sys.stdout
@@ -361,7 +361,8 @@ def run(spec_dir=None, raw_dir=None, out_dir="out", edc="csv", created: datetime
     adam, validation_errors, validation_lines = None, 0, []
     progress.step(f"locking {display_path(out_dir)}")
     with publishing(target, publication, slot=cut is not None) as staging:
-        from cdisc.chunks import build_chunked, record_counts
+        from cdisc.chunks.build import build_chunked
+        from cdisc.chunks.spill import record_counts
 
         xpt_files = XptFiles()  # each XPT file written once: the package links these
         built = build_chunked(staging, spec_dir, raw_dir, edc, progress, cut, created, xpt_files, sdtm_only,

@@ -59,7 +59,7 @@ def ipc_file(frames, path):
 
 
 def test_an_arrow_file_is_written_batch_by_batch_with_the_bytes_of_the_whole_frame(tmp_path, monkeypatch):
-    from cdisc.chunks import read_frame
+    from cdisc.chunks.spill import read_frame
     from cdisc.lineage import write_arrow_csv
 
     plain = FRAME[["TEXT", "INT", "FLOAT", "STR", "EMPTY"]].astype({"TEXT": "str"})

@@ -1,0 +1,146 @@
+"""Spill files: data frames and Arrow tables as Arrow IPC files in the work folder, and the joined datasets
+handed on as ``Spilled`` (one dataset read from its file on each access)."""
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+SPILL = pa.ipc.IpcWriteOptions(compression="lz4")  # the spill of a 100,000-subject study fills a disk otherwise
+
+BATCH = 1 << 16  # records converted to Arrow at a time when a frame is spilled
+
+
+def write_frame(frame: pd.DataFrame, path: Path) -> None:
+    """A data frame as an Arrow IPC file (pandas' metadata keeps the column types), converted and written a
+    batch of records at a time: a frame of Python-object text is not copied whole into Arrow beside itself."""
+    if len(frame) <= BATCH:
+        write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+        return
+    schema = pa.Schema.from_pandas(frame, preserve_index=False)  # the whole frame's types, for every batch
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, schema, options=SPILL) as writer:
+        for start in range(0, len(frame), BATCH):
+            part = pa.Table.from_pandas(frame.iloc[start:start + BATCH], schema=schema, preserve_index=False)
+            writer.write_table(part.replace_schema_metadata(schema.metadata))
+            del part
+
+
+def read_table(path: Path, columns: list[str] | None = None) -> pa.Table:
+    """A spill file as an Arrow table: all its columns, or only those of ``columns`` it has (the others are
+    not even decompressed)."""
+    with pa.memory_map(str(path)) as source:
+        reader = pa.ipc.open_file(source)
+        if columns is not None:
+            names = reader.schema.names
+            fields = [names.index(c) for c in columns if c in names]
+            reader = pa.ipc.open_file(source, options=pa.ipc.IpcReadOptions(included_fields=fields))
+        return reader.read_all()
+
+
+def read_frame(path: Path) -> pd.DataFrame:
+    return frame_of([read_table(path)])
+
+
+def frame_of(tables: list[pa.Table]) -> pd.DataFrame:
+    """Tables of one schema, one after the other, as a data frame whose text columns are each one
+    large_string array (pandas' own text storage, which the XPT writer reads in place: a column of several
+    chunks it would copy whole first), joined a column at a time, each column's chunks let go as it is
+    joined (``tables`` is emptied, so that nothing else holds them)."""
+    table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+    tables.clear()
+    metadata = table.schema.metadata
+    arrays, fields = [], []
+    while table.num_columns:
+        field, column = table.schema.field(0), table.column(0)
+        table = table.remove_column(0)
+        array = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+        del column
+        if pa.types.is_string(array.type):
+            array = array.cast(pa.large_string())
+        arrays.append(array)
+        fields.append(field.with_type(array.type))
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=metadata)).to_pandas()
+
+
+def write_table(table: pa.Table, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema, options=SPILL) as writer:
+        writer.write_table(table)
+
+
+def dataset_file(work: Path, layer: str, name: str, index: int) -> Path:
+    return work / layer / name / f"{index:05d}.arrow"
+
+
+class SpillFolder:
+    """Where the joined datasets lie: in the staging area while the run writes, then (``keep``) moved to a
+    temporary folder of the same disk, removed when no mapping reads it any more (or at exit)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._finalizer = None
+
+    def keep(self) -> None:
+        import tempfile
+        import weakref
+
+        if not self.path.is_dir():
+            return
+        kept = Path(tempfile.mkdtemp(prefix="cdisc-datasets-"))
+        os.replace(self.path, kept / "joined")
+        self.path = kept / "joined"
+        self._finalizer = weakref.finalize(self, shutil.rmtree, str(kept), True)
+
+
+class Spilled(Mapping):
+    """Datasets by name, each read from its spill file on access and not kept: iterate one at a time."""
+
+    def __init__(self, folder: SpillFolder, layer: str, rows: dict[str, int]):
+        import weakref
+
+        self.folder, self.layer, self.rows = folder, layer, rows
+        self.alive = weakref.WeakValueDictionary()  # a frame still held elsewhere is handed out again
+
+    def path(self, name: str) -> Path:
+        return self.folder.path / self.layer / f"{name}.arrow"
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self.rows:
+            raise KeyError(name)
+        frame = self.alive.get(name)
+        return frame if frame is not None else read_frame(self.path(name))
+
+    def __contains__(self, name) -> bool:  # (Mapping's own would read the dataset)
+        return name in self.rows
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def record_counts(datasets) -> dict[str, int]:
+    rows = getattr(datasets, "rows", None)
+    return dict(rows) if rows is not None else {n: len(d) for n, d in datasets.items()}
+
+
+def give_back_memory(collect: bool = True) -> None:
+    """What a chunk (or a table, a joined dataset) used goes back to the system before the next one: Arrow's
+    pool and the C heap keep freed memory otherwise. ``collect``: a garbage collection first (a chunk's work
+    may leave cycles; a table read or written here leaves none, and a collection costs ~70 ms each time)."""
+    import ctypes
+    import gc
+
+    if collect:
+        gc.collect()
+    pa.default_memory_pool().release_unused()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass

@@ -1,0 +1,144 @@
+"""The work of one chunk, in a worker process (or here): its SDTM mapped, its ADaM built, each spilled."""
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+
+from cdisc.chunks.join import write_lineage_parts
+from cdisc.chunks.merge import order_keys, sort_of
+from cdisc.chunks.raw import read_tables
+from cdisc.chunks.spill import dataset_file, give_back_memory, read_frame, write_frame
+from specs.errors import CdiscError
+
+
+STUDIES: dict = {}
+
+
+def _study(spec_dir):
+    """The spec and its CT, loaded once per process."""
+    from specs.loader import load_study_spec
+    from specs.study_ct import study_ct
+
+    key = str(spec_dir)
+    if key not in STUDIES:
+        spec = load_study_spec(spec_dir)
+        STUDIES[key] = (spec, study_ct(spec))
+    return STUDIES[key]
+
+
+@dataclass
+class Task:
+    work: Path
+    index: int
+    spec_dir: object
+    cut: object = None
+    adam_spec_path: object = None
+    drop: dict = field(default_factory=dict)  # SDTM dataset -> variables left out (no value in any chunk)
+    xpt: dict = field(default_factory=dict)  # SDTM dataset -> (label, xpt variables) as written
+    once: dict = field(default_factory=dict)  # SDTM dataset made once -> its joined file
+
+
+@dataclass
+class ChunkSdtm:
+    index: int
+    rows: dict  # dataset -> records
+    specs: dict  # name -> DomainSpec (the SUPP-- ones added)
+    reports: list
+    notes: list
+    cut_log: pd.DataFrame | None
+    blank: dict  # dataset -> the permissible variables without a value here (None: no records)
+    edges: dict  # dataset -> (first, last) sort key up to USUBJID
+    note_phases: list = field(default_factory=list)
+    failed: CdiscError | None = None
+
+
+def _edge(frame: pd.DataFrame, keys: list[str]):
+    if frame.empty:
+        return None
+    return tuple(frame[k].iloc[0] for k in keys), tuple(frame[k].iloc[-1] for k in keys)
+
+
+def map_chunk(task: Task) -> ChunkSdtm:
+    try:
+        return _map_chunk(task)
+    finally:
+        give_back_memory()
+
+
+def adam_chunk(task: Task) -> dict:
+    try:
+        return _adam_chunk(task)
+    finally:
+        give_back_memory()
+
+
+def _map_chunk(task: Task) -> ChunkSdtm:
+    """SDTM of one chunk's subjects, spilled to the work folder; problems returned, not raised."""
+    from sdtm.engine import ChunkProblems, build_sdtm, empty_permissible
+
+    spec, ct = _study(task.spec_dir)
+    tables = read_tables(task.work / "raw" / f"{task.index:05d}", spec)
+    shutil.rmtree(task.work / "raw" / f"{task.index:05d}", ignore_errors=True)  # (disk: read once)
+    try:
+        result = build_sdtm(spec, tables, ct, cut=task.cut, whole_study=False)
+    except (ChunkProblems, CdiscError) as exc:
+        return ChunkSdtm(task.index, {}, {}, [], [], None, {}, {}, failed=exc)
+    del tables
+    rows, blank, edges = {}, {}, {}
+    for name, frame in result.datasets.items():
+        rows[name] = len(frame)
+        blank[name] = set(empty_permissible(frame, result.specs[name])) if len(frame) else None
+        edges[name] = _edge(frame, order_keys(frame.columns, sort_of(result.specs[name])))
+        write_frame(frame, dataset_file(task.work, "sdtm", name, task.index))
+    if result.lineage is not None:
+        write_lineage_parts(result.lineage, dataset_file(task.work, "lineage", "records", task.index))
+    return ChunkSdtm(task.index, rows, result.specs, result.reports, result.notes, result.cut_log, blank, edges,
+                     result.note_phases)
+
+
+def _adam_chunk(task: Task) -> dict:
+    """ADaM of one chunk's subjects from the chunk's SDTM as XPT files (what ADaM reads is what XPT holds)."""
+    from adam.build import build_adam, read_sdtm_folder
+    from adam.spec import load_adam_spec
+    from cdisc.pipeline import dcut_frame
+    from define.written import XptFiles
+
+    folder = task.work / "xpt" / f"{task.index:05d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    files = XptFiles()
+    for name, (label, variables) in task.xpt.items():
+        if name in task.once:  # made once (no subject), joined already
+            frame = read_frame(task.once[name])
+        else:
+            frame = read_frame(dataset_file(task.work, "sdtm", name, task.index)).drop(columns=task.drop.get(name, []))
+        files.write(frame, folder / f"{name.lower()}.xpt", dataset_name=name, dataset_label=label,
+                    variables=variables, created=datetime(2000, 1, 1))
+        del frame
+    sdtm = read_sdtm_folder(folder)
+    shutil.rmtree(folder)
+    sdtm["DCUT"] = dcut_frame(sdtm["DM"]["USUBJID"], task.cut)
+    key = ("adam", str(task.adam_spec_path))
+    if key not in STUDIES:
+        STUDIES[key] = load_adam_spec(task.adam_spec_path)
+    spec = STUDIES[key]
+    try:
+        adam = build_adam(sdtm, spec, release=True)
+    except CdiscError as exc:
+        return {"failed": exc}
+    rows, edges = {}, {}
+    for name, frame in adam.items():
+        rows[name] = len(frame)
+        edges[name] = _edge(frame, order_keys(frame.columns, spec.datasets[name].get("keys") or []))
+        write_frame(frame, dataset_file(task.work, "adam", name, task.index))
+    return {"rows": rows, "edges": edges}
+
+
+def warm_adam() -> None:
+    """What an ADaM chunk imports, imported while the parent writes the SDTM datasets."""
+    import adam.build  # noqa: F401
+    import cdisc.pipeline  # noqa: F401
+    import define.written  # noqa: F401
