@@ -125,6 +125,20 @@ def _recode(values: pd.Series, terms: dict | None) -> pd.Series:
     return map_text(values, lookup, keep=True)
 
 
+def _not_sponsor_terms(unknown: set[str], codelist, codelist_name: str) -> dict[str, str]:
+    """The unknown values an extensible codelist cannot take as new terms, with the reason: a sponsor term
+    is a new concept written as a submission value, not a CDISC term spelled with other accents, case or
+    spacing (a typing or encoding slip), and never text beyond printable ASCII (FDA's XPT rules)."""
+    refused = {}
+    for value in unknown:
+        term = codelist.variant_of(value)
+        if term:
+            refused[value] = f"it spells the term '{term}' with other accents, case or spacing"
+        elif not (value.isascii() and value.isprintable()):
+            refused[value] = "a submission value is printable ASCII"
+    return refused
+
+
 def _check_terms(values: pd.Series, raw: pd.DataFrame, source: str | None, codelist_name: str | None,
                  ctx: MapContext) -> pd.Series:
     """Map values to submission values of the codelist (exact, then synonym/decode, case-insensitive).
@@ -143,6 +157,15 @@ def _check_terms(values: pd.Series, raw: pd.DataFrame, source: str | None, codel
     unknown = {v for v, r in resolved.items() if r is None}
     if MULTIPLE in unknown and multiple_allowed(ctx.variable, ctx.supp_qnams):
         unknown.discard(MULTIPLE)  # several values collected, each in SUPP-- (SDTMIG 4.2.8.3)
+    refused = _not_sponsor_terms(unknown, codelist, codelist_name) if codelist.extensible else {}
+    for value, reason in sorted(refused.items()):
+        message = (f"is not a term of the extensible codelist {codelist_name} ({codelist.code}) and cannot be "
+                   f"a sponsor term: {reason}; correct the raw value or recode it with the mapping's terms")
+        if source is not None:
+            ctx.report(raw, values == value, source, message, sink=ctx.term_problems)
+        else:
+            ctx.term_problems.append(Problem(f"{ctx.domain}.{ctx.variable}", f"'{value}' {message}"))
+    unknown -= set(refused)
     if unknown:
         mask = values.isin(unknown)
         if codelist.extensible:

@@ -144,7 +144,8 @@ ALGORITHM_DOCS: dict[str, AlgorithmDoc] = {
                 note="A value that is not a submission value is matched with the terms' synonyms and decodes, "
                      "then with the study CT's collected texts (case ignored); a value of no term is an error for "
                      "a non-extensible codelist and a sponsor term, listed in the run report, for an extensible "
-                     "one.")),
+                     "one, unless it spells one of the codelist's terms with other accents, case or spacing "
+                     "('COMPLÉTED'): that is an error too.")),
     "hardcode_no_ct": AlgorithmDoc(
         {},
         Example("CM", "CMPRESP", {"value": "Y"}, {"CMTRT": ["ASPIRIN", "INSULIN"]}, ["Y", "Y"])),

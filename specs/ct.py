@@ -15,6 +15,7 @@ import os
 import re
 import sys
 import tempfile
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +41,13 @@ def multiple_allowed(variable: str, supp_qnams) -> bool:
     holds 'MULTIPLE', its values going to SUPP-- as <variable>1, <variable>2, ... (RACE1, RACE2); the
     value 'MULTIPLE' is then allowed whatever the variable's codelist, extensible or not."""
     return supp_qnams is not None and f"{variable[:7]}1" in set(supp_qnams)
+
+
+def _folded(text: str) -> str:
+    """Text without accents, case and repeated spaces: what two spellings of one term share."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(bare.casefold().split())
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,23 @@ class Codelist:
             if hits:
                 return None
         return None
+
+    def variant_of(self, text) -> str | None:
+        """The one term that ``text`` spells with other accents, case or spacing ('COMPLÉTED',
+        'Not  Done' for COMPLETED, NOT DONE), or None. A text that resolves by lookup_synonym is not a
+        variant; an extensible codelist takes a new sponsor term, never a misspelled CDISC one."""
+        if not isinstance(text, str):
+            return None
+        cached = self.__dict__.get("_variant_index")
+        if cached is None:
+            cached = {}
+            for value, term in self.terms.items():
+                for spelling in (value, term.decode, *term.synonyms, *term.collected):
+                    if spelling:
+                        cached.setdefault(_folded(spelling), set()).add(value)
+            self.__dict__["_variant_index"] = cached
+        hits = cached.get(_folded(text))
+        return next(iter(hits)) if hits and len(hits) == 1 else None
 
     def _index(self) -> tuple[dict[str, set[str]], ...]:
         cached = self.__dict__.get("_lookup_index")

@@ -26,10 +26,7 @@ KEYS = {name: source["keys"] for name, source in SPEC.sources.items()}
 CASES = make_cases(TABLES, KEYS, SPEC.studyid, COUNT, SEED)
 
 # Cases that fail today, by case id, with the reason.
-EXPECTED_FAILURES: dict[str, str] = {
-    "139-ds-DSDECOD-accent": "an unknown value of an extensible codelist (DSDECOD) is taken as a sponsor term (a "
-                             "note); SE's follow-up element, which reads DSDECOD = COMPLETED, changes",
-}
+EXPECTED_FAILURES: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")

@@ -64,3 +64,19 @@ def test_lookup_tables_in_expressions_and_conditions():
     cases = {"cases": [{"when": "lookup(MDRTE, 'routes') == 'ORAL'", "then": {"algorithm": "hardcode_no_ct",
                                                                              "value": "Y"}}]}
     assert list(condition_add(raw, cases, context(lookups=kept))) == ["Y", "", ""]
+
+
+def test_a_cdisc_term_with_other_accents_or_non_ascii_text_is_refused_not_taken_as_a_sponsor_term():
+    raw = raw_frame(PATNUM=["1", "2", "3", "4", "5"],
+                    DSDECOD=["COMPLETED", "COMPLÉTED", "PROTOCOL DEVIATION", "COMPLETEDÉ", "SITE CLOSED"])
+    ctx = context("DSDECOD", "NCOMPLT", load_ct())
+    assert list(assign_ct(raw, {"source": "DSDECOD"}, ctx))[::2] == ["COMPLETED", "PROTOCOL DEVIATION", "SITE CLOSED"]
+    assert [str(p) for p in ctx.term_problems] == [  # by value
+        "dm.csv row 4 (PATNUM=4): DM.DSDECOD from column DSDECOD: 'COMPLETEDÉ' is not a term of the extensible "
+        "codelist NCOMPLT (C66727) and cannot be a sponsor term: a submission value is printable ASCII; correct "
+        "the raw value or recode it with the mapping's terms",
+        "dm.csv row 2 (PATNUM=2): DM.DSDECOD from column DSDECOD: 'COMPLÉTED' is not a term of the extensible "
+        "codelist NCOMPLT (C66727) and cannot be a sponsor term: it spells the term 'COMPLETED' with other "
+        "accents, case or spacing; correct the raw value or recode it with the mapping's terms"]
+    assert [str(n) for n in ctx.notes] == ["DM.DSDECOD: sponsor-defined value(s) 'SITE CLOSED' added to extensible "
+                                           "codelist NCOMPLT"]

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from specs import ct as ct_module
-from specs.ct import extract_ct, load_ct
+from specs.ct import Codelist, Term, extract_ct, load_ct
 from specs.errors import SpecError
 
 # the full NCI EVS packages: ../shared/reference/ct beside the repository (as in the workplace and CI)
@@ -228,3 +228,14 @@ def test_shipped_subset_matches_the_full_package(tmp_path):
     shipped = json.loads((ct_module.SHIPPED_DIR / "sdtm-ct-2025-03-28.json").read_text())
     assert data["codelists"]["SEX"] == shipped["codelists"]["SEX"]
     assert data["codelists"]["EPOCH"] == shipped["codelists"]["EPOCH"]
+
+
+def test_variant_of_finds_a_term_spelled_with_other_accents_case_or_spacing():
+    codelist = Codelist(code="C1", short="OUT", name="Outcome", extensible=True, terms={
+        "COMPLETED": Term("C2", "Completed"), "NOT DONE": Term("C3", "Not Done", synonyms=("ND",)),
+        "RÉSOLU": Term("C4", "Resolu"), "RESOLU": Term("C5", "Resolu bis")})
+    assert codelist.variant_of("COMPLÉTED") == "COMPLETED"
+    assert codelist.variant_of("not   done") == "NOT DONE"
+    assert codelist.variant_of("Ǹ D") is None  # 'N D' is not a spelling of ND
+    assert codelist.variant_of("resolu") is None  # two terms fold to RESOLU: ambiguous, no variant
+    assert codelist.variant_of("NEW TERM") is None and codelist.variant_of(None) is None
