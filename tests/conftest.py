@@ -1,4 +1,7 @@
-"""Shared fixtures: the demo study's SDTM, built once per test session."""
+"""Shared fixtures: the demo study's SDTM, built once per test session; copies of the built-in study to
+change (see tests/spec_edits.py)."""
+import shutil
+
 import pytest
 
 
@@ -13,3 +16,24 @@ def demo_sdtm():
 @pytest.fixture(scope="session")
 def demo_datasets(demo_sdtm):
     return demo_sdtm[2].datasets
+
+
+@pytest.fixture()
+def spec(tmp_path, monkeypatch):
+    """A copy of the built-in study spec in tmp_path/spec; the working directory is tmp_path."""
+    from specs.loader import builtin_spec_dir
+
+    folder = tmp_path / "spec"
+    shutil.copytree(builtin_spec_dir(), folder)
+    monkeypatch.chdir(tmp_path)
+    return folder
+
+
+@pytest.fixture()
+def study(spec, tmp_path):
+    """(spec, raw): copies of the built-in study spec and of its raw CSV export (no ODM XML)."""
+    from cdisc.pipeline import builtin_raw_dir
+
+    raw = tmp_path / "raw"
+    shutil.copytree(builtin_raw_dir(), raw, ignore=shutil.ignore_patterns("*.xml"))
+    return spec, raw

@@ -1,34 +1,23 @@
 """Bad specs and bad raw exports: one clear message, a non-zero exit, and no partial output."""
-import shutil
 from pathlib import Path
 
 import pytest
 
 from cdisc.cli import main
-from cdisc.pipeline import builtin_raw_dir
-from specs.loader import builtin_spec_dir
+from tests.spec_edits import edit
 
 
 @pytest.fixture()
-def workspace(tmp_path, monkeypatch):
-    spec, raw, out = tmp_path / "spec", tmp_path / "raw", tmp_path / "out"
-    shutil.copytree(builtin_spec_dir(), spec)
-    shutil.copytree(builtin_raw_dir(), raw, ignore=shutil.ignore_patterns("*.xml"))
+def workspace(study, tmp_path):
+    out = tmp_path / "out"
     (out / "sdtm").mkdir(parents=True)
     (out / "sdtm" / "previous.txt").write_text("an earlier run")
-    monkeypatch.chdir(tmp_path)
-    return spec, raw, out
+    return (*study, out)
 
 
 def run(spec, raw, out, capsys):
     code = main(["run", "--spec", str(spec), "--raw", str(raw), "--out", str(out), "--sdtm-only"])
     return code, capsys.readouterr().err
-
-
-def edit(path: Path, old: str, new: str, count: int = 1) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, old
-    path.write_text(text.replace(old, new, count), encoding="utf-8")
 
 
 def assert_untouched(out: Path) -> None:

@@ -1,32 +1,16 @@
 """Silent wrong data in the mapping layer, each made a located error (or handled as the spec says):
 the demo study with one thing broken, mapped end to end (issue 9)."""
-import shutil
 from pathlib import Path
 
 import pytest
 
 from cdisc.cli import main
-from cdisc.pipeline import build_sdtm_from_raw, builtin_raw_dir
+from cdisc.pipeline import build_sdtm_from_raw
 from specs.errors import CdiscError
-from specs.loader import builtin_spec_dir
+from tests.spec_edits import edit
 
 LAB_KEY = "SUBJECT=01-001, ACCESSION=A0000001, TESTCODE=CPEP, TPT_MIN=, TRANSFER=T01"
 LAB_ROW = "NCT05153070,01-001,SCREENING,A0000001,2022-10-10,08:30,,CPEP,C-peptide,SERUM,0.38,nmol/L,0.26,1.03"
-
-
-@pytest.fixture()
-def workspace(tmp_path, monkeypatch):
-    spec, raw = tmp_path / "spec", tmp_path / "raw"
-    shutil.copytree(builtin_spec_dir(), spec)
-    shutil.copytree(builtin_raw_dir(), raw, ignore=shutil.ignore_patterns("*.xml"))
-    monkeypatch.chdir(tmp_path)
-    return spec, raw
-
-
-def edit(path: Path, old: str, new: str, count: int = 1) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, old
-    path.write_text(text.replace(old, new, count), encoding="utf-8")
 
 
 def failure(spec, raw) -> str:
@@ -43,8 +27,8 @@ def run_cli(spec, raw, capsys, *extra):
 
 
 # ------------------------------------------------------------------------------- units and numbers
-def test_a_result_in_a_unit_with_no_factor_stops_the_run(workspace, capsys):
-    spec, raw = workspace
+def test_a_result_in_a_unit_with_no_factor_stops_the_run(study, capsys):
+    spec, raw = study
     edit(raw / "vendor" / "central_lab.csv", LAB_ROW, LAB_ROW.replace("0.38,nmol/L", "380,pmol/L"))
     code, _, err = run_cli(spec, raw, capsys)
     assert code == 1
@@ -56,16 +40,16 @@ def test_a_result_in_a_unit_with_no_factor_stops_the_run(workspace, capsys):
     assert not Path("out").exists()
 
 
-def test_a_comma_decimal_in_a_converted_result_stops_the_run(workspace):
-    spec, raw = workspace
+def test_a_comma_decimal_in_a_converted_result_stops_the_run(study):
+    spec, raw = study
     edit(raw / "vendor" / "central_lab.csv", "0.83,ng/mL,0.78,3.11", "\"0,83\",ng/mL,0.78,3.11")
     message = failure(spec, raw)
     assert ("raw/vendor/central_lab.csv row 2163 (SUBJECT=01-001, ACCESSION=A0000203, TESTCODE=CPEP, TPT_MIN=-10, "
             "TRANSFER=T09): LB.LBSTRESC from LBORRES (raw column RESULT): '0,83' is not a number") in message
 
 
-def test_a_dose_that_is_not_a_number_stops_the_run(workspace):
-    spec, raw = workspace
+def test_a_dose_that_is_not_a_number_stops_the_run(study):
+    spec, raw = study
     edit(raw / "edc" / "ex_csa.csv", "01-001,01,LOG,EX_CSA,1,18/10/2022,15/11/2022,7,",
          "01-001,01,LOG,EX_CSA,1,18/10/2022,15/11/2022,\"1,500\",")
     edit(raw / "edc" / "ex_csa.csv", "01-001,01,LOG,EX_CSA,2,17/11/2022,20/11/2022,7,",
@@ -77,8 +61,8 @@ def test_a_dose_that_is_not_a_number_stops_the_run(workspace):
             "EXDOSE: 'abc' is not a number") in message
 
 
-def test_a_source_declaring_decimal_commas_is_read_with_them(workspace, demo_datasets):
-    spec, raw = workspace
+def test_a_source_declaring_decimal_commas_is_read_with_them(study, demo_datasets):
+    spec, raw = study
     edit(spec / "study.yaml", "    path: edc/ex_csa.csv\n", "    path: edc/ex_csa.csv\n    decimal: \",\"\n")
     edit(raw / "edc" / "ex_csa.csv", "01-001,01,LOG,EX_CSA,1,18/10/2022,15/11/2022,7,",
          "01-001,01,LOG,EX_CSA,1,18/10/2022,15/11/2022,\"7,5\",")
@@ -90,8 +74,8 @@ def test_a_source_declaring_decimal_commas_is_read_with_them(workspace, demo_dat
             "EXDOSE: '7.5' is not a number (the source's decimal mark is ',')") in failure(spec, raw)
 
 
-def test_on_invalid_missing_leaves_the_value_empty_and_lists_it(workspace, capsys):
-    spec, raw = workspace
+def test_on_invalid_missing_leaves_the_value_empty_and_lists_it(study, capsys):
+    spec, raw = study
     edit(spec / "sdtm.yaml", "map: {algorithm: assign_numeric, source: INSDOSE}",
          "map: {algorithm: assign_numeric, source: INSDOSE, on_invalid: missing}")
     edit(raw / "edc" / "insulin.csv", "01-001,01,D1,INSULIN,1,15/10/2022,31", "01-001,01,D1,INSULIN,1,15/10/2022,UNK")
@@ -105,8 +89,8 @@ def test_on_invalid_missing_leaves_the_value_empty_and_lists_it(workspace, capsy
             "(Subject=01-009, Folder=SCR, RecordPosition=1): Subject '01-009')") in out
 
 
-def test_on_invalid_takes_only_the_policies_of_its_algorithm(workspace):
-    spec, raw = workspace
+def test_on_invalid_takes_only_the_policies_of_its_algorithm(study):
+    spec, raw = study
     edit(spec / "sdtm.yaml", "map: {algorithm: assign_numeric, source: INSDOSE}",
          "map: {algorithm: assign_numeric, source: INSDOSE, on_invalid: text}")
     assert "domains.CM.variables[8].map.on_invalid: 'assign_numeric' takes on_invalid: error or missing, not " \
@@ -114,8 +98,8 @@ def test_on_invalid_takes_only_the_policies_of_its_algorithm(workspace):
 
 
 # ----------------------------------------------------------------------------------------------- merges
-def test_a_randomization_number_not_in_the_list_is_an_error(workspace):
-    spec, raw = workspace
+def test_a_randomization_number_not_in_the_list_is_an_error(study):
+    spec, raw = study
     edit(raw / "edc" / "rand.csv", "01-001,01,D1,RAND,1,18/10/2022,R001", "01-001,01,D1,RAND,1,18/10/2022,R999")
     message = failure(spec, raw)
     assert ("raw/edc/dm.csv row 1 (Subject=01-001, Folder=SCR, RecordPosition=1): DM: no record of randomization "
@@ -125,15 +109,15 @@ def test_a_randomization_number_not_in_the_list_is_an_error(workspace):
             "randomization (raw/vendor/randomization.csv) has RANDNO 'R999' (merge[1]; ") in message
 
 
-def test_an_empty_merge_key_is_an_error(workspace):
-    spec, raw = workspace
+def test_an_empty_merge_key_is_an_error(study):
+    spec, raw = study
     edit(raw / "edc" / "rand.csv", "01-001,01,D1,RAND,1,18/10/2022,R001", "01-001,01,D1,RAND,1,18/10/2022,")
     assert ("raw/edc/dm.csv row 1 (Subject=01-001, Folder=SCR, RecordPosition=1): DM: RANDNO empty, so no record "
             "of randomization (raw/vendor/randomization.csv) can be merged on RANDNO") in failure(spec, raw)
 
 
-def test_a_merged_column_the_records_already_have_is_a_spec_error(workspace):
-    spec, raw = workspace
+def test_a_merged_column_the_records_already_have_is_a_spec_error(study):
+    spec, raw = study
     edit(spec / "sdtm.yaml", "{source: rand, by: [Subject], columns: [RANDDAT, RANDNO], optional: true}",
          "{source: rand, by: [Subject], columns: [RANDDAT, RANDNO, Folder], optional: true}")
     assert ("spec/sdtm.yaml: domains.DM.merge[1].columns: 'Folder' is a column of both rand.csv and dm.csv (or an "
@@ -141,8 +125,8 @@ def test_a_merged_column_the_records_already_have_is_a_spec_error(workspace):
             ) in failure(spec, raw)
 
 
-def test_a_raw_column_named_like_the_toolkits_own_is_a_spec_error(workspace):
-    spec, raw = workspace
+def test_a_raw_column_named_like_the_toolkits_own_is_a_spec_error(study):
+    spec, raw = study
     edit(raw / "edc" / "ae.csv", "Subject,SiteNumber,", "Subject,RAWSOURCE,")
     edit(spec / "sdtm.yaml", "{name: SITEID, origin: {type: Collected, source: Sponsor}, map: {algorithm: "
                              "assign_no_ct, source: SiteNumber}}", "{name: SITEID, map: {algorithm: hardcode_no_ct, "
@@ -152,8 +136,8 @@ def test_a_raw_column_named_like_the_toolkits_own_is_a_spec_error(workspace):
 
 
 # ---------------------------------------------------------------------------- records and raw files
-def test_a_header_only_form_maps_to_an_empty_domain(workspace, capsys):
-    spec, raw = workspace
+def test_a_header_only_form_maps_to_an_empty_domain(study, capsys):
+    spec, raw = study
     ae = raw / "edc" / "ae.csv"
     ae.write_text(ae.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")  # no AE yet
     code, out, _ = run_cli(spec, raw, capsys)
@@ -165,8 +149,8 @@ def test_a_header_only_form_maps_to_an_empty_domain(workspace, capsys):
     assert len(ae_data) == 0 and "AETERM" in ae_data.columns
 
 
-def test_two_records_for_one_subject_in_dm_is_a_located_error(workspace, capsys):
-    spec, raw = workspace
+def test_two_records_for_one_subject_in_dm_is_a_located_error(study, capsys):
+    spec, raw = study
     dm = raw / "edc" / "dm.csv"
     dm.write_text(dm.read_text(encoding="utf-8") + "01-002,01,SCR,DM,2,02/06/1987,Female,Not Hispanic or Latino,"
                                                    "White\n", encoding="utf-8")
@@ -177,8 +161,8 @@ def test_two_records_for_one_subject_in_dm_is_a_located_error(workspace, capsys)
             "one record (first: raw/edc/dm.csv row 2 (Subject=01-002, Folder=SCR, RecordPosition=1))") in err
 
 
-def test_a_duplicated_header_and_a_short_row_are_errors(workspace, capsys):
-    spec, raw = workspace
+def test_a_duplicated_header_and_a_short_row_are_errors(study, capsys):
+    spec, raw = study
     edit(raw / "edc" / "ae.csv", ",AESEV,AESER,", ",AESEV,AESEV,")
     edit(raw / "edc" / "dm.csv", "01-002,01,SCR,DM,1,02/06/1987,Female,Not Hispanic or Latino,White",
          "01-002,01,SCR,DM,1,02/06/1987,Female")
@@ -189,8 +173,8 @@ def test_a_duplicated_header_and_a_short_row_are_errors(workspace, capsys):
 
 
 # -------------------------------------------------------------------------------------------- the spec
-def test_a_derivation_cycle_through_other_domains_is_a_spec_error(workspace, capsys):
-    spec, raw = workspace
+def test_a_derivation_cycle_through_other_domains_is_a_spec_error(study, capsys):
+    spec, raw = study
     edit(spec / "sdtm.yaml", "map: {algorithm: derive_rf_date, pick: first, sources: [{domain: EX, variable: "
                              "EXSTDTC}]}\n      - name: RFENDTC",
          "map: {algorithm: derive_rf_date, pick: first, sources: [{domain: EX, variable: EXSTDY}]}\n"
@@ -201,8 +185,8 @@ def test_a_derivation_cycle_through_other_domains_is_a_spec_error(workspace, cap
             "(each needs the next): no order can derive them") in err
 
 
-def test_a_template_naming_what_it_cannot_read_is_a_spec_error(workspace):
-    spec, raw = workspace
+def test_a_template_naming_what_it_cannot_read_is_a_spec_error(study):
+    spec, raw = study
     edit(spec / "sdtm.yaml", "{name: AETERM, origin: {type: Collected, source: Investigator, pages: \"7\"}, map: "
                              "{algorithm: assign_no_ct, source: AETERM}}",
          "{name: AETERM, map: {algorithm: assign_template, template: \"{IT.AETERM}\"}}")

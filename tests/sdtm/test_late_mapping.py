@@ -1,15 +1,15 @@
 """Mappings that read mapped SDTM variables (DOMAIN.NAME): treatment-emergent flags against DM, values from
 the domain's own mapped variables, the stages they run at and the spec errors around them."""
-import shutil
 
 import pandas as pd
 import pytest
 
-from cdisc.pipeline import build_sdtm_from_raw, builtin_raw_dir
+from cdisc.pipeline import build_sdtm_from_raw
 from sdtm.late import referenced_values
 from specs.errors import SpecError
-from specs.loader import builtin_spec_dir, load_study_spec
+from specs.loader import load_study_spec
 from specs.references import stages
+from tests.spec_edits import edit
 
 TREATMENT_EMERGENT = (
     '      - name: AETRTEM\n'
@@ -24,21 +24,6 @@ TREATMENT_EMERGENT = (
     '      - {name: AEMODIFY, map: {algorithm: assign_no_ct, expr: "upper(AE.AETERM)"}}\n')
 AETERM_LINE = ('      - {name: AETERM, origin: {type: Collected, source: Investigator, pages: "7"}, map: {algorithm: '
                'assign_no_ct, source: AETERM}}\n')
-
-
-@pytest.fixture()
-def study(tmp_path, monkeypatch):
-    spec, raw = tmp_path / "spec", tmp_path / "raw"
-    shutil.copytree(builtin_spec_dir(), spec)
-    shutil.copytree(builtin_raw_dir(), raw, ignore=shutil.ignore_patterns("*.xml"))
-    monkeypatch.chdir(tmp_path)
-    return spec, raw
-
-
-def edit(path, old, new):
-    text = path.read_text(encoding="utf-8")
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def test_treatment_emergent_against_dm_and_values_from_the_domains_own_variables(study):

@@ -1,5 +1,4 @@
 """Collected visit labels placed by pattern, unscheduled visits numbered by the design's rule."""
-import shutil
 
 import numpy as np
 import pandas as pd
@@ -7,7 +6,7 @@ import pytest
 
 from sdtm.visits import place_visits
 from specs.errors import SpecError
-from specs.loader import builtin_spec_dir, load_study_spec
+from specs.loader import load_study_spec
 from specs.visit_match import patterns
 
 VISITS = [
@@ -65,14 +64,6 @@ def test_bad_patterns_are_described():
         patterns({"regex": "week ("})
     with pytest.raises(ValueError, match="is not a label"):
         patterns({"exact": "x"})
-
-
-@pytest.fixture()
-def spec(tmp_path, monkeypatch):
-    folder = tmp_path / "spec"
-    shutil.copytree(builtin_spec_dir(), folder)
-    monkeypatch.chdir(tmp_path)
-    return folder
 
 
 def test_visit_patterns_are_checked_at_load(spec):

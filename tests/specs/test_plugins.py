@@ -34,11 +34,8 @@ def helper_not_registered(x):
 
 
 @pytest.fixture()
-def spec(tmp_path, monkeypatch):
-    folder = tmp_path / "spec"
-    shutil.copytree(builtin_spec_dir(), folder)
-    monkeypatch.chdir(tmp_path)
-    yield folder
+def spec(spec):
+    yield spec
     use_study_algorithms({})  # no study's names for the tests that follow
 
 

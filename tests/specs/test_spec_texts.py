@@ -1,25 +1,11 @@
 """Load-time checks of expressions, templates and lookup tables in a spec folder."""
-import shutil
 
 import pytest
 
 from specs.errors import SpecError
-from specs.loader import builtin_spec_dir, load_study_spec
+from specs.loader import load_study_spec
 from specs.semantics import check_raw_columns
-
-
-@pytest.fixture()
-def spec(tmp_path, monkeypatch):
-    folder = tmp_path / "spec"
-    shutil.copytree(builtin_spec_dir(), folder)
-    monkeypatch.chdir(tmp_path)
-    return folder
-
-
-def edit(path, old, new):
-    text = path.read_text(encoding="utf-8")
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+from tests.spec_edits import edit
 
 
 def problems_of(folder) -> list[str]:

@@ -1,25 +1,11 @@
 """Spec format versions (specs.migrate) and the load-time checks of date formats."""
-import shutil
 
 import pytest
 
 from specs.errors import SpecError
-from specs.loader import builtin_spec_dir, load_study_spec
+from specs.loader import load_study_spec
 from specs.migrate import SPEC_VERSION
-
-
-@pytest.fixture()
-def spec(tmp_path, monkeypatch):
-    folder = tmp_path / "spec"
-    shutil.copytree(builtin_spec_dir(), folder)
-    monkeypatch.chdir(tmp_path)
-    return folder
-
-
-def edit(path, old, new, count=1):
-    text = path.read_text(encoding="utf-8")
-    assert old in text, old
-    path.write_text(text.replace(old, new, count), encoding="utf-8")
+from tests.spec_edits import edit
 
 
 def test_the_demo_spec_is_written_in_the_current_version():

@@ -1,26 +1,12 @@
 """The TODO marker (specs.todo): a spec that holds one is refused at load, each TODO listed with its path."""
-import shutil
 
 import pytest
 
 from cdisc.cli import main
 from specs.errors import SpecError
-from specs.loader import builtin_spec_dir, format_path, load_study_spec
+from specs.loader import format_path, load_study_spec
 from specs.todo import find_todos, is_todo, todo
-
-
-@pytest.fixture()
-def spec(tmp_path, monkeypatch):
-    folder = tmp_path / "spec"
-    shutil.copytree(builtin_spec_dir(), folder)
-    monkeypatch.chdir(tmp_path)
-    return folder
-
-
-def edit(path, old, new):
-    text = path.read_text(encoding="utf-8")
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+from tests.spec_edits import edit
 
 
 def test_todos_are_found_as_values_and_as_keys_in_document_order():
