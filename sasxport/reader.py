@@ -65,10 +65,13 @@ def check_xport(path) -> Layout:
         return read_layout(path, raw)
 
 
-def read_xport(path, encoding: str | None = None, columns=None, layout: Layout | None = None) -> XportDataset:
+def read_xport(path, encoding: str | None = None, columns=None, layout: Layout | None = None,
+               rows: tuple[int, int] | None = None) -> XportDataset:
     """Read one XPORT file. ``encoding`` None: UTF-8, else cp1252; otherwise that encoding only.
     ``columns``: read only the variables of these names (file order); the others are not decoded.
     ``layout``: what check_xport said of this file, not checked again (unless the file's size changed).
+    ``rows``: (start, stop), only the records at 0-based positions start..stop-1 (the frame's index starts
+    at 0; only their pages are read). The encoding is then told by these records alone: give the file's.
 
     The file is memory-mapped and decoded in blocks of records, each block's pages given back once
     read: the reader holds the values it builds, never a second copy of the whole file."""
@@ -79,7 +82,10 @@ def read_xport(path, encoding: str | None = None, columns=None, layout: Layout |
             release_pages(raw, 0, len(raw))  # the structure check scanned the data section
         wanted = None if columns is None else set(columns)
         variables = [v for v in layout.variables if wanted is None or v.name in wanted]
-        data, special, used, decoded_labels = _decode_records(path, raw, layout, variables, encoding)
+        start, stop = (0, layout.observations) if rows is None else rows
+        if not 0 <= start <= stop <= layout.observations:
+            raise ValueError(f"records {start}..{stop} outside the {layout.observations} of {path}")
+        data, special, used, decoded_labels = _decode_records(path, raw, layout, variables, encoding, start, stop)
     data.attrs["encoding"] = used
     labels = dict(zip((v.name for v in layout.variables), decoded_labels[1:]))
     out = [XportVariable(v.name, labels[v.name], v.type, v.length, v.format, v.informat, v.position)
@@ -115,10 +121,10 @@ class _mapped:
                 pass
 
 
-def _blocks(layout: Layout) -> list[tuple[int, int]]:
-    n = layout.observations
+def _blocks(layout: Layout, first: int = 0, last: int | None = None) -> list[tuple[int, int]]:
+    n = layout.observations if last is None else last
     rows = max(1, BLOCK_BYTES // max(layout.record_length, 1))
-    return [(start, min(n, start + rows)) for start in range(0, n, rows)] or [(0, 0)]
+    return [(start, min(n, start + rows)) for start in range(first, n, rows)] or [(first, first)]
 
 
 def _block(raw, layout: Layout, start: int, stop: int) -> np.ndarray:
@@ -129,11 +135,12 @@ def _block(raw, layout: Layout, start: int, stop: int) -> np.ndarray:
                                                                                           layout.record_length)
 
 
-def _decode_records(path: Path, raw, layout: Layout, variables: list[Variable], encoding: str | None):
-    """The frame of ``variables``, block by block: numbers into one float array each, ASCII text as
-    pyarrow chunks joined at the end; a text column with other bytes is read again on its own and
-    decoded once per distinct value with the file's encoding."""
-    n = layout.observations
+def _decode_records(path: Path, raw, layout: Layout, variables: list[Variable], encoding: str | None,
+                    first: int, last: int):
+    """The frame of ``variables`` for records first..last-1, block by block: numbers into one float array
+    each, ASCII text as pyarrow chunks joined at the end; a text column with other bytes is read again on
+    its own and decoded once per distinct value with the file's encoding."""
+    n = last - first
     # ASCII text reads the same in UTF-8, cp1252 and any encoding that extends ASCII
     ascii_direct = ARROW_TEXT and all(_extends_ascii(codec) for codec in ([encoding] if encoding else
                                                                           ["utf-8", FALLBACK_ENCODING]))
@@ -145,7 +152,7 @@ def _decode_records(path: Path, raw, layout: Layout, variables: list[Variable], 
     # Columns are independent and the heavy work is numpy, pyarrow and pandas hashing, which release
     # the GIL: two threads use both cores on large files.
     with ThreadPoolExecutor(max_workers=2 if n >= PARALLEL_ROWS else 1) as pool:
-        for start, stop in _blocks(layout):
+        for start, stop in _blocks(layout, first, last):
             records = _block(raw, layout, start, stop)
             jobs = [(var, pool.submit(_numbers, records, var) if var.type == "Num"
                      else pool.submit(_text, records[:, var.position:var.position + var.length], True))
@@ -153,9 +160,9 @@ def _decode_records(path: Path, raw, layout: Layout, variables: list[Variable], 
             for var, job in jobs:
                 result = job.result()
                 if var.type == "Num":
-                    numbers[var.name][start:stop], codes = result
+                    numbers[var.name][start - first:stop - first], codes = result
                     if codes is not None:
-                        codes.index = codes.index + start
+                        codes.index = codes.index + (start - first)
                         specials.setdefault(var.name, []).append(codes)
                 elif isinstance(result, pa.Array):
                     chunks[var.name].append(result)
@@ -176,7 +183,7 @@ def _decode_records(path: Path, raw, layout: Layout, variables: list[Variable], 
                 del array
                 pa.default_memory_pool().release_unused()  # the blocks' pieces, not kept by the allocator
             else:
-                text_columns.append((var, *_distinct(_column_bytes(raw, layout, var))))
+                text_columns.append((var, *_distinct(_column_bytes(raw, layout, var, first, last))))
     special = {name: pieces[0] if len(pieces) == 1 else pd.concat(pieces) for name, pieces in specials.items()}
     labels = [layout.dataset_label] + [v.label for v in layout.variables]
     used, decoded_labels, decoded_columns = _decode(path, encoding, labels, text_columns)
@@ -186,11 +193,12 @@ def _decode_records(path: Path, raw, layout: Layout, variables: list[Variable], 
     return data, special, used, decoded_labels
 
 
-def _column_bytes(raw, layout: Layout, var: Variable) -> np.ndarray:
-    """One text column's fixed-width bytes (n x length), read block by block."""
-    out = np.empty((layout.observations, var.length), dtype=np.uint8)
-    for start, stop in _blocks(layout):
-        out[start:stop] = _block(raw, layout, start, stop)[:, var.position:var.position + var.length]
+def _column_bytes(raw, layout: Layout, var: Variable, first: int = 0, last: int | None = None) -> np.ndarray:
+    """One text column's fixed-width bytes (n x length) of records first..last-1, read block by block."""
+    last = layout.observations if last is None else last
+    out = np.empty((last - first, var.length), dtype=np.uint8)
+    for start, stop in _blocks(layout, first, last):
+        out[start - first:stop - first] = _block(raw, layout, start, stop)[:, var.position:var.position + var.length]
         release_pages(raw, layout.data_offset + start * layout.record_length,
                  layout.data_offset + stop * layout.record_length)
     return out

@@ -123,6 +123,16 @@ class LazyDatasets(Mapping):
             return self._frames[name][chosen]
         return self._readers[name](chosen)
 
+    def rangeable(self, name: str) -> bool:
+        """Whether ``name`` is read from a file, so that ranges of its records can be read (validate.ranges)."""
+        return name in self._readers
+
+    def read_range(self, name: str, start: int, stop: int, columns=None, encoding: str | None = None) -> pd.DataFrame:
+        """Records start..stop-1 of dataset ``name`` (0-based; the frame's index starts at 0), read from its
+        file and not kept: the caller holds one range at a time."""
+        return self._readers[name](None if columns is None else [c for c in self.columns(name) if c in columns],
+                                   rows=(start, stop), encoding=encoding)
+
     def _trim(self, keep: str | None = None) -> None:
         spare = [n for n in self._frames if n not in self._kept and n not in self._held and n != keep]
         for name in [n for n in spare if self._sizes.get(n, 0) > self.budget]:  # a large dataset goes at once
@@ -197,6 +207,51 @@ class Focus(Mapping):
     def records(self, name: str) -> int:
         records = getattr(self._backing, "records", None)
         return records(name) if records is not None else len(self._backing[name])
+
+    def columns_of(self, name: str, columns: set) -> pd.DataFrame:
+        read = getattr(self._backing, "columns_of", None)
+        if read is not None:
+            return read(name, columns)
+        frame = self._backing[name]
+        return frame[[c for c in frame.columns if c in columns]]
+
+
+class Window(Mapping):
+    """What a rule sees of a dataset checked in ranges (validate.ranges): iterating gives that dataset alone,
+    as ``frame`` (a range of its records, or the few columns a rule on the whole dataset reads); a look-up of
+    another dataset by name finds it whole. Key variables a frame lacks are read for the findings."""
+
+    def __init__(self, backing: Mapping, name: str, frame: pd.DataFrame):
+        self._backing, self._name, self._frame = backing, name, frame
+
+    def __getitem__(self, name):
+        return self._frame if name == self._name else self._backing[name]
+
+    def __iter__(self):
+        return iter([self._name])
+
+    def __len__(self) -> int:
+        return 1
+
+    def __contains__(self, name) -> bool:
+        return name in self._backing
+
+    def everything(self):
+        return list(self._backing)
+
+    def columns(self, name: str) -> list[str]:
+        return self._backing.columns(name)
+
+    def records(self, name: str) -> int:
+        return len(self._frame) if name == self._name else self._backing.records(name)
+
+    def key_columns(self, name: str, keys: list[str]) -> pd.DataFrame:
+        return self._backing.columns_of(name, set(keys))
+
+    def columns_of(self, name: str, columns: set) -> pd.DataFrame:
+        if name == self._name:
+            return self._frame[[c for c in self._frame.columns if c in columns]]
+        return self._backing.columns_of(name, columns)
 
 
 class Projected(Mapping):

@@ -224,12 +224,14 @@ def _blank_as_null(s: pd.Series) -> pd.Series:
     return s.mask(mask) if mask.any() else s
 
 
-def read_xpt(path: Path, columns=None, layout=None) -> tuple[pd.DataFrame, DatasetMeta]:
+def read_xpt(path: Path, columns=None, layout=None, rows: tuple[int, int] | None = None,
+             encoding: str | None = None) -> tuple[pd.DataFrame, DatasetMeta]:
     """One XPORT file (v5 or v8, UTF-8 else cp1252), its structure checked: a truncated or damaged
     file is a DataError (the CLI exits 2), never a partial dataset validated as if whole.
-    ``columns``: only these variables (the metadata still describes them all only when None)."""
+    ``columns``: only these variables (the metadata still describes them all only when None);
+    ``rows``: only the records start..stop-1 (validate.ranges), decoded with ``encoding`` when given."""
     try:
-        dataset = read_xport(path, columns=columns, layout=layout)
+        dataset = read_xport(path, encoding=encoding, columns=columns, layout=layout, rows=rows)
     except XportError as exc:
         raise DataError([Problem(exc.path, exc.message)], title="unreadable datasets") from None
     name = (dataset.name or path.stem).upper()
@@ -260,10 +262,11 @@ def xpt_meta(path: Path) -> tuple[DatasetMeta, object, int] | None:
 
 
 def _xpt_reader(path: Path, dmeta: DatasetMeta, layout):
-    def read(columns=None) -> pd.DataFrame:
-        df, meta = read_xpt(path, columns, layout)
-        if columns is None:
+    def read(columns=None, rows=None, encoding=None) -> pd.DataFrame:
+        df, meta = read_xpt(path, columns, layout, rows, encoding)
+        if columns is None and rows is None:
             dmeta.encoding = meta.encoding
+        df.attrs["encoding"] = meta.encoding
         return df
 
     return read

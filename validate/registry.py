@@ -49,6 +49,14 @@ class Rule:
     # datasets of other units looked up by name only: a package read from files is checked unit by unit
     per_dataset: bool = False
     columns: tuple = ()  # a rule across datasets that reads only these columns (and the key variables)
+    # how a per_dataset rule runs on a large dataset checked in ranges of whole subjects (validate.ranges):
+    # "records" (on each range), "variables" (names and metadata only: on the first range), "merge" (on each
+    # range, the results put together by ``merge``), "dataset" (once, on the columns ``reads`` names, --
+    # standing for the dataset's prefix) or "summary" (once after the ranges, from what they cached); a
+    # callable (package, dataset) gives one of these. A unit with a rule that says none is read whole.
+    by_range: object = None
+    reads: object = ()  # "dataset" rules: columns, or (package, dataset) -> columns
+    merge: Callable | None = None  # "merge" rules: (per-range findings, rows already of the whole) -> findings
 
 
 RULES: dict[str, Rule] = {}
@@ -73,7 +81,7 @@ class NotChecked(Exception):
 
 def rule(id: str, severity: str, standard: str, message: str, core_id: str | None = None,
          fda_id: str | None = None, scope: str = "SDTM", needs: tuple = (), per_dataset: bool = False,
-         columns: tuple = ()):
+         columns: tuple = (), by_range: object = None, reads: object = (), merge: Callable | None = None):
     """Register a rule function under ``id``.
 
     ``standard`` names the standard without its version ("SDTMIG", "ADaMIG / Define-XML"); the run
@@ -89,7 +97,8 @@ def rule(id: str, severity: str, standard: str, message: str, core_id: str | Non
             raise ValueError(f"rule id {id} registered twice ({RULES[id].func.__name__}, {func.__name__})")
         doc = (func.__doc__ or "").strip().splitlines()
         RULES[id] = Rule(id, severity, standard, message, core_id, fda_id, scope, func, doc[0] if doc else "",
-                         tuple(needs), per_dataset, tuple(columns))
+                         tuple(needs), per_dataset, tuple(columns), by_range,
+                         reads if callable(reads) else tuple(reads), merge)
         return func
 
     return register
@@ -126,6 +135,9 @@ def empty() -> pd.DataFrame:
     return _EMPTY.copy()
 
 
+FAIL_LOG: list | None = None  # validate.ranges: the number of records of each fail() call of a rule on a range
+
+
 def fail(package: Package, dataset: str, mask, variable: str, values: pd.Series | None = None,
          **extra) -> pd.DataFrame:
     """Failing records of ``dataset`` where ``mask`` is true, with keys and the offending values.
@@ -135,6 +147,8 @@ def fail(package: Package, dataset: str, mask, variable: str, values: pd.Series 
     """
     mask = np.asarray(mask, dtype=bool)
     rows = np.flatnonzero(mask)
+    if FAIL_LOG is not None:
+        FAIL_LOG.append(len(rows))
     if len(rows) == 0:
         return empty()
     df = package.datasets[dataset]
@@ -278,12 +292,21 @@ def _by_unit(package: Package, context: Context, selected: list[Rule]) -> dict:
 def unit_results(package: Package, context: Context, units: list, local: list[Rule], works: list) -> list:
     """For each unit in turn: (rule id -> (findings, outcome, seconds), rule id -> notes made on it). A rule
     is not run again once it was not checked or failed on a unit."""
+    from validate.ranges import range_records, ranged_results
+
     datasets = package.datasets
     decided: set[str] = set()
     out = []
     with ThreadPoolExecutor(max_workers=1) as reader:
         try:
             for position, unit in enumerate(units):
+                per = range_records(package, unit)
+                if per is not None:  # a large dataset: read in ranges of whole subjects (validate.ranges)
+                    datasets.keep(())
+                    ranged = ranged_results(package, context, unit[0], per, local, works, decided, reader)
+                    if ranged is not None:
+                        out.append(ranged)
+                        continue
                 datasets.keep(unit)
                 for name in unit:  # read here: an unreadable file stops the run (DataError), as at loading
                     datasets[name]
@@ -291,7 +314,8 @@ def unit_results(package: Package, context: Context, units: list, local: list[Ru
                 # the next unit is read meanwhile when both fit in memory together, or when one of the two is
                 # small: it adds little to the other (DM before LB: LB's reading starts with DM's rules)
                 sizes = sum(map(datasets.size, unit)), sum(map(datasets.size, following))
-                if following and (sum(sizes) <= READ_AHEAD_BYTES or min(sizes) <= SMALL_UNIT_BYTES):
+                if following and (sum(sizes) <= READ_AHEAD_BYTES or min(sizes) <= SMALL_UNIT_BYTES) \
+                        and range_records(package, following) is None:
                     datasets.read_ahead(following, reader)
                 notes: dict = {}  # the unit's own, merged in unit order by the caller
                 view = Context(package.view(unit), context.ct, context.cache, context.versions, notes)
@@ -386,6 +410,7 @@ def run_rules(package: Package, ct=None, rules: list[str] | None = None, version
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=FINDING_COLUMNS)
     table["row"] = pd.array(table["row"], dtype="Int64")
     table["count"] = pd.to_numeric(table["count"], errors="coerce").fillna(1).astype("int64")
+    package.notes.extend(sorted(context.cache.get("range notes", ())))
     table.attrs["timings"] = timings
     table.attrs["rules"] = record
     table.attrs["versions"] = context.versions.describe() if context.versions is not None else {}

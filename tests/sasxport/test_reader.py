@@ -308,3 +308,24 @@ def test_chosen_columns_only(tmp_path):
     assert [v.name for v in some.variables] == list(some.data.columns) == ["AESEQ", "TERM"]
     pd.testing.assert_frame_equal(some.data, read_xport(path).data[["AESEQ", "TERM"]], check_exact=True)
     assert some.variables[1].label == "Reported Term"
+
+
+def test_a_range_of_records_reads_as_those_rows_of_the_whole_file(tmp_path):
+    path = tmp_path / "ae.xpt"
+    write_xpt(FRAME, path, dataset_name="AE", dataset_label="Adverse Events", variables=VARIABLES)
+    layout = check_xport(path)
+    aval = next(v.position for v in layout.variables if v.name == "AVAL")
+    raw = bytearray(path.read_bytes())
+    start = layout.data_offset + 5 * layout.record_length + aval
+    raw[start:start + 8] = b"Z" + bytes(7)  # .Z on the 6th record
+    path.write_bytes(bytes(raw))
+    whole = read_xport(path).data
+    for first, last in ((0, 0), (0, 2), (2, 6), (5, len(whole)), (0, len(whole))):
+        part = read_xport(path, rows=(first, last), layout=layout)
+        expected = whole.iloc[first:last].reset_index(drop=True)
+        pd.testing.assert_frame_equal(part.data, expected, check_dtype=last > first)
+        assert part.special_missing.get("AVAL", pd.Series(dtype=object)).to_dict() == (
+            {5 - first: ".Z"} if first <= 5 < last else {})
+    assert read_xport(path, rows=(1, 3), columns=["AVAL"]).data["AVAL"].tolist() == whole["AVAL"].iloc[1:3].tolist()
+    with pytest.raises(ValueError):
+        read_xport(path, rows=(3, len(whole) + 1))

@@ -15,7 +15,7 @@ def _subject_datasets(context: Context):
             yield name, df
 
 
-@rule(id="SD0064", per_dataset=True, severity="Error", standard="SDTMIG", fda_id="SD0064",
+@rule(id="SD0064", per_dataset=True, by_range="records", severity="Error", standard="SDTMIG", fda_id="SD0064",
       message="USUBJID {value} is not in DM")
 def subject_in_dm(context: Context) -> pd.DataFrame:
     """Every USUBJID of an SDTM dataset has a DM record."""
@@ -95,7 +95,7 @@ def visit_one_to_one(context: Context) -> pd.DataFrame:
     return concat(out)
 
 
-@rule(id="SD0065", per_dataset=True, severity="Error", standard="SDTMIG", fda_id="SD0065",
+@rule(id="SD0065", per_dataset=True, by_range="records", severity="Error", standard="SDTMIG", fda_id="SD0065",
       message="VISITNUM {value} is not a visit of the subject in SV (or of the study in TV)")
 def visit_known(context: Context) -> pd.DataFrame:
     """Each subject's VISITNUM is in SV for that subject, or in TV when the package has no SV."""
@@ -116,7 +116,7 @@ def visit_known(context: Context) -> pd.DataFrame:
     return concat(frames)
 
 
-@rule(id="CV0302", per_dataset=True, severity="Error", standard="SDTMIG",
+@rule(id="CV0302", per_dataset=True, by_range="records", severity="Error", standard="SDTMIG",
       message="EPOCH '{value}' is not an epoch of TA")
 def epoch_in_ta(context: Context) -> pd.DataFrame:
     """EPOCH values are epochs of the trial arms (TA)."""
@@ -164,7 +164,7 @@ def armnrs_when_null_arm(context: Context) -> pd.DataFrame:
     return concat(frames)
 
 
-@rule(id="CV0305", per_dataset=True, severity="Error", standard="SDTMIG",
+@rule(id="CV0305", per_dataset=True, by_range="records", severity="Error", standard="SDTMIG",
       message="{dataset} record points to {rdomain} {idvar} = {value}, which is not there")
 def supp_parent_exists(context: Context) -> pd.DataFrame:
     """Each SUPP-- record points to an existing parent record (RDOMAIN, USUBJID, IDVAR, IDVARVAL)."""
@@ -184,7 +184,8 @@ def supp_parent_exists(context: Context) -> pd.DataFrame:
             if not names:
                 bad[rows] = True
                 continue
-            parent = pd.concat([package.datasets[n][["USUBJID"] + ([var] if var else [])] for n in names], ignore_index=True)
+            parent = pd.concat([_columns_of(package, n, ["USUBJID"] + ([var] if var else [])) for n in names],
+                               ignore_index=True)
             subjects = supp["USUBJID"].iloc[rows].astype(object)
             if not var:
                 bad[rows] = ~subjects.isin(parent["USUBJID"].dropna().unique()).to_numpy()
@@ -194,6 +195,13 @@ def supp_parent_exists(context: Context) -> pd.DataFrame:
             bad[rows] = ~here.isin(known)
         frames.append(fail(package, name, bad, "IDVARVAL", rdomain=supp["RDOMAIN"], idvar=idvar))
     return concat(frames)
+
+
+def _columns_of(package, name: str, columns: list[str]) -> pd.DataFrame:
+    """``columns`` of dataset ``name``; of a package read from files, only those are read (the parent of a
+    SUPP-- dataset may be LB, read in ranges)."""
+    read = getattr(package.datasets, "columns_of", None)
+    return read(name, set(columns))[columns] if read is not None else package.datasets[name][columns]
 
 
 @prepare("CV0306")

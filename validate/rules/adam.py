@@ -36,7 +36,7 @@ def adsl_one_row_per_subject(context: Context) -> pd.DataFrame:
     return fail(context.package, "ADSL", adsl["USUBJID"].notna() & adsl.duplicated("USUBJID", keep=False), "USUBJID")
 
 
-@rule(id="CV0405", per_dataset=True, severity="Error", standard="ADaMIG", scope="ADaM",
+@rule(id="CV0405", per_dataset=True, by_range="records", severity="Error", standard="ADaMIG", scope="ADaM",
       message="USUBJID {value} is not in ADSL")
 def subject_in_adsl(context: Context) -> pd.DataFrame:
     """Every USUBJID of an ADaM dataset is in ADSL."""
@@ -59,7 +59,7 @@ def population_flags(context: Context) -> pd.DataFrame:
                    for f in POPULATION_FLAGS if f in adsl.columns])
 
 
-@rule(id="CV0407", per_dataset=True, severity="Error", standard="ADaMIG", scope="ADaM",
+@rule(id="CV0407", per_dataset=True, by_range="records", severity="Error", standard="ADaMIG", scope="ADaM",
       message="more than one baseline record (ABLFL = Y) for {key}")
 def one_baseline(context: Context) -> pd.DataFrame:
     """At most one ABLFL = 'Y' record per USUBJID, PARAMCD and BASETYPE."""
@@ -85,7 +85,7 @@ def _baseline_aval(df: pd.DataFrame) -> np.ndarray:
     return base_of[ids]
 
 
-@rule(id="CV0408", per_dataset=True, severity="Error", standard="ADaMIG", scope="ADaM",
+@rule(id="CV0408", per_dataset=True, by_range="records", severity="Error", standard="ADaMIG", scope="ADaM",
       message="BASE = {value} but the baseline record's AVAL is {expected}")
 def base_is_baseline_aval(context: Context) -> pd.DataFrame:
     """BASE equals AVAL of the baseline record (ABLFL = Y) of the same subject, parameter and BASETYPE."""
@@ -100,7 +100,8 @@ def base_is_baseline_aval(context: Context) -> pd.DataFrame:
     return concat(frames)
 
 
-@rule(id="CV0409", per_dataset=True, severity="Error", standard="ADaMIG", scope="ADaM",
+@rule(id="CV0409", per_dataset=True, by_range="dataset", reads=("USUBJID", "PARAMCD", "BASETYPE"),
+      severity="Error", standard="ADaMIG", scope="ADaM",
       message="BASETYPE is null on a record of {paramcd} whose other records have one")
 def basetype_complete(context: Context) -> pd.DataFrame:
     """When BASETYPE is used for a parameter it is populated on all its records."""
@@ -114,7 +115,7 @@ def basetype_complete(context: Context) -> pd.DataFrame:
     return concat(frames)
 
 
-@rule(id="CV0410", per_dataset=True, severity="Error", standard="ADaMIG", scope="ADaM",
+@rule(id="CV0410", per_dataset=True, by_range="records", severity="Error", standard="ADaMIG", scope="ADaM",
       message="CHG = {value} but AVAL - BASE = {expected}")
 def chg_is_aval_minus_base(context: Context) -> pd.DataFrame:
     """CHG = AVAL - BASE wherever CHG is populated."""
@@ -128,7 +129,7 @@ def chg_is_aval_minus_base(context: Context) -> pd.DataFrame:
     return concat(frames)
 
 
-@rule(id="CV0411", per_dataset=True, severity="Error", standard="ADaMIG", scope="ADaM",
+@rule(id="CV0411", per_dataset=True, by_range="records", severity="Error", standard="ADaMIG", scope="ADaM",
       message="PCHG = {value} but 100 * (AVAL - BASE) / BASE = {expected}")
 def pchg_consistent(context: Context) -> pd.DataFrame:
     """PCHG = 100 * (AVAL - BASE) / BASE wherever PCHG is populated (null when BASE is 0)."""
@@ -146,7 +147,8 @@ def pchg_consistent(context: Context) -> pd.DataFrame:
     return concat(frames)
 
 
-@rule(id="CV0412", per_dataset=True, severity="Error", standard="ADaMIG", scope="ADaM",
+@rule(id="CV0412", per_dataset=True, by_range="dataset", reads=("USUBJID", "PARAMCD", "PARAM"),
+      severity="Error", standard="ADaMIG", scope="ADaM",
       message="PARAMCD {value} and PARAM are not one-to-one ({param})")
 def paramcd_param(context: Context) -> pd.DataFrame:
     """PARAMCD and PARAM map one-to-one within a dataset."""
@@ -160,7 +162,7 @@ def paramcd_param(context: Context) -> pd.DataFrame:
     return concat(frames)
 
 
-@rule(id="CV0413", per_dataset=True, severity="Error", standard="ADaMIG", scope="ADaM",
+@rule(id="CV0413", per_dataset=True, by_range="records", severity="Error", standard="ADaMIG", scope="ADaM",
       message="ADY = {value} but ADT and TRTSDT give {expected}")
 def ady_consistent(context: Context) -> pd.DataFrame:
     """ADY = ADT - TRTSDT (+1 on or after TRTSDT), never 0; TRTSDT from the dataset or ADSL."""

@@ -68,7 +68,7 @@ def datasets_match(context: Context) -> pd.DataFrame:
     return concat(frames)
 
 
-@rule(id="CV0502", per_dataset=True, severity="Error", standard="Define-XML", scope="define",
+@rule(id="CV0502", per_dataset=True, by_range="variables", severity="Error", standard="Define-XML", scope="define",
       message="{dataset}.{variable} is {value}")
 def variables_match(context: Context) -> pd.DataFrame:
     """Every variable of the data is in define.xml and every declared variable is in the data."""

@@ -34,7 +34,7 @@ def _is_number(series: pd.Series) -> np.ndarray:
     return ~np.isnan(numeric(series)) | _qualified_number(series)
 
 
-@rule(id="SD0026", per_dataset=True, severity="Warning", standard="SDTMIG", fda_id="SD0026",
+@rule(id="SD0026", per_dataset=True, by_range="records", severity="Warning", standard="SDTMIG", fda_id="SD0026",
       message="{variable} is null while {result} = '{value}' is a numeric result")
 def orresu_when_orres(context: Context) -> pd.DataFrame:
     """--ORRESU is populated when --ORRES holds a numeric result."""
@@ -50,7 +50,7 @@ def orresu_when_orres(context: Context) -> pd.DataFrame:
     return concat(frames)
 
 
-@rule(id="SD0029", per_dataset=True, severity="Warning", standard="SDTMIG", fda_id="SD0029",
+@rule(id="SD0029", per_dataset=True, by_range="records", severity="Warning", standard="SDTMIG", fda_id="SD0029",
       message="{variable} is null while {result} = '{value}' is a numeric result (CG0425)")
 def stresu_when_stresc(context: Context) -> pd.DataFrame:
     """--STRESU is populated when --STRESC holds a numeric result."""
@@ -84,21 +84,21 @@ def _unit_without_result(context: Context, result_suffix: str, unit_suffix: str)
     return concat(frames)
 
 
-@rule(id="SD0027", per_dataset=True, severity="Warning", standard="SDTMIG", fda_id="SD0027",
+@rule(id="SD0027", per_dataset=True, by_range="records", severity="Warning", standard="SDTMIG", fda_id="SD0027",
       message="{variable} = '{value}' but {result} is null{status}")
 def orres_when_orresu(context: Context) -> pd.DataFrame:
     """--ORRES is populated when --ORRESU is: a test not done carries no unit."""
     return _unit_without_result(context, "ORRES", "ORRESU")
 
 
-@rule(id="SD0030", per_dataset=True, severity="Warning", standard="SDTMIG", fda_id="SD0030", core_id="CORE-000133",
+@rule(id="SD0030", per_dataset=True, by_range="records", severity="Warning", standard="SDTMIG", fda_id="SD0030", core_id="CORE-000133",
       message="{variable} = '{value}' but {result} is null{status} (CG0426)")
 def stresc_when_stresu(context: Context) -> pd.DataFrame:
     """--STRESC is populated when --STRESU is: a test not done carries no standard unit."""
     return _unit_without_result(context, "STRESC", "STRESU")
 
 
-@rule(id="CV0207", per_dataset=True, severity="Warning", standard="SDTMIG",
+@rule(id="CV0207", per_dataset=True, by_range="records", severity="Warning", standard="SDTMIG",
       message="{variable} = '{value}' on a record with {stat} = NOT DONE")
 def not_done_without_ranges(context: Context) -> pd.DataFrame:
     """A test not done (--STAT = NOT DONE) carries no reference range and no reference range indicator."""
@@ -124,7 +124,7 @@ def _cut_date(context: Context) -> str:
     return values.iloc[0] if len(values) else ""
 
 
-@rule(id="SD0021", per_dataset=True, severity="Warning", standard="SDTMIG", fda_id="SD0021",
+@rule(id="SD0021", per_dataset=True, by_range="records", severity="Warning", standard="SDTMIG", fda_id="SD0021",
       message="no end time point: {variable}, {prefix}ENRF, {prefix}ENRTPT and {prefix}DUR are all null{hint}")
 def end_time_point(context: Context) -> pd.DataFrame:
     """An event or intervention that occurred has an end time point: --ENDTC, --ENRF, --ENRTPT or --DUR
@@ -198,7 +198,18 @@ def _baseline_flag(context: Context, name: str) -> str | None:
     return None
 
 
-@rule(id="SD0006", per_dataset=True, severity="Warning", standard="SDTMIG", fda_id="SD0006",
+def _merge_subjects(found: list[pd.DataFrame]) -> pd.DataFrame:
+    """The ranges' subjects without a baseline, most records first as value_counts gives them (a tie in order
+    of first appearance, which the ranges keep: each subject is in one range, the ranges in record order)."""
+    table = concat(found)
+    if not len(table):
+        return table
+    order = np.argsort(-table["records"].astype("int64").to_numpy(), kind="stable")
+    return table.iloc[order].reset_index(drop=True)
+
+
+@rule(id="SD0006", per_dataset=True, by_range="merge", merge=_merge_subjects, severity="Warning", standard="SDTMIG",
+      fda_id="SD0006",
       message="subject {value} has {records} {dataset} record(s) and none flagged baseline ({variable} = Y)")
 def baseline_for_subject(context: Context) -> pd.DataFrame:
     """Every treated subject with EG, LB, MB, MS, PC or VS records has a baseline record there (TCG 4.1.4.1);
@@ -225,14 +236,14 @@ def baseline_for_subject(context: Context) -> pd.DataFrame:
     return concat(frames)
 
 
-@rule(id="SD1131", per_dataset=True, severity="Warning", standard="SDTMIG", fda_id="SD1131", core_id="CORE-000643",
+@rule(id="SD1131", per_dataset=True, by_range="records", severity="Warning", standard="SDTMIG", fda_id="SD1131", core_id="CORE-000643",
       message="{variable} is null on a baseline record ({flag} = Y) (FDAB026, FB2601)")
 def stresc_on_blfl(context: Context) -> pd.DataFrame:
     """Baseline records (--BLFL = Y) have a standard result (--STRESC)."""
     return _stresc_on_flag(context, "BLFL")
 
 
-@rule(id="SD1372", per_dataset=True, severity="Warning", standard="SDTMIG", fda_id="SD1372", core_id="CORE-000105",
+@rule(id="SD1372", per_dataset=True, by_range="records", severity="Warning", standard="SDTMIG", fda_id="SD1372", core_id="CORE-000105",
       message="{variable} is null on a baseline record ({flag} = Y) (CG0569)")
 def stresc_on_lobxfl(context: Context) -> pd.DataFrame:
     """Last observations before exposure (--LOBXFL = Y) have a standard result (--STRESC)."""
@@ -250,7 +261,7 @@ def _stresc_on_flag(context: Context, suffix: str) -> pd.DataFrame:
     return concat(frames)
 
 
-@rule(id="SD1076", per_dataset=True, severity="Warning", standard="SDTMIG", fda_id="SD1076", needs=("sdtmig",),
+@rule(id="SD1076", per_dataset=True, by_range="variables", severity="Warning", standard="SDTMIG", fda_id="SD1076", needs=("sdtmig",),
       message="{dataset}.{variable} is a variable of the SDTM model for the {cls} class that {ig} does not list for {domain}")
 def model_permissible_added(context: Context) -> pd.DataFrame:
     """A variable of a general-class domain that the IG does not define for that domain but the model allows
@@ -258,7 +269,7 @@ def model_permissible_added(context: Context) -> pd.DataFrame:
     return _not_in_ig(context)[0]
 
 
-@rule(id="SD0058", per_dataset=True, severity="Warning", standard="SDTMIG", fda_id="SD0058", core_id="CORE-000550",
+@rule(id="SD0058", per_dataset=True, by_range="variables", severity="Warning", standard="SDTMIG", fda_id="SD0058", core_id="CORE-000550",
       needs=("sdtmig",),
       message="{dataset}.{variable}: {ig} does not define it for {domain} ({cls} domain) (CG0013)")
 def variable_not_in_ig(context: Context) -> pd.DataFrame:
@@ -322,7 +333,7 @@ def _date_bounds(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return out[:, 0], out[:, 1]
 
 
-@rule(id="SD1339", per_dataset=True, severity="Warning", standard="SDTMIG", fda_id="SD1339",
+@rule(id="SD1339", per_dataset=True, by_range="records", severity="Warning", standard="SDTMIG", fda_id="SD1339",
       message="EPOCH is null but {date} = {value} falls entirely in the subject's {expected} element(s) of SE (FDAB022)")
 def epoch_when_date_in_one_element(context: Context) -> pd.DataFrame:
     """EPOCH is populated when the record's start or collection date (even partial) lies within the
@@ -378,21 +389,21 @@ def _missing_day_variable(context: Context, rule_id: str) -> pd.DataFrame:
     return concat(frames)
 
 
-@rule(id="SD1083", per_dataset=True, severity="Warning", standard="SDTMIG", fda_id="SD1083",
+@rule(id="SD1083", per_dataset=True, by_range="variables", severity="Warning", standard="SDTMIG", fda_id="SD1083",
       message="{dataset} has {dtc} but no {variable} (FDAB016)")
 def dy_variable_present(context: Context) -> pd.DataFrame:
     """A dataset with --DTC has --DY."""
     return _missing_day_variable(context, "SD1083")
 
 
-@rule(id="SD1087", per_dataset=True, severity="Warning", standard="SDTMIG", fda_id="SD1087",
+@rule(id="SD1087", per_dataset=True, by_range="variables", severity="Warning", standard="SDTMIG", fda_id="SD1087",
       message="{dataset} has {dtc} but no {variable} (FDAB034)")
 def stdy_variable_present(context: Context) -> pd.DataFrame:
     """A dataset with --STDTC has --STDY (SE: SESTDY)."""
     return _missing_day_variable(context, "SD1087")
 
 
-@rule(id="SD1091", per_dataset=True, severity="Warning", standard="SDTMIG", fda_id="SD1091",
+@rule(id="SD1091", per_dataset=True, by_range="variables", severity="Warning", standard="SDTMIG", fda_id="SD1091",
       message="{dataset} has {dtc} but no {variable} (FDAB034)")
 def endy_variable_present(context: Context) -> pd.DataFrame:
     """A dataset with --ENDTC has --ENDY (SE: SEENDY)."""

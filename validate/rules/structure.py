@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from validate.registry import Context, concat, dataset_finding, fail, rule
+from validate.registry import Context, concat, dataset_finding, fail, prepare, rule
 from validate.rules.common import (arrow_text, byte_lengths, char_columns, duplicated_rows, factorized, not_ascii, numeric_key, per_unique,
                                    repeated_records, split_groups)
 from validate.standards import adam_structure, adamig_variables, sdtmig_variables
@@ -45,6 +45,16 @@ def _longest_bytes(context: Context, name: str, variable: str) -> int:
     if key not in context.cache:
         context.cache[key] = int(np.nanmax(_byte_lengths(context, name, variable), initial=0))
     return context.cache[key]
+
+
+@prepare("CV0103", "CV0106")
+def _longest_by_unit(context: Context) -> None:
+    """The longest value of each text column of the unit in memory (of each range of a dataset checked in
+    ranges: validate.ranges keeps the longest over them for CV0106)."""
+    for name in context.package.datasets:
+        for variable in char_columns(context, name):
+            if variable in context.package.columns(name):
+                _longest_bytes(context, name, variable)
 
 
 def _missing(context: Context, standard: str, core: str) -> pd.DataFrame:
@@ -86,49 +96,49 @@ def _type_mismatch(context: Context, standard: str) -> pd.DataFrame:
     return concat(frames)
 
 
-@rule(id="SD0056", per_dataset=True, severity="Error", standard="SDTMIG", fda_id="SD0056",
+@rule(id="SD0056", per_dataset=True, by_range="variables", severity="Error", standard="SDTMIG", fda_id="SD0056",
       message="{dataset}: required variable {variable} is missing", needs=("sdtmig",))
 def sdtm_required_missing(context: Context) -> pd.DataFrame:
     """SDTMIG Req variables must be present."""
     return _missing(context, "SDTM", "Req")
 
 
-@rule(id="SD0057", per_dataset=True, severity="Warning", standard="SDTMIG", fda_id="SD0057",
+@rule(id="SD0057", per_dataset=True, by_range="variables", severity="Warning", standard="SDTMIG", fda_id="SD0057",
       message="{dataset}: expected variable {variable} is missing", needs=("sdtmig",))
 def sdtm_expected_missing(context: Context) -> pd.DataFrame:
     """SDTMIG Exp variables should be present, even if all null."""
     return _missing(context, "SDTM", "Exp")
 
 
-@rule(id="SD0002", per_dataset=True, severity="Error", standard="SDTMIG", fda_id="SD0002",
+@rule(id="SD0002", per_dataset=True, by_range="records", severity="Error", standard="SDTMIG", fda_id="SD0002",
       message="{variable} is required and must not be null", needs=("sdtmig",))
 def sdtm_required_null(context: Context) -> pd.DataFrame:
     """SDTMIG Req variables are never null."""
     return _null_required(context, "SDTM")
 
 
-@rule(id="SD0055", per_dataset=True, severity="Error", standard="SDTMIG", fda_id="SD0055",
+@rule(id="SD0055", per_dataset=True, by_range="variables", severity="Error", standard="SDTMIG", fda_id="SD0055",
       message="{dataset}.{variable} is {value} but {ig} defines it as {expected}", needs=("sdtmig",))
 def sdtm_type(context: Context) -> pd.DataFrame:
     """Variable types (Char/Num) follow SDTMIG."""
     return _type_mismatch(context, "SDTM")
 
 
-@rule(id="CV0401", per_dataset=True, severity="Error", standard="ADaMIG", scope="ADaM",
+@rule(id="CV0401", per_dataset=True, by_range="variables", severity="Error", standard="ADaMIG", scope="ADaM",
       message="{dataset}: required variable {variable} is missing", needs=("adamig",))
 def adam_required_missing(context: Context) -> pd.DataFrame:
     """ADaMIG Req variables (ADSL, BDS) must be present."""
     return _missing(context, "ADaM", "Req")
 
 
-@rule(id="CV0402", per_dataset=True, severity="Error", standard="ADaMIG", scope="ADaM",
+@rule(id="CV0402", per_dataset=True, by_range="records", severity="Error", standard="ADaMIG", scope="ADaM",
       message="{variable} is required and must not be null", needs=("adamig",))
 def adam_required_null(context: Context) -> pd.DataFrame:
     """ADaMIG Req variables are never null."""
     return _null_required(context, "ADaM")
 
 
-@rule(id="CV0403", per_dataset=True, severity="Error", standard="ADaMIG", scope="ADaM",
+@rule(id="CV0403", per_dataset=True, by_range="variables", severity="Error", standard="ADaMIG", scope="ADaM",
       message="{dataset}.{variable} is {value} but {ig} defines it as {expected}", needs=("adamig",))
 def adam_type(context: Context) -> pd.DataFrame:
     """Variable types (Char/Num) follow ADaMIG."""
@@ -160,7 +170,7 @@ def xpt_labels(context: Context) -> pd.DataFrame:
     return concat(frames)
 
 
-@rule(id="CV0103", per_dataset=True, severity="Error", standard="FDA TCG / SAS XPORT v5", scope="any",
+@rule(id="CV0103", per_dataset=True, by_range="records", severity="Error", standard="FDA TCG / SAS XPORT v5", scope="any",
       message="{variable} value is {length} bytes long; XPT v5 allows 200")
 def xpt_value_length(context: Context) -> pd.DataFrame:
     """Character values are at most 200 bytes."""
@@ -170,10 +180,12 @@ def xpt_value_length(context: Context) -> pd.DataFrame:
             if _longest_bytes(context, name, variable) > 200:
                 lengths = _byte_lengths(context, name, variable)
                 frames.append(fail(context.package, name, lengths > 200, variable, length=pd.Series(lengths)))
+            else:  # nothing to fail, said all the same: each range of a dataset calls fail() for the same columns
+                frames.append(fail(context.package, name, np.zeros(len(df), dtype=bool), variable))
     return concat(frames)
 
 
-@rule(id="CV0104", per_dataset=True, severity="Warning", standard="FDA TCG", scope="any",
+@rule(id="CV0104", per_dataset=True, by_range="records", severity="Warning", standard="FDA TCG", scope="any",
       message="{variable} has non-ASCII characters: '{value}'")
 def non_ascii_values(context: Context) -> pd.DataFrame:
     """Character values are printable ASCII (transliterate accents)."""
@@ -195,7 +207,7 @@ def file_name_matches(context: Context) -> pd.DataFrame:
                    if m.path.stem != n.lower()])
 
 
-@rule(id="CV0106", per_dataset=True, severity="Warning", standard="FDA TCG", scope="any",
+@rule(id="CV0106", per_dataset=True, by_range="summary", severity="Warning", standard="FDA TCG", scope="any",
       message="{variable} has length {value} but its longest value is {longest}")
 def char_length_fits(context: Context) -> pd.DataFrame:
     """Character lengths equal the longest value (not a default of 200); for the parts of a split domain
@@ -253,7 +265,7 @@ def split_lengths_agree(context: Context) -> pd.DataFrame:
     return concat(frames)
 
 
-@rule(id="CV0107", per_dataset=True, severity="Warning", standard="SDTMIG",
+@rule(id="CV0107", per_dataset=True, by_range="variables", severity="Warning", standard="SDTMIG",
       message="{variable} comes after {after}, against the {ig} variable order", needs=("sdtmig",))
 def sdtm_variable_order(context: Context) -> pd.DataFrame:
     """Standard variables appear in SDTMIG order."""
@@ -283,7 +295,7 @@ def dm_unique_subject(context: Context) -> pd.DataFrame:
     return fail(context.package, "DM", dm["USUBJID"].notna() & dm.duplicated("USUBJID", keep=False), "USUBJID")
 
 
-@rule(id="SD1117", per_dataset=True, severity="Warning", standard="SDTMIG", fda_id="SD1117",
+@rule(id="SD1117", per_dataset=True, by_range="records", severity="Warning", standard="SDTMIG", fda_id="SD1117",
       message="record duplicates another record in every variable but {variable}")
 def duplicate_records(context: Context) -> pd.DataFrame:
     """No two records are identical apart from their --SEQ."""
@@ -298,7 +310,32 @@ def duplicate_records(context: Context) -> pd.DataFrame:
     return concat(frames)
 
 
-@rule(id="CV0108", per_dataset=True, severity="Error", standard="SDTMIG / Define-XML", scope="any", fda_id="SD1152",
+def _keys(package, name: str) -> list[str]:
+    """The keys CV0108 checks: define.xml's, else the trial-design keys."""
+    if package.define is not None and name in package.define.groups and package.define.groups[name].keys:
+        return package.define.groups[name].keys
+    return TRIAL_DESIGN_KEYS.get(name, [])
+
+
+def _keys_by_range(package, name: str) -> str:
+    """Records that share a key with USUBJID in it belong to one subject, so to one range; other keys are
+    checked on the whole dataset's key columns."""
+    return "merge" if "USUBJID" in _keys(package, name) else "dataset"
+
+
+def _merge_repeated_keys(found: list[pd.DataFrame]) -> pd.DataFrame:
+    """The ranges' findings of CV0108 as one: the first range's record, the records counted over all ranges,
+    the first three examples."""
+    found = [f for f in found if f is not None and len(f)]
+    if len(found) < 2:
+        return concat(found)
+    examples = [example for f in found for example in f["examples"].iloc[0]][:3]
+    return found[0].assign(count=sum(int(f["count"].iloc[0]) for f in found), value="; ".join(examples),
+                           examples=[tuple(examples)])
+
+
+@rule(id="CV0108", per_dataset=True, by_range=_keys_by_range, reads=lambda package, name: _keys(package, name),
+      merge=_merge_repeated_keys, severity="Error", standard="SDTMIG / Define-XML", scope="any", fda_id="SD1152",
       message="key ({keys}) does not identify one record: {count} records share a key value with another "
               "(e.g. {value}); the define.xml key is incomplete or records are duplicated")
 def keys_unique(context: Context) -> pd.DataFrame:
@@ -308,10 +345,7 @@ def keys_unique(context: Context) -> pd.DataFrame:
     frames = []
     package = context.package
     for name, df in package.datasets.items():
-        if package.define is not None and name in package.define.groups and package.define.groups[name].keys:
-            keys = package.define.groups[name].keys
-        else:
-            keys = TRIAL_DESIGN_KEYS.get(name, [])
+        keys = _keys(package, name)
         if not keys or not set(keys) <= set(df.columns) or name in ("DM", "ADSL"):
             continue  # DM duplicates are SD0083; a missing key variable is reported elsewhere
         repeated = duplicated_rows([numeric_key(df[k]).to_numpy() if pd.api.types.is_numeric_dtype(df[k])
@@ -321,5 +355,5 @@ def keys_unique(context: Context) -> pd.DataFrame:
         rows = np.flatnonzero(repeated)
         examples = package.record_keys(name, rows[:3])
         frames.append(dataset_finding(name, keys[-1], "; ".join(examples), keys=", ".join(keys), count=int(len(rows)),
-                                      row=int(rows[0]) + 1, key=examples.iloc[0]))
+                                      row=int(rows[0]) + 1, key=examples.iloc[0], examples=tuple(examples)))
     return concat(frames)

@@ -17,7 +17,7 @@ def _dtc_columns(context: Context, name: str) -> list[str]:
     return [c for c, v in meta.items() if c.endswith("DTC") and v.type == "Char"]
 
 
-@rule(id="SD0003", per_dataset=True, severity="Error", standard="SDTMIG", fda_id="SD0003",
+@rule(id="SD0003", per_dataset=True, by_range="records", severity="Error", standard="SDTMIG", fda_id="SD0003",
       message="{variable} = '{value}' is not a valid ISO 8601 date/time")
 def iso8601(context: Context) -> pd.DataFrame:
     """Every --DTC is ISO 8601 extended format (partial, missing parts as '-', intervals with '/')."""
@@ -58,7 +58,7 @@ def start_after_end(start: pd.Series, end: pd.Series) -> np.ndarray:
     return out
 
 
-@rule(id="SD0013", per_dataset=True, severity="Error", standard="SDTMIG", fda_id="SD0013",
+@rule(id="SD0013", per_dataset=True, by_range="records", severity="Error", standard="SDTMIG", fda_id="SD0013",
       message="{variable} = {value} is after {end_variable} = {end}")
 def start_not_after_end(context: Context) -> pd.DataFrame:
     """--STDTC is not after --ENDTC (and RFSTDTC/RFENDTC, RFXSTDTC/RFXENDTC in DM)."""
@@ -76,7 +76,7 @@ def _day_pairs(name: str, columns) -> list[tuple[str, str]]:
     return [(dy, dtc) for dy, dtc in pairs if dy in columns]
 
 
-@rule(id="CV0201", per_dataset=True, severity="Error", standard="SDTMIG",
+@rule(id="CV0201", per_dataset=True, by_range="records", severity="Error", standard="SDTMIG",
       message="{variable} is 0; study days have no day 0")
 def no_day_zero(context: Context) -> pd.DataFrame:
     """--DY, --STDY, --ENDY are never 0."""
@@ -87,7 +87,7 @@ def no_day_zero(context: Context) -> pd.DataFrame:
     return concat(frames)
 
 
-@rule(id="CV0202", per_dataset=True, severity="Error", standard="SDTMIG",
+@rule(id="CV0202", per_dataset=True, by_range="records", severity="Error", standard="SDTMIG",
       message="{variable} = {value} but {dtc} and DM.RFSTDTC give {expected}")
 def study_day_consistent(context: Context) -> pd.DataFrame:
     """--DY equals the study day of --DTC relative to DM.RFSTDTC (day 1 = RFSTDTC, no day 0)."""
@@ -107,7 +107,7 @@ def study_day_consistent(context: Context) -> pd.DataFrame:
     return concat(frames)
 
 
-@rule(id="SD0005", per_dataset=True, severity="Error", standard="SDTMIG", fda_id="SD0005",
+@rule(id="SD0005", per_dataset=True, by_range="records", severity="Error", standard="SDTMIG", fda_id="SD0005",
       message="{variable} = {value} is used more than once for the subject")
 def seq_unique(context: Context) -> pd.DataFrame:
     """--SEQ is unique within USUBJID, across the split datasets of a domain (LBCH, LBHE) too."""
@@ -133,7 +133,8 @@ def _findings_columns(context: Context, name: str, *suffixes: str) -> list[str] 
     return names if all(n in context.package.datasets[name].columns for n in names) else None
 
 
-@rule(id="CV0203", per_dataset=True, severity="Warning", standard="SDTMIG",
+@rule(id="CV0203", per_dataset=True, by_range="dataset", reads=("--TESTCD", "--STRESU", "--CAT", "--SPEC"),
+      severity="Warning", standard="SDTMIG",
       message="{variable} = {value} differs from {usual}, the unit of most {test} records")
 def units_consistent(context: Context) -> pd.DataFrame:
     """One standard unit per test (per --TESTCD, --CAT, --SPEC)."""
@@ -174,7 +175,7 @@ def _usual_codes(df: pd.DataFrame, group: list[str], unit: str):
     return codes, best[groups], uniques
 
 
-@rule(id="CV0204", per_dataset=True, severity="Error", standard="SDTMIG",
+@rule(id="CV0204", per_dataset=True, by_range="records", severity="Error", standard="SDTMIG",
       message="{variable} = {value} but {stresc} = '{text}'")
 def stresn_matches_stresc(context: Context) -> pd.DataFrame:
     """--STRESN is the numeric value of --STRESC, and null when --STRESC is not a number."""
@@ -193,7 +194,7 @@ def stresn_matches_stresc(context: Context) -> pd.DataFrame:
     return concat(frames)
 
 
-@rule(id="CV0205", per_dataset=True, severity="Error", standard="SDTMIG",
+@rule(id="CV0205", per_dataset=True, by_range="records", severity="Error", standard="SDTMIG",
       message="{variable} is null while {orres} = '{value}'")
 def stresc_when_orres(context: Context) -> pd.DataFrame:
     """--STRESC is populated whenever --ORRES is."""
