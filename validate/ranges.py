@@ -268,14 +268,13 @@ def _ranged(package, context, name, per, local, works, decided, executor, modes,
     by_mode = {m: [r for r in local if modes[r.id] == m and r.id not in decided] for m in MODES}
     # the whole dataset's few columns: USUBJID for the cuts, and what the "dataset" rules read
     wanted = {"USUBJID"} | {c for r in by_mode["dataset"] for c in _reads(r, package, name)}
-    compact = datasets.read_range(name, 0, package.records(name), wanted, encoding)
+    text = _Text(encoding)
+    compact = _compact(datasets, name, wanted, package.records(name), per, text)
     ranges = subject_ranges(compact["USUBJID"], per)
     if ranges is None:
         context.cache.setdefault("range notes", set()).add(
             f"{name}: its subjects' records are not together (USUBJID not sorted): validated whole")
         return None
-    text = _Text(encoding)
-    text.check(compact)
     view = Context(_window(package, name, compact), context.ct, context.cache, context.versions, notes)
     for r in by_mode["dataset"]:
         _run_one(r, view, results, decided, found)
@@ -339,6 +338,39 @@ def _ranged(package, context, name, per, local, works, decided, executor, modes,
         f"{name}: {package.records(name):,} records validated in {len(ranges)} range{'s' * (len(ranges) != 1)} of "
         "whole subjects")
     return out, notes
+
+
+def _compact(datasets, name: str, columns: set, records: int, per: int, text: "_Text") -> pd.DataFrame:
+    """The whole dataset's ``columns``, read ``per`` records at a time, text kept as categories (a code per
+    record and the distinct values once), so that memory grows by a few bytes per record, not by the text."""
+    numbers: dict[str, list] = {}
+    codes: dict[str, list] = {}
+    distinct: dict[str, pd.Index] = {}
+    order: list[str] = []
+    for start in range(0, records, per):
+        frame = datasets.read_range(name, start, min(records, start + per), columns, text.encoding)
+        text.check(frame)
+        order = list(frame.columns)
+        for column in frame.columns:
+            series = frame[column]
+            if pd.api.types.is_numeric_dtype(series):
+                numbers.setdefault(column, []).append(series.to_numpy())
+                continue
+            here, values = pd.factorize(series)
+            values = pd.Index(np.asarray(values, dtype=object), dtype=object)
+            known = distinct.get(column, pd.Index([], dtype=object))
+            known = known.append(values[~values.isin(known)])
+            distinct[column] = known
+            numbered = np.append(known.get_indexer(values), -1).astype(np.int32)  # a missing value (-1) stays -1
+            codes.setdefault(column, []).append(numbered[here])
+        del frame
+    out = {}
+    for column in order:
+        if column in numbers:
+            out[column] = np.concatenate(numbers[column])
+        else:
+            out[column] = pd.Categorical.from_codes(np.concatenate(codes[column]), categories=distinct[column])
+    return pd.DataFrame(out, index=pd.RangeIndex(records))
 
 
 class _Text:
