@@ -261,6 +261,8 @@ def _ranged(package, context, name, per, local, works, decided, executor, modes,
     from validate.registry import Context, NotChecked, concat
 
     datasets = package.datasets
+    # the datasets the rules look up whole by name (DM, SV, SE...) stay once read, not read again for each range
+    datasets.keep([n for n in datasets if n in LOOKED_UP])
     decided_before = set(decided)
     notes: dict = {}
     results: dict = {}
