@@ -86,6 +86,94 @@ class _Readable:
         return hash(self.roots)
 
 
+def _arrow_text(frame: pd.DataFrame, node):
+    """The pyarrow array of a column of pyarrow-backed text, else None."""
+    if not isinstance(node, ex.Column) or node.name not in frame.columns:
+        return None
+    column = frame[node.name]
+    if not isinstance(column, pd.Series) or not isinstance(column.dtype, pd.StringDtype) or \
+            column.dtype.storage != "pyarrow":
+        return None
+    return column.array.__arrow_array__()
+
+
+def _plain_numbers(frame: pd.DataFrame, node):
+    """A column of numpy numbers (not bool) as float64, else None."""
+    if not isinstance(node, ex.Column) or node.name not in frame.columns:
+        return None
+    column = frame[node.name]
+    if not isinstance(column, pd.Series) or not isinstance(column.dtype, np.dtype) or column.dtype.kind not in "fiu":
+        return None
+    return column.to_numpy(dtype=float)
+
+
+def _plain_text(value) -> bool:
+    """A text literal no notion of blank can take for empty: its ends are letters, digits or punctuation."""
+    return isinstance(value, str) and value != "" and value[0].isprintable() and value[-1].isprintable() and \
+        not value[0].isspace() and not value[-1].isspace()
+
+
+def _on_columns(node, frame: pd.DataFrame) -> np.ndarray | None:
+    """The condition on the frame's own columns, for the shapes that need no distinct rows: a pyarrow text
+    column compared (==, !=, in, not in) with plain text literals or tested for empty, a numeric column
+    compared with a number, and and/or/not of those; each the same as ``truth`` on the distinct rows (an
+    empty value equals nothing, != holds there). None for any other shape: the caller evaluates it on the
+    distinct rows (``truth``). A comparison on pyarrow's kernels costs a fraction of finding the distinct rows,
+    and mapping a domain evaluates a few dozen conditions on each chunk's records."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(node, ex.Not):
+        held = _on_columns(node.operand, frame)
+        return None if held is None else ~held
+    if isinstance(node, (ex.And, ex.Or)):
+        parts = []
+        for operand in node.operands:
+            held = _on_columns(operand, frame)
+            if held is None:
+                return None
+            parts.append(held)
+        return (np.logical_and if isinstance(node, ex.And) else np.logical_or).reduce(parts)
+    if isinstance(node, ex.Compare):
+        column, literal = (node.left, node.right) if isinstance(node.right, ex.Literal) else (node.right, node.left)
+        if not isinstance(literal, ex.Literal) or isinstance(literal.value, bool):
+            return None
+        op = node.op if column is node.left else {"<": ">", "<=": ">=", ">": "<", ">=": "<="}.get(node.op, node.op)
+        if isinstance(literal.value, str):
+            text = _arrow_text(frame, column)
+            if text is None or op not in ("==", "!=") or not _plain_text(literal.value):
+                return None
+            equal = pc.fill_null(pc.equal(text, pa.scalar(literal.value, text.type)), False)
+            held = np.asarray(equal.to_numpy(zero_copy_only=False), dtype=bool)
+            return held if op == "==" else ~held
+        numbers = _plain_numbers(frame, column)
+        if numbers is None or op not in _ORDER_OPS:
+            return None
+        with np.errstate(invalid="ignore"):
+            if op == "!=":
+                return ~((numbers == float(literal.value)) & ~np.isnan(numbers))
+            return _ORDER_OPS[op](numbers, float(literal.value)) & ~np.isnan(numbers)
+    if isinstance(node, ex.InList):
+        text = _arrow_text(frame, node.operand)
+        if text is None or not node.values or not all(_plain_text(v) for v in node.values):
+            return None
+        found = pc.is_in(text, value_set=pa.array(list(node.values), type=text.type))
+        held = np.asarray(pc.fill_null(found, False).to_numpy(zero_copy_only=False), dtype=bool)
+        return ~held if node.negated else held
+    if isinstance(node, ex.IsEmpty):
+        text = _arrow_text(frame, node.operand)
+        if text is None:
+            return None
+        empty = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(text), ""), True)  # (pandas' str.strip)
+        held = np.asarray(empty.to_numpy(zero_copy_only=False), dtype=bool)
+        return ~held if node.negated else held
+    return None
+
+
+_ORDER_OPS = {"==": np.equal, "!=": None, "<": np.less, "<=": np.less_equal, ">": np.greater,
+              ">=": np.greater_equal}
+
+
 def _spread(values: pd.Series, codes: np.ndarray, index) -> pd.Series:
     out = values.reset_index(drop=True).take(codes)
     out.index = index
@@ -112,10 +200,18 @@ class Condition(_Readable):
         return (self.root,)
 
     def evaluate(self, frame: pd.DataFrame, variables: dict | None = None, tables: dict | None = None) -> pd.Series:
+        held = self.on_columns(frame)
+        if held is not None:
+            return pd.Series(held, index=frame.index, dtype=bool)
         codes, env = self._env(frame, variables, tables)
         held = truth(self.root, env) if len(env.frame) else np.zeros(0, dtype=bool)
         return pd.Series(np.asarray(held, dtype=bool)[codes] if len(codes) else np.zeros(0, dtype=bool),
                          index=frame.index, dtype=bool)
+
+    def on_columns(self, frame: pd.DataFrame) -> np.ndarray | None:
+        """What ``evaluate`` gives (as a bool array) when the condition's shape needs no distinct rows (see
+        ``_on_columns``), else None."""
+        return _on_columns(self.root, frame)
 
     def __str__(self) -> str:
         return str(self.root)

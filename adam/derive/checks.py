@@ -104,16 +104,23 @@ def resolve_wheres(dataset: pd.DataFrame, wheres: list, args: list[str]) -> list
     factorization of each variable over the records, not one per condition and variable), each
     condition is evaluated on those and spread back to the records."""
     parsed = [_condition(dataset, w, a) for w, a in zip(wheres, args)]
-    if len(parsed) < 2 or not all(hasattr(p, "evaluate") and hasattr(p, "columns") for p in parsed):
-        return [resolve_where(dataset, p, a).to_numpy() for p, a in zip(parsed, args)]
+    # a condition that compares a column with literals is evaluated on the column itself (no distinct rows)
+    masks = [p.on_columns(dataset) if hasattr(p, "on_columns") else None for p in parsed]
+    rest = [i for i, mask in enumerate(masks) if mask is None]
+    if len(rest) < 2 or not all(hasattr(parsed[i], "evaluate") and hasattr(parsed[i], "columns") for i in rest):
+        for i in rest:
+            masks[i] = resolve_where(dataset, parsed[i], args[i]).to_numpy()
+        return masks
     from specs.expressions import distinct_codes  # lazy: specs owns the grammar
 
-    columns = sorted(set().union(*(p.columns for p in parsed)))
+    columns = sorted(set().union(*(parsed[i].columns for i in rest)))
     if "__decimal" in dataset.columns and "__decimal" not in columns:  # read by every condition
         columns.append("__decimal")
     codes, distinct = distinct_codes(dataset, columns)
     distinct.attrs = dict(dataset.attrs)
-    return [resolve_where(distinct, p, a).to_numpy()[codes] for p, a in zip(parsed, args)]
+    for i in rest:
+        masks[i] = resolve_where(distinct, parsed[i], args[i]).to_numpy()[codes]
+    return masks
 
 
 def is_empty(series: pd.Series) -> pd.Series:

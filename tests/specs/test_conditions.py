@@ -171,3 +171,57 @@ def test_numbers_as_text_and_blank_text_on_whole_columns():
     assert as_text(Value(TEXT, text)).tolist() == [None, None, "a", None, None, " x ", None, 1.0]
     frame = pd.DataFrame({"AVAL": [1.0, np.nan, 0.0], "AVALC": ["1", " ", None]})
     assert parse_condition("AVAL is not empty or AVALC is not empty").evaluate(frame).tolist() == [True, False, True]
+
+
+@pytest.fixture
+def lab():
+    # pyarrow text (as raw tables and XPT reads hold it): row 1 blank, row 2 missing, row 3 'CPEP ' (a blank after)
+    return pd.DataFrame(
+        {
+            "TESTCD": pd.array(["GLUF", "  ", None, "CPEP ", "CPEP"], dtype="string[pyarrow]"),
+            "TPT": pd.array(["-10", "", "0", None, "30"], dtype="str"),
+            "AVAL": [1.5, np.nan, 0.0, -2.0, 30.0],
+        },
+        index=[5, 6, 7, 8, 9],
+    )
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("TESTCD == 'CPEP'", [False, False, False, False, True]),  # 'CPEP ' is not 'CPEP'
+        ("'CPEP' == TESTCD", [False, False, False, False, True]),
+        ("TESTCD != 'CPEP'", [True, True, True, True, False]),  # blank and missing are not 'CPEP'
+        ("TESTCD in ('GLUF', 'CPEP')", [True, False, False, False, True]),
+        ("TESTCD not in ('GLUF', 'CPEP')", [False, True, True, True, False]),
+        ("TPT is empty", [False, True, False, True, False]),
+        ("TESTCD is not empty", [True, False, False, True, True]),
+        ("AVAL > 0", [True, False, False, False, True]),  # missing is ordered against nothing
+        ("0 < AVAL", [True, False, False, False, True]),
+        ("AVAL != 0", [True, True, False, True, True]),
+        ("AVAL <= 1.5", [True, False, True, True, False]),
+        ("TESTCD == 'GLUF' or (TESTCD == 'CPEP' and TPT is empty) or TPT in ('-10', '0')",
+         [True, False, True, False, False]),
+        ("not (TESTCD == 'GLUF')", [False, True, True, True, True]),
+    ],
+)
+def test_a_column_against_literals_is_evaluated_on_the_column(lab, text, expected):
+    # on the column itself (pyarrow's kernels), the same as on the distinct rows
+    condition = parse_condition(text)
+    assert condition.on_columns(lab) is not None
+    result = condition.evaluate(lab)
+    assert result.tolist() == expected
+    assert result.index.tolist() == [5, 6, 7, 8, 9]
+    distinct = condition.evaluate(lab.astype({"TESTCD": object, "TPT": object}))  # (object text: distinct rows)
+    assert distinct.tolist() == expected
+
+
+@pytest.mark.parametrize("text", ["TESTCD == ' '", "TESTCD == ''", "TESTCD in ('GLUF', 1)", "AVAL == 'x'",
+                                  "TESTCD < 'Z'", "upper(TESTCD) == 'GLUF'", "TESTCD == TPT", "TESTCD == 1"])
+def test_other_shapes_are_evaluated_on_the_distinct_rows(lab, text):
+    assert parse_condition(text).on_columns(lab) is None
+
+
+def test_a_missing_column_is_still_named_when_evaluated_on_the_column(lab):
+    with pytest.raises(ConditionError, match="column 'LBTEST' not in the data"):
+        parse_condition("LBTEST == 'X'").evaluate(lab)
