@@ -341,13 +341,27 @@ def _joined(iso: pd.Series, time_text: pd.Series) -> pd.Series:
     return pd.Series(np.where(with_time, iso + "T" + time_text, iso), index=iso.index, dtype=object)
 
 
+def fullmatch(text: pd.Series, pattern: str) -> pd.Series:
+    """``text.str.fullmatch(pattern)`` of an object column of str (as text_of gives it): on pyarrow's regular
+    expressions (RE2, in C) when every value is ASCII, where RE2 and Python's re read the digit and word
+    classes the same way; Python's re, one value at a time, otherwise."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = pa.array(text.to_numpy(), type=pa.large_string())
+    if not pc.all(pc.string_is_ascii(array)).as_py():
+        return text.str.fullmatch(pattern).astype(bool)
+    held = pc.match_substring_regex(array, f"^(?:{pattern})$").to_numpy(zero_copy_only=False)
+    return pd.Series(held, index=text.index, dtype=bool)
+
+
 def date_part(dtc: pd.Series) -> pd.Series:
     """The complete date of an ISO 8601 value as datetime64, NaT when the date is partial or missing."""
-    def parse(values: pd.Series) -> pd.Series:
-        text = text_of(values).str[:10]
-        return pd.to_datetime(text.where(text.str.fullmatch(r"\d{4}-\d{2}-\d{2}")), format="%Y-%m-%d",
+    def parse(dates: pd.Series) -> pd.Series:
+        return pd.to_datetime(dates.where(fullmatch(dates, r"\d{4}-\d{2}-\d{2}")), format="%Y-%m-%d",
                               errors="coerce")
-    return on_unique(parse, dtc).astype("datetime64[ns]")
+    # each distinct value's first ten characters, and those (the values of a day share them) read once
+    return on_unique(lambda values: on_unique(parse, text_of(values).str[:10]), dtc).astype("datetime64[ns]")
 
 
 def datetime_part(dtc: pd.Series) -> pd.Series:
@@ -355,7 +369,7 @@ def datetime_part(dtc: pd.Series) -> pd.Series:
     partial or the time missing or partial."""
     def parse(values: pd.Series) -> pd.Series:
         text = text_of(values)
-        whole = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?")
+        whole = fullmatch(text, r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?")
         return pd.to_datetime(text.where(whole), format="ISO8601", errors="coerce")
     return on_unique(parse, dtc).astype("datetime64[ns]")
 

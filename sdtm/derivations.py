@@ -322,8 +322,15 @@ SAME_DAY_RULES = ("listed", "before")
 
 def _time_part(dtc: pd.Series) -> pd.Series:
     """'HH:MM' of an ISO 8601 date/time (seconds ignored), '' when the time is missing or partial."""
-    time = text_of(dtc).str.extract(r"T(\d{2}:\d{2})", expand=False)
-    return time.fillna("").astype(object)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = text_of(dtc)
+    array = pa.array(text.to_numpy(), type=pa.large_string())
+    if not pc.all(pc.string_is_ascii(array)).as_py():  # (RE2 reads \d as Python's re on ASCII only)
+        return text.str.extract(r"T(\d{2}:\d{2})", expand=False).fillna("").astype(object)
+    found = pc.extract_regex(array, r"T(?P<time>\d{2}:\d{2})").field("time")
+    return pd.Series(pc.fill_null(found, "").to_numpy(zero_copy_only=False), index=text.index, dtype=object)
 
 
 def baseline_flag(dataset: pd.DataFrame, by_vars: list[str], dtc: str, result: str, reference: pd.Series, *,

@@ -143,3 +143,31 @@ def test_study_day_has_no_day_zero():
     days = study_day(dtc, ref)
     assert list(days[:5]) == [-2, -1, 1, 2, 63]
     assert pd.isna(days[5])
+
+
+def test_fullmatch_on_ascii_text_is_pythons():
+    from sdtm.dates import fullmatch
+
+    text = pd.Series(["2023-06-01", "2023-06-01T10:00", "2023-06", "", "2023-06-01\n"], index=[3, 4, 5, 6, 7],
+                     dtype=object)
+    held = fullmatch(text, r"\d{4}-\d{2}-\d{2}")
+    assert held.tolist() == [True, False, False, False, False]  # the whole value; '$' before a newline is not
+    assert held.index.tolist() == [3, 4, 5, 6, 7]
+
+
+def test_fullmatch_beyond_ascii_reads_digits_as_python_does():
+    from sdtm.dates import fullmatch
+
+    # Arabic-Indic digits are digits to Python's re (not to RE2): the whole column is read by re
+    text = pd.Series(["٢٠٢٣-06-01", "2023-06-01", "Céphalée"], dtype=object)
+    assert fullmatch(text, r"\d{4}-\d{2}-\d{2}").tolist() == [True, True, False]
+
+
+def test_date_part_reads_each_day_once_from_its_first_ten_characters():
+    from sdtm.dates import date_part, datetime_part
+
+    dtc = pd.Series(["2023-06-01T10:00", "2023-06-01", "2023-06", "", "2023-02-30", "2023-06-01T08:15:30"])
+    assert date_part(dtc).dt.strftime("%Y-%m-%d").fillna("-").tolist() == \
+        ["2023-06-01", "2023-06-01", "-", "-", "-", "2023-06-01"]
+    assert datetime_part(dtc).dt.strftime("%H:%M:%S").fillna("-").tolist() == \
+        ["10:00:00", "-", "-", "-", "-", "08:15:30"]
