@@ -238,7 +238,7 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None, *, whole_stu
                                   warnings=warnings,
                                   lookup_tables=getattr(spec, "lookups", {}), declared=declared)
         prepared[name] = records
-        data = pd.DataFrame(index=records.index)
+        mapped: dict[str, pd.Series] = {}  # (one frame made of them: not a column added at a time)
         for variable in dspec.variables:
             mapping = variable.map
             if mapping and ALGORITHMS[mapping["algorithm"]].kind == MAP and len(records) and \
@@ -263,9 +263,11 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None, *, whole_stu
                                                        values[bad].head(5)):
                         problems.append(Problem(f"{file} row {row} ({key})", f"{name}.{variable.name} is Num "
                                                                              f"but the mapping gives '{value}'"))
-                data[variable.name] = converted
+                mapped[variable.name] = converted
             else:
-                data[variable.name] = _empty_column(variable, records.index)
+                mapped[variable.name] = _empty_column(variable, records.index)
+        data = pd.DataFrame(mapped, index=records.index, copy=False)
+        del mapped
         for column in LOCATION:
             data[column] = records[column] if column in records else "."
         intervals = dspec.raw.get("intervals")
@@ -489,10 +491,11 @@ def finalize(data: pd.DataFrame, dspec: DomainSpec) -> pd.DataFrame:
 def ordered_records(data: pd.DataFrame, dspec: DomainSpec) -> pd.DataFrame:
     """finalize, keeping the index of the records it was given (for their lineage)."""
     variables = dspec.parent_variables
-    out = pd.DataFrame(index=data.index)
+    columns = {}  # (one frame made of them: not a column added at a time)
     for variable in variables:
         column = data[variable.name] if variable.name in data else _empty_column(variable, data.index)
-        out[variable.name] = _as_type(column, variable)
+        columns[variable.name] = _as_type(column, variable)
+    out = pd.DataFrame(columns, index=data.index, copy=False)
     if dspec.sort:
         out = out.sort_values(dspec.sort, kind="mergesort", na_position="first")
     return out
