@@ -272,23 +272,43 @@ def epoch_of(dataset: pd.DataFrame, dtc: str, se: pd.DataFrame, same_day: str = 
 
 def _epoch_of_distinct(subject: pd.Series, when: pd.Series, elements: pd.DataFrame, same_day: str) -> pd.Series:
     lo, hi = _day_bounds(when)
-    records = pd.DataFrame({"USUBJID": subject.values, "LO": lo.values, "HI": hi.values,
-                            "AT": datetime_part(when).values, "ROW": np.arange(len(subject))})
-    joined = records.dropna(subset=["LO"]).merge(elements, on="USUBJID", how="inner")
+    lo, hi = lo.to_numpy(dtype="datetime64[ns]"), hi.to_numpy(dtype="datetime64[ns]")
+    at = datetime_part(when).to_numpy(dtype="datetime64[ns]")
+    # each subject's elements in TAETORD order (ties in SE's order) as slots 0, 1, ...: a record is compared
+    # with its subject's k-th element for each k (a subject has a few), not joined to every element; the last
+    # slot that holds it gives the epoch (the latest element by TAETORD)
+    owners = pd.Index(elements["USUBJID"].to_numpy(dtype=object))
+    owner_codes = pd.factorize(owners)[0] if len(owners) else np.zeros(0, dtype=np.intp)
+    taetord = elements["TAETORD"].to_numpy(dtype=float, na_value=np.nan)
+    ranked = np.lexsort((taetord, owner_codes))
+    distinct_owners = owners[ranked].unique() if len(owners) else owners
+    sorted_codes = owner_codes[ranked]
+    slot = np.arange(len(ranked)) - np.searchsorted(sorted_codes, sorted_codes, side="left")
+    table = np.full((len(distinct_owners) + 1, (int(slot.max()) + 1) if len(slot) else 0), -1, dtype=np.intp)
+    table[pd.Index(distinct_owners).get_indexer(owners[ranked]), slot] = ranked
+    who = pd.Index(distinct_owners).get_indexer(subject.to_numpy(dtype=object))  # -1: no element (the last row)
+    start, end = (elements[c].to_numpy(dtype="datetime64[ns]") for c in ("START", "END"))
+    start_at, end_at = (elements[c].to_numpy(dtype="datetime64[ns]") for c in ("START_AT", "END_AT"))
+    first, last = elements["FIRST"].to_numpy(dtype=bool), elements["LAST"].to_numpy(dtype=bool)
     later, earlier = same_day == "later", same_day == "earlier"
-    timed_start = joined["AT"].notna() & joined["START_AT"].notna()
-    on_start_day = joined["LO"] == joined["START"]
-    # on the first element's first day no element ends: nothing to tell apart, whatever the rule
-    after_start = (joined["LO"] > joined["START"]) | (on_start_day & (
-        (timed_start & (joined["AT"] >= joined["START_AT"])) | (~timed_start & (later | joined["FIRST"]))))
-    timed_end = joined["AT"].notna() & joined["END_AT"].notna()
-    on_end_day = joined["HI"] == joined["END"]
-    before_end = joined["END"].isna() | (joined["HI"] < joined["END"]) | (joined["LAST"] & on_end_day) | (
-        on_end_day & (timed_end & (joined["AT"] < joined["END_AT"]) | (~timed_end & earlier)))
-    hits = joined[after_start & before_end].sort_values(["ROW", "TAETORD"]).drop_duplicates("ROW", keep="last")
-    out = pd.Series("", index=subject.index, dtype=object)
-    out.iloc[hits["ROW"].to_numpy()] = text_of(hits["EPOCH"]).to_numpy()
-    return out
+    dated, timed = ~np.isnat(lo), ~np.isnat(at)
+    chosen = np.full(len(subject), -1, dtype=np.intp)
+    for k in range(table.shape[1]):
+        element = table[who, k]
+        held = dated & (element >= 0)
+        e = np.where(held, element, 0)
+        timed_start = timed & ~np.isnat(start_at[e])
+        on_start_day = lo == start[e]
+        # on the first element's first day no element ends: nothing to tell apart, whatever the rule
+        after_start = (lo > start[e]) | (on_start_day & (
+            (timed_start & (at >= start_at[e])) | (~timed_start & (later | first[e]))))
+        timed_end = timed & ~np.isnat(end_at[e])
+        on_end_day = hi == end[e]
+        before_end = np.isnat(end[e]) | (hi < end[e]) | (last[e] & on_end_day) | (
+            on_end_day & ((timed_end & (at < end_at[e])) | (~timed_end & earlier)))
+        chosen = np.where(held & after_start & before_end, element, chosen)
+    epochs = np.append(text_of(elements["EPOCH"]).to_numpy(dtype=object), "")
+    return pd.Series(epochs[chosen], index=subject.index, dtype=object)
 
 
 def reference_time(dataset: pd.DataFrame, dtc: str, eltm: str, by_vars: list[str]) -> tuple[pd.Series, pd.Series]:

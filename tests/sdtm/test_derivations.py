@@ -220,3 +220,18 @@ def test_pick_date_first_and_last_per_subject_in_subject_order():
     picked = pick_date([no_subject], "first")
     assert picked.iloc[0] == "2023-01-02" and picked.index[0] == "S-1" and len(picked) == 2
     assert pick_date([], "first").empty
+
+
+def test_epoch_of_the_latest_element_that_holds_the_record_by_taetord():
+    # S1: SCREENING then TREATMENT (listed out of TAETORD order in SE); S2 has no element; a partial date
+    # spanning the transition has no epoch; a record of the day TREATMENT starts goes to it ('later')
+    se = pd.DataFrame({"USUBJID": ["S1", "S1"], "SESTDTC": ["2023-06-10", "2023-06-01"],
+                       "SEENDTC": ["2023-06-30", "2023-06-10"], "EPOCH": ["TREATMENT", "SCREENING"],
+                       "TAETORD": [2.0, 1.0]})
+    data = pd.DataFrame({"USUBJID": ["S1", "S1", "S1", "S2", "S1", "S1"],
+                         "DTC": ["2023-06-05", "2023-06-10", "2023-06", "2023-06-05", "", "2023-06-30"]},
+                        index=[7, 8, 9, 10, 11, 12])
+    epoch = epoch_of(data, "DTC", se)
+    assert epoch.tolist() == ["SCREENING", "TREATMENT", "", "", "", "TREATMENT"]
+    assert epoch.index.tolist() == [7, 8, 9, 10, 11, 12]
+    assert epoch_of(data, "DTC", se, same_day="earlier").tolist()[1] == "SCREENING"
