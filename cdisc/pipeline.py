@@ -14,6 +14,7 @@ from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from specs.errors import CdiscError, Problem, RawDataError, SpecError
@@ -51,7 +52,6 @@ class RawExport:
 def read_raw(spec: StudySpec, raw_dir: Path, edc: str = "csv", progress: Progress | None = None) -> RawExport:
     """Read every source of the spec (EDC forms from CSV or from the ODM export), each record located."""
     from sdtm.odm import read_odm
-    from sdtm.prepare import locate
     from sdtm.readers import read_source
 
     progress = progress or Progress(False)
@@ -62,14 +62,10 @@ def read_raw(spec: StudySpec, raw_dir: Path, edc: str = "csv", progress: Progres
     odm_read: dict[Path, tuple[str, set[str]]] = {}  # each ODM export: its label and the forms sources read
     for name, source in spec.sources.items():
         use_odm = edc == "odm" and "odm" in source
-        named = source["odm"]["path"] if use_odm else source["path"]
-        path, why = confined_path(raw_dir, named, "raw export folder")
-        if why:
-            problems.append(Problem(spec.where("study", "sources", name, *(("odm", "path") if use_odm else ("path",))),
-                                    why))
+        path, label, problem = source_file(spec, raw_dir, name, use_odm)
+        if problem is not None:
+            problems.append(problem)
             continue
-        label = display_path(path) if not str(path).startswith(str(builtin_raw_dir())) else \
-            str(path.relative_to(builtin_raw_dir()))
         try:
             if use_odm:
                 if path not in odm_cache:
@@ -96,18 +92,46 @@ def read_raw(spec: StudySpec, raw_dir: Path, edc: str = "csv", progress: Progres
             problems.extend(getattr(exc, "problems", [Problem(label, str(exc))]))
             continue
         rows = frame.attrs.pop("rows", None)  # a REDCap instrument's lines in the records export
-        if source.get("missing"):  # the file's own missing-value markers (R's NA, SAS's '.') read as empty
-            frame = frame.mask(frame.isin(list(source["missing"])), "")
-        missing_keys = [k for k in source["keys"] if k not in frame.columns]
-        if missing_keys:
-            problems.append(Problem(label, f"key column(s) {', '.join(missing_keys)} missing (columns: "
-                                           f"{', '.join(frame.columns)})"))
+        table, problem = located_source(frame, label, source, rows)
+        if problem is not None:
+            problems.append(problem)
             continue
-        tables[name] = locate(frame, label, source["keys"], source.get("decimal", "."), rows)
+        tables[name] = table
         files[name] = path
     if problems:
         raise RawDataError(problems)
     return RawExport(tables, files, redcap.unread_notes() + unread_forms(odm_cache, odm_read))
+
+
+def source_file(spec: StudySpec, raw_dir: Path, name: str, use_odm: bool = False
+                ) -> tuple[Path | None, str, Problem | None]:
+    """A source's file inside the raw export folder and its label in messages, or the problem with its path."""
+    source = spec.sources[name]
+    named = source["odm"]["path"] if use_odm else source["path"]
+    path, why = confined_path(raw_dir, named, "raw export folder")
+    if why:
+        return None, "", Problem(spec.where("study", "sources", name, *(("odm", "path") if use_odm else ("path",))),
+                                 why)
+    label = display_path(path) if not str(path).startswith(str(builtin_raw_dir())) else \
+        str(path.relative_to(builtin_raw_dir()))
+    return path, label, None
+
+
+def located_source(frame: pd.DataFrame, label: str, source: dict, rows=None, first_row: int = 1
+                   ) -> tuple[pd.DataFrame | None, Problem | None]:
+    """A source's records as read (or a batch of them, its first record at data row ``first_row``), the
+    file's missing-value markers read as empty, each record located; or the problem of a key column missing."""
+    from sdtm.prepare import locate
+
+    if source.get("missing"):  # the file's own missing-value markers (R's NA, SAS's '.') read as empty
+        frame = frame.mask(frame.isin(list(source["missing"])), "")
+    missing_keys = [k for k in source["keys"] if k not in frame.columns]
+    if missing_keys:
+        return None, Problem(label, f"key column(s) {', '.join(missing_keys)} missing (columns: "
+                                    f"{', '.join(frame.columns)})")
+    if rows is None and first_row != 1:
+        rows = np.arange(first_row, first_row + len(frame))
+    return locate(frame, label, source["keys"], source.get("decimal", "."), rows), None
 
 
 class RedcapCache:

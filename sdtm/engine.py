@@ -152,7 +152,7 @@ def build_design_domain(name: str, build: str, studyid: str, design: dict, ct) -
 
 def raw_problems(spec, tables: dict[str, pd.DataFrame]) -> list[Problem]:
     """Every raw record identifiable (its source keys not repeated), every declared value known: checked on
-    each whole raw table (a run in subject chunks checks them once, before splitting the tables)."""
+    each whole raw table (a run in subject chunks finds the same problems part by part: cdisc.chunks.checks)."""
     problems: list[Problem] = []
     declared = {n: source.get("values") or {} for n, source in spec.sources.items()}
     for source, table in tables.items():

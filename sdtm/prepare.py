@@ -2,6 +2,8 @@
 turn wide forms into one record per test. Every record left out is listed with its reason."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -56,22 +58,49 @@ def repeated_source_keys(table: pd.DataFrame, keys: list[str], source: str, limi
     problem naming both rows, the key columns and their values. Two records with one key are either a
     re-sent record or a typo in a key; mapping both would count one record twice or file it wrongly.
     The key values are read from the columns themselves (not the located __key text)."""
+    return repeated_key_problems([repeated_key_records(table, keys, source, limit)], source, limit)
+
+
+@dataclass
+class RepeatedKeys:
+    """The repeated keys of a part of a source's records (``repeated_key_records``): the first ``limit``
+    records whose key repeats an earlier one's, each as (its data row, its file, the problem), and how many
+    there are in all."""
+
+    found: list = field(default_factory=list)
+    count: int = 0
+
+
+def repeated_key_records(table: pd.DataFrame, keys: list[str], source: str, limit: int = 20) -> RepeatedKeys:
+    """``repeated_source_keys`` of one part of a source. Parts whose keys never repeat across them (each
+    subject's records in one part, the subject among the keys: cdisc.chunks) join into the whole's
+    (``repeated_key_problems``)."""
     present = [k for k in keys if k in table.columns]
     found, count = repeated_keys(table, present, limit)
     if not count:  # (the location columns as Python objects only when there is a record to name)
-        return []
+        return RepeatedKeys()
     files, rows = table["__file"].to_numpy(), table["__row"].to_numpy()
     problems = []
     for values, later, first in found:
         key = ", ".join(f"{k}={v}" for k, v in zip(present, values))
         shown = ", ".join(f"{k} '{v}'" for k, v in zip(present, values))
-        problems.append(Problem(f"{files[later]} row {rows[later]} ({key})",
-                                f"source {source}: a second record with {shown}, the key of {files[first]} row "
-                                f"{rows[first]}; the keys of {source} ({', '.join(present)}) must identify one "
-                                f"record"))
+        problems.append((int(rows[later]), files[later], Problem(
+            f"{files[later]} row {rows[later]} ({key})",
+            f"source {source}: a second record with {shown}, the key of {files[first]} row {rows[first]}; the "
+            f"keys of {source} ({', '.join(present)}) must identify one record")))
+    return RepeatedKeys(problems, count)
+
+
+def repeated_key_problems(parts: list[RepeatedKeys], source: str, limit: int = 20) -> list[Problem]:
+    """The problems of a source's repeated keys found part by part: the first ``limit`` records of all parts
+    (by data row: the parts' records in file order), then how many more."""
+    found = parts[0].found if len(parts) == 1 else sorted((f for p in parts for f in p.found), key=lambda f: f[0])
+    found = found[:limit]
+    count = sum(p.count for p in parts)
+    problems = [problem for _, _, problem in found]
     if count > limit:
-        problems.append(Problem(str(files[found[0][1]]), f"... and {count - limit} more records of "
-                                                         f"{source} with a repeated key"))
+        problems.append(Problem(str(found[0][1]), f"... and {count - limit} more records of {source} with a "
+                                                  f"repeated key"))
     return problems
 
 
@@ -99,17 +128,53 @@ def _value_problems(frame: pd.DataFrame, bad: pd.Series, column: str, message, l
 def undeclared_values(table: pd.DataFrame, declared: dict, source: str, limit: int = 20) -> list[Problem]:
     """A value of a column outside the values study.yaml declares for it (``sources.<name>.values``): a
     located problem on every record of the source (specs.raw_values says why)."""
-    problems = []
-    for column, values in declared.items():
-        if column not in table.columns:
-            continue  # a spec error (specs.semantics.check_raw_columns)
-        allowed = {str(v) for v in values or []}
-        bad = ~table[column].isin(allowed)
-        if bad.any():
-            problems += _value_problems(table, bad, column, lambda v: (
-                f"source {source}: {column} is {show(v)}, not one of the values declared for it (study.yaml "
-                f"sources.{source}.values.{column}: {_shown_values(allowed)})"), limit)
-    return problems
+    found = UndeclaredValues(declared, source)
+    found.add(table)
+    return found.problems(limit)
+
+
+class UndeclaredValues:
+    """``undeclared_values`` of a source read a part at a time (record batches in file order): each value
+    outside the declared ones with its first record and its number of records, column by column (only the
+    undeclared values are kept, not the records)."""
+
+    def __init__(self, declared: dict, source: str):
+        self.declared, self.source = declared, source
+        self.found: dict[str, dict] = {column: {} for column in declared}  # value -> [file, row, key, records]
+
+    def add(self, table: pd.DataFrame) -> None:
+        for column, values in self.declared.items():
+            if column not in table.columns:
+                continue  # a spec error (specs.semantics.check_raw_columns)
+            bad = ~table[column].isin({str(v) for v in values or []})
+            if not bad.any():
+                continue
+            rows = table[bad]
+            first = rows.drop_duplicates(column)
+            counts = rows[column].value_counts()
+            seen = self.found[column]
+            for f, r, k, v in zip(first["__file"], first["__row"], first["__key"], first[column]):
+                if v in seen:
+                    seen[v][3] += counts[v]
+                else:
+                    seen[v] = [f, r, k, counts[v]]
+
+    def problems(self, limit: int = 20) -> list[Problem]:
+        """One located problem per value at its first record (the count of records when more hold it), at
+        most ``limit`` values a column."""
+        problems = []
+        for column, values in self.declared.items():
+            seen = self.found[column]
+            allowed = {str(v) for v in values or []}
+            for v, (f, r, k, count) in list(seen.items())[:limit]:
+                more = f" ({count} records; this is the first)" if count > 1 else ""
+                problems.append(Problem(f"{f} row {r} ({k})", (
+                    f"source {self.source}: {column} is {show(v)}, not one of the values declared for it "
+                    f"(study.yaml sources.{self.source}.values.{column}: {_shown_values(allowed)})") + more))
+            if len(seen) > limit:
+                problems.append(Problem(str(next(iter(seen.values()))[0]),
+                                        f"... and {len(seen) - limit} more values of {column} outside its values"))
+        return problems
 
 
 def unexpected_values(frame: pd.DataFrame, spec: dict, tables: dict[str, pd.DataFrame], declared: dict, domain: str,

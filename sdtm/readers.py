@@ -141,6 +141,108 @@ def read_csv_source(path, encoding: str = "utf-8") -> pd.DataFrame:
     return frame
 
 
+class NotStreamed(Exception):
+    """The CSV file cannot be read a batch at a time as it is (an encoding error, lone CR line ends, a
+    record of another width, a value in an unnamed column, ...): read it whole (read_csv_source), which
+    reads it the slow way or says where it is wrong."""
+
+
+BLOCK = 16 << 20  # bytes pyarrow parses at a time when a CSV file is read in record batches
+
+
+def stream_csv_source(path, encoding: str = "utf-8", batch_records: int | None = None,
+                      block_size: int = BLOCK):
+    """A CSV export as text a record batch at a time: the frames ``read_csv_source`` returns, one after the
+    other (each a part of its records, with its own index from 0), never the whole file in memory. At least
+    one frame (empty when the file has only a header). A file whose header is wrong is a RawDataError, as
+    read_csv_source says it; any other file that this reader does not take as it is raises NotStreamed,
+    possibly after some frames (the caller drops them and reads the file whole). ``batch_records``: at most
+    this many records a frame (pyarrow's blocks cut further; tests)."""
+    import pyarrow as pa
+    from pyarrow import csv as pa_csv
+
+    path = Path(path)
+    if not path.is_file():
+        raise RawDataError([f"{path}: file not found"])
+    if not _plain_line_ends(path):
+        raise NotStreamed("lone CR line ends")
+    utf8 = _is_utf8(encoding)
+    with open(path, "rb") as handle:
+        start = handle.read(1 << 16)
+    try:
+        text = codecs.getincrementaldecoder("utf-8-sig" if utf8 else encoding)().decode(start)
+    except (UnicodeDecodeError, LookupError):
+        raise NotStreamed("the first bytes do not decode") from None
+    header, head = _first_record(text)
+    if not header or (len(head) == len(text) and len(start) == 1 << 16):  # (a header longer than the bytes read)
+        raise NotStreamed("no header in the first bytes")
+    names = _csv_structure(path, head, records=False)
+    columns = [f"f{i}" for i in range(len(names))]
+    unnamed = [i for i, name in enumerate(names) if name == ""]
+    kept = [i for i, name in enumerate(names) if name != ""]
+    try:
+        reader = pa_csv.open_csv(
+            str(path),
+            read_options=pa_csv.ReadOptions(column_names=columns, skip_rows=1, block_size=block_size,
+                                            encoding="utf8" if utf8 else encoding),
+            parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+            convert_options=pa_csv.ConvertOptions(column_types={c: pa.string() for c in columns},
+                                                  strings_can_be_null=False, quoted_strings_can_be_null=False))
+        yielded = False
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                break
+            step = batch_records or max(batch.num_rows, 1)
+            for first in range(0, batch.num_rows, step):
+                frame = _text_batch(batch.slice(first, step), names, unnamed, kept)
+                yielded = True
+                yield frame
+        if not yielded:
+            yield _text_batch(reader.schema.empty_table(), names, unnamed, kept)
+    except pa.ArrowCancelled:  # interrupted (Ctrl-C, SIGTERM): not a file pyarrow cannot read
+        raise
+    except (pa.ArrowInvalid, pa.ArrowException, UnicodeDecodeError) as exc:
+        raise NotStreamed(str(exc)) from None
+
+
+def _text_batch(batch, names: list[str], unnamed: list[int], kept: list[int]) -> pd.DataFrame:
+    """One batch of pyarrow's strings as read_csv_source's frame: the named columns, stripped; NotStreamed
+    when an unnamed column holds a value (read_csv_source names its first row)."""
+    import pyarrow.compute as pc
+
+    for position in unnamed:  # (any value, blank or not: read_csv_source's own test decides)
+        if pc.any(pc.not_equal(batch.column(position), "")).as_py():
+            raise NotStreamed(f"column {position + 1} has no name but holds a value")
+    frame = batch.select(kept).to_pandas() if kept else pd.DataFrame(index=pd.RangeIndex(batch.num_rows))
+    frame.columns = [names[i] for i in kept]
+    if not all(pd.api.types.is_string_dtype(frame[c]) for c in frame.columns):
+        raise NotStreamed("a column that is not text")
+    for name in frame.columns:
+        frame[name] = frame[name].str.strip()
+    return frame
+
+
+def _plain_line_ends(path: Path, block: int = 64 << 20) -> bool:
+    """No lone CR in the file (every CR the start of a CRLF): the line ends pyarrow and the csv module read
+    alike. Read a block at a time, a CRLF cut between two blocks counted once."""
+    lone = 0
+    with open(path, "rb") as handle:
+        carry = b""
+        while True:
+            data = handle.read(block)
+            if not data:
+                break
+            data = carry + data
+            carry = data[-1:] if data.endswith(b"\r") else b""
+            body = data[:-1] if carry else data
+            lone += body.count(b"\r") - body.count(b"\r\n")
+            if lone:
+                return False
+        return not carry  # (a file ending in a CR)
+
+
 def _arrow_csv(data, width: int) -> pd.DataFrame | None:
     """The records of a CSV text whose structure _csv_structure has checked, every value as text (pyarrow's
     reader: its strings go to pandas' str dtype as they are, where pandas' reader makes a Python string of

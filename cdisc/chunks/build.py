@@ -75,7 +75,7 @@ def build_chunked(staging: Path, spec_dir, raw_dir, edc, progress, cut, created,
         raise RawDataError([Problem(display_path(raw_dir), "raw export folder not found")])
     ct = study_ct(spec) if not problems else None  # (with spec problems, the run stops after reading)
     work = Path(staging) / WORK
-    raw, reading, checked = read_spilled(spec, raw_dir, edc, progress, ct, work / "raw")
+    raw, reading, checks = read_spilled(spec, raw_dir, edc, progress, ct, work / "raw")
     problems += check_raw_columns(spec, raw.headers)
     if problems:
         raise SpecError(problems)
@@ -92,7 +92,7 @@ def build_chunked(staging: Path, spec_dir, raw_dir, edc, progress, cut, created,
     progress.step("mapping SDTM domains" + (f" ({part.chunks} chunks of {part.size} subjects, {workers} "
                                             f"workers)" if part.chunks > 1 else ""))
     with Workers(workers) as pool:
-        return _build(pool, part, work, staging, spec, spec_dir, ct, raw, checked, progress, cut, created,
+        return _build(pool, part, work, staging, spec, spec_dir, ct, raw, checks, progress, cut, created,
                       xpt_files, sdtm_only, chunk_subjects)
 
 
@@ -111,19 +111,19 @@ def adam_tasks(work: Path, n: int, spec_dir, cut, adam_path: Path, drops: dict, 
     return tasks
 
 
-def _build(pool: Workers, part: Partition, work: Path, staging: Path, spec, spec_dir, ct, raw, checked, progress,
+def _build(pool: Workers, part: Partition, work: Path, staging: Path, spec, spec_dir, ct, raw, checks, progress,
            cut, created, xpt_files, sdtm_only, chunk_subjects) -> Built:
     from cdisc.pipeline import adam_spec_path, xpt_variables
     from sdtm.engine import build_design_domain, complete_design, empty_permissible, left_out_note, \
         ordered_records, without_variables
 
-    tasks = [Task(work, index, spec_dir, cut) for index in range(part.chunks)]
+    tasks = [Task(work, index, spec_dir, cut, checks=checks.in_chunks) for index in range(part.chunks)]
     chunks = pool.run(map_chunk, tasks, progress if part.chunks > 1 else None, "SDTM")
     pool.stop()
     if not sdtm_only:
         pool.start(warm=warm_adam)
     shutil.rmtree(work / "raw", ignore_errors=True)
-    error = merge_problems(chunks, checked)
+    error = merge_problems(chunks, checks.problems(chunks))
     if error is not None:
         raise error
     n = part.chunks

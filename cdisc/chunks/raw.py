@@ -14,6 +14,9 @@ from cdisc.chunks.subjects import Partition, SubjectReading
 from specs.errors import RawDataError
 
 
+BATCH_RECORDS: int | None = None  # at most so many records a batch of a CSV file read in batches (tests)
+
+
 @dataclass
 class RawRead:
     files: dict
@@ -21,23 +24,38 @@ class RawRead:
     headers: dict  # source -> its columns
 
 
-def read_spilled(spec, raw_dir: Path, edc: str, progress, ct, folder: Path):
-    """Read the raw export source by source (a CSV export: one table in memory at a time; REDCap and ODM
-    exports, whose files hold several sources, at once), each table's raw checks and the subject of each
-    record worked out, the table spilled to folder/00000/<source>.arrow and let go. Problems of every
-    source are raised together, as read_raw does."""
+def read_spilled(spec, raw_dir: Path, edc: str, progress, ct, folder: Path, batch_records: int | None = None):
+    """Read the raw export source by source, each spilled to folder/00000/<source>.arrow: in a CSV export, a
+    CSV file a record batch at a time (sdtm.readers.stream_csv_source; ``batch_records``: at most so many
+    records a batch), never whole; a file the batches do not take as it is, and the other formats, whole
+    (REDCap and ODM exports, whose files hold several sources, all at once). The subject of each record and
+    the raw checks (cdisc.chunks.checks) are worked out as the records go by. Problems of every source are
+    raised together, in the order of the sources, as read_raw does."""
     from dataclasses import replace
 
+    from cdisc.chunks.checks import RawChecks
     from cdisc.pipeline import read_raw
-    from sdtm.engine import raw_problems
 
+    batch_records = batch_records or BATCH_RECORDS
     reading = SubjectReading(spec, ct)
+    checks = RawChecks(spec, reading)
     one = edc == "csv" and not any("redcap" in source for source in spec.sources.values())
     groups = [{name: source} for name, source in spec.sources.items()] if one else [dict(spec.sources)]
-    files, notes, headers, problems, checked = {}, [], {}, [], []
+    files, notes, headers, problems = {}, [], {}, []
     target = folder / f"{0:05d}"
     target.mkdir(parents=True, exist_ok=True)
     for group in groups:
+        if one and _streamable(next(iter(group.values()))):
+            name = next(iter(group))
+            try:
+                read = _read_streamed(spec, name, raw_dir, progress, reading, checks, target, batch_records)
+            except RawDataError as exc:
+                problems += exc.problems
+                continue
+            if read is not None:
+                files[name], headers[name] = read
+                continue
+            # (else the file read whole, as the other formats)
         try:
             raw = read_raw(replace(spec, sources=group), raw_dir, edc, progress)
         except RawDataError as exc:
@@ -48,14 +66,87 @@ def read_spilled(spec, raw_dir: Path, edc: str, progress, ct, folder: Path):
         for name in list(raw.tables):
             table = raw.tables.pop(name)
             headers[name] = list(table.columns)
-            checked += raw_problems(spec, {name: table})
+            checks.start(name)
+            checks.add(name, table)
             reading.add(name, table)
             write_frame(table, target / f"{name}.arrow")  # Arrow IPC: the text buffers as they are, no pickle copy
+            checks.finish(name, table)
             del table
             give_back_memory(collect=False)  # Arrow's pool keeps what reading the table freed (as much again)
     if problems:
         raise RawDataError(problems)
-    return RawRead(files, notes, headers), reading, checked
+    return RawRead(files, notes, headers), reading, checks
+
+
+def _streamable(source: dict) -> bool:
+    """A source of a CSV export read from a CSV file (not one of another format)."""
+    return Path(source["path"]).suffix.lower() == ".csv"
+
+
+def _read_streamed(spec, name: str, raw_dir: Path, progress, reading: SubjectReading, checks, target: Path,
+                   batch_records: int | None):
+    """One CSV source read a record batch at a time into its spill file, each batch located (its records'
+    data rows counted on from the batch before), its subjects and raw checks worked out: (its file, its
+    columns); None when the file is to be read whole (sdtm.readers.NotStreamed: what was read is dropped)."""
+    from cdisc.pipeline import located_source, source_file
+    from sdtm.readers import NotStreamed, stream_csv_source
+
+    source = spec.sources[name]
+    path, label, problem = source_file(spec, raw_dir, name)
+    if problem is not None:
+        raise RawDataError([problem])
+    progress.step(f"reading {label}")
+    checks.start(name)
+    spill = target / f"{name}.arrow"
+    writer, columns, row = None, None, 1
+    try:
+        for frame in stream_csv_source(path, source.get("encoding") or "utf-8", batch_records):
+            table, problem = located_source(frame, label, source, first_row=row)
+            del frame
+            if problem is not None:
+                raise RawDataError([problem])
+            row += len(table)
+            if writer is None:
+                columns = list(table.columns)
+                writer = SpillWriter(spill, table)
+            checks.add(name, table)
+            reading.add(name, table)
+            writer.write(table)
+            del table
+    except NotStreamed:
+        if writer is not None:
+            writer.close()
+        spill.unlink(missing_ok=True)
+        reading.drop(name)
+        checks.drop(name)
+        return None
+    except BaseException:
+        if writer is not None:
+            writer.close()
+        raise
+    writer.close()
+    checks.finish(name, spill)
+    give_back_memory(collect=False)
+    return path, columns
+
+
+class SpillWriter:
+    """A raw table's spill file written a record batch at a time, every batch in the types of the first (as
+    ``write_frame`` writes a frame's batches)."""
+
+    def __init__(self, path: Path, first: pd.DataFrame):
+        self.schema = pa.Schema.from_pandas(first, preserve_index=False)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.sink = pa.OSFile(str(path), "wb")
+        self.writer = pa.ipc.new_file(self.sink, self.schema, options=SPILL)
+
+    def write(self, frame: pd.DataFrame) -> None:
+        part = pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False)
+        self.writer.write_table(part.replace_schema_metadata(self.schema.metadata))
+
+    def close(self) -> None:
+        self.writer.close()
+        self.sink.close()
 
 
 def split_spilled(folder: Path, part: Partition) -> None:

@@ -18,6 +18,7 @@ class Route:
     domain: str = ""
     mapping: dict | None = None
     rename: dict = field(default_factory=dict)  # merge key column of this source -> the base's column
+    columns: list = field(default_factory=list)  # the columns of this source its subject is read from
 
 
 def routes(spec) -> dict[str, Route]:
@@ -55,13 +56,14 @@ def routes(spec) -> dict[str, Route]:
         if not columns:
             raise NotChunkable(f"{name}.USUBJID reads no raw column")
         for source in sources:
-            place(source, Route("subject", name, mapping))
+            place(source, Route("subject", name, mapping, columns=columns))
         for merge in merges:
             left = list(merge.get("left_on", merge.get("by", [])))
             right = list(merge.get("right_on", merge.get("by", [])))
             if not set(columns) <= set(left):
                 raise NotChunkable(f"{name}: {merge['source']} is merged by {', '.join(left)}, not by the subject")
-            place(merge["source"], Route("subject", name, mapping, {right[left.index(c)]: c for c in columns}))
+            rename = {right[left.index(c)]: c for c in columns}
+            place(merge["source"], Route("subject", name, mapping, rename, list(rename)))
         dedupe = domain.get("dedupe")
         if dedupe and not set(columns) <= set(dedupe.get("by", [])):
             raise NotChunkable(f"{name}: de-duplicated by {', '.join(dedupe.get('by', []))}, not by the subject")
@@ -113,12 +115,12 @@ def chunk_size(subjects: int, most: int, workers: int = 1) -> int:
 
 
 class SubjectReading:
-    """The subject of each raw record, source after source (each table can be let go once read): the
-    USUBJID its domain's mapping gives, kept as codes of its distinct values."""
+    """The subject of each raw record, source after source and a record batch at a time (each part can be
+    let go once read): the USUBJID its domain's mapping gives, kept as codes of its distinct values."""
 
     def __init__(self, spec, ct):
         self.spec, self.ct = spec, ct
-        self.ids: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.ids: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}  # source -> each part's codes, values
         self.kinds: dict[str, str] = {}
         self.why = ""
         try:
@@ -126,7 +128,16 @@ class SubjectReading:
         except NotChunkable as why:
             self.found, self.why = {}, str(why)
 
+    def route(self, name: str) -> Route:
+        return self.found.get(name, Route("once"))
+
+    def drop(self, name: str) -> None:
+        """Forget what was read of a source (read again from its start)."""
+        self.ids.pop(name, None)
+        self.kinds.pop(name, None)
+
     def add(self, name: str, table: pd.DataFrame) -> None:
+        """The next part of a source's records (the whole table, or its next record batch)."""
         route = self.found.get(name, Route("once"))
         self.kinds[name] = route.kind
         if self.why or self.ct is None or route.kind != "subject":
@@ -136,7 +147,7 @@ class SubjectReading:
             if missing:
                 raise NotChunkable(f"{name}: no column {', '.join(missing)}")
             codes, uniques = pd.factorize(subject_ids(self.spec, self.ct, route, table))
-            self.ids[name] = (codes, np.asarray(uniques, dtype=object))
+            self.ids.setdefault(name, []).append((codes.astype(np.int32), np.asarray(uniques, dtype=object)))
         except Exception as exc:  # noqa: BLE001 - whatever the mapping refuses, the one-chunk run reports as usual
             self.why = str(exc) if isinstance(exc, NotChunkable) else \
                 f"the subject identifiers cannot be read ({type(exc).__name__}: {exc})"
@@ -145,7 +156,8 @@ class SubjectReading:
         whole = Partition([""], {name: "once" for name in self.kinds})
         if self.why or self.ct is None:
             return whole, self.why
-        subjects = sorted(set().union(*(u for _, u in self.ids.values())) - {""}) if self.ids else []
+        subjects = sorted(set().union(*(u for parts in self.ids.values() for _, u in parts)) - {""}) \
+            if self.ids else []
         whole.size = len(subjects)
         if len(subjects) <= chunk_subjects:
             return whole, ""
@@ -157,7 +169,7 @@ class SubjectReading:
             if name not in self.ids:
                 assigned[name] = kind if kind in ("all", "once") else "once"
                 continue
-            codes, uniques = self.ids[name]
-            chunk_of = np.maximum(np.searchsorted(edges, uniques, side="right") - 1, 0)
-            assigned[name] = chunk_of[codes] if len(codes) else np.zeros(0, dtype=np.int64)
+            parts = [np.maximum(np.searchsorted(edges, uniques, side="right") - 1, 0)[codes] if len(codes) else
+                     np.zeros(0, dtype=np.int64) for codes, uniques in self.ids[name]]
+            assigned[name] = parts[0] if len(parts) == 1 else np.concatenate(parts)
         return Partition(boundaries, assigned, size), ""

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from cdisc.chunks.checks import chunk_repeats
 from cdisc.chunks.join import write_lineage_parts
 from cdisc.chunks.merge import order_keys, sort_of
 from cdisc.chunks.raw import read_tables
@@ -40,6 +41,7 @@ class Task:
     drop: dict = field(default_factory=dict)  # SDTM dataset -> variables left out (no value in any chunk)
     xpt: dict = field(default_factory=dict)  # SDTM dataset -> (label, xpt variables) as written
     once: dict = field(default_factory=dict)  # SDTM dataset made once -> its joined file
+    checks: dict = field(default_factory=dict)  # raw source -> its keys, whose repeats the chunk finds
 
 
 @dataclass
@@ -54,6 +56,7 @@ class ChunkSdtm:
     edges: dict  # dataset -> (first, last) sort key up to USUBJID
     note_phases: list = field(default_factory=list)
     failed: CdiscError | None = None
+    repeats: dict = field(default_factory=dict)  # raw source -> its repeated keys here (cdisc.chunks.checks)
 
 
 def _edge(frame: pd.DataFrame, keys: list[str]):
@@ -83,10 +86,11 @@ def _map_chunk(task: Task) -> ChunkSdtm:
     spec, ct = _study(task.spec_dir)
     tables = read_tables(task.work / "raw" / f"{task.index:05d}", spec)
     shutil.rmtree(task.work / "raw" / f"{task.index:05d}", ignore_errors=True)  # (disk: read once)
+    repeats = chunk_repeats(tables, task.checks)
     try:
         result = build_sdtm(spec, tables, ct, cut=task.cut, whole_study=False)
     except (ChunkProblems, CdiscError) as exc:
-        return ChunkSdtm(task.index, {}, {}, [], [], None, {}, {}, failed=exc)
+        return ChunkSdtm(task.index, {}, {}, [], [], None, {}, {}, failed=exc, repeats=repeats)
     del tables
     rows, blank, edges = {}, {}, {}
     for name, frame in result.datasets.items():
@@ -97,7 +101,7 @@ def _map_chunk(task: Task) -> ChunkSdtm:
     if result.lineage is not None:
         write_lineage_parts(result.lineage, dataset_file(task.work, "lineage", "records", task.index))
     return ChunkSdtm(task.index, rows, result.specs, result.reports, result.notes, result.cut_log, blank, edges,
-                     result.note_phases)
+                     result.note_phases, repeats=repeats)
 
 
 def _adam_chunk(task: Task) -> dict:

@@ -1,7 +1,8 @@
 """Record shaping before mapping: wide forms to one record per test, NOT DONE records."""
 import pandas as pd
 
-from sdtm.prepare import locate, melt_tests, repeated_source_keys, undeclared_values, unexpected_values
+from sdtm.prepare import (UndeclaredValues, locate, melt_tests, repeated_key_problems, repeated_key_records,
+                          repeated_source_keys, undeclared_values, unexpected_values)
 
 # A wide vital-signs form: row 1 done (DIABP left empty), row 2 not done at all, row 3 done with no value.
 VITALS = locate(pd.DataFrame({
@@ -103,3 +104,32 @@ def test_a_column_of_another_stacked_source_is_checked_only_on_its_records():
     frame = pd.concat([EX.assign(RAWSOURCE="ex").iloc[[0, 2]], oral.assign(RAWSOURCE="ex_oral")]).fillna("")
     spec = dict(EX_SPEC, **{"from": ["ex", "ex_oral"]})
     assert unexpected_values(frame, spec, {"ex": EX, "ex_oral": oral}, {"ex": {"EXYN": ["Yes", "No"]}}, "EX") == []
+
+
+def test_repeated_keys_found_part_by_part_give_the_problems_of_the_whole():
+    # subjects 01 and 02 in two parts (each subject's records in one part, in file order); 3 repeats, 2 shown
+    whole = locate(pd.DataFrame({"S": ["01", "02", "01", "02", "01", "02"], "V": ["a", "a", "a", "b", "a", "a"]}),
+                   "lab.csv", ["S", "V"])
+    parts = [whole.iloc[[0, 2, 4]].reset_index(drop=True), whole.iloc[[1, 3, 5]].reset_index(drop=True)]
+    joined = repeated_key_problems([repeated_key_records(p, ["S", "V"], "lab", 2) for p in parts], "lab", 2)
+    assert joined == repeated_source_keys(whole, ["S", "V"], "lab", 2)
+    assert [str(p) for p in joined] == [
+        "lab.csv row 3 (S=01, V=a): source lab: a second record with S '01', V 'a', the key of lab.csv row 1; the "
+        "keys of lab (S, V) must identify one record",
+        "lab.csv row 5 (S=01, V=a): source lab: a second record with S '01', V 'a', the key of lab.csv row 1; the "
+        "keys of lab (S, V) must identify one record",
+        "lab.csv: ... and 1 more records of lab with a repeated key"]
+    assert repeated_key_problems([repeated_key_records(p.iloc[:1], ["S", "V"], "lab") for p in parts], "lab") == []
+
+
+def test_undeclared_values_found_batch_by_batch_give_the_problems_of_the_whole():
+    # 'no' in batches 1 and 2 (rows 2 and 3: counted over both, shown at its first record), 'yes' in batch 2
+    found = UndeclaredValues({"EXYN": ["Yes", "No"]}, "ex")
+    found.add(EX.iloc[:2])
+    found.add(EX.iloc[2:].assign(EXYN=["no", "yes"]))
+    assert [str(p) for p in found.problems()] == [
+        "ex.csv row 2 (ID=2): source ex: EXYN is 'no', not one of the values declared for it (study.yaml "
+        "sources.ex.values.EXYN: 'No', 'Yes') (2 records; this is the first)",
+        "ex.csv row 4 (ID=4): source ex: EXYN is 'yes', not one of the values declared for it (study.yaml "
+        "sources.ex.values.EXYN: 'No', 'Yes')"]
+    assert [str(p) for p in found.problems(limit=1)][1] == "ex.csv: ... and 1 more values of EXYN outside its values"

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from cdisc.chunks import build
+from cdisc.chunks import build, raw
 
 ROOT = Path(__file__).resolve().parents[3]
 OAK_SPEC = ROOT / "specs" / "studies" / "sdtm-oak-example"
@@ -31,10 +31,12 @@ def assert_same(one: Path, many: Path) -> None:
     assert not different
 
 
-def test_chunked_run_gives_the_bytes_of_one_chunk(tmp_path):
-    """24 subjects in 3 chunks, 2 worker processes: XPT, Dataset-JSON, define.xml, validation, lineage,
-    manifest and the run report (notes, records not mapped) as in one chunk."""
+def test_chunked_run_gives_the_bytes_of_one_chunk(tmp_path, monkeypatch):
+    """24 subjects in 3 chunks, 2 worker processes, the raw files read 3 records at a time: XPT, Dataset-JSON,
+    define.xml, validation, lineage, manifest and the run report (notes, records not mapped) as in one chunk
+    with each file read whole."""
     one = run_demo(tmp_path / "one", 1000, formats="xpt,json")
+    monkeypatch.setattr(raw, "BATCH_RECORDS", 3)
     many = run_demo(tmp_path / "many", 10, formats="xpt,json")
     assert_same(tmp_path / "one", tmp_path / "many")
     assert many.replace("many", "one") == one.replace("many", "one")

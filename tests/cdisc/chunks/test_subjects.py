@@ -73,3 +73,22 @@ def test_merge_not_by_subject_is_one_chunk(demo_sdtm):
     spec.sources["randomization"].pop("role")  # no longer a lookup: merged by RANDNO, not by the subject
     with pytest.raises(NotChunkable, match="randomization is merged by RANDNO, not by the subject"):
         routes(spec)
+
+
+def test_a_source_read_in_batches_is_partitioned_as_the_whole(demo_sdtm):
+    from cdisc.chunks.subjects import SubjectReading
+    from specs.study_ct import study_ct
+
+    spec = demo_sdtm[0]
+    dm = located(pd.DataFrame({"Subject": ["01-003", "01-001", "01-002", "01-004", "01-005"]}), "dm.csv")
+    lab = located(pd.DataFrame({"SUBJECT": ["01-005", "", "01-002", "09-999", "01-003"]}), "lab.csv")
+    reading = SubjectReading(spec, study_ct(spec))
+    reading.add("dm", dm)
+    for start in (0, 2, 4):  # lab in batches of 2, 2 and 1 records
+        reading.add("lab", lab.iloc[start:start + 2])
+    part, _ = reading.partition(2)
+    whole, _ = partition(spec, study_ct(spec), {"dm": dm, "lab": lab}, 2)
+    assert part.boundaries == whole.boundaries and part.assigned["lab"].tolist() == [2, 0, 0, 2, 1]
+    assert reading.route("lab").columns == ["SUBJECT"] and reading.route("ic").columns == ["Subject"]
+    reading.drop("lab")  # read again from its start
+    assert "lab" not in reading.partition(2)[0].assigned
