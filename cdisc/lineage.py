@@ -191,7 +191,7 @@ def write_arrow_csv(source: Path, path: Path, stop=None) -> None:
     one record batch at a time: memory bounded by a batch, not by the table, and no pandas frame where
     every column is plain (``_arrow_cells``); a batch with another column goes through pandas. ``stop``: a
     ``threading.Event`` that, once set, stops the writing at the next chunk of rows (``Stopped``)."""
-    with pa.memory_map(str(source)) as handle:
+    with pa.OSFile(str(source), "rb") as handle:  # (not memory-mapped: its pages would count in the process's memory)
         reader = pa.ipc.open_file(handle)
         schema = reader.schema
         empty = schema.empty_table().to_pandas()

@@ -8,7 +8,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cdisc.chunks.spill import SPILL, Spilled, dataset_file, frame_of, read_table, write_frame
+from cdisc.chunks.spill import SPILL, Spilled, dataset_file, frame_of, open_spill, read_table, write_frame
 
 
 def join_dataset(work: Path, layer: str, name: str, chunks: int, drop: list[str]) -> pd.DataFrame:
@@ -121,12 +121,13 @@ def join_lineage(work: Path, chunks: int, offsets: dict[str, list[int]], order: 
 
     sources = [p for index in range(chunks) if (p := dataset_file(work, "lineage", "records", index)).is_file()]
     path.parent.mkdir(parents=True, exist_ok=True)
-    readers = []
-    for source in sources:
-        reader = pa.ipc.open_file(pa.memory_map(str(source)))
-        readers.append((int(source.stem), reader, json.loads((reader.schema.metadata or {})[LINEAGE_BATCHES])))
+    readers, handles = [], []
     schema, writer, sink = None, None, None
     try:
+        for source in sources:
+            handles.append(open_spill(source))
+            reader = pa.ipc.open_file(handles[-1])
+            readers.append((int(source.stem), reader, json.loads((reader.schema.metadata or {})[LINEAGE_BATCHES])))
         for name in order:
             for index, reader, where in readers:
                 for position in where.get(name, []):
@@ -148,3 +149,5 @@ def join_lineage(work: Path, chunks: int, offsets: dict[str, list[int]], order: 
         if writer is not None:
             writer.close()
             sink.close()
+        for handle in handles:
+            handle.close()

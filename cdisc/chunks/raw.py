@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from cdisc.chunks.spill import SPILL, give_back_memory, read_frame, write_frame, write_table
+from cdisc.chunks.spill import SPILL, give_back_memory, open_spill, read_frame, write_frame, write_table
 from cdisc.chunks.subjects import Partition, SubjectReading
 from specs.errors import RawDataError
 
@@ -181,7 +181,7 @@ def _split_batches(path: Path, where: np.ndarray, chunks: int, folder: Path) -> 
     parts = [folder / f"{index:05d}" / (path.name + (".part" if index == 0 else "")) for index in range(chunks)]
     for target in parts:
         target.parent.mkdir(parents=True, exist_ok=True)
-    with pa.memory_map(str(path)) as source:
+    with open_spill(path) as source:
         reader = pa.ipc.open_file(source)
         sinks = [pa.OSFile(str(target), "wb") for target in parts]
         writers = [pa.ipc.new_file(sink, reader.schema, options=SPILL) for sink in sinks]
