@@ -412,7 +412,7 @@ def run(spec_dir=None, raw_dir=None, out_dir="out", edc="csv", created: datetime
         try:
             # --sdtm-only still gives SDTM its define.xml and its validation (no adam.yaml needed)
             progress.step("writing define.xml, define.html and the m5 package")
-            package = write_submission(staging, spec, result, adam_spec=adam_spec, adam_datasets=adam,
+            package = write_submission(staging, spec, result, adam_spec=adam_spec, adam_datasets=adam, ct=built.ct,
                                        created=created, formats=formats, raw_dir=raw_dir or builtin_raw_dir(),
                                        guides=True, guides_later=validate, xpt_files=xpt_files)
             notes = list(dict.fromkeys(notes + package.notes))  # the package places the same XPTs again

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
-from define.build import _checked_text, oid_part, value_in
+from define.build import _checked_text, hits, oid_part
 from define.model import DefineModel, Leaf, RangeCheck, WhereClauseDef
 from specs.errors import DataError, Problem
 
@@ -88,11 +89,11 @@ def result_counts(entries: list[dict], name: str, data: pd.DataFrame) -> dict[tu
         for r_index, result in enumerate(entry["results"]):
             if result["dataset"] != name or any(v not in data.columns for v in result["where"]):
                 continue
-            mask = pd.Series(True, index=data.index)
+            mask = np.ones(len(data), dtype=bool)
             for variable, comparator, values in _conditions(result):
-                if variable not in views:
+                if variable not in views:  # (each column read once: data may read one on each access)
                     views[variable] = _checked_text(data[variable])
-                mask &= value_in(data[variable], list(values), views[variable])
+                mask &= hits(views[variable], list(values))
             counts[(d_index, r_index)] = int(mask.sum())
     return counts
 

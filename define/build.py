@@ -15,7 +15,9 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from define.infer import TextColumn, char_attributes, numbers, numeric_attributes, repeating, value_attributes
+from define.columns import columns_of
+from define.infer import (DistinctText, TextColumn, char_attributes, numbers, numeric_attributes, repeating,
+                          value_attributes)
 from define.model import (DEFAULT_VALUE, CodeList, CodeListItem, CommentDef, DatasetInput, DefineModel, ItemDef,
                           ItemGroupDef, ItemRef, Leaf, MethodDef, OriginDef, RangeCheck, Standard, StudyInput, ValueListDef,
                           VariableInput, WhereClauseDef)
@@ -57,6 +59,7 @@ class _Builder:
         self.supp_qnams: dict[str, set] = {}  # parent dataset -> QNAMs of its SUPP-- (SDTMIG 4.2.8.3)
         self.pending_multiple: list[tuple[int, str, str]] = []  # (problem index, dataset, variable): MULTIPLE
         self.frame: pd.DataFrame | None = None  # the records being described (decodes of data codelists)
+        self.later: set[str] = set()  # the variables of self.frame read again after their own description
         self.columns: dict = {}  # the columns of self.frame read once (define.infer): name -> TextColumn,
         # (name, "Num") -> float64 numbers
         self.decodes: dict[str, dict] = {}  # data codelist OID -> {term: decode}
@@ -76,15 +79,19 @@ class _Builder:
         return None
 
     def text(self, name: str) -> TextColumn:
-        """A column of the records being described, read as text once."""
+        """A column of the records being described, read as text once: each record placed among the distinct
+        values for a column read again later (value-level metadata, decodes), the distinct values alone else."""
         if name not in self.columns:
-            self.columns[name] = TextColumn.of(self.frame[name])
+            read = TextColumn.of if name in self.later else DistinctText.of
+            self.columns[name] = read(self.frame[name])
         return self.columns[name]
 
     def numbers(self, name: str) -> np.ndarray:
         """A Num column of the records being described, as float64, read once."""
         if (name, "Num") not in self.columns:
-            self.columns[(name, "Num")] = numbers(self.frame[name])
+            series = self.frame[name]
+            self.columns[(name, "Num")] = numbers(series)
+            self.columns[(name, "any")] = bool(series.notna().any())  # (a value that is not a number counts)
         return self.columns[(name, "Num")]
 
     def codelist_oid(self, ds: str, var: VariableInput, values, data_type: str) -> str | None:
@@ -218,7 +225,7 @@ class _Builder:
                          origin.description)
 
     # --- variables and datasets ---------------------------------------------------------------------
-    def item(self, ds: str, var: VariableInput, series: pd.Series, oid: str, name: str) -> ItemDef:
+    def item(self, ds: str, var: VariableInput, oid: str, name: str) -> ItemDef:
         where = f"{ds}.{name}"
         if var.sas_type == "Char":
             values = self.text(name)
@@ -231,7 +238,7 @@ class _Builder:
             attrs, xpt_length = numeric_attributes(values), None
             if var.significant_digits is not None and attrs.data_type == "float":
                 attrs = type(attrs)("float", attrs.length, var.significant_digits)
-            empty = not series.notna().any()
+            empty = not self.columns[(name, "any")]
         comment = var.comment
         if comment is None and var.expected and empty:
             comment = EXPECTED_WITHOUT_VALUE
@@ -274,9 +281,10 @@ class _Builder:
         # codes are let go once its variable is described: one column at a time beside the data
         later = {n for rule in spec.value_levels for n in (rule.target, rule.by, rule.label_from) if n}
         later |= {v.decode_from for v in spec.variables if v.decode_from}
+        self.later = later
         for order, var in enumerate(spec.variables, start=1):
             oid = f"IT.{spec.name}.{oid_part(var.name)}"
-            self.items[oid] = self.item(spec.name, var, data[var.name], oid, var.name)
+            self.items[oid] = self.item(spec.name, var, oid, var.name)
             mandatory = self.mandatory(var, (self.text(var.name) if var.sas_type == "Char" else self.numbers(var.name))
                                        if self.study.mandatory_from_data else None)
             refs.append(ItemRef(oid, order, mandatory,
@@ -285,6 +293,7 @@ class _Builder:
             if var.name not in later:
                 self.columns.pop(var.name, None)
                 self.columns.pop((var.name, "Num"), None)
+                self.columns.pop((var.name, "any"), None)
         for rule in spec.value_levels:
             self.value_level(spec, data, rule)
         leaf = Leaf(f"LF.{spec.name}", f"{spec.name.lower()}.xpt", f"{spec.name.lower()}.xpt")
@@ -370,21 +379,27 @@ def _checked_text(column: pd.Series) -> tuple[np.ndarray, pd.Series]:
 def value_in(column: pd.Series, values: list[str], view: tuple[np.ndarray, pd.Series] | None = None) -> pd.Series:
     """Records whose value is one of ``values`` (CheckValue text; numbers as written in define.xml: 67, 2.5);
     ``view``: the column's ``_checked_text``, when the caller tests it more than once."""
-    codes, texts = view if view is not None else _checked_text(column)
+    return pd.Series(hits(view if view is not None else _checked_text(column), values), index=column.index)
+
+
+def hits(view: tuple[np.ndarray, pd.Series], values: list[str]) -> np.ndarray:
+    """``value_in`` as a boolean array, from the column's ``_checked_text`` alone."""
+    codes, texts = view
     hit = np.append(texts.isin(values).to_numpy(dtype=bool), "" in values)  # hit[-1]: a missing value
-    return pd.Series(hit[codes], index=column.index)
+    return hit[codes]
 
 
 def where_clause_mask(data: pd.DataFrame, clause: WhereClauseDef, views: dict | None = None) -> pd.Series:
-    """The records a WhereClauseDef selects (all its conditions hold); ``views`` caches each column's text."""
+    """The records a WhereClauseDef selects (all its conditions hold); ``views`` caches each column's text
+    (each column is read once: ``data`` may read a column on each access, ``define.columns.ColumnView``)."""
     views = {} if views is None else views
-    mask = pd.Series(True, index=data.index)
+    mask = np.ones(len(data), dtype=bool)
     for variable, comparator, values in clause.conditions:
         if variable not in views:
             views[variable] = _checked_text(data[variable])
-        hit = value_in(data[variable], list(values), views[variable])
+        hit = hits(views[variable], list(values))
         mask &= hit if comparator in ("EQ", "IN") else ~hit
-    return mask
+    return pd.Series(mask, index=data.index)
 
 
 class _Subset(Mapping):
@@ -400,6 +415,11 @@ class _Subset(Mapping):
 
     def __contains__(self, name) -> bool:
         return name in self.names
+
+    def columns_of(self, name: str):
+        if name not in self.names:
+            raise KeyError(name)
+        return columns_of(self.data, name)
 
     def __iter__(self):
         return iter(self.names)
@@ -423,7 +443,7 @@ def build_define(study: StudyInput, purpose: str, inputs: list[DatasetInput], da
         if spec.name not in available:
             builder.problems.append(Problem(spec.name, "no data for this dataset"))
             continue
-        frame = data[spec.name]
+        frame = columns_of(data, spec.name)  # (a dataset on disk: read a column at a time, never whole)
         if spec.name.startswith("SUPP") and "QNAM" in frame:
             builder.supp_qnams[spec.name[4:]] = set(pd.unique(frame["QNAM"]))
         clauses = len(builder.where_clauses)

@@ -134,6 +134,45 @@ class TextColumn:
                                                                        dtype="string"))
 
 
+class DistinctText(TextColumn):
+    """A Char column's distinct present values (first appearance first) and how many records hold one, counted
+    by pyarrow without placing each record: what a variable's define.xml attributes need. Each record's position
+    among the values (``codes``) is worked out only if asked for (a codelist decoded from another variable)."""
+
+    def __init__(self, series: pd.Series, texts: pd.Series, present: int, drop_blank: bool):
+        self._series, self._present, self._drop_blank = series, present, drop_blank
+        self._codes: np.ndarray | None = None
+        self.texts, self.rows, self._ascii_lengths = texts, None, None
+
+    @classmethod
+    def of(cls, series: pd.Series, drop_blank: bool = True) -> TextColumn:
+        """The distinct values of an Arrow-backed text column; a ``TextColumn`` for a column of any other kind."""
+        if not (isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow"):
+            return TextColumn.of(series, drop_blank)
+        counted = pc.value_counts(series.array.__arrow_array__())  # (first appearance first, as factorize)
+        values, counts = counted.field("values"), counted.field("counts").to_numpy(zero_copy_only=False)
+        valid = values.is_valid().to_numpy(zero_copy_only=False)
+        uniques = pd.Series(pd.array(values.filter(values.is_valid()), dtype=series.dtype)).astype("string")
+        missing = ((uniques.str.strip() == "") if drop_blank else (uniques == "")).to_numpy(dtype=bool)
+        keep = ~missing
+        texts = uniques[keep].reset_index(drop=True)
+        return cls(series, texts, int(counts[valid][keep].sum()), drop_blank)
+
+    @property
+    def codes(self) -> np.ndarray:
+        if self._codes is None:
+            self._codes, texts = text_codes(self._series, self._drop_blank)
+            assert len(texts) == len(self.texts)  # (the same values in the same order: one hash of the column)
+        return self._codes
+
+    def __len__(self) -> int:
+        return len(self._series)
+
+    @property
+    def present(self) -> int:
+        return self._present
+
+
 def numbers(series: pd.Series) -> np.ndarray:
     """A Num column as float64 (a value that is not a number is missing)."""
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)

@@ -14,18 +14,21 @@ from __future__ import annotations
 
 import os
 import shutil
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from define import xpt
+from define.columns import columns_of
 from define.datasetjson import columns_from_model, validate_written_dataset_json, write_dataset_json
 from define.html import copy_stylesheet, render_html
 from define.model import DefineModel
 from define.xml import validate_define, write_define
 from define.written import XptFiles
-from define.xpt import write_xpt
 from specs.errors import DataError, Problem
 
 FIVE_GB = 5 * 1024**3
@@ -48,22 +51,80 @@ def study_folder(root, studyid: str) -> Path:
 
 
 # --- splitting ----------------------------------------------------------------------------------------
+# The pieces are cut from the XPT file of the whole dataset, a block of records at a time: a record's bytes
+# are the same in a piece as in the whole (same variables, lengths and positions), so a piece is the writer's
+# header under its own name, then its records in their order, then the blank padding: the bytes
+# ``define.xpt.write_xpt`` writes from the piece's records, without ever holding the dataset.
 
-def grouping_variable(name: str, data: pd.DataFrame) -> str | None:
-    """The variable a too-large dataset is split on: the first of PARAMCD, --CAT, --TESTCD, USUBJID with 2+ values."""
+SPLIT_BLOCK = 1 << 24  # bytes of records read at a time (16 MB)
+SPLIT_CANDIDATES = ("PARAMCD", "{prefix}CAT", "{prefix}TESTCD", "QNAM", "USUBJID")
+
+
+@dataclass(frozen=True)
+class XptLayout:
+    """Where an XPT v5 file's records lie: after ``header`` bytes, ``row_bytes`` each, variable at ``positions``."""
+    header: int
+    row_bytes: int
+    records: int
+    positions: dict[str, tuple[int, int]]  # Char variable -> (start, length) in a record
+
+
+def xpt_blocks(path: Path, layout: XptLayout, block: int = SPLIT_BLOCK):
+    """The records of the file as uint8 arrays of (records, row_bytes), ``block`` bytes (at least one record)
+    at a time; each array is reused for the next block."""
+    rows = max(1, block // max(layout.row_bytes, 1))
+    buffer = np.empty((min(rows, layout.records), layout.row_bytes), dtype=np.uint8)
+    with open(path, "rb") as handle:
+        handle.seek(layout.header)
+        for first in range(0, layout.records, rows):
+            part = buffer[:min(rows, layout.records - first)]
+            if handle.readinto(memoryview(part).cast("B")) != part.nbytes:
+                raise DataError([Problem(str(path), "the file ends before its last record")])
+            yield part
+
+
+def _keys(part: np.ndarray, where: tuple[int, int]) -> np.ndarray:
+    """The bytes of one Char variable in each record of ``part`` (fixed-width ``S<length>``, blanks kept)."""
+    start, length = where
+    return np.ascontiguousarray(part[:, start:start + length]).view(f"S{length}").ravel()
+
+
+def _text(key: bytes) -> str:
+    return key.decode("latin-1").rstrip(" ")  # (np.bytes_ drops trailing NULs, never blanks)
+
+
+def grouping_variable(name: str, path: Path, layout: XptLayout, block: int = SPLIT_BLOCK) -> str | None:
+    """The variable a too-large dataset is split on: the first of PARAMCD, --CAT, --TESTCD, QNAM, USUBJID (Char
+    variables) with 2+ values in the file."""
     prefix = name[:2] if not name.startswith("AD") else name
-    for candidate in ("PARAMCD", f"{prefix}CAT", f"{prefix}TESTCD", "QNAM", "USUBJID"):
-        if candidate in data.columns and data[candidate].astype("string").nunique(dropna=False) > 1:
-            return candidate
+    for candidate in (c.format(prefix=prefix) for c in SPLIT_CANDIDATES):
+        if candidate not in layout.positions:
+            continue
+        first = None
+        for part in xpt_blocks(path, layout, block):
+            keys = _keys(part, layout.positions[candidate])
+            first = keys[0] if first is None else first
+            if (keys != first).any():
+                return candidate
     return None
 
 
-def plan_split(data: pd.DataFrame, by: str, row_bytes: int, overhead: int, limit: int) -> list[list[str]]:
-    """Groups of ``by`` values, packed in sorted order so each piece's estimated size stays under ``limit``."""
-    counts = data[by].astype("string").fillna("").value_counts(sort=False).sort_index()
+def value_counts(path: Path, layout: XptLayout, by: str, block: int = SPLIT_BLOCK) -> dict[str, int]:
+    """The records of each value of ``by`` in the file, by value (its text as written, trailing blanks off)."""
+    counts: dict[bytes, int] = {}
+    for part in xpt_blocks(path, layout, block):
+        values, found = np.unique(_keys(part, layout.positions[by]), return_counts=True)
+        for value, n in zip(values.tolist(), found.tolist()):
+            counts[value] = counts.get(value, 0) + n
+    return {_text(value): n for value, n in counts.items()}
+
+
+def plan_split(counts: dict[str, int], row_bytes: int, overhead: int, limit: int) -> list[list[str]]:
+    """Groups of values (``counts``: the records of each), packed in sorted order so each piece's estimated
+    size stays under ``limit``."""
     pieces, current, size = [], [], overhead
-    for value, n in counts.items():
-        grow = int(n) * row_bytes
+    for value in sorted(counts):
+        grow = int(counts[value]) * row_bytes
         if current and size + grow > limit:
             pieces.append(current)
             current, size = [], overhead
@@ -74,34 +135,84 @@ def plan_split(data: pd.DataFrame, by: str, row_bytes: int, overhead: int, limit
     return pieces
 
 
+def xpt_layout(model: DefineModel, name: str, path: Path, created: datetime) -> tuple[XptLayout, list, np.ndarray]:
+    """The layout of ``name``'s XPT file as the writer wrote it from ``model`` (its header checked byte for
+    byte), with the variables and positions the pieces are written with."""
+    variables = model.xpt_variables(name)
+    lengths = [v.length if v.type == "Char" else 8 for v in variables]
+    positions = np.concatenate([[0], np.cumsum(lengths)]).astype(int)
+    header = xpt._headers(name, model.group(name).label, variables, lengths, positions, created)
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        if handle.read(len(header)) != header:
+            raise DataError([Problem(str(path), "its header is not the one define.xml describes: cannot split it")])
+    row_bytes = int(positions[-1])
+    # the records, then blank padding to a multiple of 80: shorter than a record of 80 bytes or more; with
+    # shorter records the padding could pass for blank records, so they are counted in the data
+    records = (size - len(header)) // row_bytes if row_bytes >= 80 else len(columns_of(model.data, name))
+    chars = {v.name: (int(p), v.length) for v, p in zip(variables, positions) if v.type == "Char"}
+    return XptLayout(len(header), row_bytes, records, chars), variables, positions
+
+
 def write_split(model: DefineModel, name: str, folder: Path, xpt_size: int, limit: int, created: datetime,
-                data: pd.DataFrame | None = None) -> tuple[list[Path], list[str]]:
-    """Write the pieces of a dataset over the limit to ``folder``/split; returns the files and notes.
-    ``data``: the dataset when the caller has it at hand (else read from ``model.data``)."""
-    data = model.data[name] if data is None else data
-    by = grouping_variable(name, data)
+                records: int | None = None, block: int = SPLIT_BLOCK) -> tuple[list[Path], list[str]]:
+    """Write the pieces of a dataset over the limit to ``folder``/split, cut from its XPT file
+    ``folder``/<name>.xpt a ``block`` of bytes at a time (memory does not grow with the dataset); returns
+    the files and notes. ``records``: the dataset's records (default: counted from the file's size)."""
+    path = folder / f"{name.lower()}.xpt"
+    layout, variables, positions = xpt_layout(model, name, path, created)
+    if records is not None:
+        layout = XptLayout(layout.header, layout.row_bytes, records, layout.positions)
+    by = grouping_variable(name, path, layout, block)
     if by is None:
         return [], [f"{name}: {xpt_size} bytes, over the {limit}-byte limit, but no grouping variable to split on"]
-    variables = model.xpt_variables(name)
-    row_bytes = sum(v.length if v.type == "Char" else 8 for v in variables)
-    overhead = max(0, xpt_size - len(data) * row_bytes)
-    pieces = plan_split(data, by, row_bytes, overhead, limit)
+    counts = value_counts(path, layout, by, block)
+    overhead = max(0, xpt_size - layout.records * layout.row_bytes)
+    pieces = plan_split(counts, layout.row_bytes, overhead, limit)
     if len(f"{name}{len(pieces)}") > 8:
         raise DataError([Problem(name, f"cannot split into {len(pieces)} pieces: '{name}{len(pieces)}' is longer "
                                        "than 8 characters")])
-    keys = data[by].astype("string").fillna("")
-    files, described = [], []
-    for number, values in enumerate(pieces, start=1):
-        piece_name = f"{name}{number}"
-        path = folder / "split" / f"{piece_name.lower()}.xpt"
-        piece = data.loc[keys.isin(values).to_numpy()].reset_index(drop=True)
-        write_xpt(piece, path, dataset_name=piece_name, dataset_label=model.group(name).label,
-                  variables=variables, created=created)
-        files.append(path)
-        described.append(f"split/{path.name} ({by} {', '.join(values)}; {len(piece)} records)")
+    lengths = [v.length if v.type == "Char" else 8 for v in variables]
+    start, length = layout.positions[by]
+    piece_of = {value.encode("latin-1").ljust(length, b" "): number for number, values in enumerate(pieces)
+                for value in values}  # the bytes of each value in a record -> its piece
+    keys = np.array(sorted(piece_of), dtype=f"S{length}")
+    numbers = np.array([piece_of[k] for k in keys.tolist()], dtype=np.int64)
+    paths = [folder / "split" / f"{name.lower()}{number}.xpt" for number in range(1, len(pieces) + 1)]
+    paths[0].parent.mkdir(parents=True, exist_ok=True)
+    partials = [p.with_name(p.name + ".partial") for p in paths]
+    handles, sizes = [], [0] * len(pieces)
+    try:
+        for number, partial in enumerate(partials, start=1):
+            handles.append(open(partial, "wb"))
+            handles[-1].write(xpt._headers(f"{name}{number}", model.group(name).label, variables, lengths, positions,
+                                           created))
+        for part in xpt_blocks(path, layout, block):
+            found = _keys(part, (start, length))
+            at = np.minimum(np.searchsorted(keys, found), len(keys) - 1)
+            if not (keys[at] == found).all():  # (cannot be: every value was counted in the same file)
+                raise DataError([Problem(str(path), f"a {by} value changed while the file was split")])
+            which = numbers[at]
+            for number, handle in enumerate(handles):
+                chosen = part[which == number]
+                handle.write(chosen.data)
+                sizes[number] += chosen.nbytes
+        for handle, size in zip(handles, sizes):
+            handle.write(b" " * (-size % 80))
+            handle.close()
+        for partial, target in zip(partials, paths):
+            partial.replace(target)
+    finally:
+        for handle in handles:
+            handle.close()
+        for partial in partials:
+            partial.unlink(missing_ok=True)
+    described = []
+    for path, values, size in zip(paths, pieces, sizes):
+        described.append(f"split/{path.name} ({by} {', '.join(values)}; {size // max(layout.row_bytes, 1)} records)")
         if path.stat().st_size > limit:
             described[-1] += f" still over the limit: one {by} value cannot be split further"
-    return files, [f"{name}: {xpt_size} bytes, over the {limit}-byte limit: split by {by} into "
+    return paths, [f"{name}: {xpt_size} bytes, over the {limit}-byte limit: split by {by} into "
                    + "; ".join(described)]
 
 
@@ -133,8 +244,9 @@ def write_standard_folder(model: DefineModel, folder: Path, *, created: datetime
                                      created=created, source=model.data)
             files.append(path)
             size = path.stat().st_size
-            if size > size_limit:
-                pieces, split_notes = write_split(model, name, folder, size, size_limit, created, data())
+            if size > size_limit:  # cut from the file just placed: the dataset is not read
+                pieces, split_notes = write_split(model, name, folder, size, size_limit, created,
+                                                  len(loaded[0]) if loaded else None)
                 files += pieces
                 notes += split_notes
         if "json" in formats:
@@ -164,6 +276,16 @@ def write_standard_folder(model: DefineModel, folder: Path, *, created: datetime
     return files, notes
 
 
+def _now(function, *args, **options) -> Future:
+    """``function`` called here and now, its result (or error) held as a finished Future."""
+    done = Future()
+    try:
+        done.set_result(function(*args, **options))
+    except Exception as error:
+        done.set_exception(error)
+    return done
+
+
 def _swap_in(staging: Path, target: Path) -> None:
     previous = target.with_name(f".{target.name}.previous-{os.getpid()}")
     if target.exists():
@@ -188,13 +310,23 @@ def write_package(root, *, sdtm: DefineModel | None = None, adam: DefineModel | 
     shutil.rmtree(staging, ignore_errors=True)
     result = PackageResult(Path(root))
     try:
+        # ADaM's folder written in a thread beside SDTM's (its define.xml, XSD check, define.html, Dataset-JSON:
+        # lxml and pyarrow release the GIL); the results taken in order, SDTM's error first
+        def folder_of(model: DefineModel, parts: tuple[str, ...]) -> tuple[list[Path], list[str]]:
+            return write_standard_folder(model, staging.joinpath(*parts), created=created, formats=formats,
+                                         size_limit=size_limit, html=html, ndjson_rows=ndjson_rows,
+                                         xpt_files=xpt_files)
+
+        written: dict[str, Future] = {}
+        with ThreadPoolExecutor(max_workers=1) as beside:
+            if adam is not None:
+                written["adam"] = beside.submit(folder_of, adam, ADAM_FOLDER)
+            if sdtm is not None:
+                written["sdtm"] = _now(folder_of, sdtm, SDTM_FOLDER)
         for key, model, parts in (("sdtm", sdtm, SDTM_FOLDER), ("adam", adam, ADAM_FOLDER)):
             if model is None:
                 continue
-            folder = staging.joinpath(*parts)
-            files, notes = write_standard_folder(model, folder, created=created, formats=formats,
-                                                 size_limit=size_limit, html=html, ndjson_rows=ndjson_rows,
-                                                 xpt_files=xpt_files)
+            files, notes = written[key].result()
             result.folders[key] = target.joinpath(*parts)
             result.models[key] = model
             result.files += [target / f.relative_to(staging) for f in files]
@@ -236,7 +368,6 @@ def write_submission(out_dir, spec, sdtm_result, *, adam_spec=None, adam_dataset
         from specs.study_ct import study_ct
         ct = study_ct(spec)
     created = created or datetime(2000, 1, 1)
-    acrf = build_acrf(spec, raw_dir, created) if raw_dir is not None and annotated_crf(spec) is None else None
     # each dataset is read once to be described; what the guides say of its values is worked out then too
     summaries: dict[str, dict] = {"sdtm": {}, "adam": {}}
 
@@ -247,12 +378,18 @@ def write_submission(out_dir, spec, sdtm_result, *, adam_spec=None, adam_dataset
 
         return lambda name, frame: summaries[key].__setitem__(name, summarize(name, frame))
 
-    sdtm = from_sdtm(spec, sdtm_result, ct, acrf=acrf, visit=summarizer("sdtm"))
-    sdtm.summaries.update(summaries["sdtm"])
     adam = None
-    if adam_spec is not None and adam_datasets:
-        adam = from_adam(adam_spec, adam_datasets, spec.study, ct, visit=summarizer("adam"))
-        adam.summaries.update(summaries["adam"])
+    # ADaM's define model is worked out on the other core while SDTM's is (each reads its own datasets, a
+    # column at a time: pyarrow and pandas' kernels release the GIL); an error of SDTM's comes first
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        adam_model = beside.submit(from_adam, adam_spec, adam_datasets, spec.study, ct, visit=summarizer("adam")) \
+            if adam_spec is not None and adam_datasets else None
+        acrf = build_acrf(spec, raw_dir, created) if raw_dir is not None and annotated_crf(spec) is None else None
+        sdtm = from_sdtm(spec, sdtm_result, ct, acrf=acrf, visit=summarizer("sdtm"))
+        sdtm.summaries.update(summaries["sdtm"])
+        if adam_model is not None:
+            adam = adam_model.result()
+            adam.summaries.update(summaries["adam"])
     if isinstance(formats, str):
         formats = tuple(f.strip() for f in formats.split(",") if f.strip())
     if guides:

@@ -56,6 +56,7 @@ class Built:
     adam_spec: object = None
     adam: Spilled | None = None
     spill: SpillFolder | None = None
+    ct: object = None  # the study's controlled terminology, loaded once (define.xml reuses it)
 
 
 def build_chunked(staging: Path, spec_dir, raw_dir, edc, progress, cut, created, xpt_files, sdtm_only: bool,
@@ -228,7 +229,7 @@ def _build(pool: Workers, part: Partition, work: Path, staging: Path, spec, spec
     result = SpilledResult(sdtm, specs, reports, notes,
                            merge_cut_logs([c.cut_log for c in chunks], list(specs)), spill)
     result.notes += raw.notes
-    built = Built(spec, raw.files, result, xpt_notes, spill=spill)
+    built = Built(spec, raw.files, result, xpt_notes, spill=spill, ct=ct)
     if sdtm_only:
         shutil.rmtree(work / "sdtm", ignore_errors=True)
         return built

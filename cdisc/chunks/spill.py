@@ -2,11 +2,13 @@
 handed on as ``Spilled`` (one dataset read from its file on each access)."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -122,6 +124,34 @@ class Spilled(Mapping):
         frame = self.alive.get(name)
         return frame if frame is not None else read_frame(self.path(name))
 
+    def columns_of(self, name: str):
+        """The dataset as a ``define.columns.ColumnView``: each column read from the spill file when asked
+        for (define.xml describes a dataset a column at a time: the whole frame is never made)."""
+        from define.columns import ColumnView
+
+        if name not in self.rows:
+            raise KeyError(name)
+        path = self.path(name)
+        with pa.memory_map(str(path)) as source:
+            schema = pa.ipc.open_file(source).schema
+        pandas = json.loads(schema.metadata[b"pandas"]) if schema.metadata and b"pandas" in schema.metadata else None
+        kinds = schema.empty_table().to_pandas().dtypes  # each column's pandas type, as the whole frame's
+        plain = pandas is not None and not pandas["index_columns"]  # (a RangeIndex: nothing else to rebuild)
+
+        def read(columns: list[str]) -> pd.DataFrame:
+            table = read_table(path, columns)
+            if plain:  # text and float64 columns made Series directly: pandas' metadata is not parsed per read
+                series = {name: _series(table.column(name), kinds[name], name) for name in table.column_names}
+                if all(s is not None for s in series.values()):
+                    return pd.DataFrame(series)
+            if pandas is not None:  # pandas' metadata of these columns only (it is parsed on each read)
+                kept = set(table.column_names) | {c for c in pandas["index_columns"] if isinstance(c, str)}
+                table = table.replace_schema_metadata({b"pandas": json.dumps(
+                    dict(pandas, columns=[c for c in pandas["columns"] if c["field_name"] in kept]))})
+            return table.to_pandas()
+
+        return ColumnView(schema.names, self.rows[name], read)
+
     def __contains__(self, name) -> bool:  # (Mapping's own would read the dataset)
         return name in self.rows
 
@@ -130,6 +160,17 @@ class Spilled(Mapping):
 
     def __len__(self) -> int:
         return len(self.rows)
+
+
+def _series(column: pa.ChunkedArray, kind, name: str) -> pd.Series | None:
+    """A spilled column as the Series ``to_pandas`` makes of it when it is text (pandas' Arrow-backed string
+    type) or float64; None for any other kind."""
+    if isinstance(kind, pd.StringDtype) and kind.storage == "pyarrow" and (
+            pa.types.is_large_string(column.type) or pa.types.is_string(column.type)):
+        return pd.Series(kind.__from_arrow__(column), name=name)
+    if kind == np.float64 and column.type == pa.float64():
+        return pd.Series(column.to_numpy(), name=name)  # (nulls come out as NaN, as in to_pandas)
+    return None
 
 
 def record_counts(datasets) -> dict[str, int]:

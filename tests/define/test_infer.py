@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from define.build import build_define, value_in
-from define.infer import TextColumn, char_attributes, numeric_attributes, value_attributes
+from define.infer import DistinctText, TextColumn, char_attributes, numeric_attributes, value_attributes
 from define.model import DatasetInput, OriginDef, StudyInput, ValueLevelRule, VariableInput
 from specs.errors import DataError
 
@@ -27,6 +27,18 @@ def test_a_column_is_read_once_per_distinct_value(kind):
     assert char_attributes("AETERM", column) == char_attributes("AETERM", TEXT_TYPES[kind](RAW))
     attributes, xpt_length = char_attributes("AETERM", column)
     assert (attributes.data_type, attributes.length, xpt_length) == ("text", 8, 8)
+
+
+@pytest.mark.parametrize("kind", TEXT_TYPES)
+def test_the_distinct_values_alone_are_those_of_the_column_read_whole(kind):
+    column = DistinctText.of(TEXT_TYPES[kind](RAW))
+    assert isinstance(column, DistinctText) == (kind == "str")  # (Arrow text; any other kind: TextColumn)
+    assert column.values == ["B", "Céphalée", "≥5", "A"]
+    assert (column.present, len(column)) == (6, 9)
+    assert column.ascii_lengths.tolist() == [1, 8, 3, 1]
+    assert column.codes.tolist() == [0, -1, -1, 1, 0, -1, 2, 3, 0]  # (worked out when asked for)
+    kept = DistinctText.of(TEXT_TYPES[kind](RAW), drop_blank=False)
+    assert kept.values == ["B", "  ", "Céphalée", "≥5", "A"] and kept.present == 7
 
 
 def test_a_subset_has_its_own_values_in_their_order():

@@ -121,3 +121,41 @@ def test_the_guides_and_lineage_read_no_dataset(demo, demo_submission, tmp_path)
     result = SimpleNamespace(datasets=sdtm, specs=demo.result.specs, lineage=demo.result.lineage)
     write_lineage(tmp_path, demo.spec, result, adam_spec, adam)
     assert (sdtm.loads, adam.loads) == before
+
+
+class ColumnDatasets(LoadingDatasets):
+    """LoadingDatasets that also hand out each dataset as a ``define.columns.ColumnView`` (as the run's spill
+    does), whose column reads are counted apart from the whole-frame loads."""
+
+    def __init__(self, frames: dict[str, pd.DataFrame]):
+        super().__init__(frames, keep=False)
+        self.column_reads: dict[str, int] = {}
+
+    def columns_of(self, name: str):
+        from define.columns import ColumnView
+
+        frame = self.frames[name]
+
+        def read(names):
+            for column in names:
+                self.column_reads[f"{name}.{column}"] = self.column_reads.get(f"{name}.{column}", 0) + 1
+            return frame[list(names)].copy(deep=True)
+
+        return ColumnView(list(frame.columns), len(frame), read)
+
+
+def test_datasets_read_a_column_at_a_time_are_described_without_a_whole_frame(demo, demo_submission, tmp_path):
+    package, adam_frames, adam_spec = demo_submission
+    sdtm, adam = ColumnDatasets(dict(demo.result.datasets)), ColumnDatasets(dict(adam_frames))
+    lazy = _package(tmp_path, demo, sdtm, adam, adam_spec, formats="xpt,json")
+    # whole frames only for the XPT and JSON files; every variable read to be described
+    assert sdtm.loads == {name: 1 for name in demo.result.datasets}
+    assert adam.loads == {name: 1 for name in adam_frames}
+    for mapping, frames in ((sdtm, demo.result.datasets), (adam, adam_frames)):
+        assert set(mapping.column_reads) == {f"{name}.{c}" for name, frame in frames.items() for c in frame.columns}
+    guides = {"csdrg.pdf", "adrg.pdf"}
+    for key, folder in package.folders.items():
+        assert {k: v for k, v in _files(lazy.folders[key]).items() if k not in guides} == \
+            {k: v for k, v in _files(folder).items() if k not in guides}, key
+    assert lazy.models["sdtm"].summaries == package.models["sdtm"].summaries
+    assert lazy.models["adam"].summaries == package.models["adam"].summaries

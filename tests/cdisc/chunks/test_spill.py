@@ -35,3 +35,26 @@ def test_spill_written_in_batches_reads_back_whole(tmp_path, monkeypatch):
     assert read_table(tmp_path / "batches.arrow").num_rows == 5
     pd.testing.assert_frame_equal(read_frame(tmp_path / "batches.arrow"),
                                   read_frame(tmp_path / "whole.arrow"))
+
+
+def test_a_spilled_dataset_is_read_a_column_at_a_time_as_the_whole_frame_holds_it(tmp_path, monkeypatch):
+    import pytest
+
+    # written in batches of 2 (the spill of a chunked dataset): each column, or a few, as the whole frame has
+    # them (text and float64 made Series directly, the integers through pandas' metadata)
+    monkeypatch.setattr(spill, "BATCH", 2)
+    folder = SpillFolder(tmp_path / "joined")
+    frame = pd.DataFrame({"USUBJID": pd.Series(["A", "B", "C"], dtype="str"),
+                          "LBORRES": pd.Series([None, "5", "x"], dtype=object), "AVAL": [1.0, np.nan, 3.0],
+                          "N": [1, 2, 3]})
+    write_frame(frame, folder.path / "sdtm" / "LB.arrow")
+    spilled = Spilled(folder, "sdtm", {"LB": 3})
+    view = spilled.columns_of("LB")
+    whole = spilled["LB"]
+    assert list(view.columns) == ["USUBJID", "LBORRES", "AVAL", "N"] and len(view) == 3
+    for name in whole.columns:
+        pd.testing.assert_series_equal(view[name], whole[name])
+    pd.testing.assert_frame_equal(view[["N", "USUBJID"]], whole[["N", "USUBJID"]])
+    pd.testing.assert_frame_equal(view[["AVAL", "LBORRES"]], whole[["AVAL", "LBORRES"]])
+    with pytest.raises(KeyError):
+        spilled.columns_of("DM")
