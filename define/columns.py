@@ -16,10 +16,10 @@ import pandas as pd
 
 
 class ColumnView:
-    """The columns ``names`` of a dataset of ``rows`` records; ``read(names)`` returns a frame of the named
-    columns (the records in their order, the column types those of the whole frame)."""
+    """The columns ``names`` of a dataset of ``rows`` records; ``read(names)`` returns the named columns as
+    a frame or as a mapping of name -> Series (the records in their order, the types those of the whole frame)."""
 
-    def __init__(self, names: list[str], rows: int, read: Callable[[list[str]], pd.DataFrame]):
+    def __init__(self, names: list[str], rows: int, read: Callable[[list[str]], Mapping]):
         self.columns = pd.Index(names)
         self.rows, self._read = rows, read
 
@@ -46,7 +46,8 @@ class ColumnView:
         missing = [n for n in names if n not in self.columns]
         if missing:
             raise KeyError(missing)
-        return self._read(names)[names]
+        found = self._read(names)
+        return found[names] if isinstance(found, pd.DataFrame) else pd.DataFrame({n: found[n] for n in names})
 
     def groupby(self, by, **options):
         """``DataFrame.groupby`` on a frame of the ``by`` columns only (what counting records per group needs)."""

@@ -138,12 +138,12 @@ class Spilled(Mapping):
         kinds = schema.empty_table().to_pandas().dtypes  # each column's pandas type, as the whole frame's
         plain = pandas is not None and not pandas["index_columns"]  # (a RangeIndex: nothing else to rebuild)
 
-        def read(columns: list[str]) -> pd.DataFrame:
+        def read(columns: list[str]) -> dict[str, pd.Series] | pd.DataFrame:
             table = read_table(path, columns)
             if plain:  # text and float64 columns made Series directly: pandas' metadata is not parsed per read
                 series = {name: _series(table.column(name), kinds[name], name) for name in table.column_names}
                 if all(s is not None for s in series.values()):
-                    return pd.DataFrame(series)
+                    return series
             if pandas is not None:  # pandas' metadata of these columns only (it is parsed on each read)
                 kept = set(table.column_names) | {c for c in pandas["index_columns"] if isinstance(c, str)}
                 table = table.replace_schema_metadata({b"pandas": json.dumps(
