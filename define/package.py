@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -276,16 +276,6 @@ def write_standard_folder(model: DefineModel, folder: Path, *, created: datetime
     return files, notes
 
 
-def _now(function, *args, **options) -> Future:
-    """``function`` called here and now, its result (or error) held as a finished Future."""
-    done = Future()
-    try:
-        done.set_result(function(*args, **options))
-    except Exception as error:
-        done.set_exception(error)
-    return done
-
-
 def _swap_in(staging: Path, target: Path) -> None:
     previous = target.with_name(f".{target.name}.previous-{os.getpid()}")
     if target.exists():
@@ -310,23 +300,13 @@ def write_package(root, *, sdtm: DefineModel | None = None, adam: DefineModel | 
     shutil.rmtree(staging, ignore_errors=True)
     result = PackageResult(Path(root))
     try:
-        # ADaM's folder written in a thread beside SDTM's (its define.xml, XSD check, define.html, Dataset-JSON:
-        # lxml and pyarrow release the GIL); the results taken in order, SDTM's error first
-        def folder_of(model: DefineModel, parts: tuple[str, ...]) -> tuple[list[Path], list[str]]:
-            return write_standard_folder(model, staging.joinpath(*parts), created=created, formats=formats,
-                                         size_limit=size_limit, html=html, ndjson_rows=ndjson_rows,
-                                         xpt_files=xpt_files)
-
-        written: dict[str, Future] = {}
-        with ThreadPoolExecutor(max_workers=1) as beside:
-            if adam is not None:
-                written["adam"] = beside.submit(folder_of, adam, ADAM_FOLDER)
-            if sdtm is not None:
-                written["sdtm"] = _now(folder_of, sdtm, SDTM_FOLDER)
         for key, model, parts in (("sdtm", sdtm, SDTM_FOLDER), ("adam", adam, ADAM_FOLDER)):
             if model is None:
                 continue
-            files, notes = written[key].result()
+            folder = staging.joinpath(*parts)
+            files, notes = write_standard_folder(model, folder, created=created, formats=formats,
+                                                 size_limit=size_limit, html=html, ndjson_rows=ndjson_rows,
+                                                 xpt_files=xpt_files)
             result.folders[key] = target.joinpath(*parts)
             result.models[key] = model
             result.files += [target / f.relative_to(staging) for f in files]
