@@ -114,16 +114,23 @@ def test_v8_long_names(tmp_path):
     assert ours.name == "A_LONG_DATASET_NAME"
 
 
-def test_special_missing_values_are_nan_and_kept_by_kind(tmp_path):
-    path = tmp_path / "ae.xpt"
+def ae_with_special_missing_aval(path, codes: dict[int, bytes]):
+    """FRAME written as AE, then AVAL of the given records (0-based) made SAS special missing values
+    (.A is b"A"), which no writer here writes; the file's layout."""
     write_xpt(FRAME, path, dataset_name="AE", dataset_label="Adverse Events", variables=VARIABLES)
     layout = check_xport(path)
     aval = next(v.position for v in layout.variables if v.name == "AVAL")
     raw = bytearray(path.read_bytes())
-    for row, code in ((0, b"A"), (2, b"_"), (5, b"Z")):
+    for row, code in codes.items():
         start = layout.data_offset + row * layout.record_length + aval
         raw[start:start + 8] = code + bytes(7)
     path.write_bytes(bytes(raw))
+    return layout
+
+
+def test_special_missing_values_are_nan_and_kept_by_kind(tmp_path):
+    path = tmp_path / "ae.xpt"
+    ae_with_special_missing_aval(path, {0: b"A", 2: b"_", 5: b"Z"})
     ours = read_xport(path)
     assert np.isnan(ours.data["AVAL"].to_numpy()[[0, 2, 3, 5]]).all()
     assert ours.special_missing["AVAL"].to_dict() == {0: ".A", 2: "._", 5: ".Z"}
@@ -312,13 +319,7 @@ def test_chosen_columns_only(tmp_path):
 
 def test_a_range_of_records_reads_as_those_rows_of_the_whole_file(tmp_path):
     path = tmp_path / "ae.xpt"
-    write_xpt(FRAME, path, dataset_name="AE", dataset_label="Adverse Events", variables=VARIABLES)
-    layout = check_xport(path)
-    aval = next(v.position for v in layout.variables if v.name == "AVAL")
-    raw = bytearray(path.read_bytes())
-    start = layout.data_offset + 5 * layout.record_length + aval
-    raw[start:start + 8] = b"Z" + bytes(7)  # .Z on the 6th record
-    path.write_bytes(bytes(raw))
+    layout = ae_with_special_missing_aval(path, {5: b"Z"})  # .Z on the 6th record
     whole = read_xport(path).data
     for first, last in ((0, 0), (0, 2), (2, 6), (5, len(whole)), (0, len(whole))):
         part = read_xport(path, rows=(first, last), layout=layout)
