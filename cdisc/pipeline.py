@@ -19,7 +19,7 @@ import pandas as pd
 
 from specs.errors import CdiscError, Problem, RawDataError, SpecError
 from specs.loader import StudySpec, confined_path, display_path, load_study_spec
-from specs.semantics import check_raw_columns
+from specs.raw_columns import check_raw_columns
 
 
 def builtin_raw_dir() -> Path:

@@ -2,7 +2,7 @@
 
 The forms, items and question text come from the ODM export's MetaDataVersion (FormDef, ItemGroupDef,
 ItemDef/Question, StudyEventDef for the visits of each form); each item is annotated with the SDTM
-variables the spec maps it to (``specs.semantics.raw_columns_used``: a variable's algorithm arguments,
+variables the spec maps it to (``specs.raw_columns.raw_columns_used``: a variable's algorithm arguments,
 its conditions, a melted column's test), or NOT SUBMITTED. The PDF has one section per form, each
 starting on a new page; the page on which each annotation is drawn is recorded, and those pages are
 the define.xml origins (``def:PDFPageRef Type="PhysicalRef"``) of the Collected variables.
@@ -104,7 +104,7 @@ def _sources(domain: dict) -> list[str]:
 
 def annotate(spec, forms: list[CrfForm]) -> list[CrfForm]:
     """Each item's SDTM targets from the spec (in place; also returned)."""
-    from specs.semantics import raw_columns_used
+    from specs.raw_columns import raw_columns_used
 
     form_of = {key: (source.get("odm") or {}).get("form") for key, source in spec.sources.items()}
     by_form = {f.oid: f for f in forms}

@@ -298,7 +298,7 @@ def columns_read(raw: pd.DataFrame, mapping: dict) -> list[str] | None:
     """The columns of ``raw`` a mapping made of this module's algorithms reads (its arguments, its conditions'
     and expressions' columns, the location and toolkit columns), so that a case of condition_add copies those
     alone; None when a study algorithm may read any."""
-    from specs.semantics import raw_columns_used
+    from specs.raw_columns import raw_columns_used
 
     def ours(item: dict) -> bool:
         nested = [c.get("then") for c in item.get("cases") or []] + [item.get("otherwise")]

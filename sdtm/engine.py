@@ -30,7 +30,7 @@ from sdtm.unique import on_unique, text_of
 from specs.errors import CdiscError, ControlledTermError, DataError, Problem, RawDataError, RecordIssue
 from specs.model import DomainSpec, domain_spec
 from specs.references import stages as late_stages, variables_read
-from specs.semantics import derivation_order
+from specs.derivation_graph import derivation_order
 from specs.vocabulary import ALGORITHMS, BUILD_STAGE, DERIVE, MAP, use_study_algorithms
 
 

@@ -145,7 +145,7 @@ class UndeclaredValues:
     def add(self, table: pd.DataFrame) -> None:
         for column, values in self.declared.items():
             if column not in table.columns:
-                continue  # a spec error (specs.semantics.check_raw_columns)
+                continue  # a spec error (specs.raw_columns.check_raw_columns)
             bad = ~table[column].isin({str(v) for v in values or []})
             if not bad.any():
                 continue

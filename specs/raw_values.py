@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from specs import expressions as ex
 from specs.errors import Problem
+from specs.raw_columns import format_path, parse_text, raw_texts
 
 
 def compared_values(root) -> tuple[dict[str, set[str]], set[str]]:
@@ -49,8 +50,6 @@ def compared_values(root) -> tuple[dict[str, set[str]], set[str]]:
 def condition_values(domain: dict) -> dict[str, tuple[set[str], list[str]]]:
     """{raw column: (the values the domain's conditions name for it, where they are)} for the conditions
     read on the domain's raw records ('where.condition', 'variables[3].map.cases[0].when')."""
-    from specs.semantics import _format_path, parse_text, raw_texts  # semantics checks specs with this module
-
     named: dict[str, tuple[set[str], list[str]]] = {}
     emptiness: set[str] = set()
     for path, kind, text in raw_texts(domain):
@@ -64,7 +63,7 @@ def condition_values(domain: dict) -> dict[str, tuple[set[str], list[str]]]:
         for column, values in literals.items():
             entry = named.setdefault(column, (set(), []))
             entry[0].update(values)
-            entry[1].append(_format_path(path))
+            entry[1].append(format_path(path))
     for column in emptiness & set(named):
         named[column][0].add("")
     return named
@@ -90,8 +89,6 @@ def check_condition_values(spec, problems: list[Problem]) -> None:
                 entry[1].append(f"sources.{source}.values.{column}")
         if not declared:
             continue
-        from specs.semantics import parse_text, raw_texts
-
         for path, kind, text in raw_texts(domain):
             if kind != "condition":
                 continue

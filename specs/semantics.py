@@ -5,16 +5,17 @@ Every check appends a Problem with the file and path; nothing raises until all a
 """
 from __future__ import annotations
 
-import heapq
-from pathlib import Path
 
+from specs.derivation_graph import check_cycles
 from specs.errors import Problem
 from specs.expressions import QUOTING_HINT
+from specs.raw_columns import format_path, parse_text, raw_texts, sources_of
 from specs.ts_parameters import check_ts_items
 from specs.model import domain_variables
 from specs.units import check_units
 from specs.visit_match import normal, patterns
-from specs.vocabulary import ALGORITHMS, DERIVE, EPOCH_SAME_DAY, MAP, date_format_problem, time_format_problem
+from specs.vocabulary import (ACTUAL_ARM_ALGORITHMS, ALGORITHMS, DERIVE, EPOCH_SAME_DAY, MAP, date_format_problem,
+                              time_format_problem)
 
 NUMERIC_ALGORITHMS = {
     "assign_numeric", "derive_visitnum", "derive_visitdy", "derive_study_day", "derive_seq", "derive_tptnum",
@@ -34,7 +35,6 @@ CT_HINT = ("neither the CDISC CT of study.ct.sdtm nor a file of study.ct.files h
            "docs/spec-reference.md#study-controlled-terminology")
 
 TIMEPOINT_ALGORITHMS = {"derive_tpt", "derive_tptnum", "derive_eltm", "derive_tptref"}
-ACTUAL_ARM = ("derive_actarmcd", "derive_actarm", "derive_armnrs", "derive_actarmud")
 
 
 def _algorithms_in(mapping: dict) -> set[str]:
@@ -140,11 +140,6 @@ def check_datetime_args(mapping: dict, where: str, problems: list[Problem]) -> N
                                                         f"YY <= cutoff_2000 are 20YY, the others 19YY"))
 
 
-def _from(domain: dict) -> list[str]:
-    value = domain.get("from")
-    return [] if value is None else ([value] if isinstance(value, str) else list(value))
-
-
 def check_domain(spec, name: str, domain: dict, ct, problems: list[Problem]) -> None:
     base = spec.where("sdtm", "domains", name)
     other = domain.get("from_domain")
@@ -153,7 +148,7 @@ def check_domain(spec, name: str, domain: dict, ct, problems: list[Problem]) -> 
         if other not in earlier or not ({"from", "from_domain"} & set(spec.domains[other])):
             problems.append(Problem(f"{base}.from_domain", f"'{other}' is not a domain mapped from raw records "
                                                           f"earlier in sdtm.yaml"))
-    for source in _from(domain):
+    for source in sources_of(domain):
         if source not in spec.sources:
             problems.append(Problem(f"{base}.from", f"'{source}' is not a source of study.yaml "
                                                     f"(sources: {', '.join(sorted(spec.sources))})"))
@@ -216,7 +211,7 @@ def check_domain(spec, name: str, domain: dict, ct, problems: list[Problem]) -> 
         if mapping.get("algorithm") == "derive_epoch" and mapping.get("same_day", "later") not in EPOCH_SAME_DAY:
             problems.append(Problem(f"{where}.map.same_day", f"'{mapping['same_day']}' is not one of "
                                                              f"{', '.join(EPOCH_SAME_DAY)}"))
-        if mapping.get("algorithm") in (*ACTUAL_ARM, "derive_armcd", "derive_arm"):
+        if mapping.get("algorithm") in (*ACTUAL_ARM_ALGORITHMS, "derive_armcd", "derive_arm"):
             check_arm_mapping(spec, name, domain, mapping, f"{where}.map", problems)
         if mapping.get("algorithm") in ("derive_rf_date", "derive_exist_flag"):
             for i, source in enumerate(mapping.get("sources") or []):
@@ -275,20 +270,20 @@ def check_arm_mapping(spec, name: str, domain: dict, mapping: dict, where: str, 
     """Arm matching by the design's labels: an arm names the key; the actual-arm variables of a domain read
     the actual arm the same way; a collected actual treatment needs raw records."""
     arms = spec.design.get("arms", [])
-    key = mapping.get("match", "actual" if mapping["algorithm"] in ACTUAL_ARM and mapping.get("source") else None)
+    key = mapping.get("match", "actual" if mapping["algorithm"] in ACTUAL_ARM_ALGORITHMS and mapping.get("source") else None)
     if key is not None and not any(key in (arm.get("match") or {}) for arm in arms):
         problems.append(Problem(f"{where}.match", f"no arm of design.arms has match.{key} (give each arm's "
                                                   f"labels there)"))
-    if mapping["algorithm"] not in ACTUAL_ARM:
+    if mapping["algorithm"] not in ACTUAL_ARM_ALGORITHMS:
         return
     if mapping.get("sequences", "prefix") not in ("prefix", "listed"):
         problems.append(Problem(f"{where}.sequences", f"'{mapping['sequences']}' is not 'prefix' or 'listed'"))
     if mapping.get("source") and not {"from", "from_domain"} & set(domain):
         problems.append(Problem(f"{where}.source", f"{name} has no raw records to read '{mapping['source']}' from"))
     reads = {tuple(sorted((k, str(v)) for k, v in (variable.get("map") or {}).items() if k != "algorithm"))
-             for variable in domain["variables"] if (variable.get("map") or {}).get("algorithm") in ACTUAL_ARM}
+             for variable in domain["variables"] if (variable.get("map") or {}).get("algorithm") in ACTUAL_ARM_ALGORITHMS}
     if len(reads) > 1 and mapping["algorithm"] == "derive_actarmcd":
-        problems.append(Problem(where, f"{', '.join(ACTUAL_ARM)} must read the actual arm alike (the same source, "
+        problems.append(Problem(where, f"{', '.join(ACTUAL_ARM_ALGORITHMS)} must read the actual arm alike (the same source, "
                                        f"match and sequences)"))
 
 
@@ -388,51 +383,11 @@ def check_spec(spec) -> list[Problem]:
     return problems
 
 
-def _mapping_texts(mapping: dict, path: tuple):
-    """(path, kind, text) of the conditions, expressions and templates a map-kind mapping reads."""
-    algorithm = mapping.get("algorithm")
-    if ALGORITHMS.get(algorithm) is None or ALGORITHMS[algorithm].kind != MAP:
-        return
-    if isinstance(mapping.get("expr"), str):
-        yield path + ("expr",), "expression", mapping["expr"]
-    if algorithm == "assign_template" and isinstance(mapping.get("template"), str):
-        yield path + ("template",), "template", mapping["template"]
-    if algorithm == "condition_add":
-        for index, case in enumerate(mapping.get("cases") or []):
-            if not isinstance(case, dict):
-                continue
-            if isinstance(case.get("when"), str):
-                yield path + ("cases", index, "when"), "condition", case["when"]
-            if isinstance(case.get("then"), dict):
-                yield from _mapping_texts(case["then"], path + ("cases", index, "then"))
-        if isinstance(mapping.get("otherwise"), dict):
-            yield from _mapping_texts(mapping["otherwise"], path + ("otherwise",))
-
-
-def raw_texts(domain: dict):
-    """(path within the domain, kind, text) of every condition, expression and template read on the raw
-    records of a domain (kind: condition, expression or template)."""
-    for index, variable in enumerate(domain["variables"]):
-        if isinstance(variable.get("map"), dict):
-            yield from _mapping_texts(variable["map"], ("variables", index, "map"))
-    if isinstance((domain.get("where") or {}).get("condition"), str):
-        yield ("where", "condition"), "condition", domain["where"]["condition"]
-    not_done = (domain.get("melt") or {}).get("not_done") or {}
-    if isinstance(not_done.get("when"), str):
-        yield ("melt", "not_done", "when"), "condition", not_done["when"]
-
-
-def parse_text(kind: str, text: str):
-    from specs.conditions import parse_condition, parse_expression, parse_template
-
-    return {"condition": parse_condition, "expression": parse_expression, "template": parse_template}[kind](text)
-
-
 def check_texts(spec, base: str, domain: dict, problems: list[Problem]) -> None:
     """Every condition, expression and template parses, and the lookup tables it names exist."""
     tables = getattr(spec, "lookups", {}) or {}
     for path, kind, text in raw_texts(domain):
-        where = f"{base}.{_format_path(path)}"
+        where = f"{base}.{format_path(path)}"
         try:
             parsed = parse_text(kind, text)
         except ValueError as exc:
@@ -454,264 +409,3 @@ def check_texts(spec, base: str, domain: dict, problems: list[Problem]) -> None:
             elif domain.get("intervals"):
                 problems.append(Problem(where, f"{key}: a domain whose records are merged into intervals cannot read "
                                                f"mapped variables in its mappings"))
-
-
-def _format_path(path: tuple) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
-    return out
-
-
-def raw_columns_used(domain: dict) -> list[tuple[tuple, str]]:
-    """(path within the domain, raw column) for every raw column the domain's mapping reads."""
-    used: list[tuple[tuple, str]] = []
-
-    def visit_mapping(mapping: dict, path: tuple) -> None:
-        algorithm = mapping.get("algorithm")
-        if algorithm in ("derive_stnr", *ACTUAL_ARM) and isinstance(mapping.get("source"), str):
-            used.append((path + ("source",), mapping["source"]))  # a raw limit converted with the results
-        if ALGORITHMS.get(algorithm) is None or ALGORITHMS[algorithm].kind != MAP:
-            return
-        for arg in ("source", "date", "time", "minutes"):
-            if isinstance(mapping.get(arg), str):
-                used.append((path + (arg,), mapping[arg]))
-        if algorithm == "condition_add":
-            for index, case in enumerate(mapping.get("cases") or []):
-                if isinstance(case, dict) and isinstance(case.get("then"), dict):
-                    visit_mapping(case["then"], path + ("cases", index, "then"))
-            if isinstance(mapping.get("otherwise"), dict):
-                visit_mapping(mapping["otherwise"], path + ("otherwise",))
-
-    for index, variable in enumerate(domain["variables"]):
-        if variable.get("map"):
-            visit_mapping(variable["map"], ("variables", index, "map"))
-    for path, kind, text in raw_texts(domain):
-        try:
-            for column in sorted(parse_text(kind, text).columns):
-                used.append((path, column))
-        except ValueError:
-            pass
-    for arg in ("by", "order"):
-        for column in (domain.get("dedupe") or {}).get(arg, []):
-            used.append((("dedupe", arg), column))
-    for column in (domain.get("melt") or {}).get("columns", {}):
-        used.append((("melt", "columns"), column))
-    return used
-
-
-def check_raw_columns(spec, headers: dict[str, list[str]]) -> list[Problem]:
-    """Every raw column a domain reads, or whose values a source declares, must exist in its source (or a
-    merged source)."""
-    problems: list[Problem] = []
-    for name, source in spec.sources.items():
-        for column in (source.get("values") or {}) if name in headers else []:
-            if column not in headers[name]:
-                problems.append(Problem(spec.where("study", "sources", name, "values", column),
-                                        f"'{column}' is not a column of {Path(source['path']).name}"))
-    columns_of: dict[str, set[str]] = {}  # what each mapped domain's records hold, for from_domain
-    for name, domain in spec.domains.items():
-        other = domain.get("from_domain")
-        if other in columns_of:
-            file_name = f"the records of {other}"
-            source_columns = columns_of[other]
-        else:
-            sources = [s for s in _from(domain) if s in headers]
-            if not sources:
-                continue
-            file_name = " or ".join(Path(spec.sources[s]["path"]).name for s in sources)
-            for source in sources:
-                if "RAWSOURCE" in headers[source]:
-                    problems.append(Problem(spec.where("sdtm", "domains", name, "from"),
-                                            f"{Path(spec.sources[source]['path']).name} has a column RAWSOURCE, "
-                                            f"the name the toolkit gives each record's source: rename it"))
-            source_columns = set().union(*(headers[s] for s in sources)) | {"RAWSOURCE"}
-        available = set(source_columns)
-        for index, merge in enumerate(domain.get("merge", [])):
-            right = headers.get(merge["source"], [])
-            right_name = Path(spec.sources[merge["source"]]["path"]).name
-            for column in merge.get("right_on", merge.get("by", [])):
-                if column not in right:
-                    problems.append(Problem(spec.where("sdtm", "domains", name, "merge", index),
-                                            f"'{column}' is not a column of {right_name}"))
-            for column in merge.get("left_on", merge.get("by", [])):
-                if column not in available:
-                    problems.append(Problem(spec.where("sdtm", "domains", name, "merge", index),
-                                            f"'{column}' is not a column of {file_name} or an earlier merge"))
-            for column in merge.get("columns", []):
-                if column not in right:
-                    problems.append(Problem(spec.where("sdtm", "domains", name, "merge", index, "columns"),
-                                            f"'{column}' is not a column of {right_name}"))
-                elif column in available and column not in merge.get("left_on", merge.get("by", [])):
-                    problems.append(Problem(spec.where("sdtm", "domains", name, "merge", index, "columns"),
-                                            f"'{column}' is a column of both {right_name} and {file_name} (or "
-                                            f"an earlier merge): one name for two values; leave it out of "
-                                            f"columns or rename one of them"))
-            available |= set(merge.get("columns") or right)
-        melt = domain.get("melt")
-        if melt:
-            made = {melt["name"], melt["value"]} | {(melt.get("not_done") or {}).get("status")} - {None}
-            for column in sorted(made & available):
-                problems.append(Problem(spec.where("sdtm", "domains", name, "melt"),
-                                        f"'{column}' is already a column of {file_name}: the melt would overwrite "
-                                        f"it; choose another name"))
-            available |= made
-        columns_of[name] = available | {v["name"] for v in domain["variables"]}
-        for path, column in raw_columns_used(domain):
-            if path[0] == "melt":
-                if column not in source_columns:
-                    problems.append(Problem(spec.where("sdtm", "domains", name, *path),
-                                            f"'{column}' is not a column of {file_name}"))
-            elif column not in available:
-                problems.append(Problem(spec.where("sdtm", "domains", name, *path),
-                                        f"'{column}' is not a column of {file_name}"))
-    return problems
-
-
-# ------------------------------------------------------------------------------- derivation order
-SE_NODE = ("SE", "")  # the derive_se build: SE from the design's element rules
-ACTUAL_ARM_ALGORITHMS = ("derive_actarmcd", "derive_actarm", "derive_armnrs", "derive_actarmud")
-
-
-def _reads(domain: str, mapping: dict, spec) -> set[tuple[str, str]]:
-    """The variables (domain, name) a derive-kind mapping reads: arguments naming variables of its domain,
-    the other domains' variables it names, and what the algorithm reads by definition (DM's reference
-    dates, SE)."""
-    algorithm = mapping.get("algorithm")
-    spec_of = ALGORITHMS.get(algorithm)
-    own = {v["name"] for v in spec.domains.get(domain, {}).get("variables", [])}
-    reads: set[tuple[str, str]] = set()
-    for arg, value in mapping.items():
-        if arg in ("algorithm", "sources"):
-            continue
-        for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, str) and item in own:
-                reads.add((domain, item))
-    for source in mapping.get("sources") or []:
-        if not isinstance(source, dict) or "domain" not in source:
-            continue
-        if source.get("variable"):
-            reads.add((source["domain"], source["variable"]))
-        reads |= {(source["domain"], c) for c in _condition_columns(source.get("where"))}
-        reads.add((source["domain"], "USUBJID"))
-    defaults = dict(spec_of.defaults) if spec_of is not None else {}
-    if algorithm == "derive_study_day":
-        reads.add(("DM", "RFSTDTC"))
-    if algorithm in ("derive_blfl", "derive_lobxfl"):
-        reads.add(("DM", mapping.get("reference") or defaults.get("reference", "RFXSTDTC")))
-    if algorithm == "derive_epoch" or algorithm in ACTUAL_ARM_ALGORITHMS:
-        reads.add(SE_NODE)
-    if algorithm in ACTUAL_ARM_ALGORITHMS:
-        reads.add(("DM", "ARMCD"))
-    return reads
-
-
-def _condition_columns(text) -> set[str]:
-    if not isinstance(text, str):
-        return set()
-    try:
-        return set(_parse_condition(text).columns)
-    except ValueError:
-        return set()
-
-
-def derivation_graph(spec) -> dict[tuple[str, str], set[tuple[str, str]]]:
-    """Each derive-kind variable (and SE, when built, and each mapping that reads mapped variables) -> the
-    derived or late variables it reads. Variables mapped from the raw record alone are ready before any
-    derivation and are left out."""
-    derived = {(name, v["name"]): v["map"] for name, domain in spec.domains.items()
-               for v in domain["variables"] if isinstance(v.get("map"), dict)
-               and ALGORITHMS.get(v["map"].get("algorithm")) is not None
-               and ALGORITHMS[v["map"]["algorithm"]].kind == DERIVE}
-    from specs.references import variables_read
-
-    late = {}  # map-kind mappings reading mapped variables (DOMAIN.NAME): computed among the derivations
-    for name, domain in spec.domains.items():
-        for v in domain["variables"]:
-            if (name, v["name"]) not in derived and isinstance(v.get("map"), dict):
-                reads = {tuple(key.split(".", 1)) for key in variables_read(v["map"])}
-                if reads:
-                    late[(name, v["name"])] = reads
-    has_se = any(domain.get("build") == "derive_se" for domain in spec.domains.values())
-    nodes = set(derived) | set(late) | ({SE_NODE} if has_se else set())
-    graph: dict[tuple[str, str], set[tuple[str, str]]] = {}
-    for node, mapping in derived.items():
-        graph[node] = {r for r in _reads(node[0], mapping, spec) if r in nodes}
-    for node, reads in late.items():
-        graph[node] = {r for r in reads if r in nodes}
-    if has_se:
-        reads = {("DM", "RFPENDTC"), ("DM", "ARMCD")}
-        for element in spec.design.get("elements", []):
-            start = element.get("start") or {}
-            if "domain" in start and "variable" in start:
-                reads.add((start["domain"], start["variable"]))
-                reads |= {(start["domain"], c) for c in _condition_columns(start.get("where"))}
-        graph[SE_NODE] = {r for r in reads if r in nodes}
-    return graph
-
-
-def _node_name(node: tuple[str, str]) -> str:
-    return "SE (derive_se)" if node == SE_NODE else f"{node[0]}.{node[1]}"
-
-
-def dependency_cycles(graph: dict) -> list[list[tuple[str, str]]]:
-    """Every elementary cycle found by a depth-first walk, each once, as [a, b, ..., a]."""
-    cycles, seen_cycles = [], set()
-    state: dict = {}  # node -> 1 on the current path, 2 done
-    path: list = []
-
-    def visit(node) -> None:
-        state[node] = 1
-        path.append(node)
-        for nxt in sorted(graph.get(node, ())):
-            if state.get(nxt) == 1:
-                cycle = path[path.index(nxt):] + [nxt]
-                key = frozenset(cycle)
-                if key not in seen_cycles:
-                    seen_cycles.add(key)
-                    cycles.append(cycle)
-            elif nxt not in state:
-                visit(nxt)
-        path.pop()
-        state[node] = 2
-
-    for node in sorted(graph):
-        if node not in state:
-            visit(node)
-    return cycles
-
-
-def check_cycles(spec, problems: list[Problem]) -> None:
-    """A derivation that needs itself, directly or through other domains, can never be computed (today it
-    would be read empty): a spec error with the path of the cycle."""
-    for cycle in dependency_cycles(derivation_graph(spec)):
-        first = cycle[0]
-        if first == SE_NODE:
-            where = spec.where("sdtm", "domains", "SE")
-        else:
-            names = [v["name"] for v in spec.domains[first[0]]["variables"]]
-            where = spec.where("sdtm", "domains", first[0], "variables", names.index(first[1]), "map")
-        problems.append(Problem(where, "dependency cycle: " + " -> ".join(_node_name(n) for n in cycle) +
-                                " (each needs the next): no order can derive them"))
-
-
-def derivation_order(spec, priority) -> list[tuple[str, str]]:
-    """The derive-kind variables (and SE) in an order where each comes after what it reads; among those
-    ready, the lowest ``priority(node)`` first (the vocabulary's stages, then spec order). Assumes no cycle."""
-    graph = derivation_graph(spec)
-    waiting = {node: set(reads) - {node} for node, reads in graph.items()}
-    readers: dict = {}
-    for node, reads in waiting.items():
-        for read in reads:
-            readers.setdefault(read, set()).add(node)
-    ready = [(priority(n), n) for n, reads in waiting.items() if not reads]
-    heapq.heapify(ready)
-    order = []
-    while ready:
-        _, node = heapq.heappop(ready)
-        order.append(node)
-        for reader in sorted(readers.get(node, ())):
-            waiting[reader].discard(node)
-            if not waiting[reader]:
-                heapq.heappush(ready, (priority(reader), reader))
-    return order

@@ -88,6 +88,7 @@ BASELINE_OPTIONS = ("reference", "stat", "visits", "tpt", "timepoints", "same_da
 # it), or sequences ('prefix': an arm's SE elements or their leading part; 'listed': its elements or the
 # sequences design.arms[].sequences lists).
 ACTUAL_ARM_OPTIONS = ("source", "match", "sequences")
+ACTUAL_ARM_ALGORITHMS = ("derive_actarmcd", "derive_actarm", "derive_armnrs", "derive_actarmud")
 
 ALGORITHMS: AlgorithmRegistry = AlgorithmRegistry({
     a.name: a

@@ -65,7 +65,7 @@ def build_chunked(staging: Path, spec_dir, raw_dir, edc, progress, cut, created,
     from cdisc.pipeline import builtin_raw_dir
     from specs.errors import SpecError
     from specs.loader import display_path, load_study_spec
-    from specs.semantics import check_raw_columns
+    from specs.raw_columns import check_raw_columns
     from specs.study_ct import study_ct
 
     STUDIES.clear()  # specs may have changed since an earlier run in this process

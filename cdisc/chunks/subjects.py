@@ -25,7 +25,7 @@ def routes(spec) -> dict[str, Route]:
     """How the records of each source find their chunk; NotChunkable when a source cannot be split."""
     from sdtm.prepare import from_sources
     from specs.references import stages as late_stages
-    from specs.semantics import raw_columns_used
+    from specs.raw_columns import raw_columns_used
     from specs.vocabulary import ALGORITHMS, MAP
 
     late, _ = late_stages(spec.domains)

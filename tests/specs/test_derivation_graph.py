@@ -2,7 +2,7 @@
 and derivations run each after what it reads (the vocabulary's stages only break ties)."""
 from types import SimpleNamespace
 
-from specs.semantics import check_cycles, derivation_graph, derivation_order
+from specs.derivation_graph import check_cycles, derivation_graph, derivation_order
 from specs.vocabulary import ALGORITHMS
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from specs.errors import SpecError
 from specs.loader import load_study_spec
-from specs.semantics import check_raw_columns
+from specs.raw_columns import check_raw_columns
 from tests.spec_edits import edit
 
 
