@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None, stream=None) -> int:
                 print(f"  {line}", file=stream)
         return 0
     if args.spec_command == "import":
-        from specs.workbook import import_workbook
+        from specs.workbook_import import import_workbook
 
         problems = import_workbook(args.file, args.out)
         print(f"wrote {display_path(Path(args.out))} from {display_path(Path(args.file))}", file=stream)

@@ -345,7 +345,7 @@ def draft_from_oak(rows: list[dict], label: str) -> tuple[dict, dict]:
 
 def import_oak_spec(path, out_dir) -> list[str]:
     """Write study.yaml and sdtm.yaml drafted from an sdtm.oak spec CSV; returns the TODOs left, one line each."""
-    from specs.workbook import write_files
+    from specs.workbook_import import write_files
     from specs.yaml_writer import dump
 
     rows, label = read_oak_spec(path)

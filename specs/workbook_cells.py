@@ -14,7 +14,9 @@ column (or the Other sheet), so that no spec, however unusual, loses data in a w
 """
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import math
 import re
 
@@ -172,3 +174,10 @@ def merge_into(record: dict, extra: dict) -> None:
             merge_into(record[key], value)
         else:
             record[key] = value
+
+
+def csv_line(values: list[str]) -> str:
+    """One CSV record, without its line break."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(values)
+    return out.getvalue()

@@ -340,3 +340,25 @@ def unflatten_variable(flat: dict, methods: dict, comments: dict) -> dict:
 
 def cells_empty(cells: dict) -> bool:
     return all(is_empty(v) for v in cells.values())
+
+
+YAML_FILES = {"study": "study.yaml", "sdtm": "sdtm.yaml"}  # the spec files the sheets describe
+SHEETS = [  # (sheet, headers, note) in workbook order
+    ("Study", STUDY_HEADERS, "Study metadata (study.yaml: study)."),
+    ("Datasets", DATASETS.headers, "One row per domain (sdtm.yaml: domains)."),
+    ("Variables", VARIABLES.headers,
+     "One row per variable, in Order within its dataset. Empty Label, Data Type, Core or Role: the SDTMIG value."),
+    ("ValueLevel", VALUELEVEL_HEADERS, "Built from the data by cdisc run (one entry per test code): leave empty."),
+    ("WhereClauses", WHERECLAUSES_HEADERS, "Built from the data by cdisc run: leave empty."),
+    ("Codelists", CODELISTS_HEADERS, "The study's own CT (study.yaml: study.ct.files), one row per collected "
+                                       "text; the CDISC CT is shipped with the toolkit."),
+    ("Dictionaries", DICTIONARIES_HEADERS, "External dictionaries (study.yaml: study.dictionaries)."),
+    ("Methods", METHODS_HEADERS, "Method texts the spec states (Variables: Method holds the ID)."),
+    ("Comments", COMMENTS_HEADERS, "Comment texts (Datasets and Variables: Comment holds the ID)."),
+    ("Documents", DOCUMENTS_HEADERS, "The annotated CRF (ID ACRF), a PDF in the spec folder."),
+    *((t.sheet, t.headers, t.note) for t in (CONDITIONS, MERGES, MELT, TIMEPOINTS, UNITS, SOURCES,
+                                             LOOKUPS, CUT, ARMS, ELEMENTS, VISITS, TS, TI)),
+    ("Other", OTHER_HEADERS, "Spec keys no sheet has a column for (YAML values at their path)."),
+    ("Files", FILES_HEADERS, "The other text files of the spec folder, one row per line."),
+]
+SHEET_HEADERS = {name: headers for name, headers, _ in SHEETS}

@@ -46,7 +46,8 @@ def test_cdisc_run_refuses_a_spec_with_a_todo(spec, capsys):
 
 
 def test_a_todo_in_an_imported_workbook_is_located_in_its_row(spec, tmp_path):
-    from specs.workbook import export_workbook, import_workbook
+    from specs.workbook import export_workbook
+    from specs.workbook_import import import_workbook
 
     edit(spec / "sdtm.yaml", "map: {algorithm: assign_ct, source: AESEV}",
          "map: {algorithm: assign_ct, source: 'TODO: SEV or AESEV_STD?'}")

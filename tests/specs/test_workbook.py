@@ -10,7 +10,8 @@ from openpyxl import load_workbook
 
 from cdisc.cli import main
 from specs.errors import SpecError
-from specs.workbook import export_workbook, import_workbook
+from specs.workbook import export_workbook
+from specs.workbook_import import import_workbook
 
 STUDIES = sorted(p for p in (Path(__file__).resolve().parents[2] / "specs" / "studies").iterdir() if p.is_dir())
 
