@@ -7,7 +7,8 @@ import pytest
 from lxml import etree
 
 from cdisc.demo import generator
-from cdisc.demo.generator import FOLDER_RANK, FORM_ITEMS, block_view, generate, subject_blocks
+from cdisc.demo.edc_forms import FOLDER_RANK, FORM_ITEMS
+from cdisc.demo.generator import block_view, generate, subject_blocks
 
 EDC = ["Subject", "SiteNumber", "Folder", "Form", "RecordPosition"]
 ODM = "{http://www.cdisc.org/ns/odm/v1.3}"
