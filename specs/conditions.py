@@ -19,11 +19,31 @@ import numpy as np
 import pandas as pd
 
 from specs import expressions as ex
-from specs.expressions import ConditionError, distinct_codes
-from specs.functions import FUNCTIONS, Env, as_number, as_text, evaluate, truth, variable_column
+from specs.expressions import ConditionError
+from specs.functions import FUNCTIONS, Env, as_number, as_text, evaluate, truth
 
 __all__ = ["ConditionError", "Condition", "Expression", "Template", "parse_condition", "parse_expression",
            "parse_template"]
+
+
+def distinct_codes(frame: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
+    """(code of each row, the distinct rows of those columns): expressions are evaluated once per
+    distinct combination of the columns they read, then spread back to the rows."""
+    if not columns:
+        return np.zeros(len(frame), dtype=np.int64), pd.DataFrame(index=pd.RangeIndex(1 if len(frame) else 0))
+    combined, span = np.zeros(len(frame), dtype=np.int64), 1
+    for column in columns:
+        codes, uniques = pd.factorize(frame[column], use_na_sentinel=False)
+        size = len(uniques) + 1
+        if span * size >= 2 ** 62:  # too many combinations to pack in one integer: number them first
+            combined, distinct = pd.factorize(combined)
+            span = len(distinct)
+        combined = combined * size + codes
+        span *= size
+    combined, distinct = pd.factorize(combined)  # codes in order of first appearance
+    first = np.empty(len(distinct), dtype=np.int64)  # the first row of each code (scattered from the end)
+    first[combined[::-1]] = np.arange(len(combined) - 1, -1, -1)
+    return combined, frame[columns].iloc[first].reset_index(drop=True)
 
 
 def _references(roots) -> tuple[set[str], set[str], set[str]]:

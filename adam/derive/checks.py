@@ -111,7 +111,7 @@ def resolve_wheres(dataset: pd.DataFrame, wheres: list, args: list[str]) -> list
         for i in rest:
             masks[i] = resolve_where(dataset, parsed[i], args[i]).to_numpy()
         return masks
-    from specs.expressions import distinct_codes  # lazy: specs owns the grammar
+    from specs.conditions import distinct_codes  # lazy: specs owns the grammar
 
     columns = sorted(set().union(*(parsed[i].columns for i in rest)))
     if "__decimal" in dataset.columns and "__decimal" not in columns:  # read by every condition

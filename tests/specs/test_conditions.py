@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from specs.conditions import ConditionError, parse_condition
+from specs.conditions import ConditionError, distinct_codes, parse_condition
 from specs.errors import CdiscError
 
 
@@ -225,3 +225,20 @@ def test_other_shapes_are_evaluated_on_the_distinct_rows(lab, text):
 def test_a_missing_column_is_still_named_when_evaluated_on_the_column(lab):
     with pytest.raises(ConditionError, match="column 'LBTEST' not in the data"):
         parse_condition("LBTEST == 'X'").evaluate(lab)
+
+
+def test_distinct_codes_number_each_distinct_row_in_order_of_first_appearance():
+    frame = pd.DataFrame({"A": ["x", "y", "x", "x", None], "B": ["1", "1", "1", "2", "1"], "C": [9, 8, 7, 6, 5]},
+                         index=[5, 6, 7, 8, 9])
+    codes, distinct = distinct_codes(frame, ["A", "B"])
+    assert codes.tolist() == [0, 1, 0, 2, 3]  # (x,1) (y,1) (x,1) (x,2) (None,1): a missing value is a value
+    assert distinct["A"].tolist()[:3] == ["x", "y", "x"] and pd.isna(distinct["A"][3])
+    assert distinct["B"].tolist() == ["1", "1", "2", "1"]
+    assert distinct.index.tolist() == [0, 1, 2, 3]
+
+
+def test_distinct_codes_of_no_columns_is_one_combination():
+    codes, distinct = distinct_codes(pd.DataFrame({"A": ["x", "y"]}), [])
+    assert codes.tolist() == [0, 0] and len(distinct) == 1
+    codes, distinct = distinct_codes(pd.DataFrame({"A": []}), [])
+    assert codes.tolist() == [] and len(distinct) == 0
