@@ -1,11 +1,12 @@
 """`cdisc spec draft --raw DIR --out SPEC_DIR`: a first spec from a raw export.
 
 Every raw file (CSV, XPT, SAS7BDAT, the forms of an ODM file) becomes a source; each form gets a domain
-from its column names and its name (cdisc.draft_domain), each column a variable from its name (cdisc.draft_names), dates and
-times their formats and controlled values their codelist from the values (cdisc.draft_values), a wide
-findings form (one column per test) a melt. Every proposal carries a confidence and its reason, as a
-comment in sdtm.yaml and in draft-report.md. What the draft cannot decide is written as a TODO
-(specs.todo), which spec loading refuses, so that ``cdisc run`` starts only once a person has decided.
+from its column names and its name (cdisc.draft_domain), each column a variable from its name
+(cdisc.draft_names), dates and times their formats and controlled values their codelist from the values
+(cdisc.draft_values), a wide findings form (one column per test) a melt. Every proposal carries a
+confidence and its reason, as a comment in sdtm.yaml and in draft-report.md. What the draft cannot decide
+is written as a TODO (specs.todo), which spec loading refuses, so that ``cdisc run`` starts only once a
+person has decided.
 """
 from __future__ import annotations
 
