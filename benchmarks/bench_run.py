@@ -17,6 +17,7 @@ import argparse
 import os
 import platform
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -123,6 +124,8 @@ def one_size(subjects: int, work: Path) -> dict:
         (raw / "READY").touch()
     # `cdisc run` maps chunks of subjects in worker processes: its memory is the peak of the sum of the
     # resident memory of the whole process tree (sampled from /proc), not the largest single process
+    load_before = os.getloadavg()[0]
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.Popen(cdisc("run", "--raw", str(raw), "--out", str(out), "--progress"),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -135,8 +138,12 @@ def one_size(subjects: int, work: Path) -> dict:
         time.sleep(0.2)
     reader.join()
     seconds = time.perf_counter() - started
-    result = {"subjects": subjects, "seconds": seconds, "peak": peak, "status": proc.returncode,
-              "stages": stages("".join(progress), seconds)}
+    # CPU time of the run and its workers (a worker's time counts once the run has waited for it): less
+    # sensitive than wall time to what else the machine is doing, and the same work on the same CPU
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+    result = {"subjects": subjects, "seconds": seconds, "peak": peak, "status": proc.returncode, "cpu": cpu,
+              "load_before": load_before, "stages": stages("".join(progress), seconds)}
     probe = ("import subprocess,sys,time,resource;t=time.perf_counter();"
              "p=subprocess.run(sys.argv[1:],capture_output=True,text=True);"
              "print(time.perf_counter()-t,resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,p.returncode);"
@@ -155,12 +162,26 @@ def gib(n: float) -> str:
     return f"{n / 1024 ** 3:.2f} GB"
 
 
+def cpu_model() -> str:
+    """The processor's model name and clock as /proc/cpuinfo gives them (machines of one kind differ)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or "unknown CPU"
+    model = re.search(r"^model name\s*:\s*(.+)$", info, re.M)
+    clock = re.search(r"^cpu MHz\s*:\s*([0-9.]+)", info, re.M)
+    return (model.group(1).strip() if model else "unknown CPU") + (f" at {float(clock.group(1)):.0f} MHz" if clock else "")
+
+
 def report(results: list[dict]) -> None:
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"load average {os.getloadavg()[0]:.1f} at the end")
+    print(f"machine: {platform.machine()}, {cpu_model()}, {os.cpu_count()} cores, "
+          f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 1024 ** 3:.0f} GB, "
+          f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f} at the end")
     for r in results:
         print(f"\n{r['subjects']:,} subjects: cdisc run {r['seconds']:.1f} s, peak {gib(r['peak'])}, exit {r['status']}; "
               f"{r['bytes'] / 1e6:.0f} MB written; I/O floor {r['floor']:.1f} s (run / floor {r['seconds'] / r['floor']:.1f}x)")
+        print(f"  CPU time {r['cpu']:.1f} s over the run's processes ({r['cpu'] / r['seconds']:.2f} cores busy on "
+              f"average); load average {r['load_before']:.1f} when it started")
         for name, seconds in r["stages"]:
             print(f"  {seconds:7.1f} s  {name}")
         vs, va = r["validate_sdtm"], r["validate_adam"]
