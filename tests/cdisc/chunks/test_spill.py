@@ -58,3 +58,44 @@ def test_a_spilled_dataset_is_read_a_column_at_a_time_as_the_whole_frame_holds_i
     pd.testing.assert_frame_equal(view[["AVAL", "LBORRES"]], whole[["AVAL", "LBORRES"]])
     with pytest.raises(KeyError):
         spilled.columns_of("DM")
+
+
+def test_arrow_table_converts_each_shared_string_once_and_is_pyarrows_own_table():
+    import pyarrow as pa
+
+    from cdisc.chunks.spill import arrow_table, frame_schema
+
+    a, b = "ALB", "GLUC"  # text shared by the records, as sdtm.unique makes it; a missing value each way
+    frame = pd.DataFrame({"LBTESTCD": pd.Series([a, b, a, None, a, np.nan, b], dtype=object),
+                          "USUBJID": pd.Series([f"S{i}" for i in range(7)], dtype=object),  # none shared
+                          "LBSTRESN": [1.0, np.nan, 3.0, 4.0, 5.0, 6.0, 7.0], "N": range(7),
+                          "DOMAIN": pd.Series(["LB"] * 7, dtype="str")})
+    schema = frame_schema(frame)
+    assert schema.equals(pa.Schema.from_pandas(frame, preserve_index=False), check_metadata=True)
+    assert [str(t) for t in schema.types] == ["string", "string", "double", "int64", "large_string"]
+    table = arrow_table(frame, schema)
+    assert table.column("LBTESTCD").to_pylist() == ["ALB", "GLUC", "ALB", None, "ALB", None, "GLUC"]
+    assert table.column("LBSTRESN").to_pylist() == [1.0, None, 3.0, 4.0, 5.0, 6.0, 7.0]
+    assert table.equals(pa.Table.from_pandas(frame, preserve_index=False), check_metadata=True)
+    part = frame.iloc[3:6]  # a batch: the whole frame's schema, a text column with one value
+    assert arrow_table(part, schema).equals(pa.Table.from_pandas(part, schema=schema, preserve_index=False),
+                                            check_metadata=True)
+    assert arrow_table(part, schema).column("LBTESTCD").to_pylist() == [None, "ALB", None]
+
+
+def test_arrow_table_leaves_other_objects_to_pyarrow():
+    import pyarrow as pa
+    import pytest
+
+    from cdisc.chunks.spill import arrow_table, frame_schema
+
+    numbers = pd.DataFrame({"X": pd.Series([1, 2, 1, 2], dtype=object), "Y": pd.Series(["a"] * 4, dtype=object)})
+    schema = frame_schema(numbers)  # (pyarrow's inference: integers)
+    assert str(schema.field("X").type) == "int64"
+    assert arrow_table(numbers, schema).column("X").to_pylist() == [1, 2, 1, 2]
+    nothing = pd.DataFrame({"X": pd.Series([None, None, np.nan], dtype=object)})
+    assert str(frame_schema(nothing).field("X").type) == "null"
+    assert arrow_table(nothing, frame_schema(nothing)).column("X").null_count == 3
+    mixed = pd.DataFrame({"X": pd.Series(["a", 1, "a"], dtype=object)})
+    with pytest.raises(pa.ArrowException):  # as pyarrow refuses it
+        arrow_table(mixed, pa.schema([pa.field("X", pa.string())]))
