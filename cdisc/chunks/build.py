@@ -16,7 +16,7 @@ from cdisc.chunks.pool import Workers
 from cdisc.chunks.raw import read_spilled, split_spilled
 from cdisc.chunks.spill import SpillFolder, Spilled, give_back_memory, read_frame, write_frame
 from cdisc.chunks.subjects import Partition
-from cdisc.chunks.tasks import STUDIES, Task, adam_chunk, map_chunk, warm_adam
+from cdisc.chunks.tasks import STUDIES, Task, adam_chunk, map_chunk, warm_adam, write_study
 from specs.errors import Problem, RawDataError
 
 # at most this many subjects a chunk: a worker's memory (~0.16 GB + ~0.35 GB a thousand subjects of the demo study,
@@ -118,7 +118,8 @@ def _build(pool: Workers, part: Partition, work: Path, staging: Path, spec, spec
     from sdtm.engine import build_design_domain, complete_design, empty_permissible, left_out_note, \
         ordered_records, without_variables
 
-    tasks = [Task(work, index, spec_dir, cut, checks=checks.in_chunks) for index in range(part.chunks)]
+    study = write_study(work, spec, ct) if pool.workers > 1 else None
+    tasks = [Task(work, index, spec_dir, cut, checks=checks.in_chunks, study=study) for index in range(part.chunks)]
     chunks = pool.run(map_chunk, tasks, progress if part.chunks > 1 else None, "SDTM")
     pool.stop()
     if not sdtm_only:
