@@ -26,7 +26,7 @@ from sdtm.numbers import parse_numbers
 from sdtm.prepare import (LOCATION, from_sources, prepare_records, repeated_keys, repeated_source_keys,
                           undeclared_values)
 from sdtm.supp import build_supp, supp_domain_spec
-from sdtm.unique import on_unique, text_of
+from sdtm.unique import on_unique, sorted_positions, text_of
 from specs.errors import CdiscError, ControlledTermError, DataError, Problem, RawDataError, RecordIssue
 from specs.model import DomainSpec, domain_spec
 from specs.references import stages as late_stages, variables_read
@@ -497,5 +497,7 @@ def ordered_records(data: pd.DataFrame, dspec: DomainSpec) -> pd.DataFrame:
         columns[variable.name] = _as_type(column, variable)
     out = pd.DataFrame(columns, index=data.index, copy=False)
     if dspec.sort:
-        out = out.sort_values(dspec.sort, kind="mergesort", na_position="first")
+        positions = sorted_positions(out, dspec.sort, "first")
+        out = out.sort_values(dspec.sort, kind="mergesort", na_position="first") if positions is None else \
+            out.iloc[positions]
     return out

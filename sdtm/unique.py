@@ -68,15 +68,19 @@ def on_unique(func, *columns: pd.Series):
     """func(*distinct columns) -> Series or tuple of Series, spread back to the rows of the columns."""
     index = columns[0].index
     row_codes, first = distinct_rows(*columns)
-    parts = [column.iloc[first].reset_index(drop=True) for column in columns]
+    parts = [taken(column, first) for column in columns]
     result = func(*parts)
 
     def spread(values: pd.Series) -> pd.Series:
-        out = values.reset_index(drop=True).take(row_codes)
-        out.index = index
-        return out
+        return taken(values, row_codes, index)
 
     return tuple(spread(r) for r in result) if isinstance(result, tuple) else spread(result)
+
+
+def taken(values: pd.Series, positions: np.ndarray, index: pd.Index | None = None) -> pd.Series:
+    """``values.iloc[positions]`` on ``index`` (a fresh RangeIndex without one): its type, its name (the array
+    taken, not a Series taken and re-indexed)."""
+    return pd.Series(values.array.take(positions), index=index, name=values.name, dtype=values.dtype, copy=False)
 
 
 def text_of(values: pd.Series) -> pd.Series:
@@ -144,10 +148,18 @@ def sorted_positions(frame: pd.DataFrame, keys: list[str], na_position: str = "l
             codes = np.full(len(values), -1, dtype=np.int64)
             codes[~missing] = rank
             count = len(distinct)
-        else:
-            if column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) not in ("string", "empty"):
+        elif column.dtype == object:
+            if pd.api.types.infer_dtype(column, skipna=True) not in ("string", "empty"):
                 return None
-            codes, distinct = pd.factorize(column.array if column.dtype != object else column.to_numpy(), sort=True)
+            codes, distinct = factorize(column)  # (by the objects first: see factorize) then the distinct sorted
+            distinct = np.asarray(distinct, dtype=object)
+            order = np.argsort(distinct, kind="stable")
+            rank = np.empty(len(order), dtype=np.int64)
+            rank[order] = np.arange(len(order))
+            codes = np.where(codes < 0, -1, rank[np.maximum(codes, 0)]) if len(rank) else codes
+            count = len(distinct)
+        else:
+            codes, distinct = pd.factorize(column.array, sort=True)
             count = len(distinct)
         ranks.append(np.where(codes < 0, -1 if na_position == "first" else count, codes))
     if not ranks:

@@ -91,3 +91,29 @@ def test_factorize_of_arrow_text_numbers_it_in_arrow(monkeypatch):
     assert list(np.asarray(uniques, dtype=object)) == ["b", "a"]
     codes, uniques = factorize(values, use_na_sentinel=False)
     assert codes[:4].tolist() == [0, 1, 2, 0] and len(uniques) == 3
+
+
+def test_sorted_positions_of_long_object_text_is_the_stable_sort():
+    # (5,000 records: the text numbered by its objects first, its distinct values then sorted)
+    from sdtm.unique import sorted_positions
+
+    rng = np.random.default_rng(3)
+    pool = np.array(["S10", "S2", "S1", None, "", "é", "S1"], dtype=object)
+    data = pd.DataFrame({"USUBJID": pd.Series(pool[rng.integers(0, len(pool), 5000)], dtype=object),
+                         "SEQ": rng.integers(0, 4, 5000).astype(float)})
+    for na in ("first", "last"):
+        expected = data.sort_values(["USUBJID", "SEQ"], kind="mergesort", na_position=na).index.tolist()
+        assert sorted_positions(data, ["USUBJID", "SEQ"], na).tolist() == expected
+    small = pd.DataFrame({"X": pd.Series(["b", None, "a", "b"] * 1250, dtype=object)})
+    assert sorted_positions(small, ["X"])[:3].tolist() == [2, 6, 10]  # 'a' rows in record order, then 'b', None
+
+
+def test_taken_keeps_type_and_name():
+    from sdtm.unique import taken
+
+    text = pd.Series(["a", "b"], dtype=object, name="X")  # object text stays object (not pandas' str type)
+    out = taken(text, np.array([1, 0, 1]), pd.Index([7, 8, 9]))
+    assert out.dtype == object and out.name == "X" and out.tolist() == ["b", "a", "b"]
+    assert out.index.tolist() == [7, 8, 9]
+    days = taken(pd.Series([1.5, None], dtype="Float64"), np.array([1, 1]))
+    assert str(days.dtype) == "Float64" and days.isna().all() and days.index.tolist() == [0, 1]
