@@ -17,7 +17,7 @@ from sdtm.dates import parse_datetime
 from sdtm.notes import Count, Note, Values
 from sdtm.numbers import decimal_marks, parse_numbers
 from sdtm.rows import rows_where
-from sdtm.unique import map_text, on_unique, text_of
+from sdtm.unique import map_text, on_unique, text_is, text_of
 from sdtm.visits import place_visits
 from specs.conditions import parse_condition, parse_expression, parse_template
 from specs.ct import MULTIPLE, multiple_allowed
@@ -68,7 +68,7 @@ class MapContext:
 
     def report_each(self, raw: pd.DataFrame, problems: pd.Series, column: str, limit: int = 20) -> None:
         """One Problem per record whose problem text is not empty (the text follows the value)."""
-        bad = text_of(problems) != ""
+        bad = ~text_is(text_of(problems), "")
         rows = raw.loc[bad]
         for file, row, key, value, message in zip(rows["__file"].head(limit), rows["__row"].head(limit),
                                                   rows["__key"].head(limit), rows[column].head(limit),
@@ -82,7 +82,7 @@ class MapContext:
 
     def report_problems(self, raw: pd.DataFrame, problems: pd.Series, what: str, limit: int = 20) -> None:
         """Problems an expression found in records (the message names the value)."""
-        bad = text_of(problems) != ""
+        bad = ~text_is(text_of(problems), "")
         rows = raw.loc[bad]
         for file, row, key, message in zip(rows["__file"].head(limit), rows["__row"].head(limit),
                                            rows["__key"].head(limit), problems[bad].head(limit)):

@@ -14,7 +14,7 @@ import pandas as pd
 
 from sdtm.dates import date_part, datetime_part, duration, iso_datetime, study_day
 from sdtm.numbers import decimal_marks, number_text, parse_numbers, read_numbers
-from sdtm.unique import factorize, map_text, on_unique, shared_text, sorted_positions, text_of
+from sdtm.unique import factorize, map_text, on_unique, shared_text, sorted_positions, text_is, text_of
 from specs.errors import Problem, RecordIssue
 from specs.units import DOC, conversions
 from specs.vocabulary import EPOCH_SAME_DAY
@@ -130,7 +130,7 @@ def convert_limit(ornr: pd.Series, orresu: pd.Series, testcd: pd.Series, standar
     """(STNR, problem): a reference range limit in the standard unit, as a number."""
     stresc, _, problem = convert_result(ornr, orresu, testcd, standard_units, decimal)
     number, invalid = parse_numbers(stresc)
-    problem = problem.mask((problem == "") & invalid, "is not a number")
+    problem = problem.mask(text_is(problem, "") & invalid, "is not a number")
     return number.astype(float), problem
 
 
@@ -155,10 +155,11 @@ def reference_range_indicator(stresn: pd.Series, low: pd.Series, high: pd.Series
     out = out.mask(stresn.notna() & high.notna() & (stresn > high), "HIGH")
     if stresc is not None:
         qualifier, bound, kind = read_numbers(text_of(stresc))
-        qualified = stresn.isna() & (kind == "qualified")
-        below = qualified & low.notna() & (((qualifier == "<") & (bound <= low)) | ((qualifier == "<=") & (bound < low)))
-        above = qualified & high.notna() & (((qualifier == ">") & (bound >= high)) |
-                                            ((qualifier == ">=") & (bound > high)))
+        qualified = stresn.isna() & text_is(kind, "qualified")
+        below = qualified & low.notna() & ((text_is(qualifier, "<") & (bound <= low)) |
+                                           (text_is(qualifier, "<=") & (bound < low)))
+        above = qualified & high.notna() & ((text_is(qualifier, ">") & (bound >= high)) |
+                                            (text_is(qualifier, ">=") & (bound > high)))
         out = out.mask(below, "LOW").mask(above, "HIGH")
     return shared_text(out)
 
@@ -187,7 +188,7 @@ def pick_date(frames: list[pd.DataFrame], pick: str) -> pd.Series:
     complete date sorts after its own partial form ('2023-06' < '2023-06-15').
     """
     stacked = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["USUBJID", "DTC"])
-    stacked = stacked[text_of(stacked["DTC"]) != ""]
+    stacked = stacked[~text_is(text_of(stacked["DTC"]), "")]
     fast = _first_or_last(stacked["USUBJID"], stacked["DTC"], pick)
     if fast is not None:
         return fast
@@ -323,7 +324,9 @@ def reference_time(dataset: pd.DataFrame, dtc: str, eltm: str, by_vars: list[str
     moment = datetime_part(dataset[dtc])
     elapsed = duration(dataset[eltm])
     key = pd.DataFrame({column: text_of(dataset[column]) for column in ["USUBJID", *by_vars]}, index=dataset.index)
-    planned = elapsed.notna() & (key != "").all(axis=1)
+    planned = elapsed.notna()
+    for column in key.columns:
+        planned &= ~text_is(key[column], "")
     given = (moment - elapsed).where(planned)
     frame = key.assign(__REF=given)
     per_group = frame[given.notna()].groupby([*key.columns], sort=False)["__REF"].agg(["min", "max"])
@@ -493,8 +496,8 @@ def _derive_stresc(data, args, ctx):
         ctx.report(data, kept, lambda rows: _value_messages(data.loc[rows], args["orres"], problem.loc[rows], ctx),
                    warning="not a number, kept as text (on_invalid: text)")
         problem = problem.where(~kept, "")
-    ctx.report(data, problem != "", lambda rows: _value_messages(data.loc[rows], args["orres"], problem.loc[rows],
-                                                                 ctx))
+    ctx.report(data, ~text_is(problem, ""), lambda rows: _value_messages(data.loc[rows], args["orres"],
+                                                                         problem.loc[rows], ctx))
     return stresc
 
 
@@ -503,7 +506,7 @@ def _derive_stresu(data, args, ctx):
     it was not converted to)."""
     placeholder = pd.Series("1", index=data.index, dtype=object)
     _, unit, problem = convert_result(placeholder, data[args["orresu"]], data[args["testcd"]], _units(ctx))
-    present = text_of(data[args["orresu"]]) != ""
+    present = ~text_is(text_of(data[args["orresu"]]), "")
 
     def messages(rows):
         orresu, testcd = text_of(data.loc[rows, args["orresu"]]), text_of(data.loc[rows, args["testcd"]])
@@ -533,7 +536,7 @@ def _derive_stnr(data, args, ctx):
         left = _only_not_a_number(problem)
         ctx.report(data, left, messages, warning="not a number, left empty (on_invalid: missing)")
         problem = problem.where(~left, "")
-    ctx.report(data, problem != "", messages)
+    ctx.report(data, ~text_is(problem, ""), messages)
     return number
 
 

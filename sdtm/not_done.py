@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sdtm.unique import on_unique, text_of
+from sdtm.unique import on_unique, text_is, text_of
 
 NOT_DONE = "NOT DONE"
 # the qualifiers of a result: gone with the result
@@ -29,7 +29,7 @@ def clear_not_done(data: pd.DataFrame, prefix: str) -> tuple[pd.DataFrame, pd.Se
     none = pd.Series(False, index=data.index)
     if status not in data:
         return data, none, none
-    not_done = text_of(data[status]) == NOT_DONE
+    not_done = text_is(text_of(data[status]), NOT_DONE)
     if not not_done.any():
         return data, none, none
     holding = none.copy()

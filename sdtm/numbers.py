@@ -70,8 +70,16 @@ def read_numbers(text: pd.Series, decimal=".") -> tuple[pd.Series, pd.Series, pd
 
 
 def parse_numbers(text: pd.Series, decimal=".") -> tuple[pd.Series, pd.Series]:
-    """(number, invalid): plain numbers only; invalid marks non-empty values that are not one."""
-    _, number, kind = read_numbers(text, decimal)
+    """(number, invalid): plain numbers only; invalid marks non-empty values that are not one. Worked out
+    once per distinct (value, mark), as read_numbers."""
+    if len(text) == 0:
+        _, number, kind = read_numbers(text, decimal)
+        return number.where(kind == "number"), (kind != "number") & (kind != "empty")
+    return on_unique(_parse_plain, text.astype(object), _marks(text, decimal))
+
+
+def _parse_plain(text: pd.Series, marks: pd.Series) -> tuple[pd.Series, pd.Series]:
+    _, number, kind = _parse_distinct(text, marks)
     return number.where(kind == "number"), (kind != "number") & (kind != "empty")
 
 

@@ -83,6 +83,20 @@ def taken(values: pd.Series, positions: np.ndarray, index: pd.Index | None = Non
     return pd.Series(values.array.take(positions), index=index, name=values.name, dtype=values.dtype, copy=False)
 
 
+def text_is(values: pd.Series, value: str) -> pd.Series:
+    """``values == value`` (a bool Series on the index of ``values``): for an object column of text, as text_of
+    gives it, numpy's comparison of the objects (pandas' own looks at each record for a missing value first:
+    ~5 times the time on 150,000 records); any other column, pandas' comparison."""
+    if values.dtype == object:
+        try:
+            same = values.to_numpy() == value
+        except TypeError:  # (an object that does not compare: pandas' rules)
+            same = None
+        if isinstance(same, np.ndarray) and same.dtype == bool and same.shape == (len(values),):
+            return pd.Series(same, index=values.index, name=values.name, dtype=bool, copy=False)
+    return values == value
+
+
 def text_of(values: pd.Series) -> pd.Series:
     """``values`` as text: an object column of str, '' for missing. Text that already is one is returned as
     it is; anything else is converted once per distinct value and equal texts share one string object,

@@ -16,7 +16,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from sdtm.unique import text_of
+from sdtm.unique import factorize, text_of
 
 from specs.visit_match import patterns
 
@@ -47,7 +47,9 @@ def place_visits(labels: pd.Series, visits: list[dict], unscheduled: dict | None
     rule_patterns = patterns(rule["match"][key]) if rule else []
     last = max((float(v["visitnum"]) for v in visits), default=0.0)
     rows = {}
-    for label in pd.unique(text_of(labels)):
+    text = text_of(labels)
+    codes, distinct = factorize(text)  # (text: no missing value)
+    for label in np.asarray(distinct, dtype=object):
         if label.strip() == "":
             rows[label] = (np.nan, "", np.nan, "")
             continue
@@ -77,6 +79,6 @@ def place_visits(labels: pd.Series, visits: list[dict], unscheduled: dict | None
         name = f"{rule.get('visit', 'UNSCHEDULED')} {_number_text(number)}"
         rows[label] = (visitnum, name, np.nan, "")
     table = pd.DataFrame.from_dict(rows, orient="index", columns=["visitnum", "visit", "visitdy", "problem"])
-    placed = table.reindex(text_of(labels).to_numpy())
+    placed = table.iloc[codes]  # each label's row (the table's rows are the distinct labels in order)
     placed.index = labels.index
     return placed

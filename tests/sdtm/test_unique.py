@@ -117,3 +117,17 @@ def test_taken_keeps_type_and_name():
     assert out.index.tolist() == [7, 8, 9]
     days = taken(pd.Series([1.5, None], dtype="Float64"), np.array([1, 1]))
     assert str(days.dtype) == "Float64" and days.isna().all() and days.index.tolist() == [0, 1]
+
+
+def test_text_is_compares_as_pandas_does():
+    from sdtm.unique import text_is
+
+    text = pd.Series(["", "NOT DONE", "x", "NOT DONE"], index=[4, 5, 6, 7], dtype=object, name="LBSTAT")
+    out = text_is(text, "NOT DONE")
+    assert out.tolist() == [False, True, False, True] and out.index.tolist() == [4, 5, 6, 7]
+    assert out.dtype == bool and out.name == "LBSTAT"
+    assert (~text_is(text, "")).tolist() == [False, True, True, True]
+    missing = pd.Series([None, np.nan, "a"], dtype=object)  # a missing value equals nothing, as in pandas
+    assert text_is(missing, "a").tolist() == [False, False, True] == (missing == "a").tolist()
+    arrow = pd.Series(["a", None], dtype="str")  # not object: pandas' own comparison
+    assert text_is(arrow, "a").tolist() == [True, False]
