@@ -14,7 +14,7 @@ import pandas as pd
 
 from sdtm.dates import date_part, datetime_part, duration, iso_datetime, study_day
 from sdtm.numbers import decimal_marks, number_text, parse_numbers, read_numbers
-from sdtm.unique import factorize, map_text, on_unique, shared_text, sorted_positions, text_is, text_of
+from sdtm.unique import factorize, key_ranks, map_text, on_unique, shared_text, sorted_positions, text_is, text_of
 from specs.errors import Problem, RecordIssue
 from specs.units import DOC, conversions
 from specs.vocabulary import EPOCH_SAME_DAY
@@ -23,11 +23,22 @@ from specs.vocabulary import EPOCH_SAME_DAY
 def derive_seq(dataset: pd.DataFrame, by_vars: list[str], order: list[str]) -> pd.Series:
     """1..n within by_vars following the order columns (a stable sort; ties keep record order)."""
     keys = list(by_vars) + list(order)
-    positions = sorted_positions(dataset, keys, "last")
-    ordered = dataset.sort_values(keys, kind="mergesort", na_position="last") if positions is None else \
-        dataset[list(dict.fromkeys(keys))].iloc[positions]
-    seq = ordered.groupby(list(by_vars), sort=False, dropna=False).cumcount() + 1
-    return seq.reindex(dataset.index).astype(float)
+    ranks = key_ranks(dataset, keys, "last") if by_vars else None
+    if ranks is None:
+        ordered = dataset.sort_values(keys, kind="mergesort", na_position="last")
+        seq = ordered.groupby(list(by_vars), sort=False, dropna=False).cumcount() + 1
+        return seq.reindex(dataset.index).astype(float)
+    # in the sorted order the records of a by-group are together: each numbered from where its run starts
+    positions = np.lexsort(ranks[::-1])
+    starts = np.zeros(len(dataset), dtype=bool)
+    starts[:1] = True
+    for rank in ranks[:len(by_vars)]:
+        ordered = rank[positions]
+        starts[1:] |= ordered[1:] != ordered[:-1]
+    first = np.flatnonzero(starts)
+    seq = np.empty(len(dataset), dtype=float)
+    seq[positions] = np.arange(len(dataset)) - first[np.cumsum(starts) - 1] + 1
+    return pd.Series(seq, index=dataset.index)
 
 
 def convert_result(orres: pd.Series, orresu: pd.Series, testcd: pd.Series, standard_units: dict,

@@ -26,7 +26,7 @@ from sdtm.numbers import parse_numbers
 from sdtm.prepare import (LOCATION, from_sources, prepare_records, repeated_keys, repeated_source_keys,
                           undeclared_values)
 from sdtm.supp import build_supp, supp_domain_spec
-from sdtm.unique import on_unique, sorted_positions, text_of
+from sdtm.unique import factorize, on_unique, sorted_positions, text_of
 from specs.errors import CdiscError, ControlledTermError, DataError, Problem, RawDataError, RecordIssue
 from specs.model import DomainSpec, domain_spec
 from specs.references import stages as late_stages, variables_read
@@ -476,11 +476,20 @@ def empty_permissible(data: pd.DataFrame, dspec: DomainSpec) -> list[str]:
         column = data[variable.name]
         if variable.type == "Num":
             blank = column.isna().all()
-        else:  # each distinct text once
-            blank = (pd.Series(pd.unique(text_of(column))).str.strip() == "").all()
+        else:
+            blank = _all_blank(column)
         if blank:
             out.append(variable.name)
     return out
+
+
+def _all_blank(column: pd.Series) -> bool:
+    """Every value of a text column blank (missing, empty or spaces): not when its first value begins with a
+    letter or digit (most columns with values), else each distinct value looked at once."""
+    first = column.iloc[0]
+    if isinstance(first, str) and first[:1].isalnum():
+        return False
+    return bool((pd.Series(np.asarray(factorize(text_of(column))[1], dtype=object)).str.strip() == "").all())
 
 
 def finalize(data: pd.DataFrame, dspec: DomainSpec) -> pd.DataFrame:

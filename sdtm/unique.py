@@ -149,6 +149,15 @@ def sorted_positions(frame: pd.DataFrame, keys: list[str], na_position: str = "l
     last in each), as ``sort_values(keys, kind='mergesort')`` orders them, worked out on each column's rank
     among its sorted distinct values (pandas sorts text through a categorical of pyarrow text, a conversion
     of every distinct text at each sort). None when a key column holds neither numbers nor text only."""
+    ranks = key_ranks(frame, keys, na_position)
+    if ranks is None:
+        return None
+    return np.lexsort(ranks[::-1]) if ranks else np.arange(len(frame))
+
+
+def key_ranks(frame: pd.DataFrame, keys: list[str], na_position: str = "last") -> list[np.ndarray] | None:
+    """Each key column's rank of each row among its sorted distinct values (missing values one rank, first or
+    last), what sorted_positions sorts by; None when a key column holds neither numbers nor text only."""
     ranks = []
     for key in keys:
         column = frame[key]
@@ -176,6 +185,4 @@ def sorted_positions(frame: pd.DataFrame, keys: list[str], na_position: str = "l
             codes, distinct = pd.factorize(column.array, sort=True)
             count = len(distinct)
         ranks.append(np.where(codes < 0, -1 if na_position == "first" else count, codes))
-    if not ranks:
-        return np.arange(len(frame))
-    return np.lexsort(ranks[::-1])
+    return ranks

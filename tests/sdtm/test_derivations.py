@@ -1,3 +1,4 @@
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -235,3 +236,18 @@ def test_epoch_of_the_latest_element_that_holds_the_record_by_taetord():
     assert epoch.tolist() == ["SCREENING", "TREATMENT", "", "", "", "TREATMENT"]
     assert epoch.index.tolist() == [7, 8, 9, 10, 11, 12]
     assert epoch_of(data, "DTC", se, same_day="earlier").tolist()[1] == "SCREENING"
+
+
+def test_derive_seq_numbers_each_group_in_order_missing_subjects_one_group():
+    from sdtm.derivations import derive_seq
+
+    data = pd.DataFrame({"USUBJID": np.array(["B", "A", None, "B", "A", np.nan], dtype=object),
+                         "DAY": [2.0, 5.0, 1.0, 1.0, np.nan, 0.0]}, index=[10, 11, 12, 13, 14, 15])
+    data["USUBJID"] = data["USUBJID"].astype(object)  # (mapped text: Python strings)
+    seq = derive_seq(data, ["USUBJID"], ["DAY"])
+    # A: day 5, then the missing day; B: day 1, day 2; no subject: day 0, day 1
+    assert seq.tolist() == [2.0, 1.0, 2.0, 1.0, 2.0, 1.0] and seq.index.tolist() == [10, 11, 12, 13, 14, 15]
+    assert seq.dtype == float
+    expected = data.sort_values(["USUBJID", "DAY"], kind="mergesort").groupby(["USUBJID"], sort=False,
+                                                                              dropna=False).cumcount() + 1
+    assert seq.tolist() == expected.reindex(data.index).astype(float).tolist()

@@ -131,3 +131,14 @@ def test_text_is_compares_as_pandas_does():
     assert text_is(missing, "a").tolist() == [False, False, True] == (missing == "a").tolist()
     arrow = pd.Series(["a", None], dtype="str")  # not object: pandas' own comparison
     assert text_is(arrow, "a").tolist() == [True, False]
+
+
+def test_key_ranks_number_each_key_by_its_sorted_distinct_values():
+    from sdtm.unique import key_ranks
+
+    data = pd.DataFrame({"USUBJID": pd.Series(["S2", None, "S1", "S2"], dtype=object), "DAY": [3.0, 1.0, np.nan, 1.0]})
+    subjects, days = key_ranks(data, ["USUBJID", "DAY"])  # missing: after the last value
+    assert subjects.tolist() == [1, 2, 0, 1] and days.tolist() == [1, 0, 2, 0]
+    subjects, days = key_ranks(data, ["USUBJID", "DAY"], "first")
+    assert subjects.tolist() == [1, -1, 0, 1] and days.tolist() == [1, 0, -1, 0]
+    assert key_ranks(pd.DataFrame({"F": [True, False]}), ["F"]) is None
