@@ -7,7 +7,8 @@ import pandas as pd
 
 
 from sdtm.dates import date_part
-from sdtm.derivations import pick_date, records_where
+from sdtm.derivations import records_where
+from sdtm.timing import pick_date
 from sdtm.unique import text_of
 from specs.ts_parameters import DEFAULT_NULL_FLAVOR, missing_expected
 

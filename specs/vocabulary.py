@@ -79,7 +79,7 @@ def use_study_algorithms(algorithms: dict) -> None:
 MAP = "map"
 DERIVE = "derive"
 # derive_blfl / derive_lobxfl: reference (a DM variable), stat and tpt (variables of the domain), visits
-# and timepoints (values of VISIT and of tpt), same_day ('listed' or 'before'), see sdtm.derivations.
+# and timepoints (values of VISIT and of tpt), same_day ('listed' or 'before'), see sdtm.timing.
 # derive_epoch: where a record goes on the day an element starts when the order cannot be told.
 EPOCH_SAME_DAY = ("later", "earlier", "null")
 BASELINE_OPTIONS = ("reference", "stat", "visits", "tpt", "timepoints", "same_day")

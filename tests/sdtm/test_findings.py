@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from sdtm.algorithms import MapContext, derive_eltm, derive_tpt, derive_tptnum, derive_tptref
-from sdtm.derivations import baseline_flag
+from sdtm.timing import baseline_flag
 from sdtm.prepare import locate
 
 TIMEPOINTS = [

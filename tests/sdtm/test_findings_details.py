@@ -4,7 +4,8 @@ import pandas as pd
 import pytest
 
 from sdtm.dates import datetime_part, duration, iso_datetime
-from sdtm.derivations import reference_range_indicator, reference_time
+from sdtm.lab_results import reference_range_indicator
+from sdtm.timing import reference_time
 from sdtm.not_done import clear_not_done
 from specs.standards import sdtm_model_role
 
