@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from sasxport import XportError, read_xport
+from sasxport.reader import FALLBACK_ENCODING
 from sdtm.unique import factorize
 from specs.errors import Problem, RawDataError
 
@@ -142,9 +143,14 @@ def read_csv_source(path, encoding: str = "utf-8") -> pd.DataFrame:
 
 
 class NotStreamed(Exception):
-    """The CSV file cannot be read a batch at a time as it is (an encoding error, lone CR line ends, a
-    record of another width, a value in an unnamed column, ...): read it whole (read_csv_source), which
-    reads it the slow way or says where it is wrong."""
+    """The file cannot be read a batch at a time as it is (in a CSV file an encoding error, lone CR line ends,
+    a record of another width, a value in an unnamed column, ...; in a SAS file a structure the whole reader
+    refuses): read it whole (read_source), which reads it the slow way or says where it is wrong.
+    ``encoding``: read it again a batch at a time in this encoding instead (the whole reader's fallback)."""
+
+    def __init__(self, why: str, encoding: str | None = None):
+        super().__init__(why)
+        self.encoding = encoding
 
 
 BLOCK = 16 << 20  # bytes pyarrow parses at a time when a CSV file is read in record batches
@@ -432,6 +438,11 @@ def read_xpt_source(path, encoding: str | None = None) -> pd.DataFrame:
         raise RawDataError([Problem(exc.path, exc.message)]) from None
     if dataset.encoding != "utf-8":
         log.warning("%s: text is not utf-8, read as %s", path, dataset.encoding)
+    return _xpt_text(dataset)
+
+
+def _xpt_text(dataset) -> pd.DataFrame:
+    """An XPORT dataset's values (or a range of its records) as text."""
     frame = dataset.data.copy()
     for var in dataset.variables:
         kind = _sas_time_kind(var.format) if var.type == "Num" else None
@@ -442,6 +453,98 @@ def read_xpt_source(path, encoding: str | None = None) -> pd.DataFrame:
         text.loc[values.index, column] = values.to_numpy()
     text.attrs["encoding"] = dataset.encoding
     return text
+
+
+STREAM_VALUES = 4_000_000  # values (records x columns) of a SAS file read at a time when it is streamed
+
+
+def _batch_rows(columns: int, batch_records: int | None) -> int:
+    return batch_records or max(1, STREAM_VALUES // max(columns, 1))
+
+
+def stream_xpt_source(path, encoding: str | None = None, batch_records: int | None = None):
+    """An XPORT file as text a range of records at a time: the frames ``read_xpt_source`` returns, one after the
+    other (each with its own index from 0), never the whole file in memory. At least one frame. The structure
+    is checked first, whole (sasxport.check_xport: a truncated or damaged file is refused before any record is
+    read). Anything this reader does not take as it is raises NotStreamed, possibly after some frames, for
+    read_xpt_source to read the file whole and say what is wrong: the structure's problems, and text that
+    is not in ``encoding`` (without one, text that is not UTF-8: the whole reader then falls back to cp1252
+    for the whole file, which a range of records cannot decide alone)."""
+    from sasxport import check_xport
+
+    path = Path(path)
+    if not path.is_file():
+        raise RawDataError([f"{path}: file not found"])
+    codec = "utf-8" if encoding is None or _is_utf8(encoding) else encoding
+    try:
+        layout = check_xport(path)
+    except XportError as exc:
+        raise NotStreamed(exc.message) from None
+    if codec != "utf-8":
+        log.warning("%s: text is not utf-8, read as %s", path, codec)
+    try:
+        step = _batch_rows(len(layout.variables), batch_records)
+        for start in range(0, max(layout.observations, 1), step):
+            stop = min(layout.observations, start + step)
+            dataset = read_xport(path, codec, layout=layout, rows=(start, stop))
+            frame = _xpt_text(dataset)
+            del dataset
+            yield frame
+    except XportError as exc:  # text that is not in the encoding: without one, the whole reader's cp1252
+        raise NotStreamed(exc.message, FALLBACK_ENCODING if encoding is None else None) from None
+
+
+def stream_sas7bdat_source(path, encoding: str | None = None, batch_records: int | None = None):
+    """A SAS7BDAT file as text a range of records at a time (pyreadstat's row_offset and row_limit): the
+    frames ``read_sas7bdat_source`` returns, one after the other, never the whole file in memory. The file's
+    size is checked against its header first (a truncated file is refused before any record is read), the
+    records read against the row count it declares at the end (the whole reader's messages). A range
+    pyreadstat does not read in the first encoding the whole reader tries raises NotStreamed, for the whole
+    reader to try the others or say what is wrong."""
+    import pyreadstat
+
+    path = Path(path)
+    if not path.is_file():
+        raise RawDataError([f"{path}: file not found"])
+    check_sas7bdat_size(path)
+    errors = (pyreadstat.ReadstatError, pyreadstat.PyreadstatError, UnicodeDecodeError)
+    try:
+        empty, meta = pyreadstat.read_sas7bdat(str(path), encoding=encoding, metadataonly=True)
+    except errors as exc:
+        raise NotStreamed(str(exc)) from None
+    declared = getattr(meta, "number_rows", None)
+    used = encoding or getattr(meta, "file_encoding", None) or "utf-8"
+    step = _batch_rows(len(empty.columns), batch_records)
+    start = 0
+    while True:
+        try:
+            frame, _ = pyreadstat.read_sas7bdat(str(path), encoding=encoding, row_offset=start, row_limit=step)
+        except errors as exc:
+            raise NotStreamed(str(exc)) from None
+        if len(frame) or not start:
+            text = frame_to_text(frame)
+            text.attrs["encoding"] = used
+            yield text
+        start += len(frame)
+        if len(frame) < step:
+            break
+    if declared is not None and declared >= 0 and declared != start:
+        raise RawDataError([Problem(str(path), f"damaged SAS7BDAT file: the header declares {declared:,} rows, "
+                                               f"{start:,} were read")])
+
+
+def stream_source(path, encoding: str | None = None, batch_records: int | None = None):
+    """Any raw file ``read_source`` reads by its extension, a record batch at a time (stream_csv_source,
+    stream_xpt_source, stream_sas7bdat_source); NotStreamed for a file of another format."""
+    path = Path(path)
+    kind = FORMATS.get(path.suffix.lower(), "")
+    if kind == "csv":
+        return stream_csv_source(path, encoding or "utf-8", batch_records)
+    if kind == "xpt":
+        return stream_xpt_source(path, encoding, batch_records)
+    if kind == "sas7bdat":
+        return stream_sas7bdat_source(path, encoding, batch_records)
+    raise NotStreamed(f"no batch reader for {path.suffix or 'a file without an extension'}")
 
 
 # SAS display formats that make a number a date (days), a datetime (seconds) or a time (seconds), as

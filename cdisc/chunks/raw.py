@@ -79,28 +79,46 @@ def read_spilled(spec, raw_dir: Path, edc: str, progress, ct, folder: Path, batc
 
 
 def _streamable(source: dict) -> bool:
-    """A source of a CSV export read from a CSV file (not one of another format)."""
-    return Path(source["path"]).suffix.lower() == ".csv"
+    """A source of a CSV export read from a file of a format read a record batch at a time (CSV, XPT,
+    SAS7BDAT; not an ODM or REDCap export)."""
+    return Path(source["path"]).suffix.lower() in (".csv", ".xpt", ".sas7bdat")
 
 
 def _read_streamed(spec, name: str, raw_dir: Path, progress, reading: SubjectReading, checks, target: Path,
                    batch_records: int | None):
-    """One CSV source read a record batch at a time into its spill file, each batch located (its records'
-    data rows counted on from the batch before), its subjects and raw checks worked out: (its file, its
-    columns); None when the file is to be read whole (sdtm.readers.NotStreamed: what was read is dropped)."""
-    from cdisc.pipeline import located_source, source_file
-    from sdtm.readers import NotStreamed, stream_csv_source
+    """One CSV, XPT or SAS7BDAT source read a record batch at a time into its spill file, each batch located
+    (its records' data rows counted on from the batch before), its subjects and raw checks worked out: (its
+    file, its columns); None when the file is to be read whole (sdtm.readers.NotStreamed: what was read is
+    dropped; read again a batch at a time when it names the encoding the whole reader would fall back to)."""
+    from cdisc.pipeline import source_file
+    from sdtm.readers import NotStreamed
 
     source = spec.sources[name]
     path, label, problem = source_file(spec, raw_dir, name)
     if problem is not None:
         raise RawDataError([problem])
     progress.step(f"reading {label}")
+    encoding = source.get("encoding")
+    while True:
+        try:
+            return _stream_into(name, path, label, source, encoding, reading, checks, target, batch_records)
+        except NotStreamed as why:
+            if why.encoding is None or encoding is not None:
+                return None
+            encoding = why.encoding
+
+
+def _stream_into(name: str, path: Path, label: str, source: dict, encoding: str | None, reading: SubjectReading,
+                 checks, target: Path, batch_records: int | None):
+    """_read_streamed's reading in one encoding; NotStreamed raised after what was read is dropped."""
+    from cdisc.pipeline import located_source
+    from sdtm.readers import NotStreamed, stream_source
+
     checks.start(name)
     spill = target / f"{name}.arrow"
     writer, columns, row = None, None, 1
     try:
-        for frame in stream_csv_source(path, source.get("encoding") or "utf-8", batch_records):
+        for frame in stream_source(path, encoding, batch_records):
             table, problem = located_source(frame, label, source, first_row=row)
             del frame
             if problem is not None:
@@ -119,7 +137,7 @@ def _read_streamed(spec, name: str, raw_dir: Path, progress, reading: SubjectRea
         spill.unlink(missing_ok=True)
         reading.drop(name)
         checks.drop(name)
-        return None
+        raise
     except BaseException:
         if writer is not None:
             writer.close()

@@ -331,3 +331,101 @@ def test_frame_to_text_dtypes():
     frame = frame_to_text(pd.DataFrame({"I": [1, 2], "F": [1.5, np.nan], "S": ["a ", None]}))
     assert frame.to_dict("list") == {"I": ["1", "2"], "F": ["1.5", ""], "S": ["a", ""]}
     assert all(pd.api.types.is_string_dtype(t) for t in frame.dtypes)
+
+
+# ------------------------------------------------------------------------- SAS files a range of records at a time
+def test_xpt_source_read_in_batches_gives_the_frame_of_the_whole(tmp_path):
+    from sdtm.readers import stream_source
+
+    path = tmp_path / "vendor.xpt"
+    frame = pd.DataFrame({"SUBJ": ["01", " 02", "03", "04", "05"], "Result": [1.5, 99.0, np.nan, 12.0, 0.25],
+                          "DT": [1_900_000_000.0, np.nan, 0.5, 3600.0, 60.0]})
+    import pyreadstat
+
+    pyreadstat.write_xport(frame, str(path), file_format_version=8, table_name="VENDOR",
+                           variable_format={"DT": "E8601DT19."})
+    raw = path.read_bytes()
+    special = raw.index(ibm_bytes(99.0))
+    path.write_bytes(raw[:special] + b"A" + bytes(7) + raw[special + 8:])  # Result of 02 (batch 1, row 2) is .A
+    parts = list(stream_source(path, None, 2))
+    assert [len(p) for p in parts] == [2, 2, 1] and list(parts[1].index) == [0, 1]
+    joined = pd.concat(parts, ignore_index=True)
+    pd.testing.assert_frame_equal(joined, read_xpt_source(path))
+    assert joined.to_dict("list") == {"SUBJ": ["01", "02", "03", "04", "05"], "Result": ["1.5", ".A", "", "12", "0.25"],
+                                      "DT": ["2020-03-16T17:46:40", "", "1960-01-01T00:00:00.500000",
+                                             "1960-01-01T01:00:00", "1960-01-01T00:01:00"]}
+    # a dataset without records: one frame without records
+    empty = tmp_path / "empty.xpt"
+    pyreadstat.write_xport(frame.iloc[:0], str(empty), file_format_version=8, table_name="EMPTY")
+    assert [p.to_dict("list") for p in stream_source(empty, None, 2)] == [{"SUBJ": [], "Result": [], "DT": []}]
+
+
+def test_xpt_batches_leave_what_they_cannot_take_to_the_whole_reader(tmp_path, caplog):
+    from sdtm.readers import NotStreamed, stream_source
+
+    path = tmp_path / "lab.xpt"
+    write_lab_xpt(path)
+    whole = path.read_bytes()
+    path.write_bytes(whole[:-30])  # truncated: before any record (read_xpt_source says what is wrong)
+    with pytest.raises(NotStreamed, match="truncated or damaged SAS XPORT file") as caught:
+        next(stream_source(path, None, 2))
+    assert caught.value.encoding is None
+    # cp1252 text in the second batch: the first was read as UTF-8, the whole reader's fallback is named
+    path.write_bytes(whole.replace(b"x" + b" " * 5, b"\xe9" + b" " * 5))
+    parts = stream_source(path, None, 2)
+    assert next(parts)["AETERM"].tolist() == ["Cafe", ""]
+    with pytest.raises(NotStreamed, match=r"text that is not utf-8: variable AETERM row 1: byte 0xE9") as caught:
+        next(parts)
+    assert caught.value.encoding == "cp1252"
+    with caplog.at_level(logging.WARNING, logger="sdtm.readers"):
+        assert pd.concat(stream_source(path, "cp1252", 2), ignore_index=True)["AETERM"].tolist() == ["Cafe", "", "é"]
+    assert f"{path}: text is not utf-8, read as cp1252" in caplog.text
+    with pytest.raises(NotStreamed) as caught:  # a named encoding is not changed
+        list(stream_source(path, "utf-8", 2))
+    assert caught.value.encoding is None
+
+
+def test_sas7bdat_read_in_batches_gives_the_frame_of_the_whole(tmp_path):
+    from sdtm.readers import stream_source
+
+    parts = list(stream_source(SAS7BDAT, None, 7))  # 300 records: 42 of 7 and one of 6
+    assert [len(p) for p in parts] == [7] * 42 + [6] and parts[-1].attrs["encoding"] == "UTF-8"
+    pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), read_source(SAS7BDAT))
+    assert [len(p) for p in stream_source(SAS7BDAT, None, 100)] == [100, 100, 100]  # the last, empty range not yielded
+    path = tmp_path / "lab.sas7bdat"
+    path.write_bytes(SAS7BDAT.read_bytes()[:20480])
+    with pytest.raises(RawDataError, match=re.escape(
+            "lab.sas7bdat: truncated SAS7BDAT file: the header declares 8,192 bytes of header and 4 pages of 4,096 "
+            "bytes (24,576 bytes), found 20,480 bytes")):
+        next(stream_source(path, None, 7))  # before any record
+
+
+def test_sas7bdat_batches_count_the_records_against_the_declared_rows(monkeypatch):
+    import pyreadstat
+
+    from sdtm.readers import NotStreamed, stream_source
+
+    real = pyreadstat.read_sas7bdat
+
+    def short_read(path, encoding=None, metadataonly=False, row_offset=0, row_limit=0):  # stops at record 250
+        frame, meta = real(path, encoding=encoding, metadataonly=metadataonly, row_offset=row_offset,
+                           row_limit=row_limit)
+        return frame.iloc[:max(0, 250 - row_offset)], meta
+
+    monkeypatch.setattr(pyreadstat, "read_sas7bdat", short_read)
+    parts = stream_source(SAS7BDAT, None, 100)
+    assert [len(next(parts)) for _ in range(3)] == [100, 100, 50]
+    with pytest.raises(RawDataError, match=r"lab.sas7bdat: damaged SAS7BDAT file: the header declares 300 rows, "
+                                           r"250 were read"):
+        next(parts)
+
+    def refused(path, encoding=None, metadataonly=False, row_offset=0, row_limit=0):
+        if row_offset >= 200:
+            raise pyreadstat.ReadstatError("Unable to convert string to the requested encoding")
+        return real(path, encoding=encoding, metadataonly=metadataonly, row_offset=row_offset, row_limit=row_limit)
+
+    monkeypatch.setattr(pyreadstat, "read_sas7bdat", refused)
+    parts = stream_source(SAS7BDAT, None, 100)
+    assert [len(next(parts)) for _ in range(2)] == [100, 100]
+    with pytest.raises(NotStreamed, match="Unable to convert string"):  # the whole reader tries cp1252
+        next(parts)

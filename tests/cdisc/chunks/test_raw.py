@@ -1,6 +1,7 @@
 """The spilled raw tables cut into the chunks' folders (cdisc.chunks.raw)."""
 import numpy as np
 import pandas as pd
+import pytest
 
 from cdisc.chunks import spill
 from cdisc.chunks.raw import split_spilled
@@ -23,3 +24,128 @@ def test_split_puts_each_record_in_its_chunk_in_file_order(tmp_path, monkeypatch
     assert got == [[0, 3, 5], [2], [1, 4]]
     assert [read_frame(tmp_path / f"{index:05d}" / "codes.arrow")["CODE"].tolist() for index in range(3)] \
         == [["X", "Y"]] * 3
+
+
+# ------------------------------------------------------------------------- XPT sources read a record batch at a time
+def xpt_workspace(tmp_path, monkeypatch):
+    """The demo with its central-lab file as an XPORT v8 file of text (the same values as the CSV file)."""
+    import shutil
+
+    import pyreadstat
+
+    from cdisc.chunks import build
+    from cdisc.pipeline import builtin_raw_dir
+    from specs.loader import builtin_spec_dir
+
+    spec, raw = tmp_path / "spec", tmp_path / "raw"
+    shutil.copytree(builtin_spec_dir(), spec)
+    shutil.copytree(builtin_raw_dir(), raw, ignore=shutil.ignore_patterns("*.xml"))
+    study = spec / "study.yaml"
+    study.write_text(study.read_text(encoding="utf-8").replace("vendor/central_lab.csv", "vendor/central_lab.xpt"),
+                     encoding="utf-8")
+    lab = pd.read_csv(raw / "vendor" / "central_lab.csv", dtype=str, keep_default_na=False)
+    pyreadstat.write_xport(lab, str(raw / "vendor" / "central_lab.xpt"), file_format_version=8, table_name="LAB")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(build, "WORKERS", 1)  # the chunks one after the other, in this process
+    return spec, raw, lab
+
+
+def xpt_run(spec, raw, out, monkeypatch, chunk_subjects: int, batch_records: int | None) -> str:
+    import io
+
+    from cdisc.chunks import raw as raw_reading
+    from cdisc.pipeline import Progress, run
+
+    monkeypatch.setattr(raw_reading, "BATCH_RECORDS", batch_records)
+    stream = io.StringIO()
+    run(spec, raw, out, sdtm_only=True, validate=False, progress=Progress(False), stream=stream,
+        chunk_subjects=chunk_subjects)
+    return stream.getvalue().replace(str(out), "OUT")
+
+
+def test_an_xpt_source_read_in_batches_gives_the_bytes_of_the_csv_file(tmp_path, monkeypatch):
+    # the lab file read 3 records at a time into 4 chunks: the bytes of the run that reads it in one batch into
+    # one chunk, and SDTM's bytes those of the run that reads the CSV file
+    import io
+
+    from cdisc.pipeline import Progress, run
+
+    def written(out):  # the files of the version the run published (out/sdtm, out/m5, ... link to them)
+        version = (out / ".cdisc" / "current").resolve()
+        return {str(p.relative_to(version)): p.read_bytes() for p in sorted(version.rglob("*")) if p.is_file()}
+
+    spec, raw, _ = xpt_workspace(tmp_path, monkeypatch)
+    one = xpt_run(spec, raw, tmp_path / "one", monkeypatch, 1000, None)
+    many = xpt_run(spec, raw, tmp_path / "many", monkeypatch, 7, 3)
+    assert many.replace("many", "one") == one.replace("many", "one")
+    one, many = written(tmp_path / "one"), written(tmp_path / "many")
+    assert "sdtm/lb.xpt" in one and sorted(one) == sorted(many)
+    assert [name for name in one if one[name] != many[name]] == []
+    run(out_dir=tmp_path / "csv", sdtm_only=True, validate=False, progress=Progress(False), stream=io.StringIO(),
+        chunk_subjects=7)
+    csv = written(tmp_path / "csv")
+    sdtm = [name for name in one if name.startswith("sdtm/") and name.endswith(".xpt")]
+    assert len(sdtm) > 10 and [name for name in sdtm if one[name] != csv[name]] == []
+
+
+def test_an_xpt_source_wrong_past_its_first_batches_is_located_as_read_whole(tmp_path, monkeypatch):
+    import pyreadstat
+
+    from specs.errors import CdiscError
+
+    spec, raw, lab = xpt_workspace(tmp_path, monkeypatch)
+    path = raw / "vendor" / "central_lab.xpt"
+    resent = pd.concat([lab.iloc[:1500], lab.iloc[[1]], lab.iloc[1500:]], ignore_index=True)  # record 2 sent again
+    pyreadstat.write_xport(resent, str(path), file_format_version=8, table_name="LAB")
+
+    def failure(chunk_subjects, batch_records):
+        with pytest.raises(CdiscError) as caught:
+            xpt_run(spec, raw, tmp_path / "out", monkeypatch, chunk_subjects, batch_records)
+        return str(caught.value)
+
+    whole = failure(1000, None)
+    assert failure(7, 3) == whole
+    from cdisc.chunks import raw as raw_reading
+
+    with monkeypatch.context() as patched:  # the file read whole by the one-piece reader: the same message
+        patched.setattr(raw_reading, "_streamable", lambda source: False)
+        assert failure(7, None) == whole
+    key = lab.iloc[1]
+    assert (f"raw/vendor/central_lab.xpt row 1501 (SUBJECT=01-001, ACCESSION={key.ACCESSION}, TESTCODE={key.TESTCODE}, "
+            f"TPT_MIN=, TRANSFER=T01): source lab: a second record with SUBJECT '01-001', ACCESSION "
+            f"'{key.ACCESSION}', TESTCODE '{key.TESTCODE}', TPT_MIN '', TRANSFER 'T01', the key of "
+            f"raw/vendor/central_lab.xpt row 2;") in whole
+    path.write_bytes(path.read_bytes()[:-100])  # truncated
+    whole = failure(1000, None)
+    assert failure(7, 3) == whole
+    assert whole == (  # (the path as the XPT reader names it)
+        f"1 raw data error:\n  {path}: truncated SAS XPORT file: the OBSV8 header declares 2,861 observations of "
+        f"158 bytes (452,038 bytes), the data section (451,980 bytes from byte 3,440) holds 2,860 whole records of "
+        f"158 bytes and 100 bytes of a partial record")
+
+
+def test_an_xpt_source_in_cp1252_is_read_again_in_batches_as_cp1252(tmp_path, monkeypatch, caplog):
+    # the last record's TESTNAME is cp1252 ('Hémoglobin', as a cp1252 SAS session writes it): the batches read as
+    # UTF-8 stop there and the file is read again in batches as cp1252, the whole reader's fallback: its bytes
+    import logging
+
+    from cdisc.chunks import raw as raw_reading
+
+    spec, raw, _ = xpt_workspace(tmp_path, monkeypatch)
+    path = raw / "vendor" / "central_lab.xpt"
+    data = bytearray(path.read_bytes())
+    where = data.rindex(b"Hemoglobin")
+    data[where + 1] = 0xE9
+    path.write_bytes(bytes(data))
+    with caplog.at_level(logging.WARNING, logger="sdtm.readers"):
+        streamed = xpt_run(spec, raw, tmp_path / "streamed", monkeypatch, 7, 3)
+    assert f"{path}: text is not utf-8, read as cp1252" in caplog.text
+    with monkeypatch.context() as patched:
+        patched.setattr(raw_reading, "_streamable", lambda source: False)
+        whole = xpt_run(spec, raw, tmp_path / "whole", monkeypatch, 7, None)
+    assert streamed.replace("streamed", "whole") == whole
+    version = (tmp_path / "streamed" / ".cdisc" / "current").resolve()
+    other = (tmp_path / "whole" / ".cdisc" / "current").resolve()
+    assert (version / "sdtm" / "lb.xpt").read_bytes() == (other / "sdtm" / "lb.xpt").read_bytes()
+    assert [p.relative_to(version) for p in version.rglob("*") if p.is_file() and
+            p.read_bytes() != (other / p.relative_to(version)).read_bytes()] == []
