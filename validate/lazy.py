@@ -50,6 +50,12 @@ class LazyDatasets(Mapping):
             self._readers[name] = reader
             self._columns[name], self._records[name], self._sizes[name] = list(columns), records, size
 
+    def reorder(self, names: list[str]) -> None:
+        """Iterate the datasets in the order ``names`` gives (the same names)."""
+        if sorted(names) != sorted(self._order):
+            raise ValueError(f"reorder: {sorted(names)} are not the datasets {sorted(self._order)}")
+        self._order = list(names)
+
     def __setitem__(self, name: str, frame: pd.DataFrame) -> None:
         self.add(name, frame)
 

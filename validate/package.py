@@ -100,6 +100,22 @@ class Package:
             groups.setdefault(self.unit_key(name), []).append(name)
         return list(groups.values())
 
+    def in_unit_order(self) -> "Package":
+        """The datasets (and their metadata) reordered so that the parts of a split domain follow one another
+        where the first part stands (FACM, CM, FAMH -> FACM, FAMH, CM): a rule run over the whole package and
+        one run unit by unit (``units``) then meet the datasets in the same order and give their findings in
+        the same order. The loaders call it once define.xml is read (it tells SDTM from ADaM)."""
+        order = [name for unit in self.units() for name in unit]
+        if order == list(self.datasets):
+            return self
+        if isinstance(self.datasets, dict):
+            self.datasets = {name: self.datasets[name] for name in order}
+        else:
+            self.datasets.reorder(order)
+        self.meta = {**{name: self.meta[name] for name in order if name in self.meta},
+                     **{name: meta for name, meta in self.meta.items() if name not in order}}
+        return self
+
     def unit_key(self, name: str) -> str:
         if self.standard(name) != "SDTM":
             return f"ADaM:{name}"
@@ -438,7 +454,7 @@ def load_package(path: str | Path, define: str | Path | None = None) -> Package:
         package = read_core_data_folder(path)
         if define:
             package.define = read_define(Path(define))
-        return package
+        return package.in_unit_order()
     several = several_outputs_problem(path) if path.is_dir() and not is_run_output(path) else None
     if several is not None:
         raise DataError([several])
@@ -509,4 +525,4 @@ def load_package(path: str | Path, define: str | Path | None = None) -> Package:
                                  "dataset validated")
     if problems:
         raise DataError(problems, title="unreadable datasets")
-    return package
+    return package.in_unit_order()

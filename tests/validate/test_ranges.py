@@ -161,3 +161,37 @@ def test_the_open_rules_test_packages_give_the_same_findings_in_ranges(monkeypat
         assert record(ranged) == record(held), folder
         checked += any("of whole subjects" in note for note in package.notes)
     assert checked >= len(CASES) // 3  # the others have no dataset of more than 3 records with USUBJID
+
+
+CORE_000540 = PUBLISHED / "CORE-000540" / "positive" / "02" / "data"
+
+
+@pytest.mark.skipif(not CORE_000540.is_dir(), reason="../shared/reference/cdisc-open-rules not present")
+def test_split_parts_apart_in_the_package_give_the_same_order_whole_and_unit_by_unit(monkeypatch):
+    """_datasets.csv lists FACM, CM, FAMH, MH: FACM and FAMH are one unit (the split FA domain). Held whole, a
+    rule met the datasets in listed order (CV0106: FACM, CM, FAMH); unit by unit in unit order (FACM, FAMH,
+    CM). The package is put in unit order when loaded, so both give the same findings in the same order."""
+    monkeypatch.setenv(parallel.PROCESSES_VARIABLE, "1")
+    package = load_package(CORE_000540)
+    assert list(package.datasets) == list(package.meta) == ["FACM", "FAMH", "CM", "MH"]
+    held = run_rules(whole(load_package(CORE_000540)))
+    unit_by_unit = run_rules(lazily(load_package(CORE_000540)))
+    pd.testing.assert_frame_equal(unit_by_unit, held)
+    cv0106 = held[held["rule"] == "CV0106"]
+    assert list(zip(cv0106["dataset"], cv0106["variable"], cv0106["value"])) == [
+        ("FACM", "FALNKGRP", "200"), ("FAMH", "FALNKGRP", "200"), ("CM", "CMTRT", "200"), ("CM", "CMINDC", "200"),
+        ("CM", "CMROUTE", "24")]
+
+
+def test_the_parts_of_a_split_domain_follow_one_another_in_the_package():
+    from validate.package import Package
+
+    frames = {name: pd.DataFrame({"USUBJID": ["S1"]}) for name in ("FACM", "CM", "FAMH", "SUPPFACM", "MH", "SUPPFAMH")}
+    package = Package(root=Path("."), datasets=dict(frames), meta={name: name for name in frames}).in_unit_order()
+    assert list(package.datasets) == list(package.meta) == ["FACM", "FAMH", "CM", "SUPPFACM", "SUPPFAMH", "MH"]
+    lazy = LazyDatasets()
+    for name, frame in frames.items():
+        lazy.add(name, reader=lambda columns=None, rows=None, encoding=None, f=frame: f, columns=["USUBJID"],
+                 records=1, size=1)
+    package = Package(root=Path("."), datasets=lazy, meta={}).in_unit_order()
+    assert list(package.datasets) == ["FACM", "FAMH", "CM", "SUPPFACM", "SUPPFAMH", "MH"]
