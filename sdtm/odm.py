@@ -211,73 +211,159 @@ def read_odm(path) -> dict[str, pd.DataFrame]:
     path = Path(path)
     if not path.is_file():
         raise RawDataError([f"{path}: file not found"])
-    item_names: dict[str, str] = {}          # ItemOID -> Name
-    group_refs: dict[str, list] = {}         # ItemGroupOID -> [(order, document position, ItemOID)]
-    form_groups: dict[str, list[str]] = {}   # FormOID -> ItemGroupOIDs
-    data = _Transactions(path)
-    study = None
-    subject = ""
+    odm = _Parse(path)
+    for _ in odm.run():
+        pass
+    odm.raise_problems()
+    return _odm_tables(path, odm.item_names, odm.group_refs, odm.form_groups, _rows(odm.data.root))
 
-    watched = [f"{{*}}{tag}" for tag in ("ODM", "ClinicalData", "SubjectData", "SiteRef", "StudyEventData",
-                                         "FormData", "ItemGroupData", "ItemDef", "ItemGroupDef", "FormDef")]
-    context = etree.iterparse(str(path), events=("start", "end"), tag=watched, resolve_entities=False,
-                              no_network=True, huge_tree=True, load_dtd=False, remove_comments=True)
-    try:
-        for event, element in context:
-            name = _local(element.tag)
-            attrib = element.attrib
-            if event == "start":
-                if name == "ODM":
-                    data.file_type = attrib.get("FileType", SNAPSHOT)
-                    if data.file_type not in FILE_TYPES:
-                        raise RawDataError([Problem(f"{path}: line {element.sourceline}",
-                                                    f"FileType '{data.file_type}' is not Snapshot or Transactional")])
-                elif name == "ClinicalData":
-                    if study is not None and attrib.get("StudyOID") != study:
-                        data.problem(element.sourceline, f"ClinicalData of study '{attrib.get('StudyOID')}' after "
-                                                         f"that of study '{study}': export one study per file")
-                    study = attrib.get("StudyOID", "")
-                elif name == "SubjectData":
-                    subject = attrib.get("SubjectKey", "")
-                    data.open(element, (subject,), f'SubjectData SubjectKey="{subject}"')
-                elif name == "SiteRef":
-                    data.site(element)
-                elif name in ("StudyEventData", "FormData"):
-                    oid_attribute = "StudyEventOID" if name == "StudyEventData" else "FormOID"
-                    repeat_attribute = REPEAT_COLUMNS[name]
-                    short = f'{name} {oid_attribute}="{attrib.get(oid_attribute, "")}"'
-                    if attrib.get(repeat_attribute) is not None:
-                        short += f' {repeat_attribute}="{attrib.get(repeat_attribute)}"'
-                    data.open(element, (attrib.get(oid_attribute, ""), attrib.get(repeat_attribute, "")), short)
-                continue
-            if name in ("SubjectData", "StudyEventData", "FormData"):
-                data.close()
-                if name == "SubjectData":
+
+class _Parse:
+    """One pass of iterparse over an ODM file: the metadata (item names, item groups, forms) and the
+    transactions applied (``data``). ``run(batch)`` yields after every ``batch`` subjects closed (never when
+    batch is None); the caller may take the closed subjects then (stream_odm)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.item_names: dict[str, str] = {}          # ItemOID -> Name
+        self.group_refs: dict[str, list] = {}         # ItemGroupOID -> [(order, document position, ItemOID)]
+        self.form_groups: dict[str, list[str]] = {}   # FormOID -> ItemGroupOIDs
+        self.data = _Transactions(path)
+        self.metadata_read = False  # a MetaDataVersion ended
+        self.taken: set[str] = set()  # subjects handed out (stream_odm): one met again cannot be streamed
+
+    def raise_problems(self) -> None:
+        data = self.data
+        if data.problems:
+            more = [Problem(str(self.path), f"... and {data.more} more transaction problems")] if data.more else []
+            raise RawDataError(data.problems + more)
+
+    def run(self, batch: int | None = None):
+        from sdtm.readers import NotStreamed
+
+        path, data = self.path, self.data
+        item_names, group_refs, form_groups = self.item_names, self.group_refs, self.form_groups
+        study = None
+        subject = ""
+        closed = 0
+        watched = [f"{{*}}{tag}" for tag in ("ODM", "ClinicalData", "SubjectData", "SiteRef", "StudyEventData",
+                                             "FormData", "ItemGroupData", "ItemDef", "ItemGroupDef", "FormDef",
+                                             "MetaDataVersion")]
+        context = etree.iterparse(str(path), events=("start", "end"), tag=watched, resolve_entities=False,
+                                  no_network=True, huge_tree=True, load_dtd=False, remove_comments=True)
+        try:
+            for event, element in context:
+                name = _local(element.tag)
+                attrib = element.attrib
+                if event == "start":
+                    if name == "ODM":
+                        data.file_type = attrib.get("FileType", SNAPSHOT)
+                        if data.file_type not in FILE_TYPES:
+                            raise RawDataError([Problem(f"{path}: line {element.sourceline}",
+                                                        f"FileType '{data.file_type}' is not Snapshot or Transactional")])
+                    elif name == "ClinicalData":
+                        if study is not None and attrib.get("StudyOID") != study:
+                            data.problem(element.sourceline, f"ClinicalData of study '{attrib.get('StudyOID')}' after "
+                                                             f"that of study '{study}': export one study per file")
+                        study = attrib.get("StudyOID", "")
+                    elif name == "SubjectData":
+                        subject = attrib.get("SubjectKey", "")
+                        if subject in self.taken:
+                            raise NotStreamed(f"subject {subject} met again after it was handed out")
+                        data.open(element, (subject,), f'SubjectData SubjectKey="{subject}"')
+                    elif name == "SiteRef":
+                        data.site(element)
+                    elif name in ("StudyEventData", "FormData"):
+                        oid_attribute = "StudyEventOID" if name == "StudyEventData" else "FormOID"
+                        repeat_attribute = REPEAT_COLUMNS[name]
+                        short = f'{name} {oid_attribute}="{attrib.get(oid_attribute, "")}"'
+                        if attrib.get(repeat_attribute) is not None:
+                            short += f' {repeat_attribute}="{attrib.get(repeat_attribute)}"'
+                        data.open(element, (attrib.get(oid_attribute, ""), attrib.get(repeat_attribute, "")), short)
+                    continue
+                if self.taken and name in ("ItemDef", "ItemGroupDef", "FormDef", "MetaDataVersion"):
+                    raise NotStreamed("metadata after clinical data handed out")
+                if name in ("SubjectData", "StudyEventData", "FormData"):
+                    data.close()
+                    if name == "SubjectData":
+                        element.clear()
+                        # drop the finished siblings too, so memory stays flat over thousands of subjects
+                        while element.getprevious() is not None:
+                            del element.getparent()[0]
+                        closed += 1
+                        if batch is not None and closed >= batch and not data.stack:
+                            closed = 0
+                            yield None
+                elif name == "ItemGroupData":
+                    repeat = attrib.get("ItemGroupRepeatKey", "1") or "1"
+                    oid = attrib.get("ItemGroupOID", "")
+                    data.record(element, (oid, repeat), f'ItemGroupData ItemGroupOID="{oid}" ItemGroupRepeatKey="{repeat}"')
                     element.clear()
-                    # drop the finished siblings too, so memory stays flat over thousands of subjects
-                    while element.getprevious() is not None:
-                        del element.getparent()[0]
-            elif name == "ItemGroupData":
-                repeat = attrib.get("ItemGroupRepeatKey", "1") or "1"
-                oid = attrib.get("ItemGroupOID", "")
-                data.record(element, (oid, repeat), f'ItemGroupData ItemGroupOID="{oid}" ItemGroupRepeatKey="{repeat}"')
-                element.clear()
-            elif name == "ItemDef":
-                item_names[attrib.get("OID", "")] = attrib.get("Name", "")
-            elif name == "ItemGroupDef":
-                refs = [(int(ref.get("OrderNumber", "0") or 0), i, ref.get("ItemOID", ""))
-                        for i, ref in enumerate(child for child in element if _local(child.tag) == "ItemRef")]
-                group_refs[attrib.get("OID", "")] = refs
-            elif name == "FormDef":
-                form_groups[attrib.get("OID", "")] = [
-                    child.get("ItemGroupOID", "") for child in element if _local(child.tag) == "ItemGroupRef"]
-    except etree.XMLSyntaxError as exc:
-        line = exc.lineno if exc.lineno is not None else "?"
-        raise RawDataError([f"{path}: line {line}: malformed XML ({exc.msg})"]) from None
-    if data.problems:
-        more = [Problem(str(path), f"... and {data.more} more transaction problems")] if data.more else []
-        raise RawDataError(data.problems + more)
-    return _odm_tables(path, item_names, group_refs, form_groups, _rows(data.root))
+                elif name == "ItemDef":
+                    item_names[attrib.get("OID", "")] = attrib.get("Name", "")
+                elif name == "ItemGroupDef":
+                    refs = [(int(ref.get("OrderNumber", "0") or 0), i, ref.get("ItemOID", ""))
+                            for i, ref in enumerate(child for child in element if _local(child.tag) == "ItemRef")]
+                    group_refs[attrib.get("OID", "")] = refs
+                elif name == "FormDef":
+                    form_groups[attrib.get("OID", "")] = [
+                        child.get("ItemGroupOID", "") for child in element if _local(child.tag) == "ItemGroupRef"]
+                elif name == "MetaDataVersion":
+                    self.metadata_read = True
+        except etree.XMLSyntaxError as exc:
+            line = exc.lineno if exc.lineno is not None else "?"
+            raise RawDataError([f"{path}: line {line}: malformed XML ({exc.msg})"]) from None
+
+
+def stream_odm(path, batch_subjects: int = 1000):
+    """An ODM 1.3.2 export as read_odm's tables a batch of subjects at a time: dicts FormOID -> the records of
+    the subjects closed since the last one (read_odm's columns; each form's rows in read_odm's order), never
+    the whole file's records in memory. At least one dict. What a batch cannot tell alone raises
+    NotStreamed (possibly after some dicts: the caller drops them and reads the file whole, read_odm, which
+    says what is wrong): any problem of the file, a subject met again after its batch was handed out (read_odm
+    adds to it), metadata after the first batch or none before it, and StudyEventRepeatKey or FormRepeatKey
+    anywhere in the file (read_odm gives a form those columns only when one of its records uses them)."""
+    import mmap
+
+    from sdtm.readers import NotStreamed
+
+    path = Path(path)
+    if not path.is_file():
+        raise RawDataError([f"{path}: file not found"])
+    with open(path, "rb") as handle:
+        if path.stat().st_size:
+            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as raw:
+                if any(raw.find(key.encode()) >= 0 for key in REPEAT_COLUMNS.values()):
+                    raise NotStreamed("repeat keys of visits or forms")
+    odm = _Parse(path)
+    handed = False
+    try:
+        for _ in odm.run(batch_subjects):
+            tables = _taken(odm)
+            if tables is not None:
+                handed = True
+                yield tables
+        odm.raise_problems()  # (also those of elements that left no subject behind, a Remove)
+        if odm.data.root.children or not handed:
+            yield _taken(odm, always=True)
+    except RawDataError as exc:
+        raise NotStreamed(str(exc)) from None
+
+
+def _taken(odm: "_Parse", always: bool = False) -> dict[str, pd.DataFrame] | None:
+    """The tables of the subjects closed so far, forgotten by the parse (None when there are none)."""
+    from sdtm.readers import NotStreamed
+
+    root = odm.data.root
+    if not root.children and not always:
+        return None
+    odm.raise_problems()  # (a RawDataError: NotStreamed to stream_odm's caller)
+    if not odm.metadata_read:
+        raise NotStreamed("clinical data before the metadata")
+    tables = _odm_tables(odm.path, odm.item_names, odm.group_refs, odm.form_groups, _rows(root))
+    odm.taken.update(key for (key,) in root.children)
+    root.children.clear()
+    return tables
 
 
 def _rows(root: _Entity) -> dict[str, list[dict]]:

@@ -26,11 +26,12 @@ class RawRead:
 
 def read_spilled(spec, raw_dir: Path, edc: str, progress, ct, folder: Path, batch_records: int | None = None):
     """Read the raw export source by source, each spilled to folder/00000/<source>.arrow: in a CSV export, a
-    CSV file a record batch at a time (sdtm.readers.stream_csv_source; ``batch_records``: at most so many
-    records a batch), never whole; a file the batches do not take as it is, and the other formats, whole
-    (REDCap and ODM exports, whose files hold several sources, all at once). The subject of each record and
-    the raw checks (cdisc.chunks.checks) are worked out as the records go by. Problems of every source are
-    raised together, in the order of the sources, as read_raw does."""
+    CSV, XPT or SAS7BDAT file a record batch at a time (sdtm.readers.stream_source; ``batch_records``: at most
+    so many records a batch), never whole; in an ODM export, each ODM file once, a batch of subjects at a time
+    (_read_odm_run); a file the batches do not take as it is, and REDCap exports, whole (all the sources at
+    once when they share files). The subject of each record and the raw checks (cdisc.chunks.checks) are worked
+    out as the records go by. Problems of every source are raised together, in the order of the sources, as
+    read_raw does."""
     from dataclasses import replace
 
     from cdisc.chunks.checks import RawChecks
@@ -44,6 +45,10 @@ def read_spilled(spec, raw_dir: Path, edc: str, progress, ct, folder: Path, batc
     files, notes, headers, problems = {}, [], {}, []
     target = folder / f"{0:05d}"
     target.mkdir(parents=True, exist_ok=True)
+    if edc == "odm" and not any("redcap" in source for source in spec.sources.values()):
+        read = _read_odm_run(spec, raw_dir, progress, reading, checks, target, batch_records)
+        if read is not None:
+            return read, reading, checks
     for group in groups:
         if one and _streamable(next(iter(group.values()))):
             name = next(iter(group))
@@ -76,6 +81,89 @@ def read_spilled(spec, raw_dir: Path, edc: str, progress, ct, folder: Path, batc
     if problems:
         raise RawDataError(problems)
     return RawRead(files, notes, headers), reading, checks
+
+
+ODM_BATCH_SUBJECTS = 1000  # SubjectData of an ODM export closed between two batches (sdtm.odm.stream_odm)
+
+
+def _read_odm_run(spec, raw_dir: Path, progress, reading: SubjectReading, checks, target: Path,
+                  batch_records: int | None) -> RawRead | None:
+    """The sources of an ``--edc odm`` run read a batch at a time: each ODM export once, a batch of subjects at a
+    time (sdtm.odm.stream_odm; ``batch_records`` subjects a batch when given, tests), every source that reads
+    one of its forms fed from it, its records located by their row in the form's table as read_raw locates
+    them; the other sources as in a CSV export. None, with nothing left of what was read (spill files, subjects,
+    checks), at the first problem or anything a batch cannot take: the caller reads the export whole
+    (read_raw), which gives the messages; else read_raw's files, notes (forms no source reads) and columns."""
+    from cdisc.pipeline import located_source, source_file, unread_forms
+    from sdtm.odm import stream_odm
+    from sdtm.readers import NotStreamed
+
+    files, headers, done, read_forms = {}, {}, set(), {}
+    try:
+        for name, source in spec.sources.items():
+            if name in done:
+                continue
+            if "odm" not in source:
+                if not _streamable(source):
+                    raise NotStreamed("a source of another format")
+                read = _read_streamed(spec, name, raw_dir, progress, reading, checks, target, batch_records)
+                if read is None:
+                    raise NotStreamed("a file read whole")
+                files[name], headers[name] = read
+                done.add(name)
+                continue
+            path, label, problem = source_file(spec, raw_dir, name, True)
+            if problem is not None:
+                raise NotStreamed("no file")
+            names = [n for n, s in spec.sources.items() if "odm" in s and n not in done and
+                     source_file(spec, raw_dir, n, True)[0] == path]
+            progress.step(f"reading {label}")
+            writers, rows, counts = {}, dict.fromkeys(names, 1), {}
+            for n in names:
+                checks.start(n)
+            try:
+                for tables in stream_odm(path, batch_records or ODM_BATCH_SUBJECTS):
+                    for form, frame in tables.items():
+                        counts[form] = counts.get(form, 0) + len(frame)
+                    for n in names:
+                        form = spec.sources[n]["odm"]["form"]
+                        if form not in tables:
+                            continue
+                        table, problem = located_source(tables[form], f"{label}#{form}", spec.sources[n],
+                                                        first_row=rows[n])
+                        if problem is not None:
+                            raise NotStreamed("a key column missing")
+                        rows[n] += len(table)
+                        if n not in writers:
+                            headers[n] = list(table.columns)
+                            writers[n] = SpillWriter(target / f"{n}.arrow", table)
+                        checks.add(n, table)
+                        reading.add(n, table)
+                        writers[n].write(table)
+                        del table
+                    del tables
+            finally:
+                for writer in writers.values():
+                    writer.close()
+            if any(n not in writers for n in names):
+                raise NotStreamed("a form not in the export")
+            for n in names:
+                checks.finish(n, target / f"{n}.arrow")
+                files[n] = path
+                done.add(n)
+            read_forms[path] = (label, {spec.sources[n]["odm"]["form"] for n in names}, counts)
+            give_back_memory(collect=False)
+    except (NotStreamed, RawDataError):
+        for name in spec.sources:
+            reading.drop(name)
+            checks.drop(name)
+            (target / f"{name}.arrow").unlink(missing_ok=True)
+        return None
+    notes = unread_forms({path: {form: range(count) for form, count in counts.items()}
+                          for path, (_, _, counts) in read_forms.items()},
+                         {path: (label, forms) for path, (label, forms, _) in read_forms.items()})
+    order = list(spec.sources)
+    return RawRead({n: files[n] for n in order}, notes, {n: headers[n] for n in order})
 
 
 def _streamable(source: dict) -> bool:

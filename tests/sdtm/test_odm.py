@@ -175,3 +175,90 @@ def test_repeated_visits_and_forms_are_columns_of_their_form(tmp_path):
     assert list(read_odm(write(tmp_path, lines, "Snapshot"))["DM"].columns) == [
         "Subject", "SiteNumber", "Folder", "Form", "RecordPosition", "SEX"]
     assert isinstance(table, pd.DataFrame)
+
+
+# ------------------------------------------------------------------------- a batch of subjects at a time (stream_odm)
+def dm(sex):
+    return f'<ItemGroupData ItemGroupOID="DM" ItemGroupRepeatKey="1"><ItemData ItemOID="DM.SEX" Value="{sex}"/></ItemGroupData>'
+
+
+def streamed(path, batch):
+    from sdtm.odm import stream_odm
+
+    return [{form: table for form, table in tables.items()} for tables in stream_odm(path, batch)]
+
+
+def test_stream_odm_hands_out_the_whole_read_a_batch_of_closed_subjects_at_a_time(tmp_path):
+    # batches of 2 SubjectData closed: 01-001 twice (updated within its batch), then 01-002 and 01-003; 01-004
+    # inserted and removed (nothing to hand out), inserted again with 01-005 (DM only); nothing after
+    lines = (subject("01-001", "Insert", ae(1, "Headache", "Mild"), ae(2, "Nausea", "Mild"))
+             + subject("01-001", "Update", ae(1, "", "Severe"), ae(2, "", "", "Remove"))
+             + subject("01-002", "Insert", ae(1, "Fever", "Mild"))
+             + subject("01-003", "Insert", ae(1, "Rash", "Mild"))
+             + subject("01-004", "Insert", dm("F"), event="SCR", form="DM")
+             + ['<SubjectData SubjectKey="01-004" TransactionType="Remove"></SubjectData>']
+             + subject("01-004", "Insert", ae(1, "Cough", "Moderate"))
+             + subject("01-005", "Insert", dm("M"), event="SCR", form="DM"))
+    path = write(tmp_path, lines)
+    batches = streamed(path, 2)
+    assert [list(tables) for tables in batches] == [["AE", "DM"]] * 3
+    assert [rows(tables["AE"]) for tables in batches] == [
+        [("01-001", "LOG", "1", "Headache", "Severe")],
+        [("01-002", "LOG", "1", "Fever", "Mild"), ("01-003", "LOG", "1", "Rash", "Mild")],
+        [("01-004", "LOG", "1", "Cough", "Moderate")]]
+    assert [tables["DM"][["Subject", "Folder", "SEX"]].values.tolist() for tables in batches] == [
+        [], [], [["01-005", "SCR", "M"]]]
+    whole = read_odm(path)
+    for form in ("AE", "DM"):  # the batches one after the other: the whole read's table, its columns and types
+        pd.testing.assert_frame_equal(pd.concat([tables[form] for tables in batches], ignore_index=True), whole[form])
+    one = streamed(path, 100)  # all in one batch, handed out at the end
+    assert len(one) == 1 and all(one[0][form].equals(whole[form]) for form in whole)
+
+
+def test_stream_odm_leaves_to_the_whole_read_what_a_batch_cannot_tell(tmp_path):
+    from sdtm.odm import stream_odm
+    from sdtm.readers import NotStreamed
+
+    def stops(lines):
+        """(how many dicts were handed out before NotStreamed, its reason), 2 SubjectData a batch."""
+        got = []
+        with pytest.raises(NotStreamed) as why:
+            for tables in stream_odm(write(tmp_path, lines), 2):
+                got.append(tables)
+        return len(got), str(why.value)
+
+    first = subject("01-001", "Insert", ae(1, "Headache", "Mild")) + subject("01-002", "Insert", ae(1, "Fever", "Mild"))
+    # a subject met again after its batch was handed out: the whole read adds to it
+    lines = first + subject("01-001", "Update", ae(1, "", "Severe"))
+    assert stops(lines) == (1, "subject 01-001 met again after it was handed out")
+    assert rows(read_odm(write(tmp_path, lines))["AE"])[0] == ("01-001", "LOG", "1", "Headache", "Severe")
+    # a transaction problem, an ItemData the metadata do not declare, a truncated file, each in the second batch:
+    # the whole read's message (01-003's lines: SubjectData at LINE_OF_BODY + 10, its ItemGroupData at + 13)
+    third = subject("01-003", "Insert", ae(1, "Rash", "Mild"))
+    lines = first + third + third
+    assert stops(lines)[0] == 1
+    assert refused(write(tmp_path, lines)) == [
+        f'{tmp_path}/odm.xml: line {LINE_OF_BODY + 15}: Insert of SubjectData SubjectKey="01-003", which line '
+        f'{LINE_OF_BODY + 10} already holds (Update, Upsert, or Remove it first)']
+    lines = first + subject("01-003", "Insert", '<ItemGroupData ItemGroupOID="AE" ItemGroupRepeatKey="1">'
+                                                '<ItemData ItemOID="AE.AEOUT" Value="Resolved"/></ItemGroupData>')
+    assert stops(lines) == (1, f"1 raw data error:\n  {tmp_path}/odm.xml: form AE: ItemData AE.AEOUT not declared "
+                               f"in the form's ItemGroupDef")
+    assert refused(write(tmp_path, lines)) == [
+        f"{tmp_path}/odm.xml: form AE: ItemData AE.AEOUT not declared in the form's ItemGroupDef"]
+    path = write(tmp_path, first + third)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text[:text.index("</ItemGroupData>", text.index("Rash"))], encoding="utf-8")  # ends in a record
+    message = (f"{tmp_path}/odm.xml: line {LINE_OF_BODY + 13}: malformed XML (Premature end of data in tag "
+               f"ItemGroupData line {LINE_OF_BODY + 13}, line {LINE_OF_BODY + 13}, column 144)")  # (143 characters)
+    assert refused(path) == [message]
+    got = []
+    with pytest.raises(NotStreamed) as why:
+        for tables in stream_odm(path, 2):
+            got.append(tables)
+    assert (len(got), str(why.value)) == (1, f"1 raw data error:\n  {message}")
+    # a repeated visit anywhere in the file: the whole read makes it a column only of forms that use it
+    lines = first + ['<SubjectData SubjectKey="01-003" TransactionType="Insert"><StudyEventData StudyEventOID="UNS" '
+                     'StudyEventRepeatKey="1"><FormData FormOID="AE">', ae(1, "Rash", "Mild"),
+                     "</FormData></StudyEventData></SubjectData>"]
+    assert stops(lines) == (0, "repeat keys of visits or forms")

@@ -149,3 +149,85 @@ def test_an_xpt_source_in_cp1252_is_read_again_in_batches_as_cp1252(tmp_path, mo
     assert (version / "sdtm" / "lb.xpt").read_bytes() == (other / "sdtm" / "lb.xpt").read_bytes()
     assert [p.relative_to(version) for p in version.rglob("*") if p.is_file() and
             p.read_bytes() != (other / p.relative_to(version)).read_bytes()] == []
+
+
+# ------------------------------------------------------------------------- ODM exports read a batch of subjects at a time
+def odm_run(out, monkeypatch, streamed: bool, chunk_subjects: int = 7, batch: int | None = 3, raw=None) -> str:
+    """A demo run from its ODM export (``raw``: a copy of the demo's raw folder), the export read ``batch`` subjects
+    at a time into chunks of ``chunk_subjects``; or (not ``streamed``) read whole, as before: its report."""
+    import io
+
+    from cdisc.chunks import build
+    from cdisc.chunks import raw as raw_reading
+    from cdisc.pipeline import Progress, run
+
+    monkeypatch.setattr(build, "WORKERS", 1)
+    monkeypatch.setattr(raw_reading, "BATCH_RECORDS", batch)
+    with monkeypatch.context() as patched:
+        if not streamed:
+            patched.setattr(raw_reading, "_read_odm_run", lambda *args: None)
+        stream = io.StringIO()
+        run(raw_dir=raw, out_dir=out, edc="odm", sdtm_only=True, validate=False, progress=Progress(False),
+            stream=stream, chunk_subjects=chunk_subjects)
+    return stream.getvalue().replace(str(out), "OUT")
+
+
+def test_an_odm_export_read_a_batch_of_subjects_at_a_time_gives_the_bytes_of_the_whole_read(tmp_path, monkeypatch):
+    # the demo's 26 subjects read 3 at a time into chunks of 7 (the lab file 3 records at a time): the report and
+    # every file of the run that reads the export whole
+    from cdisc.chunks import raw as raw_reading
+
+    def written(out):
+        version = (out / ".cdisc" / "current").resolve()
+        return {str(p.relative_to(version)): p.read_bytes() for p in sorted(version.rglob("*")) if p.is_file()}
+
+    monkeypatch.chdir(tmp_path)
+    calls = []
+    stream_odm = raw_reading._read_odm_run
+    monkeypatch.setattr(raw_reading, "_read_odm_run", lambda *args: calls.append(stream_odm(*args)) or calls[-1])
+    streamed = odm_run(tmp_path / "streamed", monkeypatch, True)
+    assert len(calls) == 1 and calls[0] is not None  # (not read whole after all)
+    whole = odm_run(tmp_path / "whole", monkeypatch, False)
+    assert streamed.replace("streamed", "whole") == whole
+    streamed, whole = written(tmp_path / "streamed"), written(tmp_path / "whole")
+    assert "sdtm/vs.xpt" in whole and sorted(streamed) == sorted(whole)
+    assert [name for name in whole if streamed[name] != whole[name]] == []
+
+
+def test_an_odm_export_wrong_past_its_first_batches_is_located_as_read_whole(tmp_path, monkeypatch):
+    # the last subject (01-026, in the 9th batch of 3) made wrong three ways: the message of the whole read, each
+    # record located by its row in its form's table
+    import shutil
+
+    from cdisc.pipeline import builtin_raw_dir
+    from specs.errors import CdiscError
+
+    raw = tmp_path / "raw"
+    shutil.copytree(builtin_raw_dir(), raw)
+    path = raw / "edc" / "odm_export.xml"
+    text = path.read_text(encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+
+    def failure(streamed):
+        with pytest.raises(CdiscError) as caught:
+            odm_run(tmp_path / "out", monkeypatch, streamed, raw=raw)
+        return str(caught.value)
+
+    last = text.rindex('ItemOID="VS.VSDAT" Value="')  # 01-026's last visit
+    path.write_text(text[:last] + 'ItemOID="VS.VSDAT" Value="31/13/2025' + text[text.index('"', last + 26):],
+                    encoding="utf-8")
+    whole = failure(False)
+    assert failure(True) == whole
+    assert whole.split("\n")[:2] == [  # (row 239: the last of VS's 239 records; one problem a test code)
+        "5 raw data errors:", "  raw/edc/odm_export.xml#VS row 239 (Subject=01-026, Folder=M24, RecordPosition=1, "
+        "TESTCD=WEIGHT): VS.VSDTC from column VSDAT: '31/13/2025' is not a date in DD/MM/YYYY (month outside 1-12)"]
+    path.write_text(text[:last] + 'ItemOID="VS.BMI" Value="' + text[last + 26:], encoding="utf-8")  # not declared
+    whole = failure(False)
+    assert failure(True) == whole == "10 raw data errors:" + 10 * (  # (said again by each of the 10 forms read)
+        f"\n  {path}: form VS: ItemData VS.BMI not declared in the form's ItemGroupDef")
+    path.write_text(text[:last], encoding="utf-8")  # truncated
+    whole = failure(False)
+    assert failure(True) == whole
+    assert text[:last].count("\n") + 1 == 5064  # (the file cut in line 5064, in its first ItemData)
+    assert whole == "10 raw data errors:" + 10 * (f"\n  {path}: line 5064: malformed XML (Couldn't find end of Start "
+                                                  f"Tag ItemData, line 5064, column 70)")
