@@ -137,7 +137,7 @@ def test_an_xpt_source_in_cp1252_is_read_again_in_batches_as_cp1252(tmp_path, mo
     where = data.rindex(b"Hemoglobin")
     data[where + 1] = 0xE9
     path.write_bytes(bytes(data))
-    with caplog.at_level(logging.WARNING, logger="sdtm.readers"):
+    with caplog.at_level(logging.WARNING, logger="sdtm.sas_readers"):
         streamed = xpt_run(spec, raw, tmp_path / "streamed", monkeypatch, 7, 3)
     assert f"{path}: text is not utf-8, read as cp1252" in caplog.text
     with monkeypatch.context() as patched:
