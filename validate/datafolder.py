@@ -106,7 +106,7 @@ def _text_column(cells: list[str]) -> np.ndarray:
 def read_core_data_folder(path: Path):
     """A Package of the datasets listed in ``_datasets.csv`` (variables typed by ``_variables.csv``)."""
     from validate.define_xml import read_define
-    from validate.package import DatasetMeta, Package, VariableMeta
+    from validate.package_model import DatasetMeta, Package, VariableMeta
 
     env = read_env(path / ENV_FILE)
     listing = _table(path / DATASETS_FILE)

@@ -1,22 +1,13 @@
-"""The helpers rules share: blank text as missing, per-distinct-value evaluation, byte lengths, ASCII."""
+"""The helpers rules share: per-distinct-value evaluation, byte lengths, ASCII."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from validate.package import blank_to_na
 from validate.rules.common import byte_lengths, factorize, not_ascii, per_unique
 
 TEXT_TYPES = ["str", object, pd.StringDtype("python", na_value=np.nan)]
-
-
-@pytest.mark.parametrize("dtype", TEXT_TYPES)
-def test_blank_or_white_space_text_becomes_missing_and_other_text_stays(dtype):
-    df = pd.DataFrame({"A": pd.Series(["a", "", " ", None, "\t", " b", "\u00a0"], dtype=dtype), "N": [1.0] * 7})
-    out = blank_to_na(df, ["A"])
-    assert out["A"].isna().tolist() == [False, True, True, True, True, False, True]
-    assert out["A"].dropna().tolist() == ["a", " b"]
 
 
 @pytest.mark.parametrize("dtype", TEXT_TYPES)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from validate.package import as_text
+from validate.values import as_text
 from validate.registry import Context, concat, fail, prepare, rule
 from validate.rules.common import numeric_key, row_groups, rows_in, split_groups, text_in
 

@@ -4,7 +4,8 @@ import json
 import pytest
 
 from specs.errors import DataError
-from validate.package import dataset_folders, load_package
+from validate.package import load_package
+from validate.run_outputs import dataset_folders
 from validate_study import clean_frames, write_package
 
 
