@@ -4,13 +4,12 @@ Order of work: trial-design domains from the design; each mapped domain's record
 filter, de-duplicate, melt) and its map-kind variables computed from the raw record; then the
 derive-kind variables stage by stage across domains (results in the standard unit, DM's reference
 dates, SE, the actual arm, study days and epochs, sequence numbers); SUPP-- from the variables the
-spec routes there; finally types, variable order and the spec's sort order.
+spec routes there; finally types, variable order and the spec's sort order (sdtm.finalize).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from sdtm import design as trial_design
@@ -18,15 +17,16 @@ from sdtm.algorithms import MapContext, columns_read, run_map, study_algorithm
 from sdtm.arms import actual_arm_collected
 from sdtm.derivations import DERIVE_ALGORITHMS, DeriveContext
 from sdtm.exposure import constant_dosing_intervals, records_of_domain
+from sdtm.finalize import (as_type, empty_column, empty_permissible, left_out_note, ordered_records,
+                           without_variables)
 from sdtm.late import referenced_values
 from sdtm.lineage import record_lineage
 from sdtm.not_done import clear_not_done
 from sdtm.notes import Count, Note
-from sdtm.numbers import parse_numbers
-from sdtm.prepare import (LOCATION, from_sources, prepare_records, repeated_keys, repeated_source_keys,
-                          undeclared_values)
+from sdtm.prepare import LOCATION, from_sources, prepare_records
+from sdtm.record_checks import duplicate_keys, raw_problems, records_without_dm
 from sdtm.supp import build_supp, supp_domain_spec
-from sdtm.unique import factorize, on_unique, sorted_positions, text_of
+from sdtm.unique import text_of
 from specs.errors import CdiscError, ControlledTermError, DataError, Problem, RawDataError, RecordIssue
 from specs.model import DomainSpec, domain_spec
 from specs.references import stages as late_stages, variables_read
@@ -83,88 +83,10 @@ class SdtmResult:
     note_phases: list[int] | None = None  # notes[:n] made by the spec, the mapping, the derivations, NOT DONE
 
 
-def _empty_column(variable, index) -> pd.Series:
-    if variable.type == "Num":
-        return pd.Series(np.nan, index=index, dtype=float)
-    return pd.Series("", index=index, dtype=object)
-
-
-def _as_type(values: pd.Series, variable) -> pd.Series:
-    if variable.type == "Num":
-        if pd.api.types.is_numeric_dtype(values):
-            return values.astype(float)
-        number, _ = parse_numbers(text_of(values))  # strict: '1,5' is not 1.5
-        return number.astype(float)
-    if pd.api.types.is_numeric_dtype(values):  # a numeric result for a Char variable: 12.0 -> '12'
-        return on_unique(lambda v: v.map(lambda x: "" if pd.isna(x) else
-                                         (f"{int(x)}" if float(x).is_integer() else f"{x}")), values).astype(object)
-    return text_of(values)
-
-
-def duplicate_keys(data: pd.DataFrame, keys: list[str], domain: str, limit: int = 20) -> list[Problem]:
-    """A record whose key variables repeat an earlier record's: one located problem naming both (the keys
-    of a domain identify its records, in define.xml and for every merge by subject)."""
-    if "__file" not in data:
-        return []
-    found, count = repeated_keys(data, keys, limit)
-    if not count:  # (the location columns as Python objects only when there is a record to name)
-        return []
-    files, rows, located = data["__file"].to_numpy(), data["__row"].to_numpy(), data["__key"].to_numpy()
-    problems = []
-    for values, later, first in found:
-        shown = ", ".join(f"{k} '{'' if pd.isna(v) else v}'" for k, v in zip(keys, values))
-        problems.append(Problem(f"{files[later]} row {rows[later]} ({located[later]})",
-                                f"{domain}: a second record with {shown}; the keys of {domain} ({', '.join(keys)}) "
-                                f"must identify one record (first: {files[first]} row {rows[first]} "
-                                f"({located[first]}))"))
-    if count > limit:
-        problems.append(Problem(str(files[found[0][1]]), f"... and {count - limit} more {domain} records "
-                                                         f"with repeated keys"))
-    return problems
-
-
-def records_without_dm(data: pd.DataFrame, dm: pd.DataFrame, domain: str, limit: int = 20) -> list[Problem]:
-    """A record whose USUBJID has no DM record: one located problem each (a typo in a subject number, a
-    lower-cased or accented id, a subject never enrolled). Mapping it would file data under a subject
-    the submission does not have; SDTMIG: every subject of the study has one DM record."""
-    if "USUBJID" not in data or not len(data) or "__file" not in data:
-        return []
-    known = pd.unique(text_of(dm["USUBJID"].dropna()))
-    subject = text_of(data["USUBJID"])
-    orphan = ~subject.isin(known)
-    if not orphan.any():
-        return []
-    lost = data[orphan]
-    problems = [Problem(f"{f} row {r} ({k})", f"{domain}: USUBJID '{u}' has no DM record; every record must "
-                                              f"belong to a subject of DM (check the subject identifier)")
-                for f, r, k, u in zip(lost["__file"].head(limit), lost["__row"], lost["__key"], subject[orphan])]
-    if len(lost) > limit:
-        problems.append(Problem(str(lost["__file"].iloc[0]), f"... and {len(lost) - limit} more {domain} records "
-                                                             f"of subjects with no DM record"))
-    return problems
-
-
 def build_design_domain(name: str, build: str, studyid: str, design: dict, ct) -> pd.DataFrame:
     if build == "derive_ts":
         return trial_design.derive_ts(studyid, design, ct)
     return getattr(trial_design, build)(studyid, design)
-
-
-def raw_problems(spec, tables: dict[str, pd.DataFrame]) -> list[Problem]:
-    """Every raw record identifiable (its source keys not repeated), every declared value known: checked on
-    each whole raw table (a run in subject chunks finds the same problems part by part: cdisc.chunks.checks)."""
-    problems: list[Problem] = []
-    declared = {n: source.get("values") or {} for n, source in spec.sources.items()}
-    for source, table in tables.items():
-        if source in spec.sources and "__file" in table:
-            problems += repeated_source_keys(table, spec.sources[source]["keys"], source)
-            problems += undeclared_values(table, declared[source], source)
-    return problems
-
-
-def left_out_note(name: str, empty: list[str]) -> str:
-    return (f"{name}: permissible variable(s) without any value left out: {', '.join(empty)} "
-            f"(SDTMIG 4.1.5; 'keep: true' in the spec keeps one)")
 
 
 def ts_added_note(name: str, added: list[str]) -> str:
@@ -253,7 +175,7 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None, *, whole_stu
                 term_problems += ctx.term_problems
                 notes += ctx.notes
                 warnings += ctx.warnings
-                converted = _as_type(values, variable)
+                converted = as_type(values, variable)
                 if variable.type == "Num":
                     bad = values.notna() & converted.isna()  # the text of the values only where a number is missing
                     if bad.any():
@@ -265,7 +187,7 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None, *, whole_stu
                                                                              f"but the mapping gives '{value}'"))
                 mapped[variable.name] = converted
             else:
-                mapped[variable.name] = _empty_column(variable, records.index)
+                mapped[variable.name] = empty_column(variable, records.index)
         data = pd.DataFrame(mapped, index=records.index, copy=False)
         del mapped
         for column in LOCATION:
@@ -343,7 +265,7 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None, *, whole_stu
                 columns = columns_read(records, variable.map)
                 values = run_map(records.loc[data.index, columns] if columns is not None else
                                  records.loc[data.index], variable.map, ctx)
-                data[variable.name] = _as_type(values, variable)
+                data[variable.name] = as_type(values, variable)
             problems += ctx.problems + ctx.term_problems
             notes += ctx.notes
             if name in reports:
@@ -354,7 +276,7 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None, *, whole_stu
         algorithm = variable.map["algorithm"]
         values = DERIVATIONS[algorithm](datasets[name], variable.map, ctx) if algorithm in DERIVATIONS else \
             study_algorithm(algorithm, datasets[name], variable.map, ctx)
-        converted = _as_type(values, variable)
+        converted = as_type(values, variable)
         unread = values.notna() & converted.isna() if variable.type == "Num" else None
         if unread is not None and unread.any():
             ctx.report(datasets[name], unread & (text_of(values) != ""),
@@ -408,9 +330,6 @@ def build_sdtm(spec, tables: dict[str, pd.DataFrame], ct, cut=None, *, whole_stu
     return SdtmResult(datasets, specs, ordered_reports, notes, cut_log, lineage, note_phases)
 
 
-def without_variables(dspec: DomainSpec, names) -> DomainSpec:
-    return replace(dspec, variables=[v for v in dspec.variables if v.name not in names])
-
 
 def _records_for_derivations(records: pd.DataFrame, dspec: DomainSpec, late: dict) -> pd.DataFrame:
     """The raw columns of a domain's shaped records that its derivations (a raw ``source`` they convert), its
@@ -461,52 +380,3 @@ def _not_done(name: str, datasets: dict, raw: dict, ct, design: dict, notes: lis
         ctx.report(data, holding, lambda rows: "= NOT DONE, but the record holds a result (" + result + " '" +
                    text_of(data.loc[rows, result]) + "')")
     return ctx.problems
-
-
-def empty_permissible(data: pd.DataFrame, dspec: DomainSpec) -> list[str]:
-    """The Permissible variables no record of a non-empty dataset has a value for, unless the spec keeps them
-    (SDTMIG 4.1.5: a permissible variable is included when the study collected that item). An empty dataset
-    keeps its whole structure."""
-    if data.empty:
-        return []
-    out = []
-    for variable in dspec.parent_variables:
-        if variable.core != "Perm" or variable.keep or variable.name not in data:
-            continue
-        column = data[variable.name]
-        if variable.type == "Num":
-            blank = column.isna().all()
-        else:
-            blank = _all_blank(column)
-        if blank:
-            out.append(variable.name)
-    return out
-
-
-def _all_blank(column: pd.Series) -> bool:
-    """Every value of a text column blank (missing, empty or spaces): not when its first value begins with a
-    letter or digit (most columns with values), else each distinct value looked at once."""
-    first = column.iloc[0]
-    if isinstance(first, str) and first[:1].isalnum():
-        return False
-    return bool((pd.Series(np.asarray(factorize(text_of(column))[1], dtype=object)).str.strip() == "").all())
-
-
-def finalize(data: pd.DataFrame, dspec: DomainSpec) -> pd.DataFrame:
-    """Spec variable order and types, the spec's sort order, SUPP-routed and internal columns dropped."""
-    return ordered_records(data, dspec).reset_index(drop=True)
-
-
-def ordered_records(data: pd.DataFrame, dspec: DomainSpec) -> pd.DataFrame:
-    """finalize, keeping the index of the records it was given (for their lineage)."""
-    variables = dspec.parent_variables
-    columns = {}  # (one frame made of them: not a column added at a time)
-    for variable in variables:
-        column = data[variable.name] if variable.name in data else _empty_column(variable, data.index)
-        columns[variable.name] = _as_type(column, variable)
-    out = pd.DataFrame(columns, index=data.index, copy=False)
-    if dspec.sort:
-        positions = sorted_positions(out, dspec.sort, "first")
-        out = out.sort_values(dspec.sort, kind="mergesort", na_position="first") if positions is None else \
-            out.iloc[positions]
-    return out

@@ -43,7 +43,7 @@ def repeated_keys(data: pd.DataFrame, keys: list[str], limit: int = 20
                   ) -> tuple[list[tuple[tuple, int, int]], int]:
     """The records whose ``keys`` repeat an earlier record's: up to ``limit`` (key values, position of the
     repeating record, position of the first record with those values), and how many there are in all.
-    One helper for a raw source's keys (repeated_source_keys) and a domain's (sdtm.engine.duplicate_keys)."""
+    One helper for a raw source's keys (repeated_source_keys) and a domain's (sdtm.record_checks.duplicate_keys)."""
     if not keys or len(data) < 2:
         return [], 0
     codes, first = distinct_rows(*(data[k] for k in keys))

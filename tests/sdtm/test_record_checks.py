@@ -1,8 +1,8 @@
 """Checks of the mapped records before anything is derived from them."""
 import pandas as pd
 
-from sdtm.engine import duplicate_keys, records_without_dm
 from sdtm.prepare import locate
+from sdtm.record_checks import duplicate_keys, records_without_dm
 
 
 def test_a_record_of_a_subject_with_no_dm_record_is_a_located_problem():
@@ -31,16 +31,3 @@ def test_a_record_whose_domain_keys_repeat_an_earlier_one_names_both_and_counts_
         "keys of AE (USUBJID, AETERM) must identify one record (first: edc/ae.csv row 1 (Subject=1, Line=1))",
         "edc/ae.csv: ... and 1 more AE records with repeated keys"]
     assert duplicate_keys(ae, ["USUBJID", "Line"], "AE") == []
-
-
-def test_all_blank_text_column():
-    import numpy as np
-    import pandas as pd
-
-    from sdtm.engine import _all_blank
-
-    assert _all_blank(pd.Series(["", "  ", None, np.nan], dtype=object))
-    assert not _all_blank(pd.Series(["NOT DONE", ""], dtype=object))  # (its first value: no further look)
-    assert not _all_blank(pd.Series(["", " ", "x"], dtype=object))
-    assert not _all_blank(pd.Series([" (", ""], dtype=object))
-    assert _all_blank(pd.Series(["", None], dtype="str"))
