@@ -62,7 +62,7 @@ class Built:
 def build_chunked(staging: Path, spec_dir, raw_dir, edc, progress, cut, created, xpt_files, sdtm_only: bool,
                   chunk_subjects: int = DEFAULT_CHUNK_SUBJECTS, workers: int | None = None) -> Built:
     """Raw export -> SDTM (and ADaM) written under staging, chunk by chunk (see the module's text)."""
-    from cdisc.pipeline import builtin_raw_dir
+    from cdisc.raw_export import builtin_raw_dir
     from specs.errors import SpecError
     from specs.loader import display_path, load_study_spec
     from specs.raw_columns import check_raw_columns

@@ -35,7 +35,7 @@ def read_spilled(spec, raw_dir: Path, edc: str, progress, ct, folder: Path, batc
     from dataclasses import replace
 
     from cdisc.chunks.checks import RawChecks
-    from cdisc.pipeline import read_raw
+    from cdisc.raw_export import read_raw
 
     batch_records = batch_records or BATCH_RECORDS
     reading = SubjectReading(spec, ct)
@@ -94,7 +94,7 @@ def _read_odm_run(spec, raw_dir: Path, progress, reading: SubjectReading, checks
     them; the other sources as in a CSV export. None, with nothing left of what was read (spill files, subjects,
     checks), at the first problem or anything a batch cannot take: the caller reads the export whole
     (read_raw), which gives the messages; else read_raw's files, notes (forms no source reads) and columns."""
-    from cdisc.pipeline import located_source, source_file, unread_forms
+    from cdisc.raw_export import located_source, source_file, unread_forms
     from sdtm.odm import stream_odm
     from sdtm.readers import NotStreamed
 
@@ -178,7 +178,7 @@ def _read_streamed(spec, name: str, raw_dir: Path, progress, reading: SubjectRea
     (its records' data rows counted on from the batch before), its subjects and raw checks worked out: (its
     file, its columns); None when the file is to be read whole (sdtm.readers.NotStreamed: what was read is
     dropped; read again a batch at a time when it names the encoding the whole reader would fall back to)."""
-    from cdisc.pipeline import source_file
+    from cdisc.raw_export import source_file
     from sdtm.readers import NotStreamed
 
     source = spec.sources[name]
@@ -199,7 +199,7 @@ def _read_streamed(spec, name: str, raw_dir: Path, progress, reading: SubjectRea
 def _stream_into(name: str, path: Path, label: str, source: dict, encoding: str | None, reading: SubjectReading,
                  checks, target: Path, batch_records: int | None):
     """_read_streamed's reading in one encoding; NotStreamed raised after what was read is dropped."""
-    from cdisc.pipeline import located_source
+    from cdisc.raw_export import located_source
     from sdtm.readers import NotStreamed, stream_source
 
     checks.start(name)

@@ -154,5 +154,6 @@ def test_a_code_or_column_the_dictionary_does_not_know_stops_the_run_located(red
         f"{RECORDS_FILE} row {first + 1} (record_id={records['record_id'][first]}, "
         f"redcap_event_name=screening_arm_1)")
     (damaged / "REDCAPDEMO_DataDictionary.csv").unlink()
-    with pytest.raises(RawDataError, match="REDCAPDEMO_DataDictionary.csv: file not found"):
+    with pytest.raises(RawDataError, match="REDCAPDEMO_DataDictionary.csv: file not found") as raised:
         read_raw(spec, damaged)
+    assert len(raised.value.problems) == 1  # said once, not once for each instrument the spec reads

@@ -1,7 +1,9 @@
 """Reading the raw export as the spec's sources describe it."""
 from pathlib import Path
 
-from cdisc.pipeline import read_raw
+import pytest
+
+from cdisc.raw_export import read_raw
 from specs.loader import StudySpec
 
 
@@ -45,3 +47,17 @@ def test_forms_of_the_odm_export_that_no_source_reads_are_listed_for_the_run_rep
     assert [line.split(": ", 1)[1] for line in raw.notes] == [
         "1 form(s) with records that no source of the spec reads, not mapped: CM (2 records)"]
     assert raw.notes[0].split(": ", 1)[0].endswith("odm.xml")
+
+
+def test_an_odm_export_that_cannot_be_read_is_reported_once_however_many_forms_sources_read(tmp_path):
+    from specs.errors import RawDataError
+
+    (tmp_path / "odm.xml").write_text(ODM[:ODM.index("<ClinicalData")], encoding="utf-8")  # cut short
+    spec = StudySpec(folder=Path("."), study={}, design={}, domains={}, sources={
+        name: {"path": f"{name}.csv", "keys": ["Subject"], "odm": {"path": "odm.xml", "form": form}}
+        for name, form in (("dm", "DM"), ("cm", "CM"), ("pe", "PE"))})
+    with pytest.raises(RawDataError) as raised:
+        read_raw(spec, tmp_path, edc="odm")
+    assert len(raised.value.problems) == 1
+    assert str(raised.value.problems[0]) == (f"{tmp_path / 'odm.xml'}: line 13: malformed XML (Premature end of "
+                                              "data in tag ODM line 2, line 13, column 1)")
