@@ -9,7 +9,9 @@ its peak memory (the resident memory of the run and its chunk worker processes, 
 then `cdisc validate` alone on the output's SDTM and ADaM folders. Beside it, the I/O floor: reading the
 raw files with pandas plus writing as many bytes as the run wrote, from memory; the ratio run / floor
 says how far the stages are from doing nothing but I/O. Last, how time and memory grow with the number
-of subjects (linear: 10x subjects -> 10x time). Each target is printed with its measured value.
+of subjects (linear: 10x subjects -> 10x time). Each target is printed with its measured value. Last, a
+profile of one size (``--profile``, the smallest by default) in a run apart: the functions that took the
+most CPU, over the run's process and its chunk workers, and the CPU by package.
 """
 from __future__ import annotations
 
@@ -158,6 +160,20 @@ def one_size(subjects: int, work: Path) -> dict:
     return result
 
 
+def profile(subjects: int, work: Path, lines: int) -> str:
+    """Where the CPU of a run goes: `cdisc run` again at ``subjects`` (its raw folder made by one_size) under
+    cProfile, in the command's process and in every chunk task of its workers (cdisc.profiling), the profiles
+    merged. A run apart from the timed one: cProfile about doubles the CPU of Python-heavy code."""
+    from cdisc.profiling import ENV, top
+
+    folder, out = work / f"profile-{subjects}", work / f"out-{subjects}-profiled"
+    shutil.rmtree(folder, ignore_errors=True)
+    subprocess.run(cdisc("run", "--raw", str(work / f"raw-{subjects}"), "--out", str(out)), check=True,
+                   stdout=subprocess.DEVNULL, env={**os.environ, ENV: str(folder)})
+    shutil.rmtree(out, ignore_errors=True)
+    return top(folder, lines)
+
+
 def gib(n: float) -> str:
     return f"{n / 1024 ** 3:.2f} GB"
 
@@ -210,14 +226,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subjects", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--work", default="/tmp/cdisc-bench-run")
+    parser.add_argument("--profile", type=int, metavar="SUBJECTS",
+                        help="profile a run at this size, one of --subjects (default: the smallest; 0: none)")
+    parser.add_argument("--profile-lines", type=int, default=30, help="functions listed in the profile")
     args = parser.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
+    profiled = min(args.subjects) if args.profile is None else args.profile
+    if profiled and profiled not in args.subjects:
+        parser.error(f"--profile {profiled}: not one of --subjects {' '.join(map(str, args.subjects))}")
     results = []
     for subjects in args.subjects:
         print(f"running {subjects:,} subjects...", file=sys.stderr, flush=True)
         results.append(one_size(subjects, work))
     report(results)
+    if profiled:
+        print(f"profiling {profiled:,} subjects...", file=sys.stderr, flush=True)
+        print(f"\nprofile of `cdisc run` at {profiled:,} subjects (a run apart, under cProfile: CPU about doubled; "
+              f"by own time):\n{profile(profiled, work, args.profile_lines)}")
 
 
 if __name__ == "__main__":

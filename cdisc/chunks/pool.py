@@ -5,6 +5,8 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from typing import TYPE_CHECKING
 
+from cdisc.profiling import in_workers
+
 if TYPE_CHECKING:
     from cdisc.chunks.tasks import Task
 
@@ -80,7 +82,7 @@ class Running:
             running = [f for f in self.futures[:following] if not f.done()]
             while following < len(self.tasks) and len(running) < self.at_once and not self.stopped:
                 try:
-                    future = self.pool.submit(self.function, self.tasks[following])
+                    future = self.pool.submit(in_workers(self.function), self.tasks[following])
                 except RuntimeError:  # the pool shut down (the run failed meanwhile)
                     return
                 self.futures[following] = future
