@@ -16,7 +16,7 @@ from cdisc.chunks.pool import Workers
 from cdisc.chunks.raw import read_spilled, split_spilled
 from cdisc.chunks.spill import SpillFolder, Spilled, give_back_memory, read_frame, write_frame
 from cdisc.chunks.subjects import Partition
-from cdisc.chunks.tasks import STUDIES, Task, adam_chunk, map_chunk, warm_adam, write_study
+from cdisc.chunks.tasks import STUDIES, Task, adam_chunk, map_chunk, warm_adam, write_adam_spec, write_study
 from specs.errors import Problem, RawDataError
 
 # at most this many subjects a chunk: a worker's memory (~0.16 GB + ~0.35 GB a thousand subjects of the demo study,
@@ -98,15 +98,15 @@ def build_chunked(staging: Path, spec_dir, raw_dir, edc, progress, cut, created,
 
 
 def adam_tasks(work: Path, n: int, spec_dir, cut, adam_path: Path, drops: dict, by_subject: set, specs: dict,
-               spill: SpillFolder) -> list[Task]:
+               spill: SpillFolder, adam_study: Path | None = None) -> list[Task]:
     """ADaM's task of each chunk: its SDTM as written (the permissible variables left out dropped, the
-    datasets made once read from the spill)."""
+    datasets made once read from the spill); ``adam_study``: the ADaM spec pickled (write_adam_spec)."""
     from cdisc.pipeline import xpt_variables
 
     xpt = {name: (dspec.label, xpt_variables(dspec)) for name, dspec in specs.items()}
     once = {name: spill.path / "sdtm" / f"{name}.arrow" for name in specs if name not in by_subject}
     tasks = [Task(work, index, spec_dir, cut, adam_path, {k: v for k, v in drops.items() if k in by_subject},
-                  xpt) for index in range(n)]
+                  xpt, adam_study=adam_study) for index in range(n)]
     for task in tasks:
         task.once = once
     return tasks
@@ -171,12 +171,13 @@ def _build(pool: Workers, part: Partition, work: Path, staging: Path, spec, spec
             specs[name] = without_variables(specs[name], empty)
             notes.append(left_out_note(name, empty))
 
-    adam_spec = adam_path = adam_run = None
+    adam_spec = adam_path = adam_run = adam_study = None
     if not sdtm_only:
         from adam.spec import load_adam_spec
 
         adam_path = adam_spec_path(spec_dir)
         adam_spec = load_adam_spec(adam_path)
+        adam_study = write_adam_spec(work, adam_spec)  # (a chunk run here reads it too: a copy of its own)
     progress.step(f"writing {len(specs)} SDTM datasets")
     folder = Path(staging) / "sdtm"
     folder.mkdir(parents=True, exist_ok=True)
@@ -215,7 +216,7 @@ def _build(pool: Workers, part: Partition, work: Path, staging: Path, spec, spec
         if beside and adam_run is None and name in sizes:
             progress.step("building ADaM datasets (one worker while the SDTM datasets are written)")
             adam_run = pool.submit(adam_chunk, adam_tasks(work, n, spec_dir, cut, adam_path, drops, by_subject,
-                                                          specs, spill), at_once=1)
+                                                          specs, spill, adam_study), at_once=1)
     if adam_run is not None:
         adam_run.allow(pool.workers)
     rows = {name: written_rows[name] for name in specs}  # (the spec's order: define.xml's)
@@ -238,7 +239,7 @@ def _build(pool: Workers, part: Partition, work: Path, staging: Path, spec, spec
     if adam_run is None:  # (one chunk)
         progress.step("building ADaM datasets")
         adam_run = pool.submit(adam_chunk, adam_tasks(work, n, spec_dir, cut, adam_path, drops, by_subject, specs,
-                                                      spill))
+                                                      spill, adam_study))
     outs = adam_run.results(progress if n > 1 else None, "ADaM")
     pool.stop()  # the workers' memory back before the parent joins
     failed = [o["failed"] for o in outs if o.get("failed") is not None]

@@ -20,3 +20,31 @@ def test_a_spec_with_plugin_algorithms_is_loaded_by_each_worker(tmp_path):
     assert write_study(tmp_path, spec, {}) is None and not (tmp_path / "study.pickle").exists()
     unpicklable = SimpleNamespace(studyid="S1", plugins={}, reader=lambda: None)
     assert write_study(tmp_path, unpicklable, {}) is None
+
+
+def test_workers_read_the_adam_spec_the_parent_pickled(tmp_path, monkeypatch):
+    from adam.spec import default_spec_path, load_adam_spec
+
+    monkeypatch.setattr(tasks, "STUDIES", {})
+    spec = load_adam_spec(default_spec_path())
+    path = tasks.write_adam_spec(tmp_path, spec)
+    assert path == tmp_path / "adam_spec.pickle"
+    assert "liveness" in vars(spec)  # worked out once, by the parent, and pickled with it
+    monkeypatch.setattr("adam.spec.load_adam_spec", lambda path: 1 / 0)  # (not loaded again)
+    task = SimpleNamespace(adam_spec_path="/nowhere/adam.yaml", adam_study=path)
+    read = tasks._adam_spec(task)
+    assert read is not spec and read.data == spec.data and "liveness" in vars(read)
+    assert tasks._adam_spec(task) is read  # once per process
+
+
+def test_the_adam_spec_is_loaded_when_its_pickle_cannot_be_read(tmp_path, monkeypatch):
+    monkeypatch.setattr(tasks, "STUDIES", {})
+    (tmp_path / "adam_spec.pickle").write_bytes(b"not a pickle")
+    monkeypatch.setattr("adam.spec.load_adam_spec", lambda path: f"loaded {path}")
+    task = SimpleNamespace(adam_spec_path="/x/adam.yaml", adam_study=tmp_path / "adam_spec.pickle")
+    assert tasks._adam_spec(task) == "loaded /x/adam.yaml"
+    monkeypatch.setattr(tasks, "STUDIES", {})
+    assert tasks._adam_spec(SimpleNamespace(adam_spec_path="/x/adam.yaml", adam_study=None)) == "loaded /x/adam.yaml"
+    unpicklable = SimpleNamespace(liveness=None, reader=lambda: None)
+    assert tasks.write_adam_spec(tmp_path / "w", unpicklable) is None
+
