@@ -275,11 +275,17 @@ def read_sdtm_folder(sdtm_dir: str | Path) -> dict[str, pd.DataFrame]:
             df = read_xport(f).data
         except XportError as exc:
             raise DataError([Problem(exc.path, exc.message)]) from None
-        for c in df.columns:  # blank text is missing in XPT
-            if df[c].dtype == object or pd.api.types.is_string_dtype(df[c]):
-                df[c] = _blank_as_missing(df[c])
-        out[f.stem.upper()] = df
+        out[f.stem.upper()] = as_read(df)
     return out
+
+
+def as_read(df: pd.DataFrame) -> pd.DataFrame:
+    """A dataset read from an XPT file as ADaM takes it (``df`` itself, changed): each text column pandas'
+    "string", blank text missing (XPT has no other missing text). cdisc.chunks.readback makes the same."""
+    for c in df.columns:
+        if df[c].dtype == object or pd.api.types.is_string_dtype(df[c]):
+            df[c] = _blank_as_missing(df[c])
+    return df
 
 
 def build_adam_from_folder(sdtm_dir: str | Path, spec_path: str | Path | None = None) -> dict[str, pd.DataFrame]:

@@ -17,8 +17,9 @@ tables (cdisc.chunks.checks): undeclared values found batch by batch, repeated s
 subject is done once, between the passes: TS's values taken from the data (first date, number of
 subjects), the permissible variables without a value in any chunk.
 The SDTM datasets are then joined (each chunk's first sort key after the previous chunk's last, else a
-located error) and written once; ADaM is built per chunk from the chunk's SDTM as XPT files (written and
-read back, so that ADaM reads exactly what the XPT holds) and joined the same way. The datasets are
+located error) and written once; ADaM is built per chunk from the chunk's SDTM as its XPT files hold it
+(the round trip through a file worked out in memory where that is certain, else written and read back:
+cdisc.chunks.readback; only the variables the ADaM spec reads) and joined the same way. The datasets are
 handed on as ``Spilled``: a read-only mapping that loads one dataset from its file on each access.
 
 Notes, reports of records not mapped, the cut log and the lineage are joined from the chunks' structured

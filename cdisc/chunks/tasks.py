@@ -4,7 +4,6 @@ from __future__ import annotations
 import pickle
 import shutil
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +12,7 @@ from cdisc.chunks.checks import chunk_repeats
 from cdisc.chunks.join import write_lineage_parts
 from cdisc.chunks.merge import order_keys, sort_of
 from cdisc.chunks.raw import read_tables
-from cdisc.chunks.spill import dataset_file, give_back_memory, read_frame, write_frame
+from cdisc.chunks.spill import dataset_file, give_back_memory, write_frame
 from specs.errors import CdiscError
 
 
@@ -160,27 +159,26 @@ def _adam_spec(task: Task):
     return STUDIES[key]
 
 
-def _adam_chunk(task: Task) -> dict:
-    """ADaM of one chunk's subjects from the chunk's SDTM as XPT files (what ADaM reads is what XPT holds)."""
-    from adam.build import build_adam, read_sdtm_folder
-    from cdisc.pipeline import dcut_frame
-    from define.written import XptFiles
+def sdtm_reads(spec, name: str):
+    """The variables of SDTM dataset ``name`` the ADaM spec can read (adam.liveness: over-estimated, never
+    under), DM's USUBJID always (the subjects of the data cut); None: every variable."""
+    kept = spec.liveness.kept(name.upper(), 0)
+    if kept is None:
+        return None
+    return set(kept) | {"USUBJID"} if name.upper() == "DM" else kept
 
-    folder = task.work / "xpt" / f"{task.index:05d}"
-    folder.mkdir(parents=True, exist_ok=True)
-    files = XptFiles()
-    for name, (label, variables) in task.xpt.items():
-        if name in task.once:  # made once (no subject), joined already
-            frame = read_frame(task.once[name])
-        else:
-            frame = read_frame(dataset_file(task.work, "sdtm", name, task.index)).drop(columns=task.drop.get(name, []))
-        files.write(frame, folder / f"{name.lower()}.xpt", dataset_name=name, dataset_label=label,
-                    variables=variables, created=datetime(2000, 1, 1))
-        del frame
-    sdtm = read_sdtm_folder(folder)
-    shutil.rmtree(folder)
-    sdtm["DCUT"] = dcut_frame(sdtm["DM"]["USUBJID"], task.cut)
+
+def _adam_chunk(task: Task) -> dict:
+    """ADaM of one chunk's subjects from the chunk's SDTM as XPT holds it (what ADaM reads is what a reviewer
+    receives): each dataset's round trip through an XPT file worked out in memory where that is certain, else
+    written and read back (cdisc.chunks.readback); only the variables the ADaM spec reads."""
+    from adam.build import build_adam
+    from cdisc.chunks.readback import read_sdtm_chunk
+    from cdisc.pipeline import dcut_frame
+
     spec = _adam_spec(task)
+    sdtm = read_sdtm_chunk(task, lambda name: sdtm_reads(spec, name))
+    sdtm["DCUT"] = dcut_frame(sdtm["DM"]["USUBJID"], task.cut)
     try:
         adam = build_adam(sdtm, spec, release=True)
     except CdiscError as exc:
@@ -197,5 +195,5 @@ def warm_adam() -> None:
     """What an ADaM chunk imports, imported while the parent writes the SDTM datasets."""
     from importlib import import_module
 
-    for module in ("adam.build", "cdisc.pipeline", "define.written"):
+    for module in ("adam.build", "cdisc.chunks.readback", "cdisc.pipeline", "define.xpt", "sasxport.reader"):
         import_module(module)

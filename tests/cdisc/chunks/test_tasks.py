@@ -48,3 +48,18 @@ def test_the_adam_spec_is_loaded_when_its_pickle_cannot_be_read(tmp_path, monkey
     unpicklable = SimpleNamespace(liveness=None, reader=lambda: None)
     assert tasks.write_adam_spec(tmp_path / "w", unpicklable) is None
 
+
+def test_a_chunk_reads_the_sdtm_variables_the_adam_spec_reads():
+    from adam.spec import AdamSpec
+
+    spec = AdamSpec("adam.yaml", {"datasets": {
+        "ADSL": {"source": "DM", "steps": [{"step": "derive_vars_merged",
+                                            "args": {"dataset_add": "EX", "by_vars": ["USUBJID"],
+                                                     "new_vars": ["EXZZSTDT"]}}],
+                 "variables": [{"name": "DMZZAGE", "label": "Age", "type": "Num"}]},
+        "ADAE": {"source": "AE", "steps": [{"step": "derive_vars_supp", "args": {"dataset_add": "SUPPAE"}}],
+                 "variables": []}}})
+    assert {"DMZZAGE", "USUBJID"} <= tasks.sdtm_reads(spec, "DM") and "DMZZXX" not in tasks.sdtm_reads(spec, "DM")
+    assert "EXZZSTDT" in tasks.sdtm_reads(spec, "EX") and "EXZZXX" not in tasks.sdtm_reads(spec, "EX")
+    assert tasks.sdtm_reads(spec, "AE") is None and tasks.sdtm_reads(spec, "SUPPAE") is None  # (every variable)
+    assert tasks.sdtm_reads(spec, "TS") == set()
