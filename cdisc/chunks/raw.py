@@ -28,10 +28,11 @@ def read_spilled(spec, raw_dir: Path, edc: str, progress, ct, folder: Path, batc
     """Read the raw export source by source, each spilled to folder/00000/<source>.arrow: in a CSV export, a
     CSV, XPT or SAS7BDAT file a record batch at a time (sdtm.readers.stream_source; ``batch_records``: at most
     so many records a batch), never whole; in an ODM export, each ODM file once, a batch of subjects at a time
-    (_read_odm_run); a file the batches do not take as it is, and REDCap exports, whole (all the sources at
-    once when they share files). The subject of each record and the raw checks (cdisc.chunks.checks) are worked
-    out as the records go by. Problems of every source are raised together, in the order of the sources, as
-    read_raw does."""
+    (_read_odm_run); a REDCap records export once, a record batch at a time cut into the instruments the sources
+    read (cdisc.chunks.redcap); a file the batches do not take as it is whole, and so a REDCap export with any
+    problem or such a file (all the sources at once, as they share files). The subject of each record and the raw
+    checks (cdisc.chunks.checks) are worked out as the records go by. Problems of every source are raised
+    together, in the order of the sources, as read_raw does."""
     from dataclasses import replace
 
     from cdisc.chunks.checks import RawChecks
@@ -47,6 +48,12 @@ def read_spilled(spec, raw_dir: Path, edc: str, progress, ct, folder: Path, batc
     target.mkdir(parents=True, exist_ok=True)
     if edc == "odm" and not any("redcap" in source for source in spec.sources.values()):
         read = _read_odm_run(spec, raw_dir, progress, reading, checks, target, batch_records)
+        if read is not None:
+            return read, reading, checks
+    if any("redcap" in source for source in spec.sources.values()):
+        from cdisc.chunks import redcap
+
+        read = redcap.read_redcap_run(spec, raw_dir, edc, progress, reading, checks, target, batch_records)
         if read is not None:
             return read, reading, checks
     for group in groups:
