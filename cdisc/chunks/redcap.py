@@ -33,13 +33,15 @@ def read_redcap_run(spec, raw_dir: Path, edc: str, progress, reading: SubjectRea
     from cdisc.pipeline import source_file
     from sdtm.readers import NotStreamed
 
+    if edc == "odm" and any("odm" in source for source in spec.sources.values()):
+        return None  # (forms of an ODM export beside it: read_raw reads them)
     files, headers, done, notes = {}, {}, set(), []
     try:
         for name, source in spec.sources.items():
             if name in done:
                 continue
             if "redcap" not in source:
-                if (edc == "odm" and "odm" in source) or not _streamable(source):
+                if not _streamable(source):
                     raise NotStreamed("a source of another format")
                 read = _read_streamed(spec, name, raw_dir, progress, reading, checks, target, batch_records)
                 if read is None:
@@ -51,7 +53,7 @@ def read_redcap_run(spec, raw_dir: Path, edc: str, progress, reading: SubjectRea
             if problem is not None:
                 raise NotStreamed("no file")
             names = [n for n, s in spec.sources.items() if "redcap" in s and n not in done
-                     and not (edc == "odm" and "odm" in s) and source_file(spec, raw_dir, n)[0] == path]
+                     and source_file(spec, raw_dir, n)[0] == path]
             headers.update(_read_export(spec, raw_dir, path, label, names, progress, reading, checks, target,
                                         batch_records, notes))
             for n in names:
