@@ -172,9 +172,15 @@ class RedcapCache:
                 if form not in forms:
                     count = int(rows_of_form(self.records[path], dictionary, form).sum())
                     if count:
-                        notes.append(f"{label}: instrument '{form}' holds data in {count} record(s) that no source "
-                                     f"reads (a source with redcap: {{form: {form}}} would map them)")
+                        notes.append(unread_instrument(label, form, count))
         return notes
+
+
+def unread_instrument(label: str, form: str, count: int) -> str:
+    """The run report's note on an instrument of a REDCap export holding data in ``count`` records that no source
+    reads (those records are not mapped)."""
+    return (f"{label}: instrument '{form}' holds data in {count} record(s) that no source reads (a source with "
+            f"redcap: {{form: {form}}} would map them)")
 
 
 def unread_forms(odm_tables: dict[Path, dict[str, pd.DataFrame]], read: dict[Path, tuple[str, set[str]]]) -> list[str]:

@@ -30,7 +30,7 @@ def read_redcap_run(spec, raw_dir: Path, edc: str, progress, reading: SubjectRea
     None, with nothing left of what was read (spill files, subjects, checks), at the first problem or anything a
     batch cannot take: the caller reads the export whole (read_raw). Else read_raw's files, notes (instruments
     holding data no source reads) and columns."""
-    from cdisc.pipeline import source_file
+    from cdisc.raw_export import source_file
     from sdtm.readers import NotStreamed
 
     if edc == "odm" and any("odm" in source for source in spec.sources.values()):
@@ -93,7 +93,7 @@ def _read_export(spec, raw_dir: Path, path: Path, label: str, names: list[str], 
     """One records export read a batch at a time into the spill files of ``names`` (the sources reading its
     instruments); the note of each instrument that holds data no source reads added to ``notes``; each source's
     columns. RawDataError or NotStreamed at the first problem (spill files left for the caller to remove)."""
-    from cdisc.pipeline import located_source
+    from cdisc.raw_export import located_source, unread_instrument
     from sdtm.readers import stream_csv_source
     from sdtm.redcap import read_form, rows_of_form
 
@@ -140,7 +140,6 @@ def _read_export(spec, raw_dir: Path, path: Path, label: str, names: list[str], 
             reading.add(n, table)
             write_frame(table, target / f"{n}.arrow")
         checks.finish(n, target / f"{n}.arrow")
-    notes += [f"{label}: instrument '{form}' holds data in {count} record(s) that no source reads (a source with "
-              f"redcap: {{form: {form}}} would map them)" for form, count in unread.items() if count]
+    notes += [unread_instrument(label, form, count) for form, count in unread.items() if count]
     give_back_memory(collect=False)
     return headers
