@@ -5,11 +5,11 @@ ADaM is built from the SDTM as XPT holds it (what a reviewer receives). That rou
 frame and of the variables' metadata; ``read_back`` works it out with the writer's and the reader's own
 functions wherever it is certain to give the same values, types, column order and attributes:
 
-- Num: the float64 values the writer takes from the column (define.xpt._num_column), turned into the IBM
+- Num: the float64 values the writer takes from the column (define.xpt_columns._num_column), turned into the IBM
   floats it writes and back as the reader turns them (sasxport.ibm): bit for bit the reader's values (-0.0
   reads 0.0, a value below 16**-64 is denormalized or 0, a missing value NaN).
 - Char: when the writer takes the column as ASCII text without NUL bytes, no value longer than the length
-  (define.xpt._arrow_column: each value padded with blanks to the width, missing blank), the reader trims
+  (define.xpt_columns._arrow_column: each value padded with blanks to the width, missing blank), the reader trims
   the trailing blanks and NULs of each field (sasxport.reader._text), which gives the value with its
   trailing blanks trimmed, then makes blank text missing (adam.build.as_read).
 - The frame: the variables in the file's order, a RangeIndex, ``attrs["encoding"]`` "utf-8" (the writer's
@@ -40,7 +40,8 @@ from adam.build import as_read, read_sdtm_folder
 from cdisc.chunks.spill import dataset_file, frame_of, open_spill, read_frame, read_table
 from define import xpt
 # the writer's own choices, reused (not copied) so that they cannot drift apart
-from define.xpt import _arrow_column, _check_metadata, _num_column, _object_text
+from define.xpt import _check_metadata
+from define.xpt_columns import _arrow_column, _num_column, _object_text
 from sasxport.ibm import ibm_to_ieee, ieee_to_ibm
 from sasxport.reader import ARROW_TEXT, TEXT_DTYPE
 
@@ -120,7 +121,7 @@ def _text(series: pd.Series, var):
     """A Char column as the reader gives it back, when the writer takes it as plain ASCII text; else None."""
     if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_datetime64_any_dtype(series.dtype):
         return None  # (the writer refuses it)
-    source = _arrow_column(series, var)  # the writer's choice, in its order (define.xpt._char_column)
+    source = _arrow_column(series, var)  # the writer's choice, in its order (define.xpt_columns._char_column)
     if source is None and series.dtype == object:
         text = _object_text(series)
         source = _arrow_column(text, var) if text is not None else None
