@@ -32,11 +32,11 @@ def assert_same(one: Path, many: Path) -> None:
 
 
 def test_chunked_run_gives_the_bytes_of_one_chunk(tmp_path, monkeypatch):
-    """24 subjects in 3 chunks, 2 worker processes, the raw files read 3 records at a time: XPT, Dataset-JSON,
+    """24 subjects in 3 chunks, 2 worker processes, the raw files read 11 records at a time: XPT, Dataset-JSON,
     define.xml, validation, lineage, manifest and the run report (notes, records not mapped) as in one chunk
     with each file read whole."""
     one = run_demo(tmp_path / "one", 1000, formats="xpt,json")
-    monkeypatch.setattr(raw, "BATCH_RECORDS", 3)
+    monkeypatch.setattr(raw, "BATCH_RECORDS", 11)  # (every raw file in several batches)
     many = run_demo(tmp_path / "many", 10, formats="xpt,json")
     assert_same(tmp_path / "one", tmp_path / "many")
     assert many.replace("many", "one") == one.replace("many", "one")

@@ -64,8 +64,9 @@ def xpt_run(spec, raw, out, monkeypatch, chunk_subjects: int, batch_records: int
 
 
 def test_an_xpt_source_read_in_batches_gives_the_bytes_of_the_csv_file(tmp_path, monkeypatch):
-    # the lab file read 3 records at a time into 4 chunks: the bytes of the run that reads it in one batch into
-    # one chunk, and SDTM's bytes those of the run that reads the CSV file
+    # the lab file read 41 records at a time (70 batches, most subjects' records cut between two) into 4 chunks: the
+    # bytes of the run that reads it in one batch into one chunk, and SDTM's bytes those of the run that reads the CSV
+    # file
     import io
 
     from cdisc.pipeline import Progress, run
@@ -76,7 +77,7 @@ def test_an_xpt_source_read_in_batches_gives_the_bytes_of_the_csv_file(tmp_path,
 
     spec, raw, _ = xpt_workspace(tmp_path, monkeypatch)
     one = xpt_run(spec, raw, tmp_path / "one", monkeypatch, 1000, None)
-    many = xpt_run(spec, raw, tmp_path / "many", monkeypatch, 7, 3)
+    many = xpt_run(spec, raw, tmp_path / "many", monkeypatch, 7, 41)
     assert many.replace("many", "one") == one.replace("many", "one")
     one, many = written(tmp_path / "one"), written(tmp_path / "many")
     assert "sdtm/lb.xpt" in one and sorted(one) == sorted(many)
@@ -104,7 +105,7 @@ def test_an_xpt_source_wrong_past_its_first_batches_is_located_as_read_whole(tmp
         return str(caught.value)
 
     whole = failure(1000, None)
-    assert failure(7, 3) == whole
+    assert failure(7, 41) == whole  # (record 2 in the first batch, its repeat in the 37th)
     from cdisc.chunks import raw as raw_reading
 
     with monkeypatch.context() as patched:  # the file read whole by the one-piece reader: the same message
@@ -117,7 +118,7 @@ def test_an_xpt_source_wrong_past_its_first_batches_is_located_as_read_whole(tmp
             f"raw/vendor/central_lab.xpt row 2;") in whole
     path.write_bytes(path.read_bytes()[:-100])  # truncated
     whole = failure(1000, None)
-    assert failure(7, 3) == whole
+    assert failure(7, 41) == whole
     assert whole == (  # (the path as the XPT reader names it)
         f"1 raw data error:\n  {path}: truncated SAS XPORT file: the OBSV8 header declares 2,861 observations of "
         f"158 bytes (452,038 bytes), the data section (451,980 bytes from byte 3,440) holds 2,860 whole records of "
@@ -138,7 +139,7 @@ def test_an_xpt_source_in_cp1252_is_read_again_in_batches_as_cp1252(tmp_path, mo
     data[where + 1] = 0xE9
     path.write_bytes(bytes(data))
     with caplog.at_level(logging.WARNING, logger="sdtm.sas_readers"):
-        streamed = xpt_run(spec, raw, tmp_path / "streamed", monkeypatch, 7, 3)
+        streamed = xpt_run(spec, raw, tmp_path / "streamed", monkeypatch, 7, 41)
     assert f"{path}: text is not utf-8, read as cp1252" in caplog.text
     with monkeypatch.context() as patched:
         patched.setattr(raw_reading, "_streamable", lambda source: False)
