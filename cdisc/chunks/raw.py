@@ -93,24 +93,24 @@ def read_spilled(spec, raw_dir: Path, edc: str, progress, ct, folder: Path, batc
 ODM_BATCH_SUBJECTS = 1000  # SubjectData of an ODM export closed between two batches (sdtm.odm.stream_odm)
 
 
-def _read_odm_run(spec, raw_dir: Path, progress, reading: SubjectReading, checks, target: Path,
-                  batch_records: int | None) -> RawRead | None:
-    """The sources of an ``--edc odm`` run read a batch at a time: each ODM export once, a batch of subjects at a
-    time (sdtm.odm.stream_odm; ``batch_records`` subjects a batch when given, tests), every source that reads
-    one of its forms fed from it, its records located by their row in the form's table as read_raw locates
-    them; the other sources as in a CSV export. None, with nothing left of what was read (spill files, subjects,
-    checks), at the first problem or anything a batch cannot take: the caller reads the export whole
-    (read_raw), which gives the messages; else read_raw's files, notes (forms no source reads) and columns."""
-    from cdisc.raw_export import located_source, source_file, unread_forms
-    from sdtm.odm import stream_odm
+def read_export_run(spec, raw_dir: Path, kind: str, read_export, progress, reading: SubjectReading, checks,
+                    target: Path, batch_records: int | None) -> tuple[dict, dict] | None:
+    """Every source of a run whose sources read the forms of an export (``kind``: "odm" or "redcap") a batch at
+    a time: each export once, by ``read_export(path, label, names)`` (the sources reading it -> each one's
+    columns; RawDataError or NotStreamed at its first problem), the other sources as in a CSV export
+    (_read_streamed). None, with nothing left of what was read (spill files, subjects, checks), at the first
+    problem or anything a batch cannot take: the caller reads the export whole (read_raw), which gives the
+    messages; else each source's file and columns, in the spec's order."""
+    from cdisc.raw_export import source_file
     from sdtm.readers import NotStreamed
 
-    files, headers, done, read_forms = {}, {}, set(), {}
+    use_odm = kind == "odm"
+    files, headers, done = {}, {}, set()
     try:
         for name, source in spec.sources.items():
             if name in done:
                 continue
-            if "odm" not in source:
+            if kind not in source:
                 if not _streamable(source):
                     raise NotStreamed("a source of another format")
                 read = _read_streamed(spec, name, raw_dir, progress, reading, checks, target, batch_records)
@@ -119,58 +119,83 @@ def _read_odm_run(spec, raw_dir: Path, progress, reading: SubjectReading, checks
                 files[name], headers[name] = read
                 done.add(name)
                 continue
-            path, label, problem = source_file(spec, raw_dir, name, True)
+            path, label, problem = source_file(spec, raw_dir, name, use_odm)
             if problem is not None:
                 raise NotStreamed("no file")
-            names = [n for n, s in spec.sources.items() if "odm" in s and n not in done and
-                     source_file(spec, raw_dir, n, True)[0] == path]
-            progress.step(f"reading {label}")
-            writers, rows, counts = {}, dict.fromkeys(names, 1), {}
+            names = [n for n, s in spec.sources.items() if kind in s and n not in done and
+                     source_file(spec, raw_dir, n, use_odm)[0] == path]
+            headers.update(read_export(path, label, names))
             for n in names:
-                checks.start(n)
-            try:
-                for tables in stream_odm(path, batch_records or ODM_BATCH_SUBJECTS):
-                    for form, frame in tables.items():
-                        counts[form] = counts.get(form, 0) + len(frame)
-                    for n in names:
-                        form = spec.sources[n]["odm"]["form"]
-                        if form not in tables:
-                            continue
-                        table, problem = located_source(tables[form], f"{label}#{form}", spec.sources[n],
-                                                        first_row=rows[n])
-                        if problem is not None:
-                            raise NotStreamed("a key column missing")
-                        rows[n] += len(table)
-                        if n not in writers:
-                            headers[n] = list(table.columns)
-                            writers[n] = SpillWriter(target / f"{n}.arrow", table)
-                        checks.add(n, table)
-                        reading.add(n, table)
-                        writers[n].write(table)
-                        del table
-                    del tables
-            finally:
-                for writer in writers.values():
-                    writer.close()
-            if any(n not in writers for n in names):
-                raise NotStreamed("a form not in the export")
-            for n in names:
-                checks.finish(n, target / f"{n}.arrow")
                 files[n] = path
                 done.add(n)
-            read_forms[path] = (label, {spec.sources[n]["odm"]["form"] for n in names}, counts)
-            give_back_memory(collect=False)
     except (NotStreamed, RawDataError):
         for name in spec.sources:
             reading.drop(name)
             checks.drop(name)
             (target / f"{name}.arrow").unlink(missing_ok=True)
         return None
+    order = list(spec.sources)
+    return {n: files[n] for n in order}, {n: headers[n] for n in order}
+
+
+def _read_odm_run(spec, raw_dir: Path, progress, reading: SubjectReading, checks, target: Path,
+                  batch_records: int | None) -> RawRead | None:
+    """The sources of an ``--edc odm`` run read a batch at a time (read_export_run): each ODM export once, a
+    batch of subjects at a time (sdtm.odm.stream_odm; ``batch_records`` subjects a batch when given, tests),
+    every source that reads one of its forms fed from it, its records located by their row in the form's table
+    as read_raw locates them. None at the first problem or anything a batch cannot take (the caller reads the
+    export whole, read_raw, which gives the messages); else read_raw's files, notes (forms no source reads) and
+    columns."""
+    from cdisc.raw_export import located_source, unread_forms
+    from sdtm.odm import stream_odm
+    from sdtm.readers import NotStreamed
+
+    read_forms = {}
+
+    def read_export(path: Path, label: str, names: list[str]) -> dict[str, list[str]]:
+        progress.step(f"reading {label}")
+        writers, rows, counts, headers = {}, dict.fromkeys(names, 1), {}, {}
+        for n in names:
+            checks.start(n)
+        try:
+            for tables in stream_odm(path, batch_records or ODM_BATCH_SUBJECTS):
+                for form, frame in tables.items():
+                    counts[form] = counts.get(form, 0) + len(frame)
+                for n in names:
+                    form = spec.sources[n]["odm"]["form"]
+                    if form not in tables:
+                        continue
+                    table, problem = located_source(tables[form], f"{label}#{form}", spec.sources[n],
+                                                    first_row=rows[n])
+                    if problem is not None:
+                        raise NotStreamed("a key column missing")
+                    rows[n] += len(table)
+                    if n not in writers:
+                        headers[n] = list(table.columns)
+                        writers[n] = SpillWriter(target / f"{n}.arrow", table)
+                    checks.add(n, table)
+                    reading.add(n, table)
+                    writers[n].write(table)
+                    del table
+                del tables
+        finally:
+            for writer in writers.values():
+                writer.close()
+        if any(n not in writers for n in names):
+            raise NotStreamed("a form not in the export")
+        for n in names:
+            checks.finish(n, target / f"{n}.arrow")
+        read_forms[path] = (label, {spec.sources[n]["odm"]["form"] for n in names}, counts)
+        give_back_memory(collect=False)
+        return headers
+
+    read = read_export_run(spec, raw_dir, "odm", read_export, progress, reading, checks, target, batch_records)
+    if read is None:
+        return None
     notes = unread_forms({path: {form: range(count) for form, count in counts.items()}
                           for path, (_, _, counts) in read_forms.items()},
                          {path: (label, forms) for path, (label, forms, _) in read_forms.items()})
-    order = list(spec.sources)
-    return RawRead({n: files[n] for n in order}, notes, {n: headers[n] for n in order})
+    return RawRead(read[0], notes, read[1])
 
 
 def _streamable(source: dict) -> bool:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cdisc.chunks.raw import RawRead, SpillWriter, _read_streamed, _streamable
+from cdisc.chunks.raw import RawRead, SpillWriter, read_export_run
 from cdisc.chunks.spill import give_back_memory, write_frame
 from cdisc.chunks.subjects import SubjectReading
 from specs.errors import RawDataError
@@ -30,43 +30,16 @@ def read_redcap_run(spec, raw_dir: Path, edc: str, progress, reading: SubjectRea
     None, with nothing left of what was read (spill files, subjects, checks), at the first problem or anything a
     batch cannot take: the caller reads the export whole (read_raw). Else read_raw's files, notes (instruments
     holding data no source reads) and columns."""
-    from cdisc.raw_export import source_file
-    from sdtm.readers import NotStreamed
-
     if edc == "odm" and any("odm" in source for source in spec.sources.values()):
         return None  # (forms of an ODM export beside it: read_raw reads them)
-    files, headers, done, notes = {}, {}, set(), []
-    try:
-        for name, source in spec.sources.items():
-            if name in done:
-                continue
-            if "redcap" not in source:
-                if not _streamable(source):
-                    raise NotStreamed("a source of another format")
-                read = _read_streamed(spec, name, raw_dir, progress, reading, checks, target, batch_records)
-                if read is None:
-                    raise NotStreamed("a file read whole")
-                files[name], headers[name] = read
-                done.add(name)
-                continue
-            path, label, problem = source_file(spec, raw_dir, name)
-            if problem is not None:
-                raise NotStreamed("no file")
-            names = [n for n, s in spec.sources.items() if "redcap" in s and n not in done
-                     and source_file(spec, raw_dir, n)[0] == path]
-            headers.update(_read_export(spec, raw_dir, path, label, names, progress, reading, checks, target,
-                                        batch_records, notes))
-            for n in names:
-                files[n] = path
-                done.add(n)
-    except (NotStreamed, RawDataError):
-        for name in spec.sources:
-            reading.drop(name)
-            checks.drop(name)
-            (target / f"{name}.arrow").unlink(missing_ok=True)
-        return None
-    order = list(spec.sources)
-    return RawRead({n: files[n] for n in order}, notes, {n: headers[n] for n in order})
+    notes = []
+
+    def read_export(path: Path, label: str, names: list[str]) -> dict[str, list[str]]:
+        return _read_export(spec, raw_dir, path, label, names, progress, reading, checks, target, batch_records,
+                            notes)
+
+    read = read_export_run(spec, raw_dir, "redcap", read_export, progress, reading, checks, target, batch_records)
+    return RawRead(read[0], notes, read[1]) if read is not None else None
 
 
 def _dictionaries(spec, raw_dir: Path, names: list[str], progress) -> dict:
