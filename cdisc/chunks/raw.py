@@ -93,6 +93,18 @@ def read_spilled(spec, raw_dir: Path, edc: str, progress, ct, folder: Path, batc
 ODM_BATCH_SUBJECTS = 1000  # SubjectData of an ODM export closed between two batches (sdtm.odm.stream_odm)
 
 
+def spill_batch(name: str, table, writers: dict, headers: dict, target: Path, checks, reading: SubjectReading
+                ) -> None:
+    """A batch of a source's located records: written to its spill file (begun with the first batch, whose
+    columns are the source's), its subjects and raw checks worked out."""
+    if name not in writers:
+        headers[name] = list(table.columns)
+        writers[name] = SpillWriter(target / f"{name}.arrow", table)
+    checks.add(name, table)
+    reading.add(name, table)
+    writers[name].write(table)
+
+
 def read_export_run(spec, raw_dir: Path, kind: str, read_export, progress, reading: SubjectReading, checks,
                     target: Path, batch_records: int | None) -> tuple[dict, dict] | None:
     """Every source of a run whose sources read the forms of an export (``kind``: "odm" or "redcap") a batch at
@@ -170,12 +182,7 @@ def _read_odm_run(spec, raw_dir: Path, progress, reading: SubjectReading, checks
                     if problem is not None:
                         raise NotStreamed("a key column missing")
                     rows[n] += len(table)
-                    if n not in writers:
-                        headers[n] = list(table.columns)
-                        writers[n] = SpillWriter(target / f"{n}.arrow", table)
-                    checks.add(n, table)
-                    reading.add(n, table)
-                    writers[n].write(table)
+                    spill_batch(n, table, writers, headers, target, checks, reading)
                     del table
                 del tables
         finally:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cdisc.chunks.raw import RawRead, SpillWriter, read_export_run
+from cdisc.chunks.raw import RawRead, read_export_run, spill_batch
 from cdisc.chunks.spill import give_back_memory, write_frame
 from cdisc.chunks.subjects import SubjectReading
 from specs.errors import RawDataError
@@ -91,12 +91,7 @@ def _read_export(spec, raw_dir: Path, path: Path, label: str, names: list[str], 
                 if not len(table):  # (an instrument with no record in this batch; the first kept for its columns)
                     empty.setdefault(n, table)
                     continue
-                if n not in writers:
-                    headers[n] = list(table.columns)
-                    writers[n] = SpillWriter(target / f"{n}.arrow", table)
-                checks.add(n, table)
-                reading.add(n, table)
-                writers[n].write(table)
+                spill_batch(n, table, writers, headers, target, checks, reading)
                 del table
             for form in unread:
                 unread[form] += int(rows_of_form(records, noted, form).sum())

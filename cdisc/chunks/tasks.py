@@ -42,11 +42,15 @@ def write_study(work: Path, spec, ct) -> Path | None:
     algorithms (functions of modules the spec loads: each worker loads them itself)."""
     if getattr(spec, "plugins", None):
         return None
+    return _pickled(work / "study.pickle", (spec, ct))
+
+
+def _pickled(path: Path, value) -> Path | None:
+    """``value`` pickled into ``path`` for the worker processes; None when it cannot be pickled."""
     try:
-        data = pickle.dumps((spec, ct), protocol=pickle.HIGHEST_PROTOCOL)
+        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     except (pickle.PicklingError, TypeError, AttributeError):
         return None
-    path = work / "study.pickle"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
@@ -133,13 +137,9 @@ def write_adam_spec(work: Path, spec) -> Path | None:
     worker); None when it cannot be pickled."""
     try:
         spec.liveness  # noqa: B018  (worked out once, here, and pickled with the spec)
-        data = pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL)
-    except (pickle.PicklingError, TypeError, AttributeError):
+    except (TypeError, AttributeError):
         return None
-    path = work / "adam_spec.pickle"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return path
+    return _pickled(work / "adam_spec.pickle", spec)
 
 
 def _adam_spec(task: Task):
