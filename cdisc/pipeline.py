@@ -215,7 +215,9 @@ def run(spec_dir=None, raw_dir=None, out_dir="out", edc="csv", created: datetime
     target = out_dir / "cuts" / (cut.date or "per-subject") if cut is not None else out_dir
     adam, validation_errors, validation_lines = None, 0, []
     progress.step(f"locking {display_path(out_dir)}")
-    with publishing(target, publication, slot=cut is not None) as staging:
+    from cdisc.chunks.spill import long_lived_frozen
+
+    with publishing(target, publication, slot=cut is not None) as staging, long_lived_frozen():
         from cdisc.chunks.build import build_chunked
         from cdisc.chunks.spill import record_counts
 

@@ -14,7 +14,7 @@ from cdisc.chunks.merge import check_order, merge_cut_logs, merge_notes, merge_p
     sort_of
 from cdisc.chunks.pool import Workers
 from cdisc.chunks.raw import read_spilled, split_spilled
-from cdisc.chunks.spill import SpillFolder, Spilled, give_back_memory, read_frame, write_frame
+from cdisc.chunks.spill import SpillFolder, Spilled, freeze_loaded, give_back_memory, read_frame, write_frame
 from cdisc.chunks.subjects import Partition
 from cdisc.chunks.tasks import STUDIES, Task, adam_chunk, map_chunk, warm_adam, write_adam_spec, write_study
 from specs.errors import Problem, RawDataError
@@ -82,6 +82,7 @@ def build_chunked(staging: Path, spec_dir, raw_dir, edc, progress, cut, created,
         raise SpecError(problems)
     ct = ct or study_ct(spec)
     STUDIES[str(spec_dir)] = (spec, ct)  # the chunks run here read it; worker processes load their own
+    freeze_loaded()
     part, why = reading.partition(max(1, chunk_subjects), workers or WORKERS)
     if why:
         progress.step(f"one chunk: {why}")

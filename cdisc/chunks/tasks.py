@@ -12,7 +12,7 @@ from cdisc.chunks.checks import chunk_repeats
 from cdisc.chunks.join import write_lineage_parts
 from cdisc.chunks.merge import order_keys, sort_of
 from cdisc.chunks.raw import read_tables
-from cdisc.chunks.spill import dataset_file, give_back_memory, write_frame
+from cdisc.chunks.spill import after_chunk, dataset_file, freeze_loaded, write_frame
 from specs.errors import CdiscError
 
 
@@ -33,6 +33,7 @@ def _study(spec_dir, study: Path | None = None):
         else:
             spec = load_study_spec(spec_dir)
             STUDIES[key] = (spec, study_ct(spec))
+        freeze_loaded()
     return STUDIES[key]
 
 
@@ -96,14 +97,14 @@ def map_chunk(task: Task) -> ChunkSdtm:
     try:
         return _map_chunk(task)
     finally:
-        give_back_memory()
+        after_chunk()
 
 
 def adam_chunk(task: Task) -> dict:
     try:
         return _adam_chunk(task)
     finally:
-        give_back_memory()
+        after_chunk()
 
 
 def _map_chunk(task: Task) -> ChunkSdtm:
@@ -156,6 +157,7 @@ def _adam_spec(task: Task):
             except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
                 spec = None
         STUDIES[key] = spec if spec is not None else load_adam_spec(task.adam_spec_path)
+        freeze_loaded()
     return STUDIES[key]
 
 

@@ -99,3 +99,32 @@ def test_arrow_table_leaves_other_objects_to_pyarrow():
     mixed = pd.DataFrame({"X": pd.Series(["a", 1, "a"], dtype=object)})
     with pytest.raises(pa.ArrowException):  # as pyarrow refuses it
         arrow_table(mixed, pa.schema([pa.field("X", pa.string())]))
+
+
+def test_long_lived_frozen_keeps_what_was_alive_out_of_the_collector_until_the_block_ends():
+    import gc
+
+    assert gc.get_freeze_count() == 0
+    spill.freeze_loaded()  # outside a block, in the command's own process: nothing frozen
+    assert gc.get_freeze_count() == 0
+    with spill.long_lived_frozen():
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        loaded = [[n] for n in range(1000)]  # what a run loads for good after the block began (the spec)
+        spill.freeze_loaded()
+        assert gc.get_freeze_count() >= frozen + 1000
+        with spill.long_lived_frozen():  # a block inside another leaves the outer one frozen
+            pass
+        assert gc.get_freeze_count() >= frozen + 1000
+    assert gc.get_freeze_count() == 0
+    del loaded
+
+
+def test_after_chunk_gives_memory_back_in_the_commands_own_process_only(monkeypatch):
+    given = []
+    monkeypatch.setattr(spill, "give_back_memory", lambda collect=True: given.append(collect))
+    spill.after_chunk()
+    assert given == [True]  # a chunk run here: the later stages reuse its memory
+    monkeypatch.setattr(spill, "in_worker_process", lambda: True)
+    spill.after_chunk()
+    assert given == [True]  # in a worker: kept for the next chunk (collected, not handed back)
