@@ -110,10 +110,44 @@ def expanded_size(node, memo: dict | None = None) -> int:
 
 
 def safe_load_yaml(handle) -> Any:
-    """yaml.safe_load with limits on aliases (see LimitedSafeLoader)."""
-    loader = LimitedSafeLoader(handle)
+    """yaml.safe_load with limits on aliases (see LimitedSafeLoader): by libyaml's parser when PyYAML has it
+    (the study's three spec files: 0.65 s in Python, 0.09 s in C), the same limits and marks; a document the C
+    parser refuses is read again by the Python one, whose message (and mark) is PyYAML's own."""
+    text = handle if isinstance(handle, str) else handle.read()
+    if getattr(yaml, "CSafeLoader", None) is not None:
+        try:
+            return _c_safe_load(text)
+        except YamlLimitError:
+            raise
+        except yaml.YAMLError:
+            pass
+    loader = LimitedSafeLoader(text)
     try:
         return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
+def _c_safe_load(text: str) -> Any:
+    """LimitedSafeLoader's document and limits by libyaml: the aliases counted on the parser's events (the
+    mark of the one too many), the expanded size on the composed graph."""
+    aliases = 0
+    for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > MAX_ALIASES:
+                raise YamlLimitError(None, None, f"more than {MAX_ALIASES} aliases (*name)", event.start_mark)
+    loader = yaml.CSafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if aliases:
+            size = expanded_size(node)
+            if size > MAX_EXPANDED_NODES:
+                raise YamlLimitError(None, None, f"aliases (*name) expand the document to {size:,} nodes or more "
+                                     f"(limit {MAX_EXPANDED_NODES:,})", node.start_mark)
+        return loader.construct_document(node)
     finally:
         loader.dispose()
 
