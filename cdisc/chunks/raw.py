@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -237,27 +238,34 @@ def _read_streamed(spec, name: str, raw_dir: Path, progress, reading: SubjectRea
 
 def _stream_into(name: str, path: Path, label: str, source: dict, encoding: str | None, reading: SubjectReading,
                  checks, target: Path, batch_records: int | None):
-    """_read_streamed's reading in one encoding; NotStreamed raised after what was read is dropped."""
+    """_read_streamed's reading in one encoding, the next record batch parsed and located in a thread while this
+    one is checked and spilled (read_ahead); NotStreamed raised after what was read is dropped."""
     from cdisc.raw_export import located_source
     from sdtm.readers import NotStreamed, stream_source
 
-    checks.start(name)
-    spill = target / f"{name}.arrow"
-    writer, columns, row = None, None, 1
-    try:
+    def located_batches():
+        row = 1
         for frame in stream_source(path, encoding, batch_records):
             table, problem = located_source(frame, label, source, first_row=row)
             del frame
             if problem is not None:
                 raise RawDataError([problem])
             row += len(table)
-            if writer is None:
-                columns = list(table.columns)
-                writer = SpillWriter(spill, table)
-            checks.add(name, table)
-            reading.add(name, table)
-            writer.write(table)
-            del table
+            yield table
+
+    checks.start(name)
+    spill = target / f"{name}.arrow"
+    writer, columns = None, None
+    try:
+        with closing(read_ahead(located_batches())) as batches:  # (closed at once if this side stops early)
+            for table in batches:
+                if writer is None:
+                    columns = list(table.columns)
+                    writer = SpillWriter(spill, table)
+                checks.add(name, table)
+                reading.add(name, table)
+                writer.write(table)
+                del table
     except NotStreamed:
         if writer is not None:
             writer.close()
@@ -273,6 +281,58 @@ def _stream_into(name: str, path: Path, label: str, source: dict, encoding: str 
     checks.finish(name, spill)
     give_back_memory(collect=False)
     return path, columns
+
+
+def read_ahead(items, depth: int = 1):
+    """The items of an iterator, the next ``depth`` of them made in a thread while the caller works on the one
+    before: a raw file's next record batch parsed and located (pyarrow's parser and text kernels run with the
+    GIL released) while this one's subjects and checks are worked out and it is spilled. Whatever the iterator
+    raises is raised here, in its place in the sequence. When the caller stops early (an error on its side, a
+    signal), the thread stops at its next item and the iterator is closed there, before this returns."""
+    import queue
+    import threading
+
+    end = object()
+    slots: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def offer(item) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not offer((item, None)):
+                    return
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller, raised there
+            offer((end, exc))
+            return
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+        offer((end, None))
+
+    thread = threading.Thread(target=produce, name="read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, problem = slots.get()
+            if item is end:
+                if problem is not None:
+                    raise problem
+                return
+            yield item
+            del item
+    finally:
+        stop.set()
+        thread.join()
 
 
 class SpillWriter:

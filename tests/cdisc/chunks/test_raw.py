@@ -232,3 +232,45 @@ def test_an_odm_export_wrong_past_its_first_batches_is_located_as_read_whole(tmp
     assert text[:last].count("\n") + 1 == 5064  # (the file cut in line 5064, in its first ItemData)
     assert whole == (f"1 raw data error:\n  {path}: line 5064: malformed XML (Couldn't find end of Start Tag ItemData, "
                      f"line 5064, column 70)")
+
+
+# ------------------------------------------------------------------- the next record batch read in a thread
+def test_read_ahead_gives_the_items_in_order_and_raises_in_their_place():
+    from cdisc.chunks.raw import read_ahead
+
+    def batches():
+        yield "first"
+        yield "second"
+        raise ValueError("record 3 is wrong")
+
+    got = []
+    with pytest.raises(ValueError, match="record 3 is wrong"):
+        for item in read_ahead(batches()):
+            got.append(item)
+    assert got == ["first", "second"]  # every item before the problem, then the problem
+    assert list(read_ahead(iter([]))) == []
+
+
+def test_read_ahead_stopped_early_stops_its_thread_and_closes_the_iterator():
+    import threading
+    from contextlib import closing
+
+    from cdisc.chunks.raw import read_ahead
+
+    made, closed = [], []
+
+    def batches():
+        try:
+            for number in range(1000):
+                made.append(number)
+                yield number
+        finally:
+            closed.append(True)  # (the CSV reader a source's batches hold, closed with them)
+
+    with pytest.raises(RuntimeError):
+        with closing(read_ahead(batches(), depth=1)) as items:
+            for item in items:
+                raise RuntimeError("the caller's own problem")  # after the first item
+    assert closed == [True]
+    assert len(made) <= 3  # the one taken, the one waiting, the one being made when the caller stopped
+    assert not [t for t in threading.enumerate() if t.name == "read-ahead"]
