@@ -253,20 +253,34 @@ def _build(pool: Workers, part: Partition, work: Path, staging: Path, spec, spec
     folder.mkdir(parents=True, exist_ok=True)
     adam_rows = {}
     adam = Spilled(spill, "adam", adam_rows)
-    for name in names:
+
+    def how(name: str) -> dict:
+        return dict(dataset_name=name, dataset_label=adam_spec.datasets[name].get("label", ""),
+                    variables=adam_spec.xpt_variables(name), created=created)
+
+    def in_parts(name: str):
         variables = [v["name"] for v in adam_spec.datasets[name].get("variables", [])]
         check_order(name, [o["edges"].get(name) for o in outs], part.boundaries,
                     order_keys(variables, adam_spec.datasets[name].get("keys") or []),
                     f"{adam_spec.file}: datasets.{name}.keys")
-        how = dict(dataset_name=name, dataset_label=adam_spec.datasets[name].get("label", ""),
-                   variables=adam_spec.xpt_variables(name), created=created)
-        done = write_in_parts(xpt_files, adam, work, "adam", name, [o["rows"].get(name, 0) for o in outs], [],
-                              folder / f"{name.lower()}.xpt", **how)
+        return write_in_parts(xpt_files, adam, work, "adam", name, [o["rows"].get(name, 0) for o in outs], [],
+                              folder / f"{name.lower()}.xpt", **how(name))
+
+    # two datasets at a time (each file its own; pyarrow reads and encodes with the GIL released), the largest
+    # first; a problem is raised for the first dataset in the spec's order that has one
+    from concurrent.futures import ThreadPoolExecutor
+
+    largest = sorted(names, key=lambda name: -sum(o["rows"].get(name, 0) for o in outs))
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="write-adam") as writers:
+        started = {name: writers.submit(in_parts, name) for name in largest}
+        written = {name: started[name].result() for name in names}
+    for name in names:
+        done = written[name]
         if done is not None:
             adam_rows[name] = done[1]
             continue
         frame = join_dataset(work, "adam", name, n, [])
-        write_remembered(xpt_files, adam, frame, folder / f"{name.lower()}.xpt", **how)
+        write_remembered(xpt_files, adam, frame, folder / f"{name.lower()}.xpt", **how(name))
         adam_rows[name] = len(frame)
         write_frame(frame, spill.path / "adam" / f"{name}.arrow")
         del frame
